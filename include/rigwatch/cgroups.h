@@ -1,0 +1,60 @@
+/* cgroups: where the cgroup hierarchies are mounted (pure cgroup2, or hybrid with v1 controllers), and a cheap
+ * walk of the cgroup2 tree that finds workload cgroups (targets). */
+#ifndef RIGWATCH_CGROUPS_H
+#define RIGWATCH_CGROUPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rigwatch/identity.h"
+
+#define RW_MOUNT_PATH_MAX 256
+
+struct rw_cgroup_mounts {
+	char v2[RW_MOUNT_PATH_MAX];           /* cgroup2 mount point; "" if none */
+	char v2_controllers[256];             /* cgroup.controllers at the v2 root, if read */
+	/* v1 controller mounts on hybrid or legacy hosts; "" where the controller is not on v1 */
+	char v1_cpu[RW_MOUNT_PATH_MAX];
+	char v1_cpuacct[RW_MOUNT_PATH_MAX];
+	char v1_memory[RW_MOUNT_PATH_MAX];
+	char v1_pids[RW_MOUNT_PATH_MAX];
+	char v1_perf_event[RW_MOUNT_PATH_MAX];/* perf_event on v1: perf must use this tree, not v2 */
+	char v1_freezer[RW_MOUNT_PATH_MAX];
+	bool hybrid;                          /* cgroup2 and at least one v1 controller */
+};
+
+/* Parse the text of /proc/self/mountinfo. Returns 0, or -ENOENT when there is no cgroup2 mount, or -EINVAL for
+ * a malformed line (err names the line). */
+int rw_cgroup_mounts_parse(const char *mountinfo, struct rw_cgroup_mounts *out, char *err, unsigned errlen);
+/* Read and parse a mountinfo file (normally /proc/self/mountinfo). */
+int rw_cgroup_mounts_detect(const char *mountinfo_path, struct rw_cgroup_mounts *out, char *err, unsigned errlen);
+
+/* One workload cgroup found by the walk. */
+struct rw_cgroup_entry {
+	const char *path;        /* relative to the v2 root, starting with '/' */
+	uint64_t id;             /* inode number: the cgroup id perf and bpf use */
+	const struct rw_identity *identity;
+	int dir_fd;              /* open O_RDONLY directory fd of the cgroup (usable as the perf pid), callback only */
+};
+
+/* Return 0 to go on, negative to stop the walk with that value. */
+typedef int (*rw_cgroup_visit_fn)(const struct rw_cgroup_entry *entry, void *arg);
+
+struct rw_walk_stats {
+	unsigned dirs;           /* directories looked at */
+	unsigned targets;        /* entries passed to the callback */
+	unsigned vanished;       /* directories that disappeared during the walk */
+};
+
+/* Walk the cgroup2 tree below `root` and call `visit` for every workload cgroup: a container, Slurm step, systemd
+ * service or scope with processes, or any other leaf with processes. The walk does not descend into a target:
+ * its sub-cgroups belong to it. Structure cgroups (slices, pods, Slurm jobs) are descended into.
+ * include/exclude: fnmatch globs on the relative path (n = 0 means none). Returns 0 or the callback's value, or a
+ * negative errno if the root itself cannot be opened. */
+int rw_cgroup_walk(const char *root, const char *const *include, unsigned n_include, const char *const *exclude,
+		   unsigned n_exclude, rw_cgroup_visit_fn visit, void *arg, struct rw_walk_stats *stats);
+
+/* Inode number of a cgroup directory, or 0 if it vanished. */
+uint64_t rw_cgroup_id(const char *abs_path);
+
+#endif

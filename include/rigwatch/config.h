@@ -1,0 +1,93 @@
+/* config: the agent's settings. Embedded defaults, overlaid by an INI-style file (`[section]`, `key = value`,
+ * `#` comments), overlaid by command-line flags. Parsing is strict: an unknown section or key, or a bad value,
+ * is an error naming file:line, and the caller's config is left untouched. */
+#ifndef RIGWATCH_CONFIG_H
+#define RIGWATCH_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define RW_CONFIG_MAX_GLOBS 32
+#define RW_CONFIG_GLOB_LEN  256
+#define RW_CONFIG_PATH_LEN  512
+
+enum rw_response_mode { RW_RESPONSE_OFF = 0, RW_RESPONSE_DRY_RUN, RW_RESPONSE_FREEZE, RW_RESPONSE_KILL };
+
+struct rw_glob_list {
+	unsigned n;
+	char items[RW_CONFIG_MAX_GLOBS][RW_CONFIG_GLOB_LEN];
+};
+
+/* Fractions and core counts are Q16.16 (65536 = 1.0): no floating point anywhere in the agent. */
+struct rw_config {
+	/* [agent] */
+	uint32_t interval_ms;
+	char listen_address[128];
+	char log_level[8];
+	char cgroup_root[RW_CONFIG_PATH_LEN]; /* "" = found from /proc/self/mountinfo */
+	char proc_root[RW_CONFIG_PATH_LEN];   /* "/proc" */
+	struct rw_glob_list include;          /* targets: cgroup path globs; empty = every workload cgroup */
+	struct rw_glob_list exclude;
+	int32_t attention_cpu_q16;            /* cores used above which a target gets hardware counters */
+	uint32_t max_open_files;              /* RLIMIT_NOFILE to ask for */
+	uint32_t counter_fd_budget;           /* most fds spent on counters; 0 = 3/4 of RLIMIT_NOFILE */
+	char pmu_table[32];                   /* "auto" or a table's PMU name */
+
+	/* [fpprobe] */
+	bool fpprobe_enabled;
+	uint32_t fpprobe_max_probes;          /* register reads per interval, all targets */
+	uint32_t fpprobe_reads_per_thread;    /* spread over the interval */
+	int32_t fpprobe_min_thread_cpu_q16;   /* share of a core a thread must use to be probed */
+
+	/* [procscan] */
+	bool procscan_enabled;
+	char procscan_rules[RW_CONFIG_PATH_LEN];
+
+	/* [model] */
+	char model_file[RW_CONFIG_PATH_LEN];
+
+	/* [verdict] */
+	uint32_t verdict_enter_k, verdict_enter_n, verdict_leave_m;
+	int32_t suspect_threshold_q16, mining_threshold_q16;
+
+	/* [response] */
+	enum rw_response_mode response;
+	uint32_t response_min_intervals;      /* intervals in `mining` before acting */
+	int32_t response_min_score_q16;
+	uint32_t response_max_actions_per_min;
+	char audit_log[RW_CONFIG_PATH_LEN];
+	struct rw_glob_list allow_cgroups;
+	struct rw_glob_list allow_identities; /* "docker:<id>", "pod:<uid>", "slurm:<job>", "unit:<name>" */
+
+	/* [http] */
+	uint32_t http_max_connections, http_per_ip_connections, http_timeout_s, http_memory_limit;
+
+	/* [alerts] */
+	char alerts_output[RW_CONFIG_PATH_LEN]; /* "stdout", "" (off) or a file path */
+};
+
+/* Embedded defaults. */
+void rw_config_defaults(struct rw_config *cfg);
+
+/* Overlay the settings of `path` on *cfg. On error returns -EINVAL (or -errno for I/O), writes
+ * "file:line: message" into err, and leaves *cfg as it was. */
+int rw_config_load(struct rw_config *cfg, const char *path, char *err, size_t errlen);
+/* Same, from text in memory; `name` is used in messages. */
+int rw_config_parse(struct rw_config *cfg, const char *name, const char *text, char *err, size_t errlen);
+
+/* Set one key, as from a flag: section.key=value ("agent.interval", "response.mode"). */
+int rw_config_set(struct rw_config *cfg, const char *section, const char *key, const char *value,
+		  char *err, size_t errlen);
+
+/* Print the effective configuration in the file format (parsable back). */
+void rw_config_print(const struct rw_config *cfg, FILE *out);
+
+const char *rw_response_mode_name(enum rw_response_mode mode);
+
+/* Decimal "0.05", "1", "2.5" to Q16.16, rounding to nearest; -EINVAL on junk or overflow. */
+int rw_parse_q16(const char *text, int32_t *out);
+/* Q16.16 to a decimal string with up to 4 fraction digits, trailing zeros trimmed ("0.05", "1"). */
+void rw_format_q16(int32_t v, char *buf, size_t len);
+
+#endif

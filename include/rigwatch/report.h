@@ -1,0 +1,52 @@
+/* report: the agent's view of the host after one interval, handed to the consumers (HTTP exposition, alerts,
+ * `rigwatch list`). Built by the agent loop; consumers copy what they keep, the agent owns the memory. */
+#ifndef RIGWATCH_REPORT_H
+#define RIGWATCH_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rigwatch/sample.h"
+#include "rigwatch/verdict.h"
+
+/* State of the response (auto-kill) for a target. */
+enum rw_action_state {
+	RW_ACTION_NONE = 0,
+	RW_ACTION_DRY_RUN,    /* would have acted */
+	RW_ACTION_FROZEN,
+	RW_ACTION_KILLED,
+	RW_ACTION_FAILED,
+};
+
+struct rw_report_target {
+	struct rw_sample sample;
+	struct rw_verdict_state verdict;
+	enum rw_action_state action;
+	uint64_t action_time_ns;
+	bool counters_wanted;   /* busy enough for hardware counters (attention) */
+	bool counters_denied;   /* wanted them but could not open them (fd budget, permission) */
+};
+
+struct rw_report {
+	char host[64];
+	uint32_t interval_ms;
+	uint64_t time_ns;              /* CLOCK_REALTIME at the end of the interval */
+	uint64_t interval_seq;         /* intervals since start */
+	unsigned n_targets;
+	struct rw_report_target *targets;
+
+	/* the agent's own health */
+	uint64_t loop_duration_us;     /* work done in the last interval */
+	uint64_t cgroups_seen;         /* directories walked */
+	uint64_t fpprobe_probes_total, fpprobe_failed_total;
+	uint64_t counters_denied_total;/* target-intervals without counters they wanted */
+	unsigned open_fds;
+	unsigned counter_fds;
+	bool pmu_hw_available;         /* hardware counters usable on this host */
+	bool pmu_cgroup_permitted;
+	char pmu_name[32];
+	uint32_t sources_available;    /* RW_SRC_BIT()s the host can provide */
+	uint64_t start_time_ns;
+};
+
+#endif

@@ -1,0 +1,57 @@
+/* targets: the table of workload cgroups the agent tracks, keyed by cgroup id (inode), with what each one needs
+ * between intervals (previous readings for deltas, open counters, first-seen time). */
+#ifndef RIGWATCH_TARGETS_H
+#define RIGWATCH_TARGETS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rigwatch/cgstats.h"
+#include "rigwatch/events.h"
+#include "rigwatch/identity.h"
+#include "rigwatch/sample.h"
+
+struct rw_pmu_group;
+struct rw_score;
+
+struct rw_target {
+	uint64_t id;
+	char path[RW_CGROUP_PATH_MAX];        /* relative to the cgroup2 root */
+	struct rw_identity identity;
+	uint64_t seen_seq;                    /* last walk that found it */
+	uint64_t first_seen_ns;
+
+	struct rw_cgstats prev_cg;            /* readings at the end of the previous interval */
+	uint64_t prev_time_ns;                /* CLOCK_MONOTONIC of prev_cg */
+	bool have_prev;
+
+	struct rw_pmu_group *counters;        /* NULL unless busy (attention) */
+	uint64_t prev_counters[RW_CTR_COUNT];
+	unsigned idle_intervals;              /* consecutive intervals below the attention threshold */
+	bool counters_denied;                 /* busy, but no counters could be opened */
+	bool denied_logged;
+
+	struct rw_score *score;               /* scoring state: features window and verdict tracker */
+	int action;                           /* enum rw_action_state of the response, kept across intervals */
+	uint64_t action_time_ns;
+	int prev_verdict;                     /* enum rw_verdict after the previous interval */
+};
+
+struct rw_targets;
+
+int rw_targets_new(struct rw_targets **out);
+/* Free the table; `release` is called for each target first (close counters, free scoring state). */
+void rw_targets_free(struct rw_targets *t, void (*release)(struct rw_target *, void *), void *arg);
+
+/* Find by id, or NULL. */
+struct rw_target *rw_targets_find(struct rw_targets *t, uint64_t id);
+/* Find or insert (zeroed, with id set). *created tells which. NULL on allocation failure. */
+struct rw_target *rw_targets_get(struct rw_targets *t, uint64_t id, bool *created);
+/* Remove every target whose seen_seq differs from `seq`, calling `release` on each before freeing it. */
+unsigned rw_targets_sweep(struct rw_targets *t, uint64_t seq, void (*release)(struct rw_target *, void *), void *arg);
+
+unsigned rw_targets_count(const struct rw_targets *t);
+/* Iterate: pass *cursor = 0 first; returns NULL at the end. Order is stable between inserts. */
+struct rw_target *rw_targets_next(struct rw_targets *t, unsigned *cursor);
+
+#endif

@@ -1,0 +1,492 @@
+/* agent: the sampling loop that turns the cgroup tree into one report per interval. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rigwatch/agent.h"
+#include "rigwatch/cgroups.h"
+#include "rigwatch/cgstats.h"
+#include "rigwatch/log.h"
+#include "rigwatch/pmu.h"
+#include "rigwatch/targets.h"
+
+/* Counters stay open this many idle intervals, so a bursty workload does not churn file descriptors. */
+#define COUNTERS_IDLE_CLOSE 10
+/* Count our own open fds every so many intervals: a readdir of /proc/self/fd costs as much as the fds. */
+#define FD_COUNT_EVERY 10
+
+struct rw_agent {
+	struct rw_config cfg;
+	unsigned flags;
+	struct rw_cgroup_mounts mounts;
+	char root[RW_MOUNT_PATH_MAX];        /* cgroup2 root walked */
+	struct rw_pmu *pmu;
+	struct rw_targets *targets;
+	uint64_t seq;
+	uint64_t start_ns;
+	unsigned counter_fds, counter_fd_budget;
+	uint64_t counters_denied_total;
+	char only_cgroup[RW_CGROUP_PATH_MAX];
+
+	rw_sample_fn on_sample;
+	void *on_sample_arg;
+
+	/* report under construction / last built */
+	struct rw_report report;
+	unsigned report_cap;
+	int step_error;                      /* first fatal error from a visit callback */
+	uint64_t step_now_real, step_now_mono;
+};
+
+static uint64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static unsigned count_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+	if (!d)
+		return 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n > 3 ? n - 3 : 0; /* ".", ".." and the directory's own fd */
+}
+
+/* Ask for cfg->max_open_files; counters cost ncpu fds per event per busy target. */
+static unsigned raise_nofile(unsigned want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	rlim_t target = want;
+	if (rl.rlim_max != RLIM_INFINITY && target > rl.rlim_max)
+		target = rl.rlim_max;
+	if (rl.rlim_cur < target) {
+		struct rlimit n = { target, rl.rlim_max };
+		if (setrlimit(RLIMIT_NOFILE, &n) == 0)
+			rl.rlim_cur = target;
+		else
+			rw_log_warn("agent", "cannot raise RLIMIT_NOFILE to %u: %s", (unsigned)target, strerror(errno));
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? want : (unsigned)rl.rlim_cur;
+}
+
+int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned flags, char *err, size_t errlen)
+{
+	struct rw_agent *a = calloc(1, sizeof *a);
+	int r;
+
+	if (!a)
+		return -ENOMEM;
+	a->cfg = *cfg;
+	a->flags = flags;
+	if (cfg->cgroup_root[0]) {
+		/* An explicit root (fixture trees, or a host whose mounts are elsewhere): v2 only, no v1 twins. */
+		if (strlen(cfg->cgroup_root) >= sizeof a->root) {
+			snprintf(err, errlen, "agent.cgroup_root: longer than %zu bytes", sizeof a->root - 1);
+			r = -EINVAL;
+			goto fail;
+		}
+		strcpy(a->root, cfg->cgroup_root);
+		strcpy(a->mounts.v2, cfg->cgroup_root);
+		if (access(a->root, R_OK | X_OK) != 0) {
+			snprintf(err, errlen, "agent.cgroup_root %s: %s", a->root, strerror(errno));
+			r = -ENOENT;
+			goto fail;
+		}
+	} else {
+		r = rw_cgroup_mounts_detect("/proc/self/mountinfo", &a->mounts, err, (unsigned)errlen);
+		if (r < 0)
+			goto fail;
+		snprintf(a->root, sizeof a->root, "%s", a->mounts.v2);
+	}
+	rw_log_info("agent", "cgroup2 at %s%s", a->root, a->mounts.hybrid ? " (hybrid: v1 controllers too)" : "");
+
+	unsigned nofile = raise_nofile(cfg->max_open_files);
+	a->counter_fd_budget = cfg->counter_fd_budget ? cfg->counter_fd_budget : nofile / 4 * 3;
+
+	const char *table = strcmp(cfg->pmu_table, "auto") == 0 ? NULL : cfg->pmu_table;
+	if ((r = rw_pmu_init(&a->pmu, table)) < 0) {
+		snprintf(err, errlen, "counters: %s%s", strerror(-r),
+			 r == -EINVAL ? " (unknown agent.pmu_table; see `rigwatch events`)" : "");
+		goto fail;
+	}
+	if (!rw_pmu_cgroup_permitted(a->pmu))
+		rw_log_warn("agent", "per-cgroup perf events not permitted (needs CAP_PERFMON or CAP_SYS_ADMIN, or "
+				     "kernel.perf_event_paranoid <= 0): counters off, other sources go on");
+	if ((r = rw_targets_new(&a->targets)) < 0)
+		goto fail;
+
+	a->start_ns = clock_ns(CLOCK_REALTIME);
+	a->report.start_time_ns = a->start_ns;
+	a->report.interval_ms = cfg->interval_ms;
+	gethostname(a->report.host, sizeof a->report.host - 1);
+	snprintf(a->report.pmu_name, sizeof a->report.pmu_name, "%s", rw_pmu_core_name(a->pmu));
+	a->report.pmu_hw_available = rw_pmu_hw_available(a->pmu);
+	a->report.pmu_cgroup_permitted = rw_pmu_cgroup_permitted(a->pmu);
+	a->report.sources_available = RW_SRC_BIT(RW_SRC_CGROUP);
+	if (a->report.pmu_hw_available && a->report.pmu_cgroup_permitted)
+		a->report.sources_available |= RW_SRC_BIT(RW_SRC_PMU);
+	*out = a;
+	return 0;
+fail:
+	rw_agent_close(a);
+	return r;
+}
+
+static void release_target(struct rw_target *t, void *arg)
+{
+	struct rw_agent *a = arg;
+	if (t->counters) {
+		rw_pmu_group_close(t->counters);
+		t->counters = NULL;
+		a->counter_fds -= rw_pmu_fds_per_group(a->pmu);
+	}
+}
+
+void rw_agent_close(struct rw_agent *a)
+{
+	if (!a)
+		return;
+	rw_targets_free(a->targets, release_target, a);
+	rw_pmu_free(a->pmu);
+	free(a->report.targets);
+	free(a);
+}
+
+void rw_agent_on_sample(struct rw_agent *a, rw_sample_fn fn, void *arg)
+{
+	a->on_sample = fn;
+	a->on_sample_arg = arg;
+}
+
+void rw_agent_only_cgroup(struct rw_agent *a, const char *cgroup)
+{
+	snprintf(a->only_cgroup, sizeof a->only_cgroup, "%s", cgroup ? cgroup : "");
+}
+
+const char *rw_agent_cgroup_root(const struct rw_agent *a) { return a->root; }
+
+const struct rw_report *rw_agent_report(const struct rw_agent *a) { return &a->report; }
+
+const struct rw_pmu *rw_agent_pmu(const struct rw_agent *a) { return a->pmu; }
+
+static struct rw_report_target *report_slot(struct rw_agent *a)
+{
+	if (a->report.n_targets == a->report_cap) {
+		unsigned cap = a->report_cap ? a->report_cap * 2 : 64;
+		struct rw_report_target *n = realloc(a->report.targets, (size_t)cap * sizeof *n);
+		if (!n)
+			return NULL;
+		a->report.targets = n;
+		a->report_cap = cap;
+	}
+	struct rw_report_target *rt = &a->report.targets[a->report.n_targets];
+	memset(rt, 0, sizeof *rt);
+	return rt;
+}
+
+/* Open counters for a target that became busy, within the fd budget. */
+static void start_counters(struct rw_agent *a, struct rw_target *t, int v2_fd)
+{
+	unsigned cost = rw_pmu_fds_per_group(a->pmu);
+	int fd = v2_fd, own_fd = -1, r;
+
+	if (!rw_pmu_cgroup_permitted(a->pmu))
+		return;
+	if (a->counter_fds + cost > a->counter_fd_budget) {
+		r = -EMFILE;
+		goto denied;
+	}
+	if (a->mounts.v1_perf_event[0]) {
+		/* perf_event bound to v1: the kernel only accepts that hierarchy's directory (ENOENT for v2). */
+		char p[RW_MOUNT_PATH_MAX + RW_CGROUP_PATH_MAX];
+		snprintf(p, sizeof p, "%s%s", a->mounts.v1_perf_event, t->path);
+		if ((own_fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			r = -errno;
+			goto denied;
+		}
+		fd = own_fd;
+	}
+	r = rw_pmu_group_open(a->pmu, fd, &t->counters);
+	if (own_fd >= 0)
+		close(own_fd);
+	if (r == -ENOENT)
+		return; /* vanished: normal */
+	if (r < 0)
+		goto denied;
+	a->counter_fds += cost;
+	memset(t->prev_counters, 0, sizeof t->prev_counters);
+	t->counters_denied = false;
+	t->denied_logged = false;
+	return;
+denied:
+	t->counters = NULL;
+	t->counters_denied = true;
+	if (!t->denied_logged) {
+		/* Never drop a target silently: say which one went without counters and why. */
+		rw_log_warn("agent", "%s: no counters (%s; %u of %u counter fds in use)", t->path, strerror(-r),
+			    a->counter_fds, a->counter_fd_budget);
+		t->denied_logged = true;
+	}
+}
+
+static void stop_counters(struct rw_agent *a, struct rw_target *t)
+{
+	rw_pmu_group_close(t->counters);
+	t->counters = NULL;
+	a->counter_fds -= rw_pmu_fds_per_group(a->pmu);
+}
+
+static void build_v1_path(char *buf, size_t len, const char *mnt, const char *rel)
+{
+	if (mnt[0])
+		snprintf(buf, len, "%s%s", mnt, rel);
+	else
+		buf[0] = '\0';
+}
+
+static int visit(const struct rw_cgroup_entry *e, void *arg)
+{
+	struct rw_agent *a = arg;
+	bool created;
+	char v2[RW_MOUNT_PATH_MAX + RW_CGROUP_PATH_MAX];
+	char v1cpu[sizeof v2], v1acct[sizeof v2], v1mem[sizeof v2], v1pids[sizeof v2];
+
+	if (strlen(e->path) >= RW_CGROUP_PATH_MAX) {
+		rw_log_warn("agent", "skipping cgroup with a path over %d bytes: %.80s...", RW_CGROUP_PATH_MAX - 1,
+			    e->path);
+		return 0;
+	}
+	if (a->only_cgroup[0] && strcmp(a->only_cgroup, e->path) != 0)
+		return 0;
+	struct rw_target *t = rw_targets_get(a->targets, e->id, &created);
+	if (!t)
+		return -ENOMEM;
+	t->seen_seq = a->seq;
+	if (created || strcmp(t->path, e->path) != 0) {
+		snprintf(t->path, sizeof t->path, "%s", e->path);
+		t->identity = *e->identity;
+		if (created)
+			t->first_seen_ns = a->step_now_real;
+	}
+
+	snprintf(v2, sizeof v2, "%s%s", a->root, e->path);
+	build_v1_path(v1cpu, sizeof v1cpu, a->mounts.v1_cpu, e->path);
+	build_v1_path(v1acct, sizeof v1acct,
+		      strcmp(a->mounts.v1_cpuacct, a->mounts.v1_cpu) ? a->mounts.v1_cpuacct : "", e->path);
+	build_v1_path(v1mem, sizeof v1mem, a->mounts.v1_memory, e->path);
+	build_v1_path(v1pids, sizeof v1pids, a->mounts.v1_pids, e->path);
+	struct rw_cgstats_paths paths = {
+		.v2_dir = v2,
+		.v1_cpu_dir = v1cpu[0] ? v1cpu : NULL,
+		.v1_cpuacct_dir = v1acct[0] ? v1acct : NULL,
+		.v1_memory_dir = v1mem[0] ? v1mem : NULL,
+		.v1_pids_dir = v1pids[0] ? v1pids : NULL,
+	};
+	struct rw_cgstats cg;
+	if (rw_cgstats_read(&paths, &cg) < 0) {
+		t->seen_seq = 0; /* vanished mid-read: sweep it */
+		return 0;
+	}
+
+	bool had_prev = t->have_prev;
+	struct rw_cgstats prev = t->prev_cg;
+	uint64_t prev_mono = t->prev_time_ns;
+	t->prev_cg = cg;
+	t->prev_time_ns = a->step_now_mono;
+	t->have_prev = true;
+	if (!had_prev || !(cg.have & RW_CGS_CPU))
+		return 0; /* a sample needs a previous reading to form deltas */
+
+	uint64_t interval_us = (a->step_now_mono - prev_mono) / 1000;
+	if (interval_us == 0)
+		return 0;
+	uint64_t cpu_usec = cg.usage_usec >= prev.usage_usec ? cg.usage_usec - prev.usage_usec : 0;
+	int64_t cores_q16 = (int64_t)((cpu_usec << 16) / interval_us);
+	bool busy = cores_q16 >= a->cfg.attention_cpu_q16;
+
+	struct rw_report_target *rt = report_slot(a);
+	if (!rt)
+		return -ENOMEM;
+	struct rw_sample *s = &rt->sample;
+	s->cgroup_id = t->id;
+	snprintf(s->cgroup, sizeof s->cgroup, "%s", t->path);
+	s->identity = t->identity;
+	s->time_ns = a->step_now_real;
+	s->interval_us = (uint32_t)(interval_us > UINT32_MAX ? UINT32_MAX : interval_us);
+	s->cg = cg;
+	s->cpu_usec = cpu_usec;
+	s->sources = RW_SRC_BIT(RW_SRC_CGROUP);
+	if (cg.have & RW_CGS_THROTTLE) {
+		s->throttled_usec = cg.throttled_usec >= prev.throttled_usec ? cg.throttled_usec - prev.throttled_usec : 0;
+		s->nr_throttled = cg.nr_throttled >= prev.nr_throttled ? cg.nr_throttled - prev.nr_throttled : 0;
+	}
+
+	/* Counters: read what was open during this interval, then decide for the next one. */
+	if (t->counters) {
+		uint64_t totals[RW_CTR_COUNT];
+		uint32_t present = 0, ratio = 0;
+		if (rw_pmu_group_read(t->counters, totals, &present, &ratio) == 0) {
+			for (int i = 0; i < RW_CTR_COUNT; i++) {
+				s->counters_total[i] = totals[i];
+				s->counters[i] = totals[i] >= t->prev_counters[i] ? totals[i] - t->prev_counters[i] : 0;
+				t->prev_counters[i] = totals[i];
+			}
+			s->counters_present = present;
+			s->counter_ratio_q16 = ratio;
+			if (present & (1u << RW_CTR_INSTRUCTIONS))
+				s->sources |= RW_SRC_BIT(RW_SRC_PMU);
+		}
+	}
+	if (busy) {
+		t->idle_intervals = 0;
+		if (!t->counters)
+			start_counters(a, t, e->dir_fd);
+	} else if (t->counters && ++t->idle_intervals >= COUNTERS_IDLE_CLOSE) {
+		stop_counters(a, t);
+	}
+	rt->counters_wanted = busy;
+	rt->counters_denied = busy && t->counters_denied;
+	if (rt->counters_denied)
+		a->counters_denied_total++;
+	rt->action = (enum rw_action_state)t->action;
+	rt->action_time_ns = t->action_time_ns;
+	rt->verdict.first_seen_ns = t->first_seen_ns;
+	rt->verdict.since_ns = t->first_seen_ns;
+
+	a->report.n_targets++;
+	if (a->on_sample) {
+		int r = a->on_sample(s, a->on_sample_arg);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
+{
+	const char *inc[RW_CONFIG_MAX_GLOBS], *exc[RW_CONFIG_MAX_GLOBS];
+	struct rw_walk_stats ws;
+	int r;
+
+	a->seq++;
+	a->step_now_real = clock_ns(CLOCK_REALTIME);
+	a->step_now_mono = clock_ns(CLOCK_MONOTONIC);
+	a->report.n_targets = 0;
+	for (unsigned i = 0; i < a->cfg.include.n; i++)
+		inc[i] = a->cfg.include.items[i];
+	for (unsigned i = 0; i < a->cfg.exclude.n; i++)
+		exc[i] = a->cfg.exclude.items[i];
+
+	r = rw_cgroup_walk(a->root, inc, a->cfg.include.n, exc, a->cfg.exclude.n, visit, a, &ws);
+	if (r < 0) {
+		rw_log_error("agent", "walking %s: %s", a->root, strerror(-r));
+		return r;
+	}
+	rw_targets_sweep(a->targets, a->seq, release_target, a);
+
+	struct rw_report *rep = &a->report;
+	rep->time_ns = a->step_now_real;
+	rep->interval_seq = a->seq;
+	rep->cgroups_seen = ws.dirs;
+	rep->counter_fds = a->counter_fds;
+	rep->counters_denied_total = a->counters_denied_total;
+	if (a->seq % FD_COUNT_EVERY == 1)
+		rep->open_fds = count_open_fds();
+	rep->loop_duration_us = (clock_ns(CLOCK_MONOTONIC) - a->step_now_mono) / 1000;
+	*report = rep;
+	return 0;
+}
+
+int rw_agent_run(struct rw_agent *a, volatile sig_atomic_t *stop, uint64_t max_intervals)
+{
+	struct timespec next;
+	const struct rw_report *rep;
+	uint64_t n = 0;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	while (!*stop) {
+		if ((r = rw_agent_step(a, &rep)) < 0)
+			return r;
+		if (max_intervals && ++n >= max_intervals)
+			break;
+		/* Absolute deadlines: the interval does not drift by the work done in it. */
+		uint64_t ns = (uint64_t)next.tv_nsec + (uint64_t)a->cfg.interval_ms * 1000000ull;
+		next.tv_sec += (time_t)(ns / 1000000000ull);
+		next.tv_nsec = (long)(ns % 1000000000ull);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
+			next = now; /* fell behind (suspend, overload): start afresh, no burst of catch-up steps */
+		while (!*stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+			;
+	}
+	return 0;
+}
+
+static void sources_text(uint32_t sources, char *buf, size_t len)
+{
+	static const char *const names[RW_SRC_COUNT] = { "pmu", "fpprobe", "cgroup", "indicators" };
+	size_t o = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < RW_SRC_COUNT; i++)
+		if (sources & RW_SRC_BIT(i))
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "", names[i]);
+	if (!o)
+		snprintf(buf, len, "-");
+}
+
+/* "1.23" from a count of microseconds (or nanoseconds with div 1000) per interval: cores used. */
+static void cores_text(uint64_t usec, uint64_t interval_us, char *buf, size_t len)
+{
+	uint64_t c100 = usec * 100 / (interval_us ? interval_us : 1);
+	snprintf(buf, len, "%llu.%02llu", (unsigned long long)(c100 / 100), (unsigned long long)(c100 % 100));
+}
+
+static void rate_text(const struct rw_sample *s, enum rw_counter_role role, char *buf, size_t len)
+{
+	if (s->counters_present & (1u << role))
+		snprintf(buf, len, "%llu", (unsigned long long)(s->counters[role] * 1000000 / (s->interval_us ?: 1)));
+	else
+		snprintf(buf, len, "-");
+}
+
+void rw_agent_print_table(const struct rw_report *r, FILE *out)
+{
+	fprintf(out, "%-10s %-26s %5s %7s %-26s %10s %8s %5s %-8s %-7s %s\n", "CGROUP_ID", "IDENTITY", "CORES",
+		"TASKCLK", "SOURCES", "INSTR/S", "CTXSW/S", "SCORE", "VERDICT", "ACTION", "CGROUP");
+	for (unsigned i = 0; i < r->n_targets; i++) {
+		static const char *const actions[] = { "-", "dry-run", "frozen", "killed", "failed" };
+		const struct rw_report_target *t = &r->targets[i];
+		const struct rw_sample *s = &t->sample;
+		char ident[64], src[64], cores[32], tclk[32], instr[32], ctx[32];
+		unsigned pct = (unsigned)((int64_t)t->verdict.score_q16 * 100 / 65536);
+
+		rw_identity_label(&s->identity, ident, sizeof ident);
+		sources_text(s->sources, src, sizeof src);
+		cores_text(s->cpu_usec, s->interval_us, cores, sizeof cores);
+		if (s->counters_present & (1u << RW_CTR_TASK_CLOCK))
+			cores_text(s->counters[RW_CTR_TASK_CLOCK] / 1000, s->interval_us, tclk, sizeof tclk);
+		else
+			snprintf(tclk, sizeof tclk, t->counters_denied ? "denied" : "-");
+		rate_text(s, RW_CTR_INSTRUCTIONS, instr, sizeof instr);
+		rate_text(s, RW_CTR_CONTEXT_SWITCHES, ctx, sizeof ctx);
+		fprintf(out, "%-10llu %-26.26s %5s %7s %-26s %10s %8s %2u.%02u %-8s %-7s %s\n",
+			(unsigned long long)s->cgroup_id, ident, cores, tclk, src, instr, ctx, pct / 100, pct % 100,
+			rw_verdict_name(t->verdict.verdict), actions[t->action <= RW_ACTION_FAILED ? t->action : 0],
+			s->cgroup);
+	}
+}

@@ -1,0 +1,315 @@
+/* cgroups: mount discovery from mountinfo and the walk that finds workload cgroups.
+ *
+ * Plain openat/getdents/read rather than libcgroup 2.0.2: its walk cannot start at a fixture root, does not give
+ * the directory inode (the cgroup id perf uses), and it cannot read cgroup.* files on v2 (see README). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rigwatch/cgroups.h"
+#include "rigwatch/log.h"
+
+#define WALK_MAX_DEPTH 48
+#define WALK_PATH_MAX  4096
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+		    r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+static bool has_option(const char *opts, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = opts; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static void set_v1(char *slot, const char *mnt)
+{
+	/* The first mount of a controller wins: later bind mounts of the same hierarchy are copies. */
+	if (slot[0] == '\0')
+		snprintf(slot, RW_MOUNT_PATH_MAX, "%s", mnt);
+}
+
+int rw_cgroup_mounts_parse(const char *mountinfo, struct rw_cgroup_mounts *out, char *err, unsigned errlen)
+{
+	char line[4096];
+	unsigned lineno = 0;
+	const char *p = mountinfo;
+
+	memset(out, 0, sizeof *out);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		lineno++;
+		if (len >= sizeof line) {
+			snprintf(err, errlen, "mountinfo line %u: longer than %zu bytes", lineno, sizeof line - 1);
+			return -EINVAL;
+		}
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p = nl ? nl + 1 : p + len;
+		if (line[0] == '\0')
+			continue;
+
+		/* id parent major:minor root mountpoint options [optional fields...] - fstype source superoptions */
+		char *fields[8] = { 0 };
+		char *save = NULL, *tok;
+		int n = 0;
+		for (tok = strtok_r(line, " ", &save); tok && n < 6; tok = strtok_r(NULL, " ", &save))
+			fields[n++] = tok;
+		while (tok && strcmp(tok, "-") != 0)
+			tok = strtok_r(NULL, " ", &save);
+		if (n < 6 || !tok) {
+			snprintf(err, errlen, "mountinfo line %u: malformed (no \" - \" separator)", lineno);
+			return -EINVAL;
+		}
+		char *fstype = strtok_r(NULL, " ", &save);
+		char *source = strtok_r(NULL, " ", &save);
+		char *super = strtok_r(NULL, " ", &save);
+		if (!fstype || !source || !super) {
+			snprintf(err, errlen, "mountinfo line %u: malformed (missing fstype, source or options)", lineno);
+			return -EINVAL;
+		}
+		char *mnt = fields[4];
+		unescape_octal(mnt);
+		if (strlen(mnt) >= RW_MOUNT_PATH_MAX)
+			continue;
+		/* Only mounts of the whole hierarchy (root "/") show every cgroup; a container's view of its own
+		 * subtree has another root and is not what a host agent should walk. */
+		bool whole = strcmp(fields[3], "/") == 0;
+		if (strcmp(fstype, "cgroup2") == 0) {
+			if (out->v2[0] == '\0' && whole)
+				snprintf(out->v2, sizeof out->v2, "%s", mnt);
+		} else if (strcmp(fstype, "cgroup") == 0 && whole) {
+			if (has_option(super, "cpu"))
+				set_v1(out->v1_cpu, mnt);
+			if (has_option(super, "cpuacct"))
+				set_v1(out->v1_cpuacct, mnt);
+			if (has_option(super, "memory"))
+				set_v1(out->v1_memory, mnt);
+			if (has_option(super, "pids"))
+				set_v1(out->v1_pids, mnt);
+			if (has_option(super, "perf_event"))
+				set_v1(out->v1_perf_event, mnt);
+			if (has_option(super, "freezer"))
+				set_v1(out->v1_freezer, mnt);
+		}
+	}
+	if (out->v2[0] == '\0') {
+		snprintf(err, errlen, "no cgroup2 mount found (rigwatch needs cgroup v2: pure, or hybrid with cgroup2 "
+				      "mounted, e.g. at /sys/fs/cgroup/unified)");
+		return -ENOENT;
+	}
+	out->hybrid = out->v1_cpu[0] || out->v1_cpuacct[0] || out->v1_memory[0] || out->v1_pids[0] ||
+		      out->v1_perf_event[0] || out->v1_freezer[0];
+	return 0;
+}
+
+int rw_cgroup_mounts_detect(const char *mountinfo_path, struct rw_cgroup_mounts *out, char *err, unsigned errlen)
+{
+	FILE *f = fopen(mountinfo_path, "re");
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!f) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", mountinfo_path, strerror(errno));
+		return r;
+	}
+	FILE *mem = open_memstream(&text, &len);
+	if (!mem) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	char buf[4096];
+	size_t got;
+	while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+		fwrite(buf, 1, got, mem);
+	fclose(f);
+	if (fclose(mem) != 0 || !text) {
+		free(text);
+		return -ENOMEM;
+	}
+	r = rw_cgroup_mounts_parse(text, out, err, errlen);
+	free(text);
+	if (r == 0) {
+		char path[RW_MOUNT_PATH_MAX + 32];
+		snprintf(path, sizeof path, "%s/cgroup.controllers", out->v2);
+		FILE *c = fopen(path, "re");
+		if (c) {
+			if (fgets(out->v2_controllers, sizeof out->v2_controllers, c))
+				out->v2_controllers[strcspn(out->v2_controllers, "\n")] = '\0';
+			fclose(c);
+		}
+	}
+	return r;
+}
+
+uint64_t rw_cgroup_id(const char *abs_path)
+{
+	struct stat st;
+	return stat(abs_path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+struct walk {
+	const char *const *include, *const *exclude;
+	unsigned n_include, n_exclude;
+	rw_cgroup_visit_fn visit;
+	void *arg;
+	struct rw_walk_stats *stats;
+	char path[WALK_PATH_MAX];
+};
+
+/* 1 if cgroup.events says populated (processes here or below), 0 if not, -errno if unreadable. A directory
+ * without cgroup.events (not a cgroup2 directory) counts as populated so fixture trees need not fake it. */
+static int read_populated(int dfd)
+{
+	char buf[256];
+	int fd = openat(dfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 1 : -errno;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = '\0';
+	const char *p = strstr(buf, "populated ");
+	return p ? p[10] == '1' : 1;
+}
+
+static bool glob_any(const char *const *globs, unsigned n, const char *path)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (fnmatch(globs[i], path, 0) == 0)
+			return true;
+	return false;
+}
+
+static bool is_workload_kind(enum rw_workload_kind k)
+{
+	return k == RW_KIND_CONTAINER || k == RW_KIND_SLURM || k == RW_KIND_SERVICE || k == RW_KIND_SCOPE;
+}
+
+static int offer(struct walk *w, int dfd, const struct rw_identity *id)
+{
+	struct stat st;
+	if (fstat(dfd, &st) < 0)
+		return 0;
+	if (w->n_include && !glob_any(w->include, w->n_include, w->path))
+		return 0;
+	if (glob_any(w->exclude, w->n_exclude, w->path))
+		return 0;
+	struct rw_cgroup_entry e = { .path = w->path, .id = (uint64_t)st.st_ino, .identity = id, .dir_fd = dfd };
+	w->stats->targets++;
+	return w->visit(&e, w->arg);
+}
+
+/* Visit the directory open at dfd whose relative path is in w->path (length len). */
+static int walk_dir(struct walk *w, int dfd, size_t len, int depth)
+{
+	struct rw_identity id;
+	int r = 0, populated;
+
+	w->stats->dirs++;
+	populated = read_populated(dfd);
+	if (populated < 0) {
+		w->stats->vanished++;
+		return 0;
+	}
+	if (populated == 0)
+		return 0; /* nothing runs here or below */
+
+	rw_identity_from_path(w->path, &id);
+	if (depth > 0 && is_workload_kind(id.kind))
+		return offer(w, dfd, &id);
+
+	int lfd = dup(dfd);
+	if (lfd < 0)
+		return 0;
+	DIR *d = fdopendir(lfd);
+	if (!d) {
+		close(lfd);
+		return 0;
+	}
+	bool has_children = false;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL && r == 0) {
+		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		size_t nl = strlen(de->d_name);
+		int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (cfd < 0) {
+			if (errno == ENOENT)
+				w->stats->vanished++;
+			continue; /* a file (DT_UNKNOWN), or gone: both normal */
+		}
+		has_children = true;
+		if (depth + 1 >= WALK_MAX_DEPTH || len + 1 + nl >= sizeof w->path) {
+			rw_log_warn("cgroups", "skipping %s/%s: nested too deep or path too long", w->path, de->d_name);
+			close(cfd);
+			continue;
+		}
+		size_t base = len;
+		if (!(len == 1 && w->path[0] == '/'))
+			w->path[base++] = '/';
+		memcpy(w->path + base, de->d_name, nl + 1);
+		r = walk_dir(w, cfd, base + nl, depth + 1);
+		w->path[len] = '\0';
+		close(cfd);
+	}
+	closedir(d);
+	if (r == 0 && !has_children && depth > 0 && id.kind == RW_KIND_OTHER)
+		r = offer(w, dfd, &id); /* a leaf with processes */
+	return r;
+}
+
+int rw_cgroup_walk(const char *root, const char *const *include, unsigned n_include, const char *const *exclude,
+		   unsigned n_exclude, rw_cgroup_visit_fn visit, void *arg, struct rw_walk_stats *stats)
+{
+	struct rw_walk_stats local;
+	struct walk *w = malloc(sizeof *w);
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	if (!stats)
+		stats = &local;
+	memset(stats, 0, sizeof *stats);
+	*w = (struct walk){ .include = include, .exclude = exclude, .n_include = n_include, .n_exclude = n_exclude,
+			    .visit = visit, .arg = arg, .stats = stats };
+	strcpy(w->path, "/");
+	int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = -errno;
+		free(w);
+		return r;
+	}
+	r = walk_dir(w, dfd, 1, 0);
+	close(dfd);
+	free(w);
+	return r;
+}

@@ -1,0 +1,502 @@
+/* config: embedded defaults, a strict INI-style file parser and the effective-config printer. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rigwatch/config.h"
+
+enum key_type { T_U32, T_Q16, T_BOOL, T_STR, T_GLOBS, T_RESPONSE, T_LOGLEVEL };
+
+struct key_def {
+	const char *section;
+	const char *key;
+	enum key_type type;
+	size_t offset;
+	size_t size;          /* T_STR: buffer size */
+	uint32_t min, max;    /* T_U32 bounds */
+};
+
+#define K(sec, name, type, field, lo, hi) \
+	{ sec, name, type, offsetof(struct rw_config, field), sizeof(((struct rw_config *)0)->field), lo, hi }
+
+/* Every setting, in the order check-config prints them. */
+static const struct key_def keys[] = {
+	K("agent", "interval_ms", T_U32, interval_ms, 100, 3600000),
+	K("agent", "listen_address", T_STR, listen_address, 0, 0),
+	K("agent", "log_level", T_LOGLEVEL, log_level, 0, 0),
+	K("agent", "cgroup_root", T_STR, cgroup_root, 0, 0),
+	K("agent", "proc_root", T_STR, proc_root, 0, 0),
+	K("agent", "include", T_GLOBS, include, 0, 0),
+	K("agent", "exclude", T_GLOBS, exclude, 0, 0),
+	K("agent", "attention_cpu", T_Q16, attention_cpu_q16, 0, 0),
+	K("agent", "max_open_files", T_U32, max_open_files, 64, 1048576),
+	K("agent", "counter_fd_budget", T_U32, counter_fd_budget, 0, 1048576),
+	K("agent", "pmu_table", T_STR, pmu_table, 0, 0),
+	K("fpprobe", "enabled", T_BOOL, fpprobe_enabled, 0, 0),
+	K("fpprobe", "max_probes", T_U32, fpprobe_max_probes, 1, 10000),
+	K("fpprobe", "reads_per_thread", T_U32, fpprobe_reads_per_thread, 1, 50),
+	K("fpprobe", "min_thread_cpu", T_Q16, fpprobe_min_thread_cpu_q16, 0, 0),
+	K("procscan", "enabled", T_BOOL, procscan_enabled, 0, 0),
+	K("procscan", "rules", T_STR, procscan_rules, 0, 0),
+	K("model", "file", T_STR, model_file, 0, 0),
+	K("verdict", "enter_k", T_U32, verdict_enter_k, 1, 64),
+	K("verdict", "enter_n", T_U32, verdict_enter_n, 1, 64),
+	K("verdict", "leave_m", T_U32, verdict_leave_m, 1, 1000),
+	K("verdict", "suspect_threshold", T_Q16, suspect_threshold_q16, 0, 0),
+	K("verdict", "mining_threshold", T_Q16, mining_threshold_q16, 0, 0),
+	K("response", "mode", T_RESPONSE, response, 0, 0),
+	K("response", "min_intervals", T_U32, response_min_intervals, 1, 10000),
+	K("response", "min_score", T_Q16, response_min_score_q16, 0, 0),
+	K("response", "max_actions_per_min", T_U32, response_max_actions_per_min, 0, 10000),
+	K("response", "audit_log", T_STR, audit_log, 0, 0),
+	K("response", "allow_cgroup", T_GLOBS, allow_cgroups, 0, 0),
+	K("response", "allow_identity", T_GLOBS, allow_identities, 0, 0),
+	K("http", "max_connections", T_U32, http_max_connections, 1, 100000),
+	K("http", "per_ip_connections", T_U32, http_per_ip_connections, 0, 100000),
+	K("http", "timeout_s", T_U32, http_timeout_s, 1, 3600),
+	K("http", "memory_limit", T_U32, http_memory_limit, 4096, 16777216),
+	K("alerts", "output", T_STR, alerts_output, 0, 0),
+};
+
+static const char *const response_names[] = { "off", "dry-run", "freeze", "kill" };
+
+const char *rw_response_mode_name(enum rw_response_mode mode)
+{
+	return (unsigned)mode < 4 ? response_names[mode] : "?";
+}
+
+void rw_config_defaults(struct rw_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->interval_ms = 1000;
+	strcpy(cfg->listen_address, "127.0.0.1:10170");
+	strcpy(cfg->log_level, "info");
+	strcpy(cfg->proc_root, "/proc");
+	cfg->attention_cpu_q16 = 65536 / 20;      /* 0.05 cores */
+	cfg->max_open_files = 65536;
+	strcpy(cfg->pmu_table, "auto");
+	cfg->fpprobe_enabled = true;
+	cfg->fpprobe_max_probes = 64;
+	cfg->fpprobe_reads_per_thread = 4;
+	cfg->fpprobe_min_thread_cpu_q16 = 65536 / 10; /* 10 % of a core */
+	cfg->procscan_enabled = true;
+	strcpy(cfg->procscan_rules, "models/indicators.rules");
+	strcpy(cfg->model_file, "models/rigwatch.model");
+	cfg->verdict_enter_k = 3;
+	cfg->verdict_enter_n = 5;
+	cfg->verdict_leave_m = 10;
+	cfg->suspect_threshold_q16 = 65536 / 2;
+	cfg->mining_threshold_q16 = 65536 * 8 / 10;
+	cfg->response = RW_RESPONSE_OFF;
+	cfg->response_min_intervals = 3;
+	cfg->response_min_score_q16 = 65536 * 9 / 10;
+	cfg->response_max_actions_per_min = 6;
+	strcpy(cfg->audit_log, "/var/log/rigwatch/audit.jsonl");
+	cfg->http_max_connections = 64;
+	cfg->http_per_ip_connections = 16;
+	cfg->http_timeout_s = 10;
+	cfg->http_memory_limit = 65536;
+	strcpy(cfg->alerts_output, "stdout");
+}
+
+int rw_parse_q16(const char *text, int32_t *out)
+{
+	const char *p = text;
+	int64_t whole = 0, frac = 0, scale = 1;
+	bool neg = false, digits = false;
+
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	while (isdigit((unsigned char)*p)) {
+		whole = whole * 10 + (*p++ - '0');
+		digits = true;
+		if (whole > 32767)
+			return -EINVAL;
+	}
+	if (*p == '.') {
+		p++;
+		while (isdigit((unsigned char)*p)) {
+			if (scale < 100000000) {
+				frac = frac * 10 + (*p - '0');
+				scale *= 10;
+			}
+			p++;
+			digits = true;
+		}
+	}
+	if (!digits || *p != '\0')
+		return -EINVAL;
+	int64_t v = whole * 65536 + (frac * 65536 + scale / 2) / scale;
+	if (v > INT32_MAX)
+		return -EINVAL;
+	*out = (int32_t)(neg ? -v : v);
+	return 0;
+}
+
+void rw_format_q16(int32_t v, char *buf, size_t len)
+{
+	int64_t a = v < 0 ? -(int64_t)v : v;
+	int64_t whole = a >> 16;
+	int64_t frac = ((a & 0xffff) * 10000 + 32768) >> 16; /* 4 digits, rounded */
+	if (frac == 10000) {
+		whole++;
+		frac = 0;
+	}
+	char f[8];
+	snprintf(f, sizeof f, "%04lld", (long long)frac);
+	for (int i = 3; i >= 0 && f[i] == '0'; i--)
+		f[i] = '\0';
+	snprintf(buf, len, "%s%lld%s%s", v < 0 ? "-" : "", (long long)whole, f[0] ? "." : "", f);
+}
+
+static const struct key_def *find_key(const char *section, const char *key)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static bool section_known(const char *section)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Apply one value; `err` gets a message without location. */
+static int apply(struct rw_config *cfg, const struct key_def *k, const char *value, char *err, size_t errlen)
+{
+	char *field = (char *)cfg + k->offset;
+
+	switch (k->type) {
+	case T_U32: {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(value, &end, 10);
+		if (!isdigit((unsigned char)value[0]) || *end || errno || v < k->min || v > k->max) {
+			snprintf(err, errlen, "%s.%s: expected an integer in %u..%u, got \"%s\"", k->section,
+				 k->key, k->min, k->max, value);
+			return -EINVAL;
+		}
+		*(uint32_t *)(void *)field = (uint32_t)v;
+		return 0;
+	}
+	case T_Q16: {
+		int32_t v;
+		if (rw_parse_q16(value, &v) < 0 || v < 0) {
+			snprintf(err, errlen, "%s.%s: expected a non-negative decimal number, got \"%s\"",
+				 k->section, k->key, value);
+			return -EINVAL;
+		}
+		*(int32_t *)(void *)field = v;
+		return 0;
+	}
+	case T_BOOL:
+		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on") || !strcmp(value, "1"))
+			*(bool *)(void *)field = true;
+		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off") ||
+			 !strcmp(value, "0"))
+			*(bool *)(void *)field = false;
+		else {
+			snprintf(err, errlen, "%s.%s: expected true or false, got \"%s\"", k->section, k->key, value);
+			return -EINVAL;
+		}
+		return 0;
+	case T_STR:
+		if (strlen(value) >= k->size) {
+			snprintf(err, errlen, "%s.%s: value longer than %zu bytes", k->section, k->key, k->size - 1);
+			return -EINVAL;
+		}
+		strcpy(field, value);
+		return 0;
+	case T_LOGLEVEL:
+		if (strcmp(value, "error") && strcmp(value, "warn") && strcmp(value, "info") && strcmp(value, "debug")) {
+			snprintf(err, errlen, "%s.%s: expected error, warn, info or debug, got \"%s\"", k->section,
+				 k->key, value);
+			return -EINVAL;
+		}
+		strcpy(field, value);
+		return 0;
+	case T_RESPONSE:
+		for (unsigned i = 0; i < 4; i++) {
+			if (strcmp(value, response_names[i]) == 0) {
+				*(enum rw_response_mode *)(void *)field = (enum rw_response_mode)i;
+				return 0;
+			}
+		}
+		snprintf(err, errlen, "%s.%s: expected off, dry-run, freeze or kill, got \"%s\"", k->section, k->key,
+			 value);
+		return -EINVAL;
+	case T_GLOBS: {
+		/* A comma-separated list; each occurrence of the key appends, "" clears. */
+		struct rw_glob_list *l = (struct rw_glob_list *)(void *)field;
+		char tmp[4096];
+		if (strlen(value) >= sizeof tmp) {
+			snprintf(err, errlen, "%s.%s: list too long", k->section, k->key);
+			return -EINVAL;
+		}
+		strcpy(tmp, value);
+		if (tmp[0] == '\0') {
+			l->n = 0;
+			return 0;
+		}
+		for (char *save = NULL, *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			tok = trim(tok);
+			if (!*tok)
+				continue;
+			if (l->n == RW_CONFIG_MAX_GLOBS || strlen(tok) >= RW_CONFIG_GLOB_LEN) {
+				snprintf(err, errlen, "%s.%s: at most %d patterns of %d bytes", k->section, k->key,
+					 RW_CONFIG_MAX_GLOBS, RW_CONFIG_GLOB_LEN - 1);
+				return -EINVAL;
+			}
+			strcpy(l->items[l->n++], tok);
+		}
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
+/* Checks across keys, once everything is read. */
+static int validate(const struct rw_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->verdict_enter_k > cfg->verdict_enter_n) {
+		snprintf(err, errlen, "verdict.enter_k (%u) exceeds verdict.enter_n (%u)", cfg->verdict_enter_k,
+			 cfg->verdict_enter_n);
+		return -EINVAL;
+	}
+	if (cfg->suspect_threshold_q16 > 65536 || cfg->mining_threshold_q16 > 65536 ||
+	    cfg->response_min_score_q16 > 65536) {
+		snprintf(err, errlen, "thresholds and scores must be within 0..1");
+		return -EINVAL;
+	}
+	if (cfg->suspect_threshold_q16 > cfg->mining_threshold_q16) {
+		snprintf(err, errlen, "verdict.suspect_threshold exceeds verdict.mining_threshold");
+		return -EINVAL;
+	}
+	if (cfg->listen_address[0] == '\0' || !strrchr(cfg->listen_address, ':')) {
+		snprintf(err, errlen, "agent.listen_address: expected host:port, got \"%s\"", cfg->listen_address);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int rw_config_set(struct rw_config *cfg, const char *section, const char *key, const char *value, char *err,
+		  size_t errlen)
+{
+	const struct key_def *k = find_key(section, key);
+	struct rw_config tmp = *cfg;
+	int r;
+
+	if (!k) {
+		snprintf(err, errlen, "unknown setting %s.%s", section, key);
+		return -EINVAL;
+	}
+	if ((r = apply(&tmp, k, value, err, errlen)) < 0 || (r = validate(&tmp, err, errlen)) < 0)
+		return r;
+	*cfg = tmp;
+	return 0;
+}
+
+int rw_config_parse(struct rw_config *cfg, const char *name, const char *text, char *err, size_t errlen)
+{
+	struct rw_config *tmp = malloc(sizeof *tmp);
+	char section[32] = "";
+	char msg[512];
+	char line[4096];
+	unsigned lineno = 0;
+	const char *p = text;
+	int r = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	*tmp = *cfg;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		lineno++;
+		if (len >= sizeof line) {
+			snprintf(err, errlen, "%s:%u: line longer than %zu bytes", name, lineno, sizeof line - 1);
+			r = -EINVAL;
+			goto out;
+		}
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p = nl ? nl + 1 : p + len;
+		if (memchr(line, '\0', len) != NULL && strlen(line) != len) {
+			snprintf(err, errlen, "%s:%u: NUL byte in line", name, lineno);
+			r = -EINVAL;
+			goto out;
+		}
+
+		char *s = trim(line);
+		if (*s == '#' || *s == ';' || *s == '\0')
+			continue;
+		if (*s == '[') {
+			char *e = strchr(s, ']');
+			if (!e || trim(e + 1)[0] != '\0') {
+				snprintf(err, errlen, "%s:%u: malformed section header", name, lineno);
+				r = -EINVAL;
+				goto out;
+			}
+			*e = '\0';
+			s = trim(s + 1);
+			if (!section_known(s) || strlen(s) >= sizeof section) {
+				snprintf(err, errlen, "%s:%u: unknown section [%s]", name, lineno, s);
+				r = -EINVAL;
+				goto out;
+			}
+			strcpy(section, s);
+			continue;
+		}
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%u: expected key = value", name, lineno);
+			r = -EINVAL;
+			goto out;
+		}
+		*eq = '\0';
+		char *key = trim(s), *value = trim(eq + 1);
+		if (!section[0]) {
+			snprintf(err, errlen, "%s:%u: key \"%s\" outside any [section]", name, lineno, key);
+			r = -EINVAL;
+			goto out;
+		}
+		/* Allow "quoted values" so a value can keep leading or trailing spaces or be empty. */
+		size_t vl = strlen(value);
+		if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+			value[vl - 1] = '\0';
+			value++;
+		}
+		const struct key_def *k = find_key(section, key);
+		if (!k) {
+			snprintf(err, errlen, "%s:%u: unknown key \"%s\" in [%s]", name, lineno, key, section);
+			r = -EINVAL;
+			goto out;
+		}
+		if ((r = apply(tmp, k, value, msg, sizeof msg)) < 0) {
+			snprintf(err, errlen, "%s:%u: %s", name, lineno, msg);
+			goto out;
+		}
+	}
+	if ((r = validate(tmp, msg, sizeof msg)) < 0) {
+		snprintf(err, errlen, "%s: %s", name, msg);
+		goto out;
+	}
+	*cfg = *tmp;
+out:
+	free(tmp);
+	return r;
+}
+
+int rw_config_load(struct rw_config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	char *text = NULL;
+	size_t cap = 0, len = 0;
+	int r;
+
+	if (!f) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return r;
+	}
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			if (cap > (1u << 20)) {
+				snprintf(err, errlen, "%s: larger than 1 MiB", path);
+				r = -EFBIG;
+				goto out;
+			}
+			char *n = realloc(text, cap = cap ? cap * 2 : 8192);
+			if (!n) {
+				r = -ENOMEM;
+				goto out;
+			}
+			text = n;
+		}
+		size_t got = fread(text + len, 1, 4096, f);
+		len += got;
+		if (got < 4096)
+			break;
+	}
+	if (ferror(f)) {
+		r = -EIO;
+		snprintf(err, errlen, "%s: read error", path);
+		goto out;
+	}
+	text[len] = '\0';
+	if (strlen(text) != len) {
+		snprintf(err, errlen, "%s: contains a NUL byte", path);
+		r = -EINVAL;
+		goto out;
+	}
+	r = rw_config_parse(cfg, path, text, err, errlen);
+out:
+	free(text);
+	fclose(f);
+	return r;
+}
+
+void rw_config_print(const struct rw_config *cfg, FILE *out)
+{
+	const char *section = "";
+
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		const struct key_def *k = &keys[i];
+		const char *field = (const char *)cfg + k->offset;
+		char buf[32];
+
+		if (strcmp(section, k->section) != 0) {
+			fprintf(out, "%s[%s]\n", i ? "\n" : "", k->section);
+			section = k->section;
+		}
+		fprintf(out, "%s = ", k->key);
+		switch (k->type) {
+		case T_U32:
+			fprintf(out, "%u\n", *(const uint32_t *)(const void *)field);
+			break;
+		case T_Q16:
+			rw_format_q16(*(const int32_t *)(const void *)field, buf, sizeof buf);
+			fprintf(out, "%s\n", buf);
+			break;
+		case T_BOOL:
+			fprintf(out, "%s\n", *(const bool *)(const void *)field ? "true" : "false");
+			break;
+		case T_STR:
+		case T_LOGLEVEL:
+			fprintf(out, "\"%s\"\n", field);
+			break;
+		case T_RESPONSE:
+			fprintf(out, "%s\n", rw_response_mode_name(*(const enum rw_response_mode *)(const void *)field));
+			break;
+		case T_GLOBS: {
+			const struct rw_glob_list *l = (const struct rw_glob_list *)(const void *)field;
+			if (l->n == 0)
+				fputs("\"\"", out);
+			for (unsigned j = 0; j < l->n; j++)
+				fprintf(out, "%s%s", j ? ", " : "", l->items[j]);
+			fputc('\n', out);
+			break;
+		}
+		}
+	}
+}

@@ -1,0 +1,58 @@
+# Agent core on the real cgroup2 mount: attribution of CPU (cpu.stat and task-clock) to the right cgroup,
+# identity in `rigwatch list`, and the failure modes (no cgroup2 mount: exit 2; no perf permission: degrade).
+. tests/integration/lib.sh
+
+busy=$(rw_mkcg busy)
+sleeper=$(rw_mkcg sleeper)
+p1=$(rw_run_in "$busy" sh -c 'while :; do :; done')
+p2=$(rw_run_in "$sleeper" sleep 60)
+rw_pids="$p1 $p2"
+sleep 1
+
+conf=$(mktemp); out=$(mktemp); chmod 644 "$conf"
+printf '[agent]\nattention_cpu = 0\ninclude = /rwtest.%s/*\n' $$ > "$conf"
+"$RW" list --config.file="$conf" > "$out" 2>"$out.err" || { cat "$out.err"; fail "rigwatch list exited $?"; }
+cat "$out"
+row() { awk -v p="/rwtest.$$/$1" '$NF == p' "$out"; }
+col() { row "$1" | awk -v c="$2" '{ print $c }'; }
+[ -n "$(row busy)" ] || fail "busy cgroup not listed"
+[ -n "$(row sleeper)" ] || fail "sleeper cgroup not listed"
+# about one core to the busy loop, by cpu.stat (CORES) and by the task-clock event (TASKCLK)
+for c in 3 4; do
+	v=$(col busy $c)
+	awk -v v="$v" 'BEGIN { exit !(v >= 0.6 && v <= 1.3) }' || fail "busy column $c = $v, want ~1 core"
+	v=$(col sleeper $c)
+	awk -v v="$v" 'BEGIN { exit !(v <= 0.05) }' || fail "sleeper column $c = $v, want ~0"
+done
+[ "$(col busy 2)" = "cgroup:busy" ] || fail "identity of busy: $(col busy 2)"
+note "attribution ok: busy $(col busy 3) cores (cpu.stat), $(col busy 4) (task-clock); sleeper $(col sleeper 3)"
+
+# No cgroup2 mount: a clear message and exit 2 (in a private mount namespace without it).
+if command -v unshare >/dev/null; then
+	msg=$(unshare -m sh -c "umount -l '$CG2' && '$RW' list" 2>&1); rc=$?
+	[ $rc -eq 2 ] || fail "without cgroup2: exit $rc, want 2 ($msg)"
+	echo "$msg" | grep -q "no cgroup2 mount" || fail "without cgroup2: message was: $msg"
+	note "no cgroup2 mount: exit 2, \"$(echo "$msg" | tail -1)\""
+fi
+
+# No permission for perf_event_open: the agent degrades to the other sources.
+if command -v setpriv >/dev/null && [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -ge 1 ]; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$RW" list --config.file="$conf" > "$out" 2>"$out.err"
+	rc=$?
+	[ $rc -eq 0 ] || { cat "$out.err"; fail "unprivileged list exited $rc"; }
+	grep -q "not permitted" "$out.err" || fail "no message about perf permission: $(cat "$out.err")"
+	[ -n "$(row busy)" ] || fail "unprivileged: busy cgroup not listed"
+	v=$(col busy 3)
+	awk -v v="$v" 'BEGIN { exit !(v >= 0.6) }' || fail "unprivileged: busy cores = $v"
+	note "unprivileged: counters off, cgroup source still sees $(col busy 3) cores"
+fi
+
+# Bad flags and config: exit 2 with the file and line named.
+printf '[agent]\ninterval_ms = abc\n' > "$conf"
+msg=$("$RW" list --config.file="$conf" 2>&1); rc=$?
+[ $rc -eq 2 ] || fail "bad config: exit $rc"
+echo "$msg" | grep -q "$conf:2:" || fail "bad config message: $msg"
+"$RW" list --interval=-1 >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad --interval not exit 2"
+"$RW" frobnicate >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown command not exit 2"
+rm -f "$conf" "$out" "$out.err"
+exit 0

@@ -1,0 +1,60 @@
+# Shared helpers for integration scripts (sourced, POSIX sh). Scripts exit 0 ok, 1 failed, 77 skipped.
+: "${RW_BUILD:=$PWD/build}" "${RW_TOP:=$PWD}"
+RW=$RW_BUILD/rigwatch
+
+# The cgroup2 mount: pure v2 at /sys/fs/cgroup, or the hybrid /sys/fs/cgroup/unified.
+rw_cg2_root() {
+	awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo
+}
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+note() { echo "  $*"; }
+
+[ "$(id -u)" = 0 ] || skip "needs root for cgroups"
+CG2=$(rw_cg2_root)
+[ -n "$CG2" ] || skip "no cgroup2 mount"
+
+# A private parent cgroup per script run; rw_cleanup kills and removes everything under it.
+RW_CG_PARENT="$CG2/rwtest.$$"
+rw_cg_children=""
+rw_pids=""
+
+rw_mkcg() { # name -> prints absolute path
+	mkdir -p "$RW_CG_PARENT/$1" || fail "mkdir $RW_CG_PARENT/$1"
+	echo "$RW_CG_PARENT/$1"
+}
+
+rw_run_in() { # cgroup-path command... : start command in the cgroup, print its pid
+	cg=$1; shift
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@" >/dev/null 2>&1 &
+	echo $!
+}
+
+rw_cleanup() {
+	for p in $rw_pids; do kill -9 "$p" 2>/dev/null; done
+	if [ -d "$RW_CG_PARENT" ]; then
+		find "$RW_CG_PARENT" -depth -mindepth 1 -type d | while read -r d; do
+			[ -f "$d/cgroup.kill" ] && echo 1 > "$d/cgroup.kill" 2>/dev/null
+			[ -f "$d/cgroup.freeze" ] && echo 0 > "$d/cgroup.freeze" 2>/dev/null
+		done
+		sleep 0.2
+		find "$RW_CG_PARENT" -depth -type d -exec rmdir {} \; 2>/dev/null
+	fi
+}
+trap rw_cleanup EXIT INT TERM
+
+# Wait until `curl -sf URL` succeeds, at most $2 seconds.
+rw_wait_http() {
+	i=0
+	while [ $i -lt $(( ${2:-10} * 10 )) ]; do
+		curl -sf "$1" >/dev/null 2>&1 && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# A free TCP port on loopback.
+rw_free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}

@@ -1,0 +1,50 @@
+/* rw_test.h: the small harness every CUnit suite uses. One suite per module; each test file is its own
+ * binary so a crash in one module cannot hide the results of another.
+ *
+ *   static void test_x(void) { CU_ASSERT_EQUAL(1, 1); }
+ *   static const rw_test tests[] = { RW_TEST(test_x), { NULL, NULL } };
+ *   int main(void) { return rw_test_main("identity", tests); }
+ */
+#ifndef RW_TEST_H
+#define RW_TEST_H
+
+#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct {
+	const char *name;
+	void (*fn)(void);
+} rw_test;
+
+#define RW_TEST(f) { #f, f }
+
+/* Directory of test fixtures (tests/data), overridable for out-of-tree runs. */
+static inline const char *rw_test_data_dir(void)
+{
+	const char *d = getenv("RW_TEST_DATA");
+	return d ? d : "tests/data";
+}
+
+static inline int rw_test_main(const char *suite_name, const rw_test *tests)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	CU_pSuite suite = CU_add_suite(suite_name, NULL, NULL);
+	if (!suite)
+		return 2;
+	for (const rw_test *t = tests; t->name; t++)
+		if (!CU_add_test(suite, t->name, t->fn))
+			return 2;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	unsigned run = CU_get_number_of_tests_run();
+	CU_cleanup_registry();
+	/* A machine-readable line for tests/run-unit.sh to sum up. */
+	printf("RWTEST %s run=%u failed_tests=%u\n", suite_name, run, failed ? failed : 0);
+	return failed ? 1 : 0;
+}
+
+#endif

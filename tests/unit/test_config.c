@@ -1,0 +1,172 @@
+/* config suite: defaults, strict parsing with file:line errors, nothing half-loaded, flags, Q16 numbers, and the
+ * effective-config printer as a golden file that parses back to the same config. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rigwatch/config.h"
+#include "rw_test.h"
+
+static void path_of(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/config/%s", rw_test_data_dir(), name);
+}
+
+static void test_defaults(void)
+{
+	struct rw_config c;
+	rw_config_defaults(&c);
+	CU_ASSERT_EQUAL(c.interval_ms, 1000);
+	CU_ASSERT_STRING_EQUAL(c.listen_address, "127.0.0.1:10170");
+	CU_ASSERT_EQUAL(c.response, RW_RESPONSE_OFF);
+	CU_ASSERT_TRUE(c.fpprobe_enabled);
+	CU_ASSERT_EQUAL(c.include.n, 0);
+}
+
+static void test_full_file(void)
+{
+	struct rw_config c;
+	char p[512], err[512] = "";
+	rw_config_defaults(&c);
+	path_of(p, sizeof p, "full.conf");
+	CU_ASSERT_EQUAL_FATAL(rw_config_load(&c, p, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(c.interval_ms, 500);
+	CU_ASSERT_STRING_EQUAL(c.listen_address, "0.0.0.0:9999");
+	CU_ASSERT_EQUAL(c.include.n, 3);
+	CU_ASSERT_STRING_EQUAL(c.include.items[2], "/batch/*");
+	CU_ASSERT_EQUAL(c.attention_cpu_q16, 16384);
+	CU_ASSERT_FALSE(c.fpprobe_enabled);
+	CU_ASSERT_EQUAL(c.fpprobe_min_thread_cpu_q16, 32768);
+	CU_ASSERT_EQUAL(c.response, RW_RESPONSE_KILL);
+	CU_ASSERT_EQUAL(c.allow_identities.n, 2);
+	CU_ASSERT_STRING_EQUAL(c.allow_identities.items[1], "slurm:7");
+	CU_ASSERT_STRING_EQUAL(c.audit_log, "/tmp/audit log.jsonl");
+	CU_ASSERT_STRING_EQUAL(c.alerts_output, "");
+	CU_ASSERT_EQUAL(c.mining_threshold_q16, 49152);
+}
+
+static void expect_error(const char *file, const char *want)
+{
+	struct rw_config c, before;
+	char p[512], err[512] = "";
+	rw_config_defaults(&c);
+	c.interval_ms = 4321; /* must survive a failed load */
+	before = c;
+	path_of(p, sizeof p, file);
+	CU_ASSERT_EQUAL(rw_config_load(&c, p, err, sizeof err), -EINVAL);
+	if (!strstr(err, want))
+		fprintf(stderr, "\n  %s: got \"%s\", want \"%s\"\n", file, err, want);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, file));
+	CU_ASSERT_EQUAL(memcmp(&c, &before, sizeof c), 0);
+}
+
+static void test_errors_name_file_and_line(void)
+{
+	expect_error("bad-section.conf", ":4: unknown section [bogus]");
+	expect_error("bad-key.conf", ":4: unknown key \"listen_adress\" in [agent]");
+	expect_error("bad-number.conf", ":2: agent.interval_ms: expected an integer");
+	expect_error("no-section.conf", ":1: key \"interval_ms\" outside any [section]");
+	expect_error("bad-cross.conf", "verdict.enter_k (9) exceeds verdict.enter_n (3)");
+	expect_error("bad-mode.conf", ":2: response.mode: expected off, dry-run, freeze or kill");
+}
+
+static void test_missing_file(void)
+{
+	struct rw_config c;
+	char err[512];
+	rw_config_defaults(&c);
+	CU_ASSERT_EQUAL(rw_config_load(&c, "/nonexistent/rw.conf", err, sizeof err), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/rw.conf"));
+}
+
+static void test_set_like_flags(void)
+{
+	struct rw_config c;
+	char err[256];
+	rw_config_defaults(&c);
+	CU_ASSERT_EQUAL(rw_config_set(&c, "response", "mode", "dry-run", err, sizeof err), 0);
+	CU_ASSERT_EQUAL(c.response, RW_RESPONSE_DRY_RUN);
+	CU_ASSERT_EQUAL(rw_config_set(&c, "agent", "interval_ms", "50", err, sizeof err), -EINVAL);
+	CU_ASSERT_EQUAL(c.interval_ms, 1000);
+	CU_ASSERT_EQUAL(rw_config_set(&c, "agent", "listen_address", "nocolon", err, sizeof err), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(c.listen_address, "127.0.0.1:10170");
+	CU_ASSERT_EQUAL(rw_config_set(&c, "nope", "x", "1", err, sizeof err), -EINVAL);
+}
+
+static void test_q16(void)
+{
+	int32_t v;
+	char buf[32];
+	CU_ASSERT_EQUAL(rw_parse_q16("0.05", &v), 0);
+	CU_ASSERT_EQUAL(v, 3277);
+	CU_ASSERT_EQUAL(rw_parse_q16("1", &v), 0);
+	CU_ASSERT_EQUAL(v, 65536);
+	CU_ASSERT_EQUAL(rw_parse_q16("2.5", &v), 0);
+	CU_ASSERT_EQUAL(v, 163840);
+	CU_ASSERT_EQUAL(rw_parse_q16("-0.5", &v), 0);
+	CU_ASSERT_EQUAL(v, -32768);
+	CU_ASSERT_EQUAL(rw_parse_q16(".5", &v), 0);
+	CU_ASSERT_EQUAL(rw_parse_q16("", &v), -EINVAL);
+	CU_ASSERT_EQUAL(rw_parse_q16("1e3", &v), -EINVAL);
+	CU_ASSERT_EQUAL(rw_parse_q16("40000", &v), -EINVAL);
+	CU_ASSERT_EQUAL(rw_parse_q16("1.", &v), 0);
+	rw_format_q16(3277, buf, sizeof buf);
+	CU_ASSERT_STRING_EQUAL(buf, "0.05");
+	rw_format_q16(65536, buf, sizeof buf);
+	CU_ASSERT_STRING_EQUAL(buf, "1");
+	rw_format_q16(-32768, buf, sizeof buf);
+	CU_ASSERT_STRING_EQUAL(buf, "-0.5");
+	rw_format_q16(65535, buf, sizeof buf);
+	CU_ASSERT_STRING_EQUAL(buf, "1");
+}
+
+/* The printed effective config is a golden file, and it parses back to the same settings. */
+static void test_print_golden_and_round_trip(void)
+{
+	struct rw_config c, back;
+	char p[512], err[512];
+	char *text = NULL;
+	size_t len = 0;
+	rw_config_defaults(&c);
+	path_of(p, sizeof p, "full.conf");
+	CU_ASSERT_EQUAL_FATAL(rw_config_load(&c, p, err, sizeof err), 0);
+	FILE *m = open_memstream(&text, &len);
+	rw_config_print(&c, m);
+	fclose(m);
+
+	char golden[512];
+	path_of(golden, sizeof golden, "full.effective");
+	FILE *g = fopen(golden, "r");
+	if (getenv("RW_UPDATE_GOLDEN")) {
+		g = fopen(golden, "w");
+		fputs(text, g);
+		fclose(g);
+		g = fopen(golden, "r");
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	static char want[16384];
+	size_t n = fread(want, 1, sizeof want - 1, g);
+	want[n] = '\0';
+	fclose(g);
+	CU_ASSERT_STRING_EQUAL(text, want);
+
+	rw_config_defaults(&back);
+	CU_ASSERT_EQUAL(rw_config_parse(&back, "printed", text, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(memcmp(&back, &c, sizeof c), 0);
+	free(text);
+}
+
+static const rw_test tests[] = {
+	RW_TEST(test_defaults),
+	RW_TEST(test_full_file),
+	RW_TEST(test_errors_name_file_and_line),
+	RW_TEST(test_missing_file),
+	RW_TEST(test_set_like_flags),
+	RW_TEST(test_q16),
+	RW_TEST(test_print_golden_and_round_trip),
+	{ NULL, NULL },
+};
+
+int main(void) { return rw_test_main("config", tests); }
