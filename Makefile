@@ -11,7 +11,7 @@ VERSION  := 0.1.0
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS   ?= -O2 -g
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen -DRW_VERSION=\"$(VERSION)\"
-LDLIBS   := -lpfm -lcgroup -lmicrohttpd -lprotobuf-c -lpthread
+LDLIBS   := -lpfm -lcgroup -lmicrohttpd -lprotobuf-c -lz -lpthread
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined

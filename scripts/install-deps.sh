@@ -3,7 +3,7 @@
 # Used by `make run`, `make check` and .ci/run; a no-op once everything is there.
 set -e
 PKGS="build-essential pkg-config clang libpfm4-dev libcgroup-dev libmicrohttpd-dev libprotobuf-c-dev
-protobuf-c-compiler libprotobuf-dev libcunit1-dev librandomx-dev prometheus wrk prometheus-node-exporter
+protobuf-c-compiler libprotobuf-dev zlib1g-dev libcunit1-dev librandomx-dev prometheus wrk prometheus-node-exporter
 stress-ng xz-utils openssl python3 python3-numpy sqlite3 curl valgrind"
 missing=""
 for p in $PKGS; do

@@ -10,16 +10,28 @@
 #include <unistd.h>
 
 #include "rigwatch/agent.h"
+#include "rigwatch/alerts.h"
+#include "rigwatch/fpprobe.h"
+#include "rigwatch/http.h"
+#include "rigwatch/procscan.h"
 #include "rigwatch/cgroups.h"
 #include "rigwatch/cgstats.h"
 #include "rigwatch/log.h"
+#include "rigwatch/model.h"
 #include "rigwatch/pmu.h"
+#include "rigwatch/respond.h"
+#include "rigwatch/score.h"
 #include "rigwatch/targets.h"
 
 /* Counters stay open this many idle intervals, so a bursty workload does not churn file descriptors. */
 #define COUNTERS_IDLE_CLOSE 10
 /* Count our own open fds every so many intervals: a readdir of /proc/self/fd costs as much as the fds. */
 #define FD_COUNT_EVERY 10
+/* Idle targets get their processes scanned for indicators every so many intervals (busy ones every interval);
+ * the last result is carried in between. */
+#define PROCSCAN_IDLE_EVERY 30
+/* Retry cgroup files found missing every so many intervals. */
+#define CGFILES_RECHECK_EVERY 64
 
 struct rw_agent {
 	struct rw_config cfg;
@@ -36,6 +48,17 @@ struct rw_agent {
 
 	rw_sample_fn on_sample;
 	void *on_sample_arg;
+
+	struct rw_model *model;              /* RW_AGENT_SCORE */
+	struct rw_scorer scorer;
+	bool scoring;
+	struct rw_respond *respond;          /* RW_AGENT_RESPOND with a mode other than off */
+	struct rw_fpprobe *fpprobe;          /* NULL when fpprobe.enabled is false */
+	struct rw_procscan_rules *rules;     /* NULL when procscan.enabled is false */
+	struct rw_http *http;                /* RW_AGENT_HTTP */
+	struct rw_alerts *alerts;            /* RW_AGENT_ALERTS */
+	struct rw_fpprobe_target *busy;      /* targets for the probe's next round */
+	unsigned n_busy, busy_cap;
 
 	/* report under construction / last built */
 	struct rw_report report;
@@ -128,6 +151,42 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 	if ((r = rw_targets_new(&a->targets)) < 0)
 		goto fail;
 
+	if (flags & RW_AGENT_SCORE) {
+		if (!(a->model = calloc(1, sizeof *a->model))) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		if ((r = rw_model_load(a->model, cfg->model_file, err, errlen)) < 0)
+			goto fail; /* bad input: exit 2, message names file:line */
+		/* The scorer borrows the config: point it at our copy, which lives as long as the agent. */
+		if ((r = rw_scorer_init(&a->scorer, &a->cfg, a->model)) < 0)
+			goto fail;
+		a->scoring = true;
+	}
+	if (cfg->procscan_enabled) {
+		if ((r = rw_procscan_rules_load(&a->rules, cfg->procscan_rules, err, errlen)) < 0) {
+			r = -EINVAL; /* bad input: exit 2 */
+			goto fail;
+		}
+		a->report.sources_available |= RW_SRC_BIT(RW_SRC_INDICATORS);
+	}
+	if ((r = rw_fpprobe_start(&a->fpprobe, &a->cfg)) < 0) {
+		snprintf(err, errlen, "fpprobe: %s", strerror(-r));
+		goto fail;
+	}
+	if (a->fpprobe)
+		a->report.sources_available |= RW_SRC_BIT(RW_SRC_FPPROBE);
+	if ((flags & RW_AGENT_ALERTS) && (r = rw_alerts_open(&a->alerts, &a->cfg, err, errlen)) < 0) {
+		r = -EINVAL;
+		goto fail;
+	}
+	if ((flags & RW_AGENT_RESPOND) && cfg->response != RW_RESPONSE_OFF) {
+		if ((r = rw_respond_open(&a->respond, &a->cfg, a->root, err, errlen)) < 0)
+			goto fail;
+		rw_log_info("agent", "response %s armed (audit log %s)", rw_response_mode_name(cfg->response),
+			    cfg->audit_log);
+	}
+
 	a->start_ns = clock_ns(CLOCK_REALTIME);
 	a->report.start_time_ns = a->start_ns;
 	a->report.interval_ms = cfg->interval_ms;
@@ -135,9 +194,12 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 	snprintf(a->report.pmu_name, sizeof a->report.pmu_name, "%s", rw_pmu_core_name(a->pmu));
 	a->report.pmu_hw_available = rw_pmu_hw_available(a->pmu);
 	a->report.pmu_cgroup_permitted = rw_pmu_cgroup_permitted(a->pmu);
-	a->report.sources_available = RW_SRC_BIT(RW_SRC_CGROUP);
+	a->report.sources_available |= RW_SRC_BIT(RW_SRC_CGROUP);
 	if (a->report.pmu_hw_available && a->report.pmu_cgroup_permitted)
 		a->report.sources_available |= RW_SRC_BIT(RW_SRC_PMU);
+	/* HTTP last: once it answers, /healthz says the loop is about to run. */
+	if ((flags & RW_AGENT_HTTP) && (r = rw_http_start(&a->http, &a->cfg, err, errlen)) < 0)
+		goto fail;
 	*out = a;
 	return 0;
 fail:
@@ -148,6 +210,8 @@ fail:
 static void release_target(struct rw_target *t, void *arg)
 {
 	struct rw_agent *a = arg;
+	if (a->respond)
+		rw_respond_forget(a->respond, t->id);
 	if (t->counters) {
 		rw_pmu_group_close(t->counters);
 		t->counters = NULL;
@@ -159,7 +223,16 @@ void rw_agent_close(struct rw_agent *a)
 {
 	if (!a)
 		return;
+	rw_http_stop(a->http);
+	rw_fpprobe_stop(a->fpprobe); /* joins the probe thread: no thread left stopped */
 	rw_targets_free(a->targets, release_target, a);
+	rw_respond_close(a->respond);
+	rw_alerts_close(a->alerts);
+	rw_procscan_rules_free(a->rules);
+	free(a->busy);
+	if (a->scoring)
+		rw_scorer_free(&a->scorer);
+	free(a->model);
 	rw_pmu_free(a->pmu);
 	free(a->report.targets);
 	free(a);
@@ -257,6 +330,26 @@ static void build_v1_path(char *buf, size_t len, const char *mnt, const char *re
 		buf[0] = '\0';
 }
 
+/* Remember a busy target for the FP probe's next round. */
+static void queue_probe(struct rw_agent *a, uint64_t id, const char *v2_dir)
+{
+	if (!a->fpprobe)
+		return;
+	if (a->n_busy == a->busy_cap) {
+		unsigned cap = a->busy_cap ? a->busy_cap * 2 : 32;
+		struct rw_fpprobe_target *n = realloc(a->busy, (size_t)cap * sizeof *n);
+		if (!n)
+			return; /* this target goes unprobed for one interval */
+		a->busy = n;
+		a->busy_cap = cap;
+	}
+	struct rw_fpprobe_target *pt = &a->busy[a->n_busy];
+	if ((size_t)snprintf(pt->path, sizeof pt->path, "%s", v2_dir) >= sizeof pt->path)
+		return;
+	pt->cgroup_id = id;
+	a->n_busy++;
+}
+
 static int visit(const struct rw_cgroup_entry *e, void *arg)
 {
 	struct rw_agent *a = arg;
@@ -294,12 +387,15 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 		.v1_cpuacct_dir = v1acct[0] ? v1acct : NULL,
 		.v1_memory_dir = v1mem[0] ? v1mem : NULL,
 		.v1_pids_dir = v1pids[0] ? v1pids : NULL,
+		/* Look again for missing files now and then: a controller can be enabled later. */
+		.missing = a->seq % CGFILES_RECHECK_EVERY ? t->cg_missing : 0,
 	};
 	struct rw_cgstats cg;
 	if (rw_cgstats_read(&paths, &cg) < 0) {
 		t->seen_seq = 0; /* vanished mid-read: sweep it */
 		return 0;
 	}
+	t->cg_missing = paths.missing;
 
 	bool had_prev = t->have_prev;
 	struct rw_cgstats prev = t->prev_cg;
@@ -361,10 +457,34 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	rt->counters_denied = busy && t->counters_denied;
 	if (rt->counters_denied)
 		a->counters_denied_total++;
-	rt->action = (enum rw_action_state)t->action;
-	rt->action_time_ns = t->action_time_ns;
-	rt->verdict.first_seen_ns = t->first_seen_ns;
-	rt->verdict.since_ns = t->first_seen_ns;
+
+	/* The FP probe's reads of this target during the interval that just ended. */
+	if (rw_fpprobe_collect(a->fpprobe, t->id, &s->fp) == 0 && s->fp.probes > 0)
+		s->sources |= RW_SRC_BIT(RW_SRC_FPPROBE);
+	if (busy)
+		queue_probe(a, t->id, v2);
+	/* Indicators: busy targets every interval, idle ones now and then (spread by id), carried in between. */
+	if (a->rules && (busy || !t->have_indicators || (a->seq + t->id) % PROCSCAN_IDLE_EVERY == 0)) {
+		if (rw_procscan_target(a->rules, a->cfg.proc_root, v2, &t->indicators) == 0)
+			t->have_indicators = true;
+	}
+	if (t->have_indicators) {
+		s->ind = t->indicators;
+		s->sources |= RW_SRC_BIT(RW_SRC_INDICATORS);
+	}
+
+	/* Score, then respond: the one path the replay of a trace takes too. */
+	if (a->scoring && rw_scorer_score(&a->scorer, s, &rt->verdict) < 0)
+		return -ENOMEM;
+	if (a->respond)
+		rw_respond_consider(a->respond, rt, a->step_now_real);
+	if (a->scoring && rt->verdict.verdict != t->verdict) {
+		if (a->alerts)
+			rw_alerts_verdict_change(a->alerts, a->report.host, rt, (enum rw_verdict)t->verdict);
+		rw_log_info("verdict", "%s: %s -> %s (score %d%%)", t->path, rw_verdict_name((enum rw_verdict)t->verdict),
+			    rw_verdict_name(rt->verdict.verdict), (int)((int64_t)rt->verdict.score_q16 * 100 >> 16));
+		t->verdict = rt->verdict.verdict;
+	}
 
 	a->report.n_targets++;
 	if (a->on_sample) {
@@ -385,6 +505,7 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	a->step_now_real = clock_ns(CLOCK_REALTIME);
 	a->step_now_mono = clock_ns(CLOCK_MONOTONIC);
 	a->report.n_targets = 0;
+	a->n_busy = 0;
 	for (unsigned i = 0; i < a->cfg.include.n; i++)
 		inc[i] = a->cfg.include.items[i];
 	for (unsigned i = 0; i < a->cfg.exclude.n; i++)
@@ -396,6 +517,9 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 		return r;
 	}
 	rw_targets_sweep(a->targets, a->seq, release_target, a);
+	rw_fpprobe_set_targets(a->fpprobe, a->busy, a->n_busy);
+	if (a->scoring)
+		rw_scorer_expire(&a->scorer, a->step_now_real); /* targets not scored in this interval are gone */
 
 	struct rw_report *rep = &a->report;
 	rep->time_ns = a->step_now_real;
@@ -406,6 +530,12 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	if (a->seq % FD_COUNT_EVERY == 1)
 		rep->open_fds = count_open_fds();
 	rep->loop_duration_us = (clock_ns(CLOCK_MONOTONIC) - a->step_now_mono) / 1000;
+	for (unsigned i = 0; i < rep->n_targets; i++) {
+		rep->fpprobe_probes_total += rep->targets[i].sample.fp.probes;
+		rep->fpprobe_failed_total += rep->targets[i].sample.fp.failed;
+	}
+	if (a->http)
+		rw_http_publish(a->http, rep);
 	*report = rep;
 	return 0;
 }

@@ -28,6 +28,40 @@ static ssize_t read_small(const char *dir, const char *name, char *buf, size_t l
 	return n;
 }
 
+/* One bit per file rw_cgstats_read may try, for rw_cgstats_paths.missing. */
+enum {
+	F_MEM_CURRENT = 0, F_MEM_STAT, F_PIDS, F_PSI,
+	F_ACCT_USAGE, F_ACCT_STAT, F_ACCT_CPU_STAT, /* three per v1 cpu directory, in this order */
+	F_CPU_USAGE, F_CPU_ACCT_STAT, F_CPU_CPU_STAT,
+	F_V1_MEM_USAGE, F_V1_MEM_STAT, F_V1_PIDS,
+};
+
+/* read_small, unless the file is known missing; remembers a missing file. */
+static ssize_t try_read(struct rw_cgstats_paths *p, unsigned bit, const char *dir, const char *name, char *buf,
+			size_t len)
+{
+	if (p->missing & (1u << bit))
+		return -ENOENT;
+	ssize_t n = read_small(dir, name, buf, len);
+	if (n == -ENOENT)
+		p->missing |= 1u << bit;
+	return n;
+}
+
+static int try_u64(struct rw_cgstats_paths *p, unsigned bit, const char *dir, const char *name, uint64_t *v)
+{
+	char buf[64];
+	ssize_t n = try_read(p, bit, dir, name, buf, sizeof buf);
+	if (n < 0)
+		return (int)n;
+	char *end;
+	errno = 0;
+	*v = strtoull(buf, &end, 10);
+	if (errno || end == buf)
+		return -EINVAL; /* "max" and the like */
+	return 0;
+}
+
 typedef void (*kv_fn)(const char *key, size_t klen, uint64_t v, struct rw_cgstats *out);
 
 /* Parse "key value\n" lines; calls fn for each. Returns 0 or -EINVAL on a malformed line. */
@@ -138,29 +172,16 @@ int rw_cgstats_parse_pressure(const char *text, struct rw_cgstats *out)
 	return 0;
 }
 
-static int read_u64(const char *dir, const char *name, uint64_t *v)
-{
-	char buf[64];
-	ssize_t n = read_small(dir, name, buf, sizeof buf);
-	if (n < 0)
-		return (int)n;
-	char *end;
-	errno = 0;
-	*v = strtoull(buf, &end, 10);
-	if (errno || end == buf)
-		return -EINVAL; /* "max" and the like */
-	return 0;
-}
-
-/* v1 cpuacct and cpu: usage in ns, user/system in USER_HZ ticks, throttling in cpu.stat. */
-static void read_v1_cpu(const char *dir, struct rw_cgstats *o)
+/* v1 cpuacct and cpu: usage in ns, user/system in USER_HZ ticks, throttling in cpu.stat. `first` is the
+ * file bit of this directory's cpuacct.usage; the next two bits are its cpuacct.stat and cpu.stat. */
+static void read_v1_cpu(struct rw_cgstats_paths *p, const char *dir, unsigned first, struct rw_cgstats *o)
 {
 	char buf[512];
 	uint64_t ns;
-	if (!(o->have & RW_CGS_CPU) && read_u64(dir, "cpuacct.usage", &ns) == 0) {
+	if (!(o->have & RW_CGS_CPU) && try_u64(p, first, dir, "cpuacct.usage", &ns) == 0) {
 		o->usage_usec = ns / 1000;
 		o->have |= RW_CGS_CPU;
-		if (read_small(dir, "cpuacct.stat", buf, sizeof buf) > 0) {
+		if (try_read(p, first + 1, dir, "cpuacct.stat", buf, sizeof buf) > 0) {
 			long hz = sysconf(_SC_CLK_TCK);
 			unsigned long long u = 0, s = 0;
 			if (sscanf(buf, "user %llu\nsystem %llu", &u, &s) == 2 && hz > 0) {
@@ -169,12 +190,12 @@ static void read_v1_cpu(const char *dir, struct rw_cgstats *o)
 			}
 		}
 	}
-	if (!(o->have & RW_CGS_THROTTLE) && read_small(dir, "cpu.stat", buf, sizeof buf) > 0) {
+	if (!(o->have & RW_CGS_THROTTLE) && try_read(p, first + 2, dir, "cpu.stat", buf, sizeof buf) > 0) {
 		unsigned long long per = 0, thr = 0, tns = 0;
-		const char *p;
-		if ((p = strstr(buf, "nr_periods ")) && sscanf(p, "nr_periods %llu", &per) == 1 &&
-		    (p = strstr(buf, "nr_throttled ")) && sscanf(p, "nr_throttled %llu", &thr) == 1 &&
-		    (p = strstr(buf, "throttled_time ")) && sscanf(p, "throttled_time %llu", &tns) == 1) {
+		const char *q;
+		if ((q = strstr(buf, "nr_periods ")) && sscanf(q, "nr_periods %llu", &per) == 1 &&
+		    (q = strstr(buf, "nr_throttled ")) && sscanf(q, "nr_throttled %llu", &thr) == 1 &&
+		    (q = strstr(buf, "throttled_time ")) && sscanf(q, "throttled_time %llu", &tns) == 1) {
 			o->nr_periods = per;
 			o->nr_throttled = thr;
 			o->throttled_usec = tns / 1000;
@@ -183,38 +204,39 @@ static void read_v1_cpu(const char *dir, struct rw_cgstats *o)
 	}
 }
 
-int rw_cgstats_read(const struct rw_cgstats_paths *paths, struct rw_cgstats *out)
+int rw_cgstats_read(struct rw_cgstats_paths *paths, struct rw_cgstats *out)
 {
 	char buf[4096];
 	ssize_t n;
 
 	memset(out, 0, sizeof *out);
+	/* cpu.stat is in every cgroup2 directory: its absence means the cgroup is gone. */
 	n = read_small(paths->v2_dir, "cpu.stat", buf, sizeof buf);
 	if (n < 0 && access(paths->v2_dir, F_OK) != 0)
-		return -ENOENT; /* the cgroup itself is gone */
+		return -ENOENT;
 	if (n > 0)
 		rw_cgstats_parse_cpu_stat(buf, out);
-	if (read_u64(paths->v2_dir, "memory.current", &out->memory_current) == 0)
+	if (try_u64(paths, F_MEM_CURRENT, paths->v2_dir, "memory.current", &out->memory_current) == 0)
 		out->have |= RW_CGS_MEMORY;
-	if (read_small(paths->v2_dir, "memory.stat", buf, sizeof buf) > 0)
+	if (try_read(paths, F_MEM_STAT, paths->v2_dir, "memory.stat", buf, sizeof buf) > 0)
 		rw_cgstats_parse_memory_stat(buf, out);
-	if (read_u64(paths->v2_dir, "pids.current", &out->pids_current) == 0)
+	if (try_u64(paths, F_PIDS, paths->v2_dir, "pids.current", &out->pids_current) == 0)
 		out->have |= RW_CGS_PIDS;
-	if (read_small(paths->v2_dir, "cpu.pressure", buf, sizeof buf) > 0)
+	if (try_read(paths, F_PSI, paths->v2_dir, "cpu.pressure", buf, sizeof buf) > 0)
 		rw_cgstats_parse_pressure(buf, out);
 
 	if (paths->v1_cpuacct_dir)
-		read_v1_cpu(paths->v1_cpuacct_dir, out);
+		read_v1_cpu(paths, paths->v1_cpuacct_dir, F_ACCT_USAGE, out);
 	if (paths->v1_cpu_dir)
-		read_v1_cpu(paths->v1_cpu_dir, out);
+		read_v1_cpu(paths, paths->v1_cpu_dir, F_CPU_USAGE, out);
 	if (paths->v1_memory_dir && !(out->have & RW_CGS_MEMORY) &&
-	    read_u64(paths->v1_memory_dir, "memory.usage_in_bytes", &out->memory_current) == 0) {
+	    try_u64(paths, F_V1_MEM_USAGE, paths->v1_memory_dir, "memory.usage_in_bytes", &out->memory_current) == 0) {
 		out->have |= RW_CGS_MEMORY;
-		if (read_small(paths->v1_memory_dir, "memory.stat", buf, sizeof buf) > 0)
+		if (try_read(paths, F_V1_MEM_STAT, paths->v1_memory_dir, "memory.stat", buf, sizeof buf) > 0)
 			rw_cgstats_parse_memory_stat(buf, out);
 	}
 	if (paths->v1_pids_dir && !(out->have & RW_CGS_PIDS) &&
-	    read_u64(paths->v1_pids_dir, "pids.current", &out->pids_current) == 0)
+	    try_u64(paths, F_V1_PIDS, paths->v1_pids_dir, "pids.current", &out->pids_current) == 0)
 		out->have |= RW_CGS_PIDS;
 	return 0;
 }

@@ -14,7 +14,10 @@
 #include "rigwatch/agent.h"
 #include "rigwatch/config.h"
 #include "rigwatch/log.h"
+#include "rigwatch/model.h"
 #include "rigwatch/pmu.h"
+#include "rigwatch/score.h"
+#include "rigwatch/trace.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
@@ -34,6 +37,9 @@ static void usage(FILE *out)
 	      "commands:\n"
 	      "  run                     the agent: discover, sample, score, serve HTTP, respond\n"
 	      "  list                    one look at the host as a table\n"
+	      "  record --output FILE     write samples of every target (or --cgroup PATH) to a trace\n"
+	      "         [--cgroup PATH] [--duration S] [--label L]\n"
+	      "  replay FILE             score a trace; verdict changes as JSON lines\n"
 	      "  events                  the host's PMU as libpfm4 sees it and which events the kernel accepts\n"
 	      "  check-config [FILE]     validate a config file and print the effective configuration\n"
 	      "  version                 version, build options, libraries\n"
@@ -54,10 +60,13 @@ struct cli {
 	const char *command;
 	const char *config_file;
 	const char *positional;
+	const char *output, *cgroup, *label;
+	uint32_t duration_s;
 	struct rw_config cfg;
 };
 
-enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_INTERVAL, OPT_RESPONSE, OPT_MODEL, OPT_CGROUP_ROOT, OPT_LOGLEVEL };
+enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_INTERVAL, OPT_RESPONSE, OPT_MODEL, OPT_CGROUP_ROOT, OPT_LOGLEVEL,
+       OPT_OUTPUT, OPT_CGROUP, OPT_DURATION, OPT_LABEL };
 
 /* --interval takes seconds as a decimal; the config keeps milliseconds. */
 static int interval_to_ms(const char *text, char *ms, size_t len)
@@ -79,6 +88,10 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{ "model", required_argument, NULL, OPT_MODEL },
 		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
 		{ "log.level", required_argument, NULL, OPT_LOGLEVEL },
+		{ "output", required_argument, NULL, OPT_OUTPUT },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "label", required_argument, NULL, OPT_LABEL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -129,6 +142,26 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_LOGLEVEL:
 			section = "agent", key = "log_level";
 			break;
+		case OPT_OUTPUT:
+			cli->output = optarg;
+			continue;
+		case OPT_CGROUP:
+			cli->cgroup = optarg;
+			continue;
+		case OPT_LABEL:
+			cli->label = optarg;
+			continue;
+		case OPT_DURATION: {
+			char *end;
+			errno = 0;
+			unsigned long d = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || errno || d > 86400 * 365) {
+				fprintf(stderr, "rigwatch: --duration: expected whole seconds, got \"%s\"\n", optarg);
+				return -EINVAL;
+			}
+			cli->duration_s = (uint32_t)d;
+			continue;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -231,6 +264,53 @@ static int cmd_list(struct cli *cli)
 	return 0;
 }
 
+static int cmd_record(struct cli *cli)
+{
+	char err[1024];
+	if (!cli->output) {
+		fprintf(stderr, "rigwatch: record needs --output FILE\n");
+		return EXIT_USAGE;
+	}
+	if (cli->cgroup && cli->cgroup[0] != '/') {
+		fprintf(stderr, "rigwatch: --cgroup: expected a path relative to the cgroup2 root, starting with '/'\n");
+		return EXIT_USAGE;
+	}
+	install_signals();
+	int r = rw_trace_record(&cli->cfg, cli->output, cli->cgroup, cli->duration_s, cli->label ? cli->label : "",
+				&stop_requested, err, sizeof err);
+	if (r < 0) {
+		fprintf(stderr, "rigwatch: %s\n", err);
+		return r == -ENOENT || r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static int cmd_replay(struct cli *cli)
+{
+	char err[1024];
+	struct rw_model *m;
+	int r;
+	if (!cli->positional) {
+		fprintf(stderr, "rigwatch: replay needs a trace FILE\n");
+		return EXIT_USAGE;
+	}
+	if (!(m = calloc(1, sizeof *m)))
+		return EXIT_RUNTIME;
+	if ((r = rw_model_load(m, cli->cfg.model_file, err, sizeof err)) < 0) {
+		fprintf(stderr, "rigwatch: %s\n", err);
+		free(m);
+		return EXIT_USAGE;
+	}
+	r = rw_replay_file(cli->positional, &cli->cfg, m, stdout, err, sizeof err);
+	free(m);
+	fflush(stdout);
+	if (r < 0) {
+		fprintf(stderr, "rigwatch: %s\n", err);
+		return r == -EINVAL || r == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	return 0;
+}
+
 static int cmd_events(void)
 {
 	struct rw_pmu *pmu;
@@ -279,6 +359,10 @@ int main(int argc, char **argv)
 		return cmd_run(&cli);
 	if (!strcmp(cli.command, "list"))
 		return cmd_list(&cli);
+	if (!strcmp(cli.command, "record"))
+		return cmd_record(&cli);
+	if (!strcmp(cli.command, "replay"))
+		return cmd_replay(&cli);
 	if (!strcmp(cli.command, "events"))
 		return cmd_events();
 	if (!strcmp(cli.command, "check-config")) {

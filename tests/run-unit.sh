@@ -6,7 +6,7 @@ for t in "$build"/tests/test_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	out=$("$t" 2>&1); rc=$?
-	printf '%s\n' "$out" | grep -E '^(RWTEST|  Test:|.*FAILED)' | grep -v ' passed$' || true
+	printf '%s\n' "$out" | grep -E '^(RWTEST|  Test:|.*FAILED)' | grep -v 'passed$' || true
 	run=$(printf '%s\n' "$out" | sed -n 's/^RWTEST .* run=\([0-9]*\) .*/\1/p')
 	if [ "$rc" -ne 0 ] || [ -z "$run" ]; then
 		printf '%s\n' "$out" | tail -40

@@ -34,11 +34,14 @@ struct rw_cgstats_paths {
 	const char *v1_cpuacct_dir; /* v1 cpuacct directory when mounted on its own */
 	const char *v1_memory_dir;
 	const char *v1_pids_dir;
+	/* In/out: files found missing (bits private to cgstats). Files marked here are not tried again, which
+	 * saves a failed open per file per interval on hosts that lack a controller; clear it now and then. */
+	uint32_t missing;
 };
 
 /* Read everything available. Returns 0, or -ENOENT if the cgroup vanished (normal life: the caller skips it).
  * Missing optional files only clear their bit in out->have. */
-int rw_cgstats_read(const struct rw_cgstats_paths *paths, struct rw_cgstats *out);
+int rw_cgstats_read(struct rw_cgstats_paths *paths, struct rw_cgstats *out);
 
 /* Parsers, exposed for unit tests and fuzzing: take the text of one file. Return 0 or -EINVAL. */
 int rw_cgstats_parse_cpu_stat(const char *text, struct rw_cgstats *out);

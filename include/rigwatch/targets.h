@@ -12,7 +12,6 @@
 #include "rigwatch/sample.h"
 
 struct rw_pmu_group;
-struct rw_score;
 
 struct rw_target {
 	uint64_t id;
@@ -24,6 +23,7 @@ struct rw_target {
 	struct rw_cgstats prev_cg;            /* readings at the end of the previous interval */
 	uint64_t prev_time_ns;                /* CLOCK_MONOTONIC of prev_cg */
 	bool have_prev;
+	uint32_t cg_missing;                  /* cgroup files found missing (see rw_cgstats_paths.missing) */
 
 	struct rw_pmu_group *counters;        /* NULL unless busy (attention) */
 	uint64_t prev_counters[RW_CTR_COUNT];
@@ -31,10 +31,10 @@ struct rw_target {
 	bool counters_denied;                 /* busy, but no counters could be opened */
 	bool denied_logged;
 
-	struct rw_score *score;               /* scoring state: features window and verdict tracker */
-	int action;                           /* enum rw_action_state of the response, kept across intervals */
-	uint64_t action_time_ns;
-	int prev_verdict;                     /* enum rw_verdict after the previous interval */
+	struct rw_indicator_evidence indicators; /* latest process scan, carried between scans */
+	bool have_indicators;
+	uint8_t verdict;                      /* enum rw_verdict after the previous interval, for alerts */
+
 };
 
 struct rw_targets;

@@ -101,6 +101,14 @@ static void test_read_hybrid_uses_v1_twins(void)
 	CU_ASSERT_EQUAL(s.anon_thp, 2u << 20);
 	CU_ASSERT_EQUAL(s.pids_current, 17);
 
+	/* files found missing are remembered and not tried again; the numbers stay the same */
+	CU_ASSERT_NOT_EQUAL(p.missing, 0);
+	uint32_t missing = p.missing;
+	struct rw_cgstats again;
+	CU_ASSERT_EQUAL(rw_cgstats_read(&p, &again), 0);
+	CU_ASSERT_EQUAL(p.missing, missing);
+	CU_ASSERT_EQUAL(memcmp(&again, &s, sizeof s), 0);
+
 	/* without v2 cpu.stat, cpuacct gives usage in ns and user/system in ticks */
 	char empty_v2[512];
 	snprintf(empty_v2, sizeof empty_v2, "%s/cgroupfs/hybrid/unified/system.slice", d);

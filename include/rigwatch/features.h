@@ -1,0 +1,79 @@
+/* features: what the model looks at, computed from one sample (and, for windowed features such as steadiness, the
+ * target's recent samples). Fixed point throughout: every value is Q16.16 in an int32_t (65536 = 1.0), ratios are
+ * computed with 128-bit intermediates and saturate. A feature whose source did not measure anything this interval
+ * is marked missing (its bit in `present` is clear), never reported as zero. */
+#ifndef RIGWATCH_FEATURES_H
+#define RIGWATCH_FEATURES_H
+
+#include <stdint.h>
+
+#include "rigwatch/sample.h"
+
+enum rw_feature {
+	/* pmu: hardware counters, per instruction */
+	RW_F_IPC = 0,              /* instructions per cycle */
+	RW_F_LLC_MPKI,             /* last-level-cache misses per 1000 instructions */
+	RW_F_BRANCH_MPKI,          /* branch misses per 1000 instructions */
+	RW_F_PD_PER_INSN,          /* 128-bit packed-double FP per instruction (RandomX's width) */
+	RW_F_PD256_PER_INSN,       /* 256-bit packed-double FP per instruction (AVX BLAS and friends) */
+	RW_F_FP_SCALAR_PER_INSN,   /* scalar double FP per instruction */
+	RW_F_FP_SIMD_PER_INSN,     /* FP/SIMD work without a width split, per instruction */
+	RW_F_CRYPTO_PKI,           /* AES/crypto ops per 1000 instructions */
+	/* fpprobe: FP control register of the busy threads */
+	RW_F_FP_ROUNDING_MODES,    /* distinct rounding modes seen, all threads (0..4) */
+	RW_F_FP_THREAD_MODES,      /* most distinct rounding modes on one thread */
+	RW_F_FP_NONDEFAULT_MODES,  /* most distinct non-default rounding modes on one thread (0..3) */
+	RW_F_FP_FTZ_DAZ,           /* flush-to-zero or denormals-are-zero seen (0 or 1) */
+	/* cgroup: resource behaviour */
+	RW_F_CORES,                /* CPU cores used over the interval */
+	RW_F_THROTTLE,             /* share of the interval spent throttled */
+	RW_F_CPU_STEADINESS,       /* 1 - mean absolute deviation / mean of cores used over the window (0..1) */
+	RW_F_MEMORY_GIB,           /* memory.current in GiB */
+	RW_F_HUGEPAGE_SHARE,       /* anon_thp / anon (0..1) */
+	/* indicators: names, flags, connections */
+	RW_F_IND_RULES,            /* distinct indicator rule kinds matched */
+	RW_F_IND_MATCHES,          /* rule matches over all processes */
+	RW_F_POOL_CONNECTIONS,     /* TCP connections to mining-pool ports */
+	RW_F_COUNT
+};
+#define RW_F_BIT(f) (1u << (f))
+
+/* Samples the steadiness window spans, and how many it needs before steadiness is reported. */
+#define RW_STEADY_WINDOW 8
+#define RW_STEADY_MIN    3
+/* Below this many cores used on average a target is idle: steadiness 0 (not "steadily busy"). */
+#define RW_STEADY_IDLE_Q16 (65536 / 64)
+
+struct rw_features {
+	uint32_t present;          /* RW_F_BIT()s of features that have a value */
+	uint32_t sources;          /* RW_SRC_BIT()s with at least one present feature */
+	int32_t v[RW_F_COUNT];     /* Q16.16; meaningful only where present */
+	uint32_t interval_ms;      /* length of the interval the values cover (for the words in reasons) */
+	char evidence[160];        /* the indicator scan's strongest match in words, "" if none */
+};
+
+/* Per-target state for windowed features. Plain value type; zero it with rw_features_state_init(). */
+struct rw_features_state {
+	int32_t cores[RW_STEADY_WINDOW];
+	unsigned pos, filled;
+};
+
+void rw_features_state_init(struct rw_features_state *st);
+
+/* Compute the features of one sample and advance the window. */
+void rw_features_compute(struct rw_features_state *st, const struct rw_sample *s, struct rw_features *out);
+
+/* "ipc", "fp_rounding_modes", ...: the names used in model files and reasons; NULL if out of range. */
+const char *rw_feature_name(enum rw_feature f);
+/* The feature with that name, or -ENOENT. */
+int rw_feature_by_name(const char *name);
+/* The evidence source a feature belongs to. */
+enum rw_source rw_feature_source(enum rw_feature f);
+/* "pmu", "fpprobe", "cgroup", "indicators". */
+const char *rw_source_name(enum rw_source s);
+int rw_source_by_name(const char *name);
+
+/* Saturating Q16.16 ratio num/den * mult; 0 when den is 0. Exposed for tests. */
+int32_t rw_ratio_q16(uint64_t num, uint64_t den, uint32_t mult);
+
+#endif

@@ -1,0 +1,885 @@
+/* exposition: render a struct rw_report as Prometheus text 0.0.4, Prometheus protobuf (delimited MetricFamily
+ * records) and the /verdicts JSON.
+ *
+ * Both metric formats walk one family table (render_families) through a small emitter, so the two can never
+ * disagree on names, types, labels or values. Values are carried as an unsigned mantissa and a power-of-ten
+ * scale, so the text form is exact decimal with no printf("%g") on the hot path, and the protobuf form is the
+ * nearest double. A family with no samples is left out of both. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "metrics.pb-c.h"
+#include "rigwatch/events.h"
+#include "rigwatch/exposition.h"
+
+#ifndef RW_VERSION
+#define RW_VERSION "unknown"
+#endif
+
+/* ---- buffers ---------------------------------------------------------------------------------------------- */
+
+void rw_buf_free(struct rw_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+	b->err = 0;
+}
+
+void rw_buf_reset(struct rw_buf *b)
+{
+	b->len = 0;
+	b->err = 0;
+}
+
+int rw_buf_reserve(struct rw_buf *b, size_t extra)
+{
+	if (b->err)
+		return b->err;
+	if (b->cap - b->len >= extra)
+		return 0;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap - b->len < extra) {
+		if (cap > (size_t)-1 / 2) {
+			b->err = -ENOMEM;
+			return b->err;
+		}
+		cap *= 2;
+	}
+	char *n = realloc(b->data, cap);
+	if (!n) {
+		b->err = -ENOMEM;
+		return b->err;
+	}
+	b->data = n;
+	b->cap = cap;
+	return 0;
+}
+
+void rw_buf_append(struct rw_buf *b, const void *p, size_t n)
+{
+	if (n == 0 || rw_buf_reserve(b, n))
+		return;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+void rw_buf_puts(struct rw_buf *b, const char *s)
+{
+	rw_buf_append(b, s, strlen(s));
+}
+
+static inline void buf_putc(struct rw_buf *b, char c)
+{
+	if (rw_buf_reserve(b, 1))
+		return;
+	b->data[b->len++] = c;
+}
+
+void rw_buf_printf(struct rw_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char small[256];
+
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof small) {
+		rw_buf_append(b, small, (size_t)n);
+		return;
+	}
+	if (rw_buf_reserve(b, (size_t)n + 1))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (1..4), or 0 if the bytes there are not one (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned char c = p[0];
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		unsigned char lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+		if (p[1] < lo || p[1] > hi || (p[2] & 0xc0) != 0x80)
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		unsigned char lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+		if (p[1] < lo || p[1] > hi || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+static const char utf8_replacement[] = "\xef\xbf\xbd";
+
+/* Append s as valid UTF-8, escaping for one of two syntaxes: Prometheus label values (\\, \", \n) or JSON. */
+enum esc_mode { ESC_NONE, ESC_LABEL, ESC_JSON };
+
+static void append_escaped(struct rw_buf *b, const char *s, enum esc_mode mode)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *run = p;   /* start of bytes not yet copied */
+
+	while (*p) {
+		unsigned char c = *p;
+		const char *rep = NULL;
+		char ubuf[7];
+		size_t replen = 0, adv = 1;
+
+		if (c >= 0x80) {
+			adv = utf8_seq(p);
+			if (adv) {
+				p += adv;
+				continue;
+			}
+			rep = utf8_replacement;
+			replen = 3;
+			adv = 1;
+		} else if (mode == ESC_LABEL) {
+			if (c == '\\')
+				rep = "\\\\", replen = 2;
+			else if (c == '"')
+				rep = "\\\"", replen = 2;
+			else if (c == '\n')
+				rep = "\\n", replen = 2;
+		} else if (mode == ESC_JSON) {
+			if (c == '\\')
+				rep = "\\\\", replen = 2;
+			else if (c == '"')
+				rep = "\\\"", replen = 2;
+			else if (c == '\n')
+				rep = "\\n", replen = 2;
+			else if (c == '\t')
+				rep = "\\t", replen = 2;
+			else if (c == '\r')
+				rep = "\\r", replen = 2;
+			else if (c < 0x20 || c == 0x7f) {
+				memcpy(ubuf, "\\u00", 4);
+				ubuf[4] = hex[c >> 4];
+				ubuf[5] = hex[c & 15];
+				rep = ubuf;
+				replen = 6;
+			}
+		}
+		if (rep) {
+			rw_buf_append(b, run, (size_t)(p - run));
+			rw_buf_append(b, rep, replen);
+			p += adv;
+			run = p;
+		} else {
+			p++;
+		}
+	}
+	rw_buf_append(b, run, (size_t)(p - run));
+}
+
+void rw_buf_json_string(struct rw_buf *b, const char *s)
+{
+	buf_putc(b, '"');
+	append_escaped(b, s ? s : "", ESC_JSON);
+	buf_putc(b, '"');
+}
+
+void rw_buf_rfc3339(struct rw_buf *b, uint64_t time_ns, unsigned frac_digits)
+{
+	time_t secs = (time_t)(time_ns / 1000000000u);
+	unsigned long frac = (unsigned long)(time_ns % 1000000000u);
+	struct tm tm;
+	char tmp[48];
+
+	if (!gmtime_r(&secs, &tm))
+		memset(&tm, 0, sizeof tm);
+	size_t n = strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
+	rw_buf_append(b, tmp, n);
+	if (frac_digits == 3)
+		rw_buf_printf(b, ".%03luZ", frac / 1000000);
+	else if (frac_digits == 6)
+		rw_buf_printf(b, ".%06luZ", frac / 1000);
+	else if (frac_digits == 9)
+		rw_buf_printf(b, ".%09luZ", frac);
+	else
+		buf_putc(b, 'Z');
+}
+
+/* ---- numbers ---------------------------------------------------------------------------------------------- */
+
+static const uint64_t pow10u[] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000 };
+
+/* value = m / 10^scale */
+struct val {
+	uint64_t m;
+	unsigned scale;
+};
+
+static inline struct val V(uint64_t m, unsigned scale)
+{
+	struct val v = { m, scale };
+	return v;
+}
+
+static void put_u64(struct rw_buf *b, uint64_t v)
+{
+	char tmp[24];
+	int i = sizeof tmp;
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	rw_buf_append(b, tmp + i, sizeof tmp - (size_t)i);
+}
+
+static void put_val(struct rw_buf *b, struct val v)
+{
+	if (v.scale == 0) {
+		put_u64(b, v.m);
+		return;
+	}
+	uint64_t p = pow10u[v.scale], f = v.m % p;
+	put_u64(b, v.m / p);
+	if (!f)
+		return;
+	char tmp[12];
+	unsigned n = v.scale;
+	tmp[0] = '.';
+	for (unsigned i = n; i > 0; i--) {
+		tmp[i] = (char)('0' + f % 10);
+		f /= 10;
+	}
+	while (tmp[n] == '0')
+		n--;
+	rw_buf_append(b, tmp, n + 1);
+}
+
+static double val_double(struct val v)
+{
+	if (v.scale == 0)
+		return (double)v.m;
+	uint64_t p = pow10u[v.scale];
+	return (double)(v.m / p) + (double)(v.m % p) / (double)p;
+}
+
+/* Q16.16 (non-negative) to micro-units, rounded. */
+static uint64_t q16_micro(int64_t q)
+{
+	if (q <= 0)
+		return 0;
+	return (uint64_t)((q * 1000000 + 32768) >> 16);
+}
+
+void rw_buf_q16(struct rw_buf *b, int32_t v)
+{
+	int64_t q = v;
+	if (q < 0) {
+		buf_putc(b, '-');
+		q = -q;
+	}
+	put_val(b, V(q16_micro(q), 6));
+}
+
+/* a * mult / div, saturating, without overflow in between. */
+static uint64_t muldiv(uint64_t a, uint64_t mult, uint64_t div)
+{
+	unsigned __int128 x = (unsigned __int128)a * mult / div;
+	return x > UINT64_MAX ? UINT64_MAX : (uint64_t)x;
+}
+
+/* ---- names ------------------------------------------------------------------------------------------------ */
+
+const char *rw_expo_source_name(enum rw_source s)
+{
+	static const char *const names[RW_SRC_COUNT] = { "pmu", "fpprobe", "cgroup", "indicators" };
+	return (unsigned)s < RW_SRC_COUNT ? names[s] : "unknown";
+}
+
+const char *rw_expo_action_name(enum rw_action_state a)
+{
+	static const char *const names[] = { "none", "dry-run", "frozen", "killed", "failed" };
+	return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "unknown";
+}
+
+const char *rw_expo_verdict_name(enum rw_verdict v)
+{
+	static const char *const names[RW_VERDICT_COUNT] = { "clean", "suspect", "mining" };
+	return (unsigned)v < RW_VERDICT_COUNT ? names[v] : "unknown";
+}
+
+/* ---- Accept negotiation ----------------------------------------------------------------------------------- */
+
+static bool ieq(const char *a, size_t alen, const char *b)
+{
+	size_t blen = strlen(b);
+	return alen == blen && strncasecmp(a, b, alen) == 0;
+}
+
+static void trim(const char **s, size_t *n)
+{
+	while (*n && (**s == ' ' || **s == '\t'))
+		(*s)++, (*n)--;
+	while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+/* q-value in thousandths ("0.7" -> 700), 1000 when malformed the way lenient servers treat it. */
+static int parse_q(const char *s, size_t n)
+{
+	if (n == 0 || (s[0] != '0' && s[0] != '1'))
+		return 1000;
+	int q = (s[0] - '0') * 1000, mult = 100;
+	size_t i = 1;
+	if (i < n && s[i] == '.')
+		for (i++; i < n && mult && s[i] >= '0' && s[i] <= '9'; i++, mult /= 10)
+			q += (s[i] - '0') * mult;
+	return q > 1000 ? 1000 : q;
+}
+
+enum rw_expo_format rw_expo_negotiate(const char *accept)
+{
+	int best_text = -1, best_proto = -1;
+	unsigned order = 0, text_order = 0, proto_order = 0;
+
+	if (!accept)
+		return RW_EXPO_TEXT;
+	for (const char *p = accept; *p; order++) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		const char *item = p;
+		p = end ? end + 1 : p + n;
+
+		/* media range, then ;params */
+		const char *semi = memchr(item, ';', n);
+		const char *mt = item;
+		size_t mtn = semi ? (size_t)(semi - item) : n;
+		trim(&mt, &mtn);
+		int q = 1000;
+		bool proto_ok = false, enc_ok = false;
+		for (const char *par = semi; par && par < item + n;) {
+			const char *pend = memchr(par + 1, ';', (size_t)(item + n - par - 1));
+			const char *kv = par + 1;
+			size_t kvn = (size_t)((pend ? pend : item + n) - kv);
+			par = pend;
+			trim(&kv, &kvn);
+			const char *eq = memchr(kv, '=', kvn);
+			if (!eq)
+				continue;
+			const char *k = kv, *v = eq + 1;
+			size_t kn = (size_t)(eq - kv), vn = kvn - kn - 1;
+			trim(&k, &kn);
+			trim(&v, &vn);
+			if (ieq(k, kn, "q"))
+				q = parse_q(v, vn);
+			else if (ieq(k, kn, "proto"))
+				proto_ok = vn == strlen("io.prometheus.client.MetricFamily") &&
+					   !strncmp(v, "io.prometheus.client.MetricFamily", vn);
+			else if (ieq(k, kn, "encoding"))
+				enc_ok = ieq(v, vn, "delimited");
+		}
+		if (q <= 0)
+			continue;
+		if (ieq(mt, mtn, "application/vnd.google.protobuf")) {
+			if (proto_ok && enc_ok && q > best_proto)
+				best_proto = q, proto_order = order;
+		} else if (ieq(mt, mtn, "text/plain") || ieq(mt, mtn, "text/*") || ieq(mt, mtn, "*/*")) {
+			if (q > best_text)
+				best_text = q, text_order = order;
+		}
+	}
+	if (best_proto < 0)
+		return RW_EXPO_TEXT;
+	if (best_proto > best_text || (best_proto == best_text && proto_order < text_order))
+		return RW_EXPO_PROTOBUF;
+	return RW_EXPO_TEXT;
+}
+
+/* ---- the emitter: one family walk, two formats ------------------------------------------------------------ */
+
+/* Identity labels of a target, in output order. Empty values are left out (Prometheus reads an empty label
+ * as an absent one), so a plain systemd service carries only cgroup and unit. */
+enum { L_CGROUP, L_RUNTIME, L_ID, L_POD_UID, L_SLURM_JOB, L_UNIT, L_COUNT };
+static const char *const label_names[L_COUNT] = { "cgroup", "runtime", "id", "pod_uid", "slurm_job", "unit" };
+
+enum fam_type { F_COUNTER, F_GAUGE };
+
+struct tlabels {
+	size_t voff[L_COUNT];     /* proto: sanitized values in e->strs (SIZE_MAX: none) */
+	size_t toff, tlen;        /* text: `{cgroup="..",...` without the closing brace */
+};
+
+struct emitter {
+	bool proto;
+	const struct rw_report *r;
+	struct rw_buf *out;
+	struct tlabels *tl;
+	struct rw_buf strs;       /* per-target label text or sanitized values */
+	struct rw_buf fam;        /* proto: the family record being built */
+	const char *name, *help;
+	size_t name_len;
+	enum fam_type type;
+	bool started;
+};
+
+static void target_labels(struct emitter *e)
+{
+	for (unsigned i = 0; i < e->r->n_targets; i++) {
+		const struct rw_sample *s = &e->r->targets[i].sample;
+		const char *vals[L_COUNT] = { s->cgroup, s->identity.runtime, s->identity.id, s->identity.pod_uid,
+					      s->identity.slurm_job, s->identity.unit };
+		struct tlabels *t = &e->tl[i];
+		t->toff = e->strs.len;
+		/* The unit of a container or Slurm step is the runtime's own scope ("docker-<id>.scope",
+		 * "slurmstepd.scope"): it says nothing the id does not, so it is a label only for plain units. */
+		if (vals[L_ID][0] || vals[L_POD_UID][0] || vals[L_SLURM_JOB][0])
+			vals[L_UNIT] = "";
+		for (unsigned l = 0; l < L_COUNT; l++) {
+			t->voff[l] = SIZE_MAX;
+			if (!vals[l][0])
+				continue;
+			if (e->proto) {
+				t->voff[l] = e->strs.len;
+				append_escaped(&e->strs, vals[l], ESC_NONE);
+				buf_putc(&e->strs, '\0');
+			} else {
+				buf_putc(&e->strs, e->strs.len == t->toff ? '{' : ',');
+				rw_buf_puts(&e->strs, label_names[l]);
+				rw_buf_append(&e->strs, "=\"", 2);
+				append_escaped(&e->strs, vals[l], ESC_LABEL);
+				buf_putc(&e->strs, '"');
+			}
+		}
+		t->tlen = e->strs.len - t->toff;
+	}
+}
+
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+	do {
+		uint8_t c = v & 0x7f;
+		v >>= 7;
+		p[n++] = c | (v ? 0x80 : 0);
+	} while (v);
+	return n;
+}
+
+static void fam_end(struct emitter *e)
+{
+	if (e->proto && e->started) {
+		uint8_t hdr[10];
+		size_t h = put_varint(hdr, e->fam.len);
+		rw_buf_append(e->out, hdr, h);
+		rw_buf_append(e->out, e->fam.data, e->fam.len);
+	}
+	e->started = false;
+}
+
+static void fam(struct emitter *e, const char *name, enum fam_type type, const char *help)
+{
+	fam_end(e);
+	e->name = name;
+	e->name_len = strlen(name);
+	e->type = type;
+	e->help = help;
+}
+
+static void fam_header(struct emitter *e)
+{
+	e->started = true;
+	if (!e->proto) {
+		rw_buf_puts(e->out, "# HELP ");
+		rw_buf_puts(e->out, e->name);
+		buf_putc(e->out, ' ');
+		rw_buf_puts(e->out, e->help);   /* help texts are ours: no '\\' or newline to escape */
+		rw_buf_puts(e->out, "\n# TYPE ");
+		rw_buf_puts(e->out, e->name);
+		rw_buf_puts(e->out, e->type == F_COUNTER ? " counter\n" : " gauge\n");
+		return;
+	}
+	/* A MetricFamily's fields 1..3 now; each Metric is appended as its own field-4 record in sample(). Packing
+	 * metrics one at a time gives the same bytes as packing the whole family, without building an array of
+	 * every Metric of a 1,000-target family first. */
+	Io__Prometheus__Client__MetricFamily mf = IO__PROMETHEUS__CLIENT__METRIC_FAMILY__INIT;
+	mf.name = (char *)e->name;
+	mf.help = (char *)e->help;
+	mf.has_type = 1;
+	mf.type = e->type == F_COUNTER ? IO__PROMETHEUS__CLIENT__METRIC_TYPE__COUNTER
+				       : IO__PROMETHEUS__CLIENT__METRIC_TYPE__GAUGE;
+	rw_buf_reset(&e->fam);
+	size_t n = io__prometheus__client__metric_family__get_packed_size(&mf);
+	if (rw_buf_reserve(&e->fam, n) == 0)
+		e->fam.len += io__prometheus__client__metric_family__pack(&mf, (uint8_t *)e->fam.data + e->fam.len);
+}
+
+/* One sample: target index (-1 for a host-level series) and at most one extra label. */
+static void sample(struct emitter *e, int target, const char *lname, const char *lval, struct val v)
+{
+	if (!e->started)
+		fam_header(e);
+	if (!e->proto) {
+		struct rw_buf *b = e->out;
+		rw_buf_append(b, e->name, e->name_len);
+		bool open = false;
+		if (target >= 0 && e->tl[target].tlen) {
+			rw_buf_append(b, e->strs.data + e->tl[target].toff, e->tl[target].tlen);
+			open = true;
+		}
+		if (lname) {   /* extra labels are ours: ASCII names and values with nothing to escape */
+			buf_putc(b, open ? ',' : '{');
+			rw_buf_puts(b, lname);
+			rw_buf_append(b, "=\"", 2);
+			rw_buf_puts(b, lval);
+			buf_putc(b, '"');
+			open = true;
+		}
+		if (open)
+			buf_putc(b, '}');
+		buf_putc(b, ' ');
+		put_val(b, v);
+		buf_putc(b, '\n');
+		return;
+	}
+
+	Io__Prometheus__Client__LabelPair lp[L_COUNT + 1], *lpp[L_COUNT + 1];
+	size_t nl = 0;
+	if (target >= 0) {
+		for (unsigned l = 0; l < L_COUNT; l++) {
+			if (e->tl[target].voff[l] == SIZE_MAX)
+				continue;
+			io__prometheus__client__label_pair__init(&lp[nl]);
+			lp[nl].name = (char *)label_names[l];
+			lp[nl].value = e->strs.data + e->tl[target].voff[l];
+			lpp[nl] = &lp[nl];
+			nl++;
+		}
+	}
+	if (lname) {
+		io__prometheus__client__label_pair__init(&lp[nl]);
+		lp[nl].name = (char *)lname;
+		lp[nl].value = (char *)lval;   /* ours: ASCII names */
+		lpp[nl] = &lp[nl];
+		nl++;
+	}
+	Io__Prometheus__Client__Metric m = IO__PROMETHEUS__CLIENT__METRIC__INIT;
+	Io__Prometheus__Client__Counter c = IO__PROMETHEUS__CLIENT__COUNTER__INIT;
+	Io__Prometheus__Client__Gauge g = IO__PROMETHEUS__CLIENT__GAUGE__INIT;
+	m.n_label = nl;
+	m.label = lpp;
+	if (e->type == F_COUNTER) {
+		c.has_value = 1;
+		c.value = val_double(v);
+		m.counter = &c;
+	} else {
+		g.has_value = 1;
+		g.value = val_double(v);
+		m.gauge = &g;
+	}
+	size_t n = io__prometheus__client__metric__get_packed_size(&m);
+	if (rw_buf_reserve(&e->fam, n + 11))
+		return;
+	uint8_t *p = (uint8_t *)e->fam.data + e->fam.len;
+	size_t h = 0;
+	p[h++] = (4 << 3) | 2;   /* field 4 (metric), wire type 2 (length-delimited) */
+	h += put_varint(p + h, n);
+	h += io__prometheus__client__metric__pack(&m, p + h);
+	e->fam.len += h;
+}
+
+/* Every family, host-level first, then per target. Names are lint-clean for `promtool check metrics`: base units,
+ * `_total` only on counters, no type names or unit abbreviations in names. */
+static void render_families(struct emitter *e)
+{
+	const struct rw_report *r = e->r;
+	unsigned n = r->n_targets;
+
+	fam(e, "rigwatch_build_info", F_GAUGE, "A metric with a constant '1' value labeled by the rigwatch version.");
+	sample(e, -1, "version", RW_VERSION, V(1, 0));
+
+	fam(e, "rigwatch_source_available", F_GAUGE,
+	    "Whether this host can provide an evidence source (pmu, fpprobe, cgroup, indicators): 1 yes, 0 no.");
+	for (unsigned s = 0; s < RW_SRC_COUNT; s++)
+		sample(e, -1, "source", rw_expo_source_name((enum rw_source)s),
+		       V(!!(r->sources_available & RW_SRC_BIT(s)), 0));
+
+	fam(e, "rigwatch_pmu_hardware_available", F_GAUGE, "Whether hardware performance counters are usable.");
+	sample(e, -1, NULL, NULL, V(r->pmu_hw_available, 0));
+	fam(e, "rigwatch_pmu_cgroup_events_permitted", F_GAUGE,
+	    "Whether the kernel lets this agent open per-cgroup perf events.");
+	sample(e, -1, NULL, NULL, V(r->pmu_cgroup_permitted, 0));
+
+	unsigned by_verdict[RW_VERDICT_COUNT] = { 0 };
+	for (unsigned i = 0; i < n; i++)
+		if ((unsigned)r->targets[i].verdict.verdict < RW_VERDICT_COUNT)
+			by_verdict[r->targets[i].verdict.verdict]++;
+	fam(e, "rigwatch_targets", F_GAUGE, "Targets (workload cgroups) watched in the last interval, by verdict.");
+	for (unsigned v = 0; v < RW_VERDICT_COUNT; v++)
+		sample(e, -1, "verdict", rw_expo_verdict_name((enum rw_verdict)v), V(by_verdict[v], 0));
+
+	fam(e, "rigwatch_cgroups_seen", F_GAUGE, "Cgroup directories walked in the last interval.");
+	sample(e, -1, NULL, NULL, V(r->cgroups_seen, 0));
+	fam(e, "rigwatch_interval_seconds", F_GAUGE,
+	    "Sampling interval. Every value here was measured over the last interval and is served from a cache "
+	    "refreshed once per interval.");
+	sample(e, -1, NULL, NULL, V(r->interval_ms, 3));
+	fam(e, "rigwatch_loop_duration_seconds", F_GAUGE, "Time the sampling loop worked in the last interval.");
+	sample(e, -1, NULL, NULL, V(r->loop_duration_us, 6));
+	fam(e, "rigwatch_last_report_timestamp_seconds", F_GAUGE, "When the last interval ended, in Unix time.");
+	sample(e, -1, NULL, NULL, V(r->time_ns, 9));
+	fam(e, "rigwatch_start_time_seconds", F_GAUGE, "When the agent started, in Unix time.");
+	sample(e, -1, NULL, NULL, V(r->start_time_ns, 9));
+	fam(e, "rigwatch_intervals_total", F_COUNTER, "Sampling intervals completed since start.");
+	sample(e, -1, NULL, NULL, V(r->interval_seq, 0));
+	fam(e, "rigwatch_fpprobe_probes_total", F_COUNTER, "FP control-register reads that succeeded.");
+	sample(e, -1, NULL, NULL, V(r->fpprobe_probes_total, 0));
+	fam(e, "rigwatch_fpprobe_failures_total", F_COUNTER,
+	    "FP control-register reads that failed (thread exited, refused, timed out).");
+	sample(e, -1, NULL, NULL, V(r->fpprobe_failed_total, 0));
+	fam(e, "rigwatch_counters_denied_total", F_COUNTER,
+	    "Target-intervals that wanted hardware counters and could not open them (fd budget, permission).");
+	sample(e, -1, NULL, NULL, V(r->counters_denied_total, 0));
+	fam(e, "rigwatch_open_fds", F_GAUGE, "File descriptors the agent holds open.");
+	sample(e, -1, NULL, NULL, V(r->open_fds, 0));
+	fam(e, "rigwatch_perf_event_fds", F_GAUGE, "File descriptors spent on per-cgroup perf events.");
+	sample(e, -1, NULL, NULL, V(r->counter_fds, 0));
+
+	/* Per target. */
+	fam(e, "rigwatch_target_score", F_GAUGE, "Fused miner probability of the target, 0 to 1.");
+	for (unsigned i = 0; i < n; i++) {
+		int32_t q = r->targets[i].verdict.score_q16;
+		sample(e, (int)i, NULL, NULL, V(q16_micro(q > 65536 ? 65536 : q), 6));
+	}
+	fam(e, "rigwatch_target_verdict", F_GAUGE, "Current verdict of the target: 1 for the verdict it is in, else 0.");
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned v = 0; v < RW_VERDICT_COUNT; v++)
+			sample(e, (int)i, "verdict", rw_expo_verdict_name((enum rw_verdict)v),
+			       V(r->targets[i].verdict.verdict == (enum rw_verdict)v, 0));
+	fam(e, "rigwatch_target_detections_total", F_COUNTER, "Times the target entered the mining verdict.");
+	for (unsigned i = 0; i < n; i++)
+		sample(e, (int)i, NULL, NULL, V(r->targets[i].verdict.detections, 0));
+
+	fam(e, "rigwatch_target_cpu_usage_seconds_total", F_COUNTER, "CPU time used by the target (cgroup cpu.stat).");
+	for (unsigned i = 0; i < n; i++)
+		if (r->targets[i].sample.cg.have & RW_CGS_CPU)
+			sample(e, (int)i, NULL, NULL, V(r->targets[i].sample.cg.usage_usec, 6));
+	fam(e, "rigwatch_target_cpu_cores_used", F_GAUGE,
+	    "CPU seconds per second the target used over the last interval.");
+	for (unsigned i = 0; i < n; i++) {
+		const struct rw_sample *s = &r->targets[i].sample;
+		if ((s->cg.have & RW_CGS_CPU) && s->interval_us)
+			sample(e, (int)i, NULL, NULL, V(muldiv(s->cpu_usec, 1000000, s->interval_us), 6));
+	}
+	fam(e, "rigwatch_target_memory_bytes", F_GAUGE, "Memory charged to the target (memory.current).");
+	for (unsigned i = 0; i < n; i++)
+		if (r->targets[i].sample.cg.have & RW_CGS_MEMORY)
+			sample(e, (int)i, NULL, NULL, V(r->targets[i].sample.cg.memory_current, 0));
+
+	fam(e, "rigwatch_target_perf_events_per_second", F_GAUGE,
+	    "Perf events per second over the last interval, scaled for multiplexing; task_clock counts nanoseconds.");
+	for (unsigned i = 0; i < n; i++) {
+		const struct rw_sample *s = &r->targets[i].sample;
+		if (!s->interval_us)
+			continue;
+		for (unsigned c = 0; c < RW_CTR_COUNT; c++)
+			if (s->counters_present & (1u << c))
+				sample(e, (int)i, "event", rw_counter_role_name((enum rw_counter_role)c),
+				       V(muldiv(s->counters[c], 1000000000, s->interval_us), 3));
+	}
+	fam(e, "rigwatch_target_perf_scaling_ratio", F_GAUGE,
+	    "Least time_running/time_enabled of the target's counters over CPUs: 1 means no multiplexing.");
+	/* software events are never multiplexed: only targets with hardware counters get a ratio */
+	for (unsigned i = 0; i < n; i++)
+		if (r->targets[i].sample.counters_present & ((1u << RW_CTR_FIRST_SOFTWARE) - 1))
+			sample(e, (int)i, NULL, NULL, V(q16_micro(r->targets[i].sample.counter_ratio_q16), 6));
+	fam(e, "rigwatch_target_fpprobe_rounding_modes", F_GAUGE,
+	    "Most distinct FP rounding modes seen on one thread of the target in the last interval.");
+	for (unsigned i = 0; i < n; i++)
+		if (r->targets[i].sample.fp.probes)
+			sample(e, (int)i, NULL, NULL, V(r->targets[i].sample.fp.max_thread_modes, 0));
+	fam_end(e);
+}
+
+static int render(const struct rw_report *r, struct rw_buf *out, bool proto)
+{
+	struct emitter e = { .proto = proto, .r = r, .out = out };
+	int rc = 0;
+
+	if (r->n_targets) {
+		e.tl = calloc(r->n_targets, sizeof *e.tl);
+		if (!e.tl)
+			return -ENOMEM;
+	}
+	/* Room for the whole body up front: about 1.5 KiB per target in text, less in protobuf. */
+	rw_buf_reserve(out, 4096 + (size_t)r->n_targets * 1536);
+	target_labels(&e);
+	if (e.strs.err)
+		rc = e.strs.err;
+	else
+		render_families(&e);
+	if (!rc && (e.fam.err || out->err))
+		rc = -ENOMEM;
+	free(e.tl);
+	rw_buf_free(&e.strs);
+	rw_buf_free(&e.fam);
+	return rc;
+}
+
+int rw_expo_text(const struct rw_report *r, struct rw_buf *out)
+{
+	return render(r, out, false);
+}
+
+int rw_expo_protobuf(const struct rw_report *r, struct rw_buf *out)
+{
+	return render(r, out, true);
+}
+
+/* ---- JSON ------------------------------------------------------------------------------------------------- */
+
+static void json_key(struct rw_buf *b, const char *key, bool *first)
+{
+	if (!*first)
+		buf_putc(b, ',');
+	*first = false;
+	buf_putc(b, '"');
+	rw_buf_puts(b, key);
+	rw_buf_append(b, "\":", 2);
+}
+
+static void json_time(struct rw_buf *b, uint64_t ns)
+{
+	if (!ns) {
+		rw_buf_puts(b, "null");
+		return;
+	}
+	buf_putc(b, '"');
+	rw_buf_rfc3339(b, ns, 0);
+	buf_putc(b, '"');
+}
+
+int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
+{
+	const struct rw_sample *s = &t->sample;
+	const struct rw_verdict_state *v = &t->verdict;
+	const struct rw_identity *id = &s->identity;
+	bool first = true, f2;
+
+	buf_putc(b, '{');
+	json_key(b, "cgroup", &first);
+	rw_buf_json_string(b, s->cgroup);
+	json_key(b, "cgroup_id", &first);
+	put_u64(b, s->cgroup_id);
+
+	json_key(b, "identity", &first);
+	buf_putc(b, '{');
+	f2 = true;
+	const char *const idk[] = { "runtime", "id", "name", "pod_uid", "slurm_job", "unit" };
+	const char *const idv[] = { id->runtime, id->id, id->name, id->pod_uid, id->slurm_job, id->unit };
+	for (unsigned i = 0; i < sizeof idk / sizeof idk[0]; i++) {
+		if (!idv[i][0])
+			continue;
+		json_key(b, idk[i], &f2);
+		rw_buf_json_string(b, idv[i]);
+	}
+	buf_putc(b, '}');
+
+	json_key(b, "verdict", &first);
+	rw_buf_json_string(b, rw_expo_verdict_name(v->verdict));
+	json_key(b, "score", &first);
+	rw_buf_q16(b, v->score_q16 < 0 ? 0 : v->score_q16 > 65536 ? 65536 : v->score_q16);
+
+	json_key(b, "sources", &first);
+	buf_putc(b, '[');
+	f2 = true;
+	for (unsigned i = 0; i < RW_SRC_COUNT; i++) {
+		if (!(v->sources_used & RW_SRC_BIT(i)))
+			continue;
+		if (!f2)
+			buf_putc(b, ',');
+		f2 = false;
+		rw_buf_json_string(b, rw_expo_source_name((enum rw_source)i));
+	}
+	buf_putc(b, ']');
+
+	json_key(b, "reasons", &first);
+	buf_putc(b, '[');
+	unsigned nr = v->n_reasons < RW_REASONS_MAX ? v->n_reasons : RW_REASONS_MAX;
+	for (unsigned i = 0; i < nr; i++) {
+		const struct rw_reason *rs = &v->reasons[i];
+		char feature[sizeof rs->feature + 1], detail[sizeof rs->detail + 1];
+		/* fixed arrays from another module: never trust them to be terminated */
+		memcpy(feature, rs->feature, sizeof rs->feature);
+		feature[sizeof rs->feature] = '\0';
+		memcpy(detail, rs->detail, sizeof rs->detail);
+		detail[sizeof rs->detail] = '\0';
+		if (i)
+			buf_putc(b, ',');
+		f2 = true;
+		buf_putc(b, '{');
+		json_key(b, "source", &f2);
+		rw_buf_json_string(b, rw_expo_source_name(rs->source));
+		json_key(b, "feature", &f2);
+		rw_buf_json_string(b, feature);
+		json_key(b, "value", &f2);
+		rw_buf_q16(b, rs->value_q16);
+		json_key(b, "detail", &f2);
+		rw_buf_json_string(b, detail);
+		buf_putc(b, '}');
+	}
+	buf_putc(b, ']');
+
+	json_key(b, "first_seen", &first);
+	json_time(b, v->first_seen_ns);
+	json_key(b, "since", &first);
+	json_time(b, v->since_ns);
+	json_key(b, "detections", &first);
+	put_u64(b, v->detections);
+	json_key(b, "action", &first);
+	rw_buf_json_string(b, rw_expo_action_name(t->action));
+	buf_putc(b, '}');
+	return b->err;
+}
+
+int rw_verdicts_json(const struct rw_report *r, struct rw_buf *b, struct rw_verdict_slice *slices)
+{
+	char host[sizeof r->host + 1];
+
+	memcpy(host, r->host, sizeof r->host);
+	host[sizeof r->host] = '\0';
+	rw_buf_reserve(b, 256 + (size_t)r->n_targets * 768);
+	rw_buf_puts(b, "{\"host\":");
+	rw_buf_json_string(b, host);
+	rw_buf_puts(b, ",\"interval_s\":");
+	put_val(b, V(r->interval_ms, 3));
+	rw_buf_puts(b, ",\"time\":");
+	json_time(b, r->time_ns);
+	rw_buf_puts(b, ",\"targets\":[");
+	for (unsigned i = 0; i < r->n_targets; i++) {
+		if (i)
+			buf_putc(b, ',');
+		size_t off = b->len;
+		rw_verdict_target_json(&r->targets[i], b);
+		if (slices) {
+			slices[i].cgroup_id = r->targets[i].sample.cgroup_id;
+			slices[i].off = off;
+			slices[i].len = b->len - off;
+		}
+	}
+	rw_buf_puts(b, "]}\n");
+	return b->err;
+}

@@ -1,0 +1,204 @@
+/* features: from one sample to the model's inputs, in Q16.16 fixed point. No floating point here: this runs for
+ * every target every interval, and the same code must give the same bits live and in replay. */
+#include <errno.h>
+#include <string.h>
+
+#include "rigwatch/features.h"
+
+static const struct {
+	const char *name;
+	enum rw_source source;
+} feature_info[RW_F_COUNT] = {
+	[RW_F_IPC]                = { "ipc", RW_SRC_PMU },
+	[RW_F_LLC_MPKI]           = { "llc_mpki", RW_SRC_PMU },
+	[RW_F_BRANCH_MPKI]        = { "branch_mpki", RW_SRC_PMU },
+	[RW_F_PD_PER_INSN]        = { "packed_double_per_insn", RW_SRC_PMU },
+	[RW_F_PD256_PER_INSN]     = { "packed_double_256_per_insn", RW_SRC_PMU },
+	[RW_F_FP_SCALAR_PER_INSN] = { "scalar_double_per_insn", RW_SRC_PMU },
+	[RW_F_FP_SIMD_PER_INSN]   = { "fp_simd_per_insn", RW_SRC_PMU },
+	[RW_F_CRYPTO_PKI]         = { "crypto_pki", RW_SRC_PMU },
+	[RW_F_FP_ROUNDING_MODES]  = { "fp_rounding_modes", RW_SRC_FPPROBE },
+	[RW_F_FP_THREAD_MODES]    = { "fp_thread_modes", RW_SRC_FPPROBE },
+	[RW_F_FP_NONDEFAULT_MODES]= { "fp_nondefault_modes", RW_SRC_FPPROBE },
+	[RW_F_FP_FTZ_DAZ]         = { "fp_ftz_daz", RW_SRC_FPPROBE },
+	[RW_F_CORES]              = { "cores", RW_SRC_CGROUP },
+	[RW_F_THROTTLE]           = { "throttle", RW_SRC_CGROUP },
+	[RW_F_CPU_STEADINESS]     = { "cpu_steadiness", RW_SRC_CGROUP },
+	[RW_F_MEMORY_GIB]         = { "memory_gib", RW_SRC_CGROUP },
+	[RW_F_HUGEPAGE_SHARE]     = { "hugepage_share", RW_SRC_CGROUP },
+	[RW_F_IND_RULES]          = { "indicator_rules", RW_SRC_INDICATORS },
+	[RW_F_IND_MATCHES]        = { "indicator_matches", RW_SRC_INDICATORS },
+	[RW_F_POOL_CONNECTIONS]   = { "pool_connections", RW_SRC_INDICATORS },
+};
+
+static const char *const source_names[RW_SRC_COUNT] = { "pmu", "fpprobe", "cgroup", "indicators" };
+
+const char *rw_feature_name(enum rw_feature f)
+{
+	return (unsigned)f < RW_F_COUNT ? feature_info[f].name : NULL;
+}
+
+int rw_feature_by_name(const char *name)
+{
+	for (unsigned i = 0; i < RW_F_COUNT; i++)
+		if (!strcmp(feature_info[i].name, name))
+			return (int)i;
+	return -ENOENT;
+}
+
+enum rw_source rw_feature_source(enum rw_feature f)
+{
+	return feature_info[f].source;
+}
+
+const char *rw_source_name(enum rw_source s)
+{
+	return (unsigned)s < RW_SRC_COUNT ? source_names[s] : "?";
+}
+
+int rw_source_by_name(const char *name)
+{
+	for (unsigned i = 0; i < RW_SRC_COUNT; i++)
+		if (!strcmp(source_names[i], name))
+			return (int)i;
+	return -ENOENT;
+}
+
+int32_t rw_ratio_q16(uint64_t num, uint64_t den, uint32_t mult)
+{
+	if (den == 0)
+		return 0;
+	/* num * mult * 65536 fits in 128 bits for any 64-bit num and 32-bit mult. */
+	unsigned __int128 q = ((unsigned __int128)num * mult << 16) / den;
+	return q > INT32_MAX ? INT32_MAX : (int32_t)q;
+}
+
+static int32_t clamp_i64(int64_t v)
+{
+	return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
+}
+
+void rw_features_state_init(struct rw_features_state *st)
+{
+	memset(st, 0, sizeof(*st));
+}
+
+static void set(struct rw_features *out, enum rw_feature f, int32_t v)
+{
+	out->v[f] = v;
+	out->present |= RW_F_BIT(f);
+	out->sources |= RW_SRC_BIT(feature_info[f].source);
+}
+
+static int have_ctr(const struct rw_sample *s, enum rw_counter_role a)
+{
+	return (s->counters_present >> a) & 1;
+}
+
+static void pmu_features(const struct rw_sample *s, struct rw_features *out)
+{
+	if (!(s->sources & RW_SRC_BIT(RW_SRC_PMU)) || !have_ctr(s, RW_CTR_INSTRUCTIONS))
+		return;
+	uint64_t insn = s->counters[RW_CTR_INSTRUCTIONS];
+	/* An interval without retired instructions says nothing about the mix; leave the ratios missing. */
+	if (insn == 0)
+		return;
+	if (have_ctr(s, RW_CTR_CYCLES) && s->counters[RW_CTR_CYCLES])
+		set(out, RW_F_IPC, rw_ratio_q16(insn, s->counters[RW_CTR_CYCLES], 1));
+	if (have_ctr(s, RW_CTR_LLC_MISSES))
+		set(out, RW_F_LLC_MPKI, rw_ratio_q16(s->counters[RW_CTR_LLC_MISSES], insn, 1000));
+	if (have_ctr(s, RW_CTR_BRANCH_MISSES))
+		set(out, RW_F_BRANCH_MPKI, rw_ratio_q16(s->counters[RW_CTR_BRANCH_MISSES], insn, 1000));
+	if (have_ctr(s, RW_CTR_FP_128_PACKED_DOUBLE))
+		set(out, RW_F_PD_PER_INSN, rw_ratio_q16(s->counters[RW_CTR_FP_128_PACKED_DOUBLE], insn, 1));
+	if (have_ctr(s, RW_CTR_FP_256_PACKED_DOUBLE))
+		set(out, RW_F_PD256_PER_INSN, rw_ratio_q16(s->counters[RW_CTR_FP_256_PACKED_DOUBLE], insn, 1));
+	if (have_ctr(s, RW_CTR_FP_SCALAR_DOUBLE))
+		set(out, RW_F_FP_SCALAR_PER_INSN, rw_ratio_q16(s->counters[RW_CTR_FP_SCALAR_DOUBLE], insn, 1));
+	if (have_ctr(s, RW_CTR_FP_SIMD))
+		set(out, RW_F_FP_SIMD_PER_INSN, rw_ratio_q16(s->counters[RW_CTR_FP_SIMD], insn, 1));
+	if (have_ctr(s, RW_CTR_CRYPTO))
+		set(out, RW_F_CRYPTO_PKI, rw_ratio_q16(s->counters[RW_CTR_CRYPTO], insn, 1000));
+}
+
+static void fpprobe_features(const struct rw_sample *s, struct rw_features *out)
+{
+	/* No successful read: the probe saw nothing, which is not the same as "default mode". */
+	if (!(s->sources & RW_SRC_BIT(RW_SRC_FPPROBE)) || s->fp.probes == 0)
+		return;
+	set(out, RW_F_FP_ROUNDING_MODES, __builtin_popcount(s->fp.modes_union & 0xf) << 16);
+	set(out, RW_F_FP_THREAD_MODES, (int32_t)(s->fp.max_thread_modes > 4 ? 4 : s->fp.max_thread_modes) << 16);
+	set(out, RW_F_FP_NONDEFAULT_MODES,
+	    (int32_t)(s->fp.max_thread_nondefault > 3 ? 3 : s->fp.max_thread_nondefault) << 16);
+	set(out, RW_F_FP_FTZ_DAZ, s->fp.ftz_daz ? 65536 : 0);
+}
+
+/* Steadiness of CPU use over the window: 1 - MAD/mean, in 0..1. A miner holds its cores flat; interactive and batch
+ * work comes and goes. An idle target is not "steady", it gets 0. */
+static int32_t steadiness(const struct rw_features_state *st)
+{
+	int64_t sum = 0, dev = 0;
+	unsigned n = st->filled;
+	for (unsigned i = 0; i < n; i++)
+		sum += st->cores[i];
+	int64_t mean = sum / n;
+	if (mean < RW_STEADY_IDLE_Q16)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		int64_t d = st->cores[i] - mean;
+		dev += d < 0 ? -d : d;
+	}
+	int64_t mad = dev / n;
+	int64_t r = 65536 - (mad << 16) / mean;
+	return r < 0 ? 0 : (int32_t)r;
+}
+
+static void cgroup_features(struct rw_features_state *st, const struct rw_sample *s, struct rw_features *out)
+{
+	if (!(s->sources & RW_SRC_BIT(RW_SRC_CGROUP)))
+		return;
+	const struct rw_cgstats *cg = &s->cg;
+	if ((cg->have & RW_CGS_CPU) && s->interval_us > 0) {
+		int32_t cores = rw_ratio_q16(s->cpu_usec, s->interval_us, 1);
+		set(out, RW_F_CORES, cores);
+		st->cores[st->pos] = cores;
+		st->pos = (st->pos + 1) % RW_STEADY_WINDOW;
+		if (st->filled < RW_STEADY_WINDOW)
+			st->filled++;
+		if (st->filled >= RW_STEADY_MIN)
+			set(out, RW_F_CPU_STEADINESS, steadiness(st));
+	}
+	if ((cg->have & RW_CGS_THROTTLE) && s->interval_us > 0)
+		set(out, RW_F_THROTTLE, rw_ratio_q16(s->throttled_usec, s->interval_us, 1));
+	if (cg->have & RW_CGS_MEMORY)
+		set(out, RW_F_MEMORY_GIB, clamp_i64((int64_t)(cg->memory_current >> 14)));
+	if (cg->have & RW_CGS_MEMSTAT)
+		set(out, RW_F_HUGEPAGE_SHARE, rw_ratio_q16(cg->anon_thp, cg->anon, 1));
+}
+
+static void indicator_features(const struct rw_sample *s, struct rw_features *out)
+{
+	if (!(s->sources & RW_SRC_BIT(RW_SRC_INDICATORS)))
+		return;
+	set(out, RW_F_IND_RULES, __builtin_popcount(s->ind.rule_hits) << 16);
+	set(out, RW_F_IND_MATCHES, (int32_t)(s->ind.matches > 32767 ? 32767 : s->ind.matches) << 16);
+	set(out, RW_F_POOL_CONNECTIONS,
+	    (int32_t)(s->ind.pool_connections > 32767 ? 32767 : s->ind.pool_connections) << 16);
+	if (s->ind.matches || s->ind.pool_connections) {
+		memcpy(out->evidence, s->ind.evidence, sizeof(out->evidence));
+		out->evidence[sizeof(out->evidence) - 1] = '\0';
+	}
+}
+
+void rw_features_compute(struct rw_features_state *st, const struct rw_sample *s, struct rw_features *out)
+{
+	out->present = 0;
+	out->sources = 0;
+	memset(out->v, 0, sizeof(out->v));
+	out->evidence[0] = '\0';
+	out->interval_ms = (s->interval_us + 500) / 1000;
+	pmu_features(s, out);
+	fpprobe_features(s, out);
+	cgroup_features(st, s, out);
+	indicator_features(s, out);
+}

@@ -1,0 +1,826 @@
+/* fpprobe: read the FP control register (MXCSR / FPCR) of a target's busy threads with ptrace, a few times spread
+ * over each interval, and report the rounding modes seen. See include/rigwatch/fpprobe.h for the safety rules. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__aarch64__)
+#include <elf.h>
+#include <asm/ptrace.h>
+#endif
+
+#include "rigwatch/fpprobe.h"
+#include "rigwatch/log.h"
+
+#define COMP "fpprobe"
+/* How long a thread may take to reach its ptrace stop. A running thread traps within microseconds; a runnable one
+ * waits for a CPU (a few ms on a loaded host); one in uninterruptible sleep may take forever and is let go. */
+#define STOP_WAIT_NS   (20 * 1000000ull)
+#define PENDING_MAX    16
+#define NEW_TARGET_WINDOW_MS 100  /* CPU-time window for a target seen for the first time */
+#define MAX_TIDS       4096       /* threads considered per target */
+
+/* ---- decoders ---------------------------------------------------------------------------------------------- */
+
+void rw_fp_decode_mxcsr(uint32_t mxcsr, struct rw_fp_decoded *out)
+{
+	/* MXCSR RC (bits 13-14): 00 nearest, 01 down (toward -inf), 10 up (toward +inf), 11 toward zero: the same
+	 * numbering as enum rw_fp_rmode. FTZ is bit 15, DAZ bit 6. */
+	out->rmode = (uint8_t)((mxcsr >> 13) & 3);
+	out->ftz = (uint8_t)((mxcsr >> 15) & 1);
+	out->daz = (uint8_t)((mxcsr >> 6) & 1);
+}
+
+void rw_fp_decode_fpcr(uint32_t fpcr, struct rw_fp_decoded *out)
+{
+	/* FPCR RMode (bits 22-23): 00 RN nearest, 01 RP toward +inf, 10 RM toward -inf, 11 RZ toward zero.
+	 * Up and down are swapped relative to MXCSR. FZ is bit 24; FIZ (bit 0, FEAT_AFP) flushes inputs. */
+	static const uint8_t map[4] = { RW_FP_NEAREST, RW_FP_UP, RW_FP_DOWN, RW_FP_ZERO };
+	out->rmode = map[(fpcr >> 22) & 3];
+	out->ftz = (uint8_t)((fpcr >> 24) & 1);
+	out->daz = (uint8_t)(fpcr & 1);
+}
+
+void rw_fp_decode(uint32_t control, struct rw_fp_decoded *out)
+{
+#if defined(__aarch64__)
+	rw_fp_decode_fpcr(control, out);
+#else
+	rw_fp_decode_mxcsr(control, out);
+#endif
+}
+
+const char *rw_fp_rmode_name(unsigned rmode)
+{
+	static const char *names[4] = { "nearest", "down", "up", "zero" };
+	return rmode < 4 ? names[rmode] : "?";
+}
+
+/* ---- one read ---------------------------------------------------------------------------------------------- */
+
+/* Tracees seized by one tracer thread that had not stopped in time. The ptrace relation belongs to a thread,
+ * not a process, so this list belongs to the thread that made it. */
+struct pending {
+	pid_t tid[PENDING_MAX];
+	unsigned n;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+	nanosleep(&ts, NULL);
+}
+
+/* Tgid, TracerPid and State of a thread from <proc_root>/<tid>/status. */
+static int read_status(const char *proc_root, pid_t tid, pid_t *tgid, pid_t *tracer, char *state)
+{
+	char path[RW_CONFIG_PATH_LEN + 48], buf[4096];
+	snprintf(path, sizeof(path), "%s/%d/status", proc_root, (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = 0;
+	*tgid = 0;
+	*tracer = 0;
+	*state = '?';
+	for (char *line = buf; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		if (!strncmp(line, "State:", 6))
+			sscanf(line + 6, " %c", state);
+		else if (!strncmp(line, "Tgid:", 5))
+			*tgid = (pid_t)atoi(line + 5);
+		else if (!strncmp(line, "TracerPid:", 10))
+			*tracer = (pid_t)atoi(line + 10);
+		line = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Detach a stopped tracee, handing back a signal it was stopped for (so a probe never eats a signal). */
+static void detach_stopped(pid_t tid, int status)
+{
+	long sig = 0;
+	if (WIFSTOPPED(status) && (status >> 16) != PTRACE_EVENT_STOP)
+		sig = WSTOPSIG(status); /* signal-delivery-stop: re-inject */
+	if (ptrace(PTRACE_DETACH, tid, NULL, (void *)sig) < 0 && errno != ESRCH)
+		rw_log_debug(COMP, "detach %d: %s", (int)tid, strerror(errno));
+}
+
+/* Release pending tracees that have stopped (or died); wait up to wait_ns for each still running. */
+static void pending_release(struct pending *pd, uint64_t wait_ns)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < pd->n; i++) {
+		pid_t tid = pd->tid[i];
+		uint64_t deadline = mono_ns() + wait_ns;
+		bool keep = true;
+		for (;;) {
+			int st = 0;
+			pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
+			if (r == tid && WIFSTOPPED(st)) {
+				detach_stopped(tid, st);
+				keep = false;
+			} else if (r == tid || (r < 0 && errno != EINTR)) {
+				keep = false; /* exited, or no longer ours */
+			}
+			if (!keep || mono_ns() >= deadline)
+				break;
+			sleep_ns(200000);
+		}
+		if (keep)
+			pd->tid[k++] = tid;
+		else
+			rw_log_debug(COMP, "released late tracee %d", (int)tid);
+	}
+	pd->n = k;
+}
+
+static int get_control(pid_t tid, uint32_t *control)
+{
+#if defined(__x86_64__)
+	struct user_fpregs_struct fp;
+	if (ptrace(PTRACE_GETFPREGS, tid, NULL, &fp) < 0)
+		return -errno;
+	*control = fp.mxcsr;
+	return 0;
+#elif defined(__aarch64__)
+	struct user_fpsimd_state fp;
+	struct iovec iov = { &fp, sizeof(fp) };
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRFPREG, &iov) < 0)
+		return -errno;
+	*control = fp.fpcr;
+	return 0;
+#else
+	(void)tid;
+	(void)control;
+	return -ENOTSUP;
+#endif
+}
+
+static int probe_one(const char *proc_root, pid_t tid, struct pending *pd, uint32_t *control, uint64_t *stop_ns)
+{
+#if !defined(__x86_64__) && !defined(__aarch64__)
+	(void)proc_root; (void)tid; (void)pd; (void)control; (void)stop_ns;
+	return -ENOTSUP;
+#else
+	pid_t tgid, tracer;
+	char state;
+	int rc, st = 0;
+
+	if (tid <= 0)
+		return -ESRCH; /* a task outside our PID namespace reads as 0 in cgroup.threads */
+	if (pd->n)
+		pending_release(pd, 0);
+	if (read_status(proc_root, tid, &tgid, &tracer, &state) < 0 || state == 'Z' || state == 'X')
+		return -ESRCH;
+	if (tgid == getpid())
+		return -EINVAL;
+	if (tracer != 0)
+		return -EBUSY;
+	if (pd->n >= PENDING_MAX)
+		return -EAGAIN;
+
+	uint64_t t0 = mono_ns();
+	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
+		rc = -errno;
+		/* An exiting task refuses with EPERM: that is a thread gone, not a refusal. */
+		if (rc == -EPERM && (read_status(proc_root, tid, &tgid, &tracer, &state) < 0 || state == 'Z' ||
+				     state == 'X'))
+			rc = -ESRCH;
+		return rc;
+	}
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
+		rc = -errno;
+		/* Not stopped, so it cannot be detached now; it has no stop pending either, unless the interrupt
+		 * raced with something, in which case it is released like a late one. */
+		if (rc != -ESRCH)
+			pd->tid[pd->n++] = tid;
+		return rc;
+	}
+	/* Bounded wait: poll without yielding for a few microseconds (the usual case is a thread running on another
+	 * CPU, stopping at once; sched_yield would hand our CPU to a busy neighbour for a whole slice), then sleep in
+	 * small steps until the deadline. */
+	uint64_t before_stop = t0; /* the last time it was seen not yet stopped */
+	for (;;) {
+		pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
+		if (r == tid) {
+			if (WIFSTOPPED(st))
+				break;
+			return -ESRCH; /* exited mid-probe */
+		}
+		if (r < 0 && errno != EINTR)
+			return -ESRCH;
+		uint64_t t = mono_ns();
+		if (t - t0 > STOP_WAIT_NS) {
+			pd->tid[pd->n++] = tid;
+			return -ETIMEDOUT;
+		}
+		before_stop = t;
+		if (t - t0 < 30000)
+			continue;
+		sleep_ns(t - t0 < 2000000 ? 10000 : 50000);
+	}
+	rc = get_control(tid, control);
+	detach_stopped(tid, st);
+	if (stop_ns)
+		*stop_ns = mono_ns() - before_stop;
+	return rc == -ESRCH ? -ESRCH : rc;
+#endif
+}
+
+/* The synchronous API keeps its late tracees per calling thread, since the ptrace relation is per thread. */
+static __thread struct pending tls_pending;
+
+int rw_fpprobe_read_thread(pid_t tid, uint32_t *control, uint64_t *stop_ns)
+{
+	uint64_t ns = 0;
+	int rc = probe_one("/proc", tid, &tls_pending, control, &ns);
+	if (stop_ns)
+		*stop_ns = ns;
+	return rc;
+}
+
+int rw_fpprobe_release_pending(unsigned wait_ms)
+{
+	pending_release(&tls_pending, (uint64_t)wait_ms * 1000000ull);
+	return (int)tls_pending.n;
+}
+
+int rw_fpprobe_boost_thread(void)
+{
+	/* A probed thread stays stopped until the prober detaches it; if the prober were preempted by ordinary
+	 * busy tasks between seeing the stop and detaching, the target would wait a scheduler slice or more. The
+	 * lowest real-time priority keeps that path short; the thread runs microseconds per probe and sleeps
+	 * otherwise (and the kernel's RT throttling bounds it regardless). Needs CAP_SYS_NICE; optional. */
+	struct sched_param sp = { .sched_priority = 1 };
+	int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+	if (rc)
+		rw_log_debug(COMP, "no real-time priority for the probe thread: %s", strerror(rc));
+	return -rc;
+}
+
+/* ---- the probe thread -------------------------------------------------------------------------------------- */
+
+struct thr_mode {
+	pid_t tid;
+	uint8_t modes;
+};
+
+struct tgt {
+	uint64_t id;
+	char path[sizeof(((struct rw_fpprobe_target *)0)->path)];
+	bool active;
+	bool has;                 /* evidence since last collect */
+	struct rw_fp_evidence ev;
+	struct thr_mode *thr;     /* per-thread modes since last collect */
+	unsigned nthr, capthr;
+};
+
+/* A CPU-time snapshot of one target's threads (probe thread only). */
+struct snap {
+	uint64_t id;
+	uint64_t time_ns;
+	unsigned n;
+	unsigned foreign;         /* tasks listed as 0: outside our PID namespace */
+	pid_t *tid;
+	uint64_t *cpu;
+};
+
+struct rw_fpprobe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	bool stop;
+	unsigned gen;
+	/* settings */
+	char proc_root[RW_CONFIG_PATH_LEN];
+	uint32_t interval_ms, max_probes, reads_per_thread;
+	int32_t min_share_q16;
+	/* under mu */
+	struct tgt *tg;
+	unsigned ntg, captg;
+	/* probe thread only */
+	struct snap *snaps;
+	unsigned nsnaps;
+	struct pending pend;
+};
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = 0;
+	return (int)n;
+}
+
+/* Thread CPU time: schedstat's run time in ns, or utime+stime from stat where schedstat is absent. */
+static int thread_cpu_ns(const char *proc_root, pid_t tid, uint64_t *ns)
+{
+	char path[RW_CONFIG_PATH_LEN + 48], buf[1024];
+	unsigned long long run;
+	snprintf(path, sizeof(path), "%s/%d/schedstat", proc_root, (int)tid);
+	if (read_small(path, buf, sizeof(buf)) > 0 && sscanf(buf, "%llu", &run) == 1) {
+		*ns = run;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, (int)tid);
+	if (read_small(path, buf, sizeof(buf)) <= 0)
+		return -ESRCH;
+	char *rp = strrchr(buf, ')');
+	unsigned long long ut, stt;
+	if (!rp || sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stt) != 2)
+		return -EINVAL;
+	long hz = sysconf(_SC_CLK_TCK);
+	*ns = (ut + stt) * (1000000000ull / (unsigned long long)(hz > 0 ? hz : 100));
+	return 0;
+}
+
+/* Read cgroup.threads and every thread's CPU time into s. */
+static int take_snap(const struct rw_fpprobe *p, const char *cgdir, struct snap *s)
+{
+	char path[sizeof(((struct tgt *)0)->path) + 32];
+	snprintf(path, sizeof(path), "%s/cgroup.threads", cgdir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	s->n = 0;
+	s->foreign = 0;
+	s->time_ns = mono_ns();
+	int tid;
+	while (s->n < MAX_TIDS && fscanf(f, "%d", &tid) == 1) {
+		uint64_t ns;
+		if (tid <= 0) {
+			s->foreign++; /* cgroup.threads shows 0 for a task outside our PID namespace */
+			continue;
+		}
+		if (thread_cpu_ns(p->proc_root, tid, &ns) < 0)
+			continue; /* gone */
+		if (!s->tid) {
+			s->tid = calloc(MAX_TIDS, sizeof(*s->tid));
+			s->cpu = calloc(MAX_TIDS, sizeof(*s->cpu));
+			if (!s->tid || !s->cpu) {
+				fclose(f);
+				return -ENOMEM;
+			}
+		}
+		s->tid[s->n] = tid;
+		s->cpu[s->n] = ns;
+		s->n++;
+	}
+	fclose(f);
+	return 0;
+}
+
+static struct snap *snap_find(struct rw_fpprobe *p, uint64_t id)
+{
+	for (unsigned i = 0; i < p->nsnaps; i++)
+		if (p->snaps[i].id == id)
+			return &p->snaps[i];
+	return NULL;
+}
+
+static void snap_free(struct snap *s)
+{
+	free(s->tid);
+	free(s->cpu);
+	s->tid = NULL;
+	s->cpu = NULL;
+}
+
+struct cand {
+	unsigned tg;      /* index into the round's target copy */
+	pid_t tid;
+	uint64_t delta;   /* CPU ns over the window */
+	unsigned rank;    /* 0 = busiest thread of its target */
+	bool dead;        /* exited or refused this round: do not retry */
+};
+
+static int cand_by_target_delta(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	if (x->tg != y->tg)
+		return x->tg < y->tg ? -1 : 1;
+	return x->delta > y->delta ? -1 : x->delta < y->delta;
+}
+
+static int cand_by_rank(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->delta > y->delta ? -1 : x->delta < y->delta;
+}
+
+static struct tgt *tgt_find(struct rw_fpprobe *p, uint64_t id)
+{
+	for (unsigned i = 0; i < p->ntg; i++)
+		if (p->tg[i].id == id)
+			return &p->tg[i];
+	return NULL;
+}
+
+static void record(struct rw_fpprobe *p, uint64_t id, pid_t tid, int rc, uint32_t control)
+{
+	pthread_mutex_lock(&p->mu);
+	struct tgt *t = tgt_find(p, id);
+	if (!t)
+		goto out;
+	t->has = true;
+	if (rc < 0) {
+		if (t->ev.failed < UINT16_MAX)
+			t->ev.failed++;
+		goto out;
+	}
+	struct rw_fp_decoded d;
+	rw_fp_decode(control, &d);
+	if (t->ev.probes < UINT16_MAX)
+		t->ev.probes++;
+	t->ev.last_control = control;
+	t->ev.modes_union |= (uint8_t)(1u << d.rmode);
+	if (d.ftz || d.daz)
+		t->ev.ftz_daz = 1;
+	struct thr_mode *m = NULL;
+	for (unsigned i = 0; i < t->nthr; i++)
+		if (t->thr[i].tid == tid)
+			m = &t->thr[i];
+	if (!m) {
+		if (t->nthr == t->capthr) {
+			unsigned cap = t->capthr ? t->capthr * 2 : 16;
+			struct thr_mode *n = realloc(t->thr, cap * sizeof(*n));
+			if (!n)
+				goto out;
+			t->thr = n;
+			t->capthr = cap;
+		}
+		m = &t->thr[t->nthr++];
+		m->tid = tid;
+		m->modes = 0;
+		if (t->ev.threads < UINT16_MAX)
+			t->ev.threads++;
+	}
+	m->modes |= (uint8_t)(1u << d.rmode);
+	uint8_t all = (uint8_t)__builtin_popcount(m->modes), nd = (uint8_t)__builtin_popcount(m->modes & 0xe);
+	if (all > t->ev.max_thread_modes)
+		t->ev.max_thread_modes = all;
+	if (nd > t->ev.max_thread_nondefault)
+		t->ev.max_thread_nondefault = nd;
+out:
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Wait until deadline (monotonic ns) or until stop / a new round; returns true to go on with this round. */
+static bool wait_until(struct rw_fpprobe *p, uint64_t deadline, unsigned gen)
+{
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		if (p->stop || p->gen != gen)
+			break;
+		uint64_t t = mono_ns();
+		if (t >= deadline)
+			break;
+		/* The condvar clock is CLOCK_REALTIME by default; convert the remaining time. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t abs = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + (deadline - t);
+		ts.tv_sec = (time_t)(abs / 1000000000ull);
+		ts.tv_nsec = (long)(abs % 1000000000ull);
+		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+	}
+	bool go = !p->stop && p->gen == gen;
+	pthread_mutex_unlock(&p->mu);
+	return go;
+}
+
+/* One round: choose threads from CPU-time deltas, then read each a few times, spread over the interval. */
+static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprobe_target *tgts, unsigned n)
+{
+	uint64_t start = mono_ns();
+	struct snap *cur = calloc(n ? n : 1, sizeof(*cur));
+	struct cand *cands = NULL;
+	unsigned ncand = 0, capcand = 0;
+	bool any_new = false;
+	if (!cur)
+		return;
+
+	for (unsigned i = 0; i < n; i++) {
+		cur[i].id = tgts[i].cgroup_id;
+		if (take_snap(p, tgts[i].path, &cur[i]) < 0)
+			cur[i].n = 0; /* vanished cgroup: normal life */
+		if (!snap_find(p, tgts[i].cgroup_id))
+			any_new = true;
+	}
+	/* Targets seen for the first time have no earlier snapshot: measure them over a short window. */
+	struct snap *base = NULL;
+	if (any_new) {
+		base = cur;
+		cur = calloc(n, sizeof(*cur));
+		if (!cur || !wait_until(p, start + NEW_TARGET_WINDOW_MS * 1000000ull, gen))
+			goto out;
+		for (unsigned i = 0; i < n; i++) {
+			cur[i].id = tgts[i].cgroup_id;
+			if (take_snap(p, tgts[i].path, &cur[i]) < 0)
+				cur[i].n = 0;
+		}
+	}
+
+	for (unsigned i = 0; i < n; i++) {
+		struct snap *prev = snap_find(p, tgts[i].cgroup_id);
+		if (!prev || !prev->tid)
+			prev = base ? &base[i] : NULL;
+		if (!prev)
+			continue;
+		uint64_t window = cur[i].time_ns - prev->time_ns;
+		if (window == 0)
+			continue;
+		for (unsigned k = 0; k < cur[i].n; k++) {
+			uint64_t before = 0;
+			bool found = false;
+			for (unsigned j = 0; j < prev->n; j++)
+				if (prev->tid[j] == cur[i].tid[k]) {
+					before = prev->cpu[j];
+					found = true;
+					break;
+				}
+			if (!found || cur[i].cpu[k] < before)
+				continue; /* new thread: no delta yet */
+			uint64_t d = cur[i].cpu[k] - before;
+			/* share of one core, Q16.16: d / window */
+			uint64_t share = (d << 16) / window;
+			if ((int64_t)share < p->min_share_q16)
+				continue;
+			if (ncand == capcand) {
+				capcand = capcand ? capcand * 2 : 64;
+				struct cand *nc = realloc(cands, capcand * sizeof(*nc));
+				if (!nc)
+					goto out;
+				cands = nc;
+			}
+			cands[ncand++] = (struct cand){ .tg = i, .tid = cur[i].tid[k], .delta = d };
+		}
+	}
+
+	/* Threads we cannot name cannot be probed: each counts as a failed probe, once per round. */
+	for (unsigned i = 0; i < n; i++)
+		if (cur[i].foreign) {
+			rw_log_debug(COMP, "%s: %u threads outside our PID namespace", tgts[i].path, cur[i].foreign);
+			for (unsigned k = 0; k < cur[i].foreign && k < 64; k++)
+				record(p, tgts[i].cgroup_id, 0, -ESRCH, 0);
+		}
+
+	/* Keep this round's snapshots as the next round's baseline; forget targets no longer busy. */
+	for (unsigned i = 0; i < p->nsnaps; i++)
+		snap_free(&p->snaps[i]);
+	free(p->snaps);
+	p->snaps = cur;
+	p->nsnaps = n;
+	cur = NULL;
+
+	/* Every thread above the share is a candidate (a miner sharing its cgroup with busy neighbours must still be
+	 * found). The budget goes round-robin by rank: every target's busiest thread first, then second ones... */
+	qsort(cands, ncand, sizeof(*cands), cand_by_target_delta);
+	for (unsigned i = 0; i < ncand; i++)
+		cands[i].rank = i && cands[i - 1].tg == cands[i].tg ? cands[i - 1].rank + 1 : 0;
+	qsort(cands, ncand, sizeof(*cands), cand_by_rank);
+	unsigned reads = p->reads_per_thread ? p->reads_per_thread : 1;
+	unsigned maxthreads = p->max_probes / reads;
+	if (maxthreads == 0)
+		maxthreads = 1, reads = p->max_probes ? p->max_probes : 1;
+	if (ncand > maxthreads)
+		ncand = maxthreads;
+
+	uint64_t interval = (uint64_t)p->interval_ms * 1000000ull;
+	for (unsigned r = 0; r < reads && ncand; r++) {
+		uint64_t at = start + interval * (2 * r + 1) / (2 * reads);
+		if (!wait_until(p, at, gen))
+			break;
+		for (unsigned c = 0; c < ncand; c++) {
+			if (cands[c].dead)
+				continue;
+			uint32_t control = 0;
+			uint64_t ns = 0;
+			int rc = probe_one(p->proc_root, cands[c].tid, &p->pend, &control, &ns);
+			if (rc < 0) {
+				rw_log_debug(COMP, "thread %d: %s", (int)cands[c].tid,
+					     rc == -ETIMEDOUT ? "did not stop in time" : strerror(-rc));
+				if (rc != -ETIMEDOUT && rc != -EAGAIN)
+					cands[c].dead = true;
+				if (rc == -EINVAL)
+					continue; /* our own thread: skipped, not a failure */
+			}
+			record(p, tgts[cands[c].tg].cgroup_id, cands[c].tid, rc, control);
+		}
+	}
+	if (p->pend.n)
+		pending_release(&p->pend, 0);
+out:
+	if (base) {
+		for (unsigned i = 0; i < n; i++)
+			snap_free(&base[i]);
+		free(base);
+	}
+	if (cur) {
+		for (unsigned i = 0; i < n; i++)
+			snap_free(&cur[i]);
+		free(cur);
+	}
+	free(cands);
+}
+
+static void *probe_main(void *arg)
+{
+	struct rw_fpprobe *p = arg;
+	unsigned seen = 0;
+	sigset_t all;
+	/* Block signals so shutdown signals go to other threads and never cut a probe between seize and detach. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	rw_fpprobe_boost_thread();
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (!p->stop && p->gen == seen) {
+			if (p->pend.n) {
+				/* Late tracees: check on them every 100 ms while idle. */
+				struct timespec ts;
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_nsec += 100000000;
+				if (ts.tv_nsec >= 1000000000) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000;
+				}
+				pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+				pthread_mutex_unlock(&p->mu);
+				pending_release(&p->pend, 0);
+				pthread_mutex_lock(&p->mu);
+			} else
+				pthread_cond_wait(&p->cv, &p->mu);
+		}
+		if (p->stop) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		seen = p->gen;
+		unsigned n = 0;
+		struct rw_fpprobe_target *copy = calloc(p->ntg ? p->ntg : 1, sizeof(*copy));
+		for (unsigned i = 0; copy && i < p->ntg; i++)
+			if (p->tg[i].active) {
+				copy[n].cgroup_id = p->tg[i].id;
+				memcpy(copy[n].path, p->tg[i].path, sizeof(copy[n].path));
+				n++;
+			}
+		pthread_mutex_unlock(&p->mu);
+		if (copy)
+			run_round(p, seen, copy, n);
+		free(copy);
+	}
+	/* Give late tracees a last chance to be detached cleanly; the rest are released by the kernel as this
+	 * thread exits (a dying tracer's tracees are detached and resumed). */
+	pending_release(&p->pend, 50);
+	return NULL;
+}
+
+int rw_fpprobe_start(struct rw_fpprobe **out, const struct rw_config *cfg)
+{
+	*out = NULL;
+	if (!cfg->fpprobe_enabled) {
+		rw_log_info(COMP, "disabled by configuration");
+		return 0;
+	}
+#if !defined(__x86_64__) && !defined(__aarch64__)
+	rw_log_info(COMP, "no FP control-register probe on this architecture");
+	return 0;
+#endif
+	struct rw_fpprobe *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	snprintf(p->proc_root, sizeof(p->proc_root), "%s", cfg->proc_root[0] ? cfg->proc_root : "/proc");
+	p->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1000;
+	p->max_probes = cfg->fpprobe_max_probes;
+	p->reads_per_thread = cfg->fpprobe_reads_per_thread;
+	p->min_share_q16 = cfg->fpprobe_min_thread_cpu_q16;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	int rc = pthread_create(&p->th, NULL, probe_main, p);
+	if (rc) {
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		free(p);
+		return -rc;
+	}
+	*out = p;
+	return 0;
+}
+
+static void tgt_drop(struct rw_fpprobe *p, unsigned i)
+{
+	free(p->tg[i].thr);
+	p->tg[i] = p->tg[--p->ntg];
+}
+
+void rw_fpprobe_set_targets(struct rw_fpprobe *p, const struct rw_fpprobe_target *t, unsigned n)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	/* A target no longer busy keeps its evidence until collected, then goes. */
+	for (unsigned i = p->ntg; i-- > 0;) {
+		if (!p->tg[i].active && !p->tg[i].has)
+			tgt_drop(p, i);
+		else
+			p->tg[i].active = false;
+	}
+	for (unsigned k = 0; k < n; k++) {
+		struct tgt *g = tgt_find(p, t[k].cgroup_id);
+		if (!g) {
+			if (p->ntg == p->captg) {
+				unsigned cap = p->captg ? p->captg * 2 : 16;
+				struct tgt *ng = realloc(p->tg, cap * sizeof(*ng));
+				if (!ng)
+					break;
+				p->tg = ng;
+				p->captg = cap;
+			}
+			g = &p->tg[p->ntg++];
+			memset(g, 0, sizeof(*g));
+			g->id = t[k].cgroup_id;
+		}
+		snprintf(g->path, sizeof(g->path), "%s", t[k].path);
+		g->active = true;
+	}
+	p->gen++;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+int rw_fpprobe_collect(struct rw_fpprobe *p, uint64_t cgroup_id, struct rw_fp_evidence *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!p)
+		return -ENOENT;
+	int rc = -ENOENT;
+	pthread_mutex_lock(&p->mu);
+	struct tgt *t = tgt_find(p, cgroup_id);
+	if (t && t->has) {
+		*out = t->ev;
+		rc = 0;
+	}
+	if (t) {
+		memset(&t->ev, 0, sizeof(t->ev));
+		t->nthr = 0;
+		t->has = false;
+		if (!t->active)
+			tgt_drop(p, (unsigned)(t - p->tg));
+	}
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+void rw_fpprobe_stop(struct rw_fpprobe *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->th, NULL);
+	for (unsigned i = 0; i < p->nsnaps; i++)
+		snap_free(&p->snaps[i]);
+	free(p->snaps);
+	while (p->ntg)
+		tgt_drop(p, 0);
+	free(p->tg);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}

@@ -1,0 +1,585 @@
+/* http: libmicrohttpd server for /metrics, /verdicts, /healthz (see http.h for the contract).
+ *
+ * Threads: the sampling thread renders a snapshot in rw_http_publish() and swaps it in under h->mu; MHD's
+ * internal polling thread takes a reference to the current snapshot under h->mu and hands MHD a pointer into it,
+ * released by MHD's free callback when the response is destroyed. h->mu is therefore held only for a pointer
+ * swap or a refcount increment, never for rendering or sending. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "rigwatch/exposition.h"
+#include "rigwatch/http.h"
+#include "rigwatch/log.h"
+
+/* The bodies of one published report. */
+struct snap {
+	atomic_uint refs;
+	struct rw_buf text, proto, json;
+	struct rw_verdict_slice *slices;   /* sorted by cgroup_id */
+	unsigned n_slices, cap_slices;
+
+	/* gzip forms of text and proto, made on the first request that accepts gzip (Prometheus always does) and
+	 * then served to every later one: at most one compression per format per interval, and none when nobody
+	 * asks. Guarded by zmu. */
+	pthread_mutex_t zmu;
+	bool zdone[2], zok[2];
+	struct rw_buf z[2];
+};
+
+enum canned { C_NOT_FOUND, C_NOT_ALLOWED, C_NOT_READY, C_HEALTH_OK, C_HEALTH_STARTING, C_HEALTH_STALLED,
+	      C_NO_TARGET, C_ROOT, C_COUNT };
+
+struct rw_http {
+	struct MHD_Daemon *d;
+	unsigned port;
+	uint32_t cfg_interval_ms;
+	struct MHD_Response *canned[C_COUNT];
+
+	pthread_mutex_t mu;         /* guards cur, last_publish_ns, interval_ms */
+	struct snap *cur;
+	uint64_t last_publish_ns;   /* CLOCK_MONOTONIC; 0 = never */
+	uint32_t interval_ms;
+
+	struct snap *spare;         /* sampling thread only: a retired snapshot whose buffers we reuse */
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void snap_free(struct snap *s)
+{
+	if (!s)
+		return;
+	rw_buf_free(&s->text);
+	rw_buf_free(&s->proto);
+	rw_buf_free(&s->json);
+	rw_buf_free(&s->z[0]);
+	rw_buf_free(&s->z[1]);
+	pthread_mutex_destroy(&s->zmu);
+	free(s->slices);
+	free(s);
+}
+
+/* Drop one reference; true when it was the last. */
+static bool snap_unref(struct snap *s)
+{
+	return atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1;
+}
+
+/* MHD's free callback for a response body that points into a snapshot. */
+static void snap_release(void *cls)
+{
+	struct snap *s = cls;
+	if (snap_unref(s))
+		snap_free(s);
+}
+
+static struct snap *snap_acquire(struct rw_http *h)
+{
+	pthread_mutex_lock(&h->mu);
+	struct snap *s = h->cur;
+	if (s)
+		atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&h->mu);
+	return s;
+}
+
+static int slice_cmp(const void *a, const void *b)
+{
+	const struct rw_verdict_slice *x = a, *y = b;
+	return x->cgroup_id < y->cgroup_id ? -1 : x->cgroup_id > y->cgroup_id;
+}
+
+void rw_http_publish(struct rw_http *h, const struct rw_report *r)
+{
+	struct snap *s = h->spare;
+	int rc = 0;
+
+	h->spare = NULL;
+	if (!s) {
+		if (!(s = calloc(1, sizeof *s))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		pthread_mutex_init(&s->zmu, NULL);
+	}
+	s->zdone[0] = s->zdone[1] = s->zok[0] = s->zok[1] = false;
+	rw_buf_reset(&s->text);
+	rw_buf_reset(&s->proto);
+	rw_buf_reset(&s->json);
+	if (r->n_targets > s->cap_slices) {
+		struct rw_verdict_slice *n = realloc(s->slices, r->n_targets * sizeof *n);
+		if (!n) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		s->slices = n;
+		s->cap_slices = r->n_targets;
+	}
+	s->n_slices = r->n_targets;
+	if ((rc = rw_expo_text(r, &s->text)) || (rc = rw_expo_protobuf(r, &s->proto)) ||
+	    (rc = rw_verdicts_json(r, &s->json, s->slices)))
+		goto out;
+	qsort(s->slices, s->n_slices, sizeof *s->slices, slice_cmp);
+	atomic_store_explicit(&s->refs, 1, memory_order_relaxed);
+
+	pthread_mutex_lock(&h->mu);
+	struct snap *old = h->cur;
+	h->cur = s;
+	s = NULL;
+	pthread_mutex_unlock(&h->mu);
+	/* The last reference to the old snapshot: keep its buffers for the next render instead of freeing them. */
+	if (old && snap_unref(old))
+		h->spare = old;
+out:
+	if (rc)
+		rw_log_warn("http", "cannot render report %llu: %s; serving the previous one",
+			    (unsigned long long)r->interval_seq, strerror(-rc));
+	if (s)
+		h->spare = s;
+	/* The loop is alive even when rendering failed: /healthz is about the loop. */
+	pthread_mutex_lock(&h->mu);
+	h->last_publish_ns = mono_ns();
+	if (r->interval_ms)
+		h->interval_ms = r->interval_ms;
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* ---- request handling ------------------------------------------------------------------------------------- */
+
+static enum MHD_Result queue_canned(struct rw_http *h, struct MHD_Connection *c, enum canned which)
+{
+	static const unsigned status[C_COUNT] = {
+		[C_NOT_FOUND] = MHD_HTTP_NOT_FOUND, [C_NOT_ALLOWED] = MHD_HTTP_METHOD_NOT_ALLOWED,
+		[C_NOT_READY] = MHD_HTTP_SERVICE_UNAVAILABLE, [C_HEALTH_OK] = MHD_HTTP_OK,
+		[C_HEALTH_STARTING] = MHD_HTTP_SERVICE_UNAVAILABLE, [C_HEALTH_STALLED] = MHD_HTTP_SERVICE_UNAVAILABLE,
+		[C_NO_TARGET] = MHD_HTTP_NOT_FOUND, [C_ROOT] = MHD_HTTP_OK,
+	};
+	return MHD_queue_response(c, status[which], h->canned[which]);
+}
+
+static enum MHD_Result queue_slice(struct MHD_Connection *c, struct snap *s, const char *p, size_t len,
+				   const char *type, bool metrics, bool gzipped)
+{
+	/* MHD sends straight from the snapshot; snap_release drops our reference when the response is done. */
+	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)p,
+											 snap_release, s);
+	if (!r) {
+		snap_release(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (metrics)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
+	if (gzipped)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* gzip (RFC 1952) of src into dst at level 1: the body is rendered text with long repeated label sets, so the
+ * fastest level already shrinks it about 8 times. */
+static int gzip_buf(const struct rw_buf *src, struct rw_buf *dst)
+{
+	z_stream zs;
+	int rc = -ENOMEM;
+
+	memset(&zs, 0, sizeof zs);
+	if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	rw_buf_reset(dst);
+	size_t bound = deflateBound(&zs, (uLong)src->len);
+	if (rw_buf_reserve(dst, bound))
+		goto out;
+	zs.next_in = (Bytef *)src->data;
+	zs.avail_in = (uInt)src->len;
+	zs.next_out = (Bytef *)dst->data;
+	zs.avail_out = (uInt)bound;
+	if (deflate(&zs, Z_FINISH) == Z_STREAM_END) {
+		dst->len = zs.total_out;
+		rc = 0;
+	} else {
+		rc = -EIO;
+	}
+out:
+	deflateEnd(&zs);
+	return rc;
+}
+
+/* Does an Accept-Encoding header allow gzip? ("gzip", "x-gzip" or "*", unless given q=0) */
+static bool accepts_gzip(const char *ae)
+{
+	if (!ae)
+		return false;
+	for (const char *p = ae; *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		const char *tok = p;
+		p = end ? end + 1 : p + n;
+		while (n && (*tok == ' ' || *tok == '\t'))
+			tok++, n--;
+		size_t tn = strcspn(tok, ";, \t");
+		if (tn > n)
+			tn = n;
+		if (!((tn == 4 && !strncasecmp(tok, "gzip", 4)) || (tn == 6 && !strncasecmp(tok, "x-gzip", 6)) ||
+		      (tn == 1 && tok[0] == '*')))
+			continue;
+		const char *q = memchr(tok, ';', n);
+		if (q) {
+			q++;
+			while (*q == ' ')
+				q++;
+			/* q=0, q=0.0, q=0.000: refused */
+			if ((q[0] == 'q' || q[0] == 'Q') && q[1] == '=' && q[2] == '0' &&
+			    strspn(q + 3, ".0") == strcspn(q + 3, ",; \t"))
+				continue;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* The gzip form of body `which` (0 text, 1 protobuf), made now if this is the first request for it. */
+static const struct rw_buf *snap_gzip(struct snap *s, unsigned which)
+{
+	pthread_mutex_lock(&s->zmu);
+	if (!s->zdone[which]) {
+		s->zok[which] = gzip_buf(which ? &s->proto : &s->text, &s->z[which]) == 0;
+		s->zdone[which] = true;
+	}
+	bool ok = s->zok[which];
+	pthread_mutex_unlock(&s->zmu);
+	return ok ? &s->z[which] : NULL;
+}
+
+/* Strict decimal uint64, no sign, no leading junk. */
+static bool parse_id(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+			       const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct rw_http *h = cls;
+	enum { R_ROOT, R_METRICS, R_VERDICTS, R_ONE, R_HEALTHZ } route;
+	uint64_t id = 0;
+
+	static char seen;   /* marks a request whose first callback has passed */
+	bool safe = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+
+	(void)version;
+	(void)upload_data;
+
+	/* libmicrohttpd 0.9.75 closes a connection whose response was queued in the request's first callback (it
+	 * cannot know yet that no body follows), so GET and HEAD are answered on the second one, which keeps
+	 * scrapers' connections alive. A body sent with them is read and dropped. Other methods are answered at
+	 * once and their connection closed. */
+	if (safe && *con_cls == NULL) {
+		*con_cls = &seen;
+		return MHD_YES;
+	}
+	if (safe && *upload_data_size) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	if (!strcmp(url, "/"))
+		route = R_ROOT;
+	else if (!strcmp(url, "/metrics"))
+		route = R_METRICS;
+	else if (!strcmp(url, "/verdicts"))
+		route = R_VERDICTS;
+	else if (!strcmp(url, "/healthz"))
+		route = R_HEALTHZ;
+	else if (!strncmp(url, "/verdicts/", 10) && parse_id(url + 10, &id))
+		route = R_ONE;
+	else
+		return queue_canned(h, c, C_NOT_FOUND);
+	if (!safe)
+		return queue_canned(h, c, C_NOT_ALLOWED);
+
+	if (route == R_ROOT)
+		return queue_canned(h, c, C_ROOT);
+	if (route == R_HEALTHZ) {
+		pthread_mutex_lock(&h->mu);
+		uint64_t last = h->last_publish_ns, ivl = h->interval_ms;
+		pthread_mutex_unlock(&h->mu);
+		if (!last)
+			return queue_canned(h, c, C_HEALTH_STARTING);
+		return queue_canned(h, c, mono_ns() - last <= 3 * ivl * 1000000u ? C_HEALTH_OK : C_HEALTH_STALLED);
+	}
+
+	struct snap *s = snap_acquire(h);
+	if (!s)
+		return queue_canned(h, c, C_NOT_READY);
+	if (route == R_METRICS) {
+		const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+		const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+		unsigned which = rw_expo_negotiate(accept) == RW_EXPO_PROTOBUF;
+		const char *type = which ? RW_EXPO_PROTO_TYPE : RW_EXPO_TEXT_TYPE;
+		const struct rw_buf *body = which ? &s->proto : &s->text, *z;
+		if (accepts_gzip(ae) && (z = snap_gzip(s, which)))
+			return queue_slice(c, s, z->data, z->len, type, true, true);
+		return queue_slice(c, s, body->data, body->len, type, true, false);
+	}
+	if (route == R_VERDICTS)
+		return queue_slice(c, s, s->json.data, s->json.len, RW_EXPO_JSON_TYPE, false, false);
+
+	struct rw_verdict_slice key = { .cgroup_id = id };
+	const struct rw_verdict_slice *hit = bsearch(&key, s->slices, s->n_slices, sizeof key, slice_cmp);
+	if (!hit) {
+		snap_release(s);
+		return queue_canned(h, c, C_NO_TARGET);
+	}
+	return queue_slice(c, s, s->json.data + hit->off, hit->len, RW_EXPO_JSON_TYPE, false, false);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	(void)cls;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	/* Mostly per-connection trouble (bad requests, limits hit, resets): normal life for a server. */
+	rw_log_debug("http", "libmicrohttpd: %s", msg);
+}
+
+/* ---- start / stop ----------------------------------------------------------------------------------------- */
+
+static const char root_html[] =
+	"<!DOCTYPE html>\n<html><head><title>rigwatch</title></head><body>\n<h1>rigwatch</h1>\n"
+	"<p>Cryptocurrency miner detection per cgroup.</p>\n<ul>\n"
+	"<li><a href=\"/metrics\">/metrics</a></li>\n<li><a href=\"/verdicts\">/verdicts</a></li>\n"
+	"<li><a href=\"/healthz\">/healthz</a></li>\n</ul>\n</body></html>\n";
+
+static int make_canned(struct rw_http *h)
+{
+	static const struct {
+		const char *body, *type;
+	} bodies[C_COUNT] = {
+		[C_NOT_FOUND] = { "not found\n", "text/plain; charset=utf-8" },
+		[C_NOT_ALLOWED] = { "method not allowed\n", "text/plain; charset=utf-8" },
+		[C_NOT_READY] = { "no report yet\n", "text/plain; charset=utf-8" },
+		[C_HEALTH_OK] = { "ok\n", "text/plain; charset=utf-8" },
+		[C_HEALTH_STARTING] = { "starting\n", "text/plain; charset=utf-8" },
+		[C_HEALTH_STALLED] = { "stalled: no report in 3 intervals\n", "text/plain; charset=utf-8" },
+		[C_NO_TARGET] = { "{\"error\":\"unknown cgroup_id\"}\n", RW_EXPO_JSON_TYPE },
+		[C_ROOT] = { root_html, "text/html; charset=utf-8" },
+	};
+	for (unsigned i = 0; i < C_COUNT; i++) {
+		h->canned[i] = MHD_create_response_from_buffer(strlen(bodies[i].body), (void *)bodies[i].body,
+							       MHD_RESPMEM_PERSISTENT);
+		if (!h->canned[i])
+			return -ENOMEM;
+		MHD_add_response_header(h->canned[i], MHD_HTTP_HEADER_CONTENT_TYPE, bodies[i].type);
+		if (i == C_NOT_ALLOWED)
+			MHD_add_response_header(h->canned[i], MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	}
+	return 0;
+}
+
+/* Split "host:port", "[v6]:port" or ":port". */
+static int split_address(const char *addr, char *host, size_t hostlen, char *port, size_t portlen)
+{
+	const char *colon, *h = addr;
+	size_t hn;
+
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		h = addr + 1;
+		hn = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon)
+			return -EINVAL;
+		hn = (size_t)(colon - addr);
+		if (memchr(addr, ':', hn))   /* an IPv6 address needs brackets */
+			return -EINVAL;
+	}
+	const char *p = colon + 1;
+	size_t pn = strlen(p);
+	if (hn >= hostlen || pn == 0 || pn >= portlen || pn > 5 || strspn(p, "0123456789") != pn || atoi(p) > 65535)
+		return -EINVAL;
+	memcpy(host, h, hn);
+	host[hn] = '\0';
+	memcpy(port, p, pn + 1);
+	return 0;
+}
+
+static int bind_one(const struct sockaddr *sa, socklen_t salen, int *fd_out)
+{
+	int one = 1, zero = 0;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (sa->sa_family == AF_INET6)   /* "[::]:port" and ":port" serve IPv4 too */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+	if (bind(fd, sa, salen) < 0 || listen(fd, SOMAXCONN) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+static int open_listener(const char *addr, int *fd_out, int *family, char *err, size_t errlen)
+{
+	char host[128], port[8];
+	int rc = split_address(addr, host, sizeof host, port, sizeof port);
+	if (rc) {
+		snprintf(err, errlen, "listen address \"%s\": expected host:port, [ipv6]:port or :port", addr);
+		return rc;
+	}
+	if (!host[0]) {
+		/* every address: dual-stack IPv6 where the host has it, else IPv4 */
+		struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(port)),
+					   .sin6_addr = IN6ADDR_ANY_INIT };
+		struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)),
+					  .sin_addr.s_addr = htonl(INADDR_ANY) };
+		if ((rc = bind_one((struct sockaddr *)&s6, sizeof s6, fd_out)) == 0) {
+			*family = AF_INET6;
+			return 0;
+		}
+		if ((rc = bind_one((struct sockaddr *)&s4, sizeof s4, fd_out)) == 0) {
+			*family = AF_INET;
+			return 0;
+		}
+		snprintf(err, errlen, "listen %s: %s", addr, strerror(-rc));
+		return rc;
+	}
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV | AI_PASSIVE }, *res = NULL;
+	int g = getaddrinfo(host, port, &hints, &res);
+	if (g) {
+		snprintf(err, errlen, "listen %s: %s", addr, gai_strerror(g));
+		return -EINVAL;
+	}
+	rc = -EADDRNOTAVAIL;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		if ((rc = bind_one(ai->ai_addr, ai->ai_addrlen, fd_out)) == 0) {
+			*family = ai->ai_family;
+			break;
+		}
+	}
+	freeaddrinfo(res);
+	if (rc)
+		snprintf(err, errlen, "listen %s: %s", addr, strerror(-rc));
+	return rc;
+}
+
+int rw_http_start(struct rw_http **out, const struct rw_config *cfg, char *err, size_t errlen)
+{
+	struct rw_http *h;
+	int fd = -1, family = AF_INET, rc;
+
+	*out = NULL;
+	if (!(h = calloc(1, sizeof *h))) {
+		snprintf(err, errlen, "http: out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&h->mu, NULL);
+	h->cfg_interval_ms = h->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1000;
+	if ((rc = make_canned(h))) {
+		snprintf(err, errlen, "http: out of memory");
+		goto out;
+	}
+	if ((rc = open_listener(cfg->listen_address, &fd, &family, err, errlen)))
+		goto out;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		h->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+							 : ((struct sockaddr_in *)&ss)->sin_port);
+
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
+	if (family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)NULL,
+				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->http_max_connections,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->http_per_ip_connections,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->http_timeout_s,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->http_memory_limit,
+				MHD_OPTION_END);
+	if (!h->d) {
+		snprintf(err, errlen, "listen %s: libmicrohttpd failed to start (run with log level debug for why)",
+			 cfg->listen_address);
+		rc = -EIO;
+		goto out;
+	}
+	fd = -1;   /* MHD owns it now and closes it in MHD_stop_daemon */
+	rw_log_info("http", "listening on %s (port %u): max %u connections, %u per client, %us timeout, "
+		    "%u bytes per connection", cfg->listen_address, h->port, cfg->http_max_connections,
+		    cfg->http_per_ip_connections, cfg->http_timeout_s, cfg->http_memory_limit);
+	*out = h;
+	h = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	rw_http_stop(h);
+	return rc;
+}
+
+unsigned rw_http_port(const struct rw_http *h)
+{
+	return h->port;
+}
+
+void rw_http_stop(struct rw_http *h)
+{
+	if (!h)
+		return;
+	if (h->d)
+		MHD_stop_daemon(h->d);   /* joins the thread; every response is destroyed, releasing snapshots */
+	for (unsigned i = 0; i < C_COUNT; i++)
+		if (h->canned[i])
+			MHD_destroy_response(h->canned[i]);
+	if (h->cur && snap_unref(h->cur))
+		snap_free(h->cur);
+	snap_free(h->spare);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}

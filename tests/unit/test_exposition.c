@@ -1,0 +1,433 @@
+/* exposition: golden text and JSON renders of a fixed report, a protobuf round trip through the generated
+ * unpack checked against the text render, escaping, and Accept negotiation.
+ * RW_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing (review the diff before committing). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.pb-c.h"
+#include "report_fixture.h"
+#include "rigwatch/exposition.h"
+#include "rw_test.h"
+
+#ifndef RW_VERSION
+#define RW_VERSION "unknown"
+#endif
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc((size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	if (buf) {
+		buf[n] = '\0';
+		*len = (size_t)n;
+	}
+	return buf;
+}
+
+/* The golden files say @VERSION@ where the build's version goes. */
+static void check_golden(const char *name, const struct rw_buf *got)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/exposition/%s", rw_test_data_dir(), name);
+	struct rw_buf want = RW_BUF_INIT;
+	const char *tag = "@VERSION@";
+	size_t glen = 0;
+	char *golden;
+
+	if (getenv("RW_UPDATE_GOLDEN")) {
+		/* write got with the version replaced back by the tag */
+		FILE *f = fopen(path, "wb");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		const char *v = "version=\"" RW_VERSION "\"";
+		const char *hit = memmem(got->data, got->len, v, strlen(v));
+		if (hit) {
+			fwrite(got->data, 1, (size_t)(hit - got->data) + 9, f);
+			fputs(tag, f);
+			fwrite(hit + strlen(v) - 1, 1, got->len - (size_t)(hit - got->data) - strlen(v) + 1, f);
+		} else {
+			fwrite(got->data, 1, got->len, f);
+		}
+		fclose(f);
+		fprintf(stderr, "updated %s\n", path);
+	}
+	golden = read_file(path, &glen);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(golden);
+	const char *at = strstr(golden, tag);
+	if (at) {
+		rw_buf_append(&want, golden, (size_t)(at - golden));
+		rw_buf_puts(&want, RW_VERSION);
+		rw_buf_puts(&want, at + strlen(tag));
+	} else {
+		rw_buf_append(&want, golden, glen);
+	}
+	CU_ASSERT_EQUAL(got->len, want.len);
+	if (got->len != want.len || memcmp(got->data, want.data, want.len)) {
+		size_t i = 0;
+		while (i < got->len && i < want.len && got->data[i] == want.data[i])
+			i++;
+		fprintf(stderr, "\n%s differs at byte %zu:\n got: %.80s\nwant: %.80s\n", name, i, got->data + i,
+			want.data + i);
+		CU_FAIL("render differs from golden file");
+	}
+	free(golden);
+	rw_buf_free(&want);
+}
+
+static void test_text_golden(void)
+{
+	struct rw_report r;
+	struct rw_report_target t[4];
+	struct rw_buf b = RW_BUF_INIT;
+	fixture_report(&r, t);
+	CU_ASSERT_EQUAL_FATAL(rw_expo_text(&r, &b), 0);
+	check_golden("report.prom", &b);
+
+	/* properties that must hold whatever the golden says */
+	CU_ASSERT_EQUAL(b.data[b.len - 1], '\n');
+	static const char hostile[] = "cgroup=\"/user.slice/we\\\"ird\\\\na\\nme\xef\xbf\xbd\xc3\xa9.scope\"";
+	CU_ASSERT_PTR_NOT_NULL(memmem(b.data, b.len, hostile, strlen(hostile)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "rigwatch_target_verdict{cgroup=\"/system.slice/docker-"));
+	CU_ASSERT_PTR_NULL(strstr(b.data, "\xff"));
+	/* the container's unit label is dropped (it repeats the id), the plain scope keeps it */
+	CU_ASSERT_PTR_NULL(strstr(b.data, "unit=\"docker-"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, ",unit=\"we\\\"ird"));
+	rw_buf_free(&b);
+}
+
+static void test_json_golden(void)
+{
+	struct rw_report r;
+	struct rw_report_target t[4];
+	struct rw_buf b = RW_BUF_INIT;
+	struct rw_verdict_slice sl[4];
+	fixture_report(&r, t);
+	CU_ASSERT_EQUAL_FATAL(rw_verdicts_json(&r, &b, sl), 0);
+	check_golden("verdicts.json", &b);
+
+	/* every slice is exactly the one-target render */
+	for (unsigned i = 0; i < 4; i++) {
+		struct rw_buf one = RW_BUF_INIT;
+		CU_ASSERT_EQUAL(sl[i].cgroup_id, t[i].sample.cgroup_id);
+		CU_ASSERT_EQUAL(rw_verdict_target_json(&t[i], &one), 0);
+		CU_ASSERT_EQUAL(one.len, sl[i].len);
+		CU_ASSERT(one.len == sl[i].len && !memcmp(one.data, b.data + sl[i].off, one.len));
+		rw_buf_free(&one);
+	}
+
+	/* a real JSON parser agrees it is JSON, and reads back the hostile strings */
+	FILE *p = popen("python3 -c 'import json,sys; d=json.load(sys.stdin); t=d[\"targets\"]; "
+			"assert t[2][\"cgroup\"]==\"/user.slice/we\\\"ird\\\\na\\nme\\ufffd\\u00e9.scope\", "
+			"repr(t[2][\"cgroup\"]); "
+			"assert t[0][\"reasons\"][1][\"detail\"]==\"IPC \\\"1.25\\\"\\tlow\\\\high\"; "
+			"assert t[0][\"reasons\"][1][\"value\"]==-1.25; assert t[0][\"score\"]==0.989990; "
+			"assert t[0][\"since\"]==\"2024-05-01T10:40:03Z\"; assert t[3][\"sources\"]==[]; "
+			"assert t[0][\"identity\"][\"runtime\"]==\"docker\"; assert d[\"interval_s\"]==1'", "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	fwrite(b.data, 1, b.len, p);
+	CU_ASSERT_EQUAL(pclose(p), 0);
+	rw_buf_free(&b);
+}
+
+/* ---- text parser for the round trip: family -> samples (sorted "k=v" label string, value) ---- */
+
+struct tsample {
+	char fam[96];
+	char labels[1024];
+	double value;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted, unescaped "k=v\x1f" join. */
+static void norm_labels(char **kv, unsigned n, char *out, size_t len)
+{
+	qsort(kv, n, sizeof *kv, cmp_str);
+	out[0] = '\0';
+	for (unsigned i = 0; i < n; i++) {
+		strncat(out, kv[i], len - strlen(out) - 1);
+		strncat(out, "\x1f", len - strlen(out) - 1);
+	}
+}
+
+static unsigned parse_text(const char *text, struct tsample *out, unsigned max)
+{
+	unsigned n = 0;
+	char fam[96] = "";
+	for (const char *line = text; *line && n < max;) {
+		const char *end = strchr(line, '\n');
+		CU_ASSERT_PTR_NOT_NULL_FATAL(end);
+		if (!strncmp(line, "# TYPE ", 7)) {
+			sscanf(line + 7, "%95s", fam);
+		} else if (line[0] != '#') {
+			struct tsample *s = &out[n++];
+			char *kv[16], store[16][512];
+			unsigned nkv = 0;
+			const char *p = line;
+			size_t nl = strcspn(p, "{ ");
+			snprintf(s->fam, sizeof s->fam, "%.*s", (int)nl, p);
+			CU_ASSERT_STRING_EQUAL(s->fam, fam);   /* samples sit under their own TYPE */
+			p += nl;
+			if (*p == '{') {
+				p++;
+				while (*p != '}') {
+					char *o = store[nkv];
+					size_t k = strcspn(p, "=");
+					memcpy(o, p, k);
+					o += k;
+					*o++ = '=';
+					p += k + 2;   /* =" */
+					while (*p != '"') {
+						if (*p == '\\') {
+							p++;
+							*o++ = *p == 'n' ? '\n' : *p;
+						} else {
+							*o++ = *p;
+						}
+						p++;
+					}
+					*o = '\0';
+					kv[nkv] = store[nkv];
+					nkv++;
+					p++;
+					if (*p == ',')
+						p++;
+				}
+				p++;
+			}
+			norm_labels(kv, nkv, s->labels, sizeof s->labels);
+			s->value = strtod(p, NULL);
+		}
+		line = end + 1;
+	}
+	return n;
+}
+
+static void check_roundtrip(const struct rw_report *r)
+{
+	struct rw_buf text = RW_BUF_INIT, pb = RW_BUF_INIT;
+	static struct tsample ts[2048];
+	CU_ASSERT_EQUAL_FATAL(rw_expo_text(r, &text), 0);
+	CU_ASSERT_EQUAL_FATAL(rw_expo_protobuf(r, &pb), 0);
+	rw_buf_append(&text, "", 1);
+	unsigned nt = parse_text(text.data, ts, 2048), k = 0, fams = 0;
+
+	const uint8_t *p = (const uint8_t *)pb.data, *end = p + pb.len;
+	while (p < end) {
+		uint64_t len = 0;
+		unsigned shift = 0;
+		while (p < end && (*p & 0x80)) {
+			len |= (uint64_t)(*p++ & 0x7f) << shift;
+			shift += 7;
+		}
+		CU_ASSERT_FATAL(p < end);
+		len |= (uint64_t)(*p++) << shift;
+		CU_ASSERT_FATAL(len <= (uint64_t)(end - p));
+		Io__Prometheus__Client__MetricFamily *mf =
+			io__prometheus__client__metric_family__unpack(NULL, (size_t)len, p);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mf);
+		p += len;
+		fams++;
+		CU_ASSERT_PTR_NOT_NULL(mf->help);
+		CU_ASSERT(mf->has_type);
+		CU_ASSERT(mf->n_metric > 0);
+		for (size_t i = 0; i < mf->n_metric; i++, k++) {
+			const Io__Prometheus__Client__Metric *m = mf->metric[i];
+			CU_ASSERT_FATAL(k < nt);
+			CU_ASSERT_STRING_EQUAL(mf->name, ts[k].fam);
+			char *kv[16], store[16][512], labels[1024];
+			CU_ASSERT_FATAL(m->n_label <= 16);
+			for (size_t l = 0; l < m->n_label; l++) {
+				snprintf(store[l], sizeof store[l], "%s=%s", m->label[l]->name, m->label[l]->value);
+				kv[l] = store[l];
+			}
+			norm_labels(kv, (unsigned)m->n_label, labels, sizeof labels);
+			CU_ASSERT_STRING_EQUAL(labels, ts[k].labels);
+			double v;
+			if (mf->type == IO__PROMETHEUS__CLIENT__METRIC_TYPE__COUNTER) {
+				CU_ASSERT_PTR_NOT_NULL_FATAL(m->counter);
+				CU_ASSERT_PTR_NULL(m->gauge);
+				v = m->counter->value;
+			} else {
+				CU_ASSERT_EQUAL(mf->type, IO__PROMETHEUS__CLIENT__METRIC_TYPE__GAUGE);
+				CU_ASSERT_PTR_NOT_NULL_FATAL(m->gauge);
+				v = m->gauge->value;
+			}
+			CU_ASSERT(fabs(v - ts[k].value) <= 1e-12 * fabs(ts[k].value));
+			if (fabs(v - ts[k].value) > 1e-12 * fabs(ts[k].value))
+				fprintf(stderr, "%s %s: proto %.17g text %.17g\n", mf->name, labels, v, ts[k].value);
+		}
+		io__prometheus__client__metric_family__free_unpacked(mf, NULL);
+	}
+	CU_ASSERT_EQUAL(k, nt);   /* every text sample, no more */
+	CU_ASSERT(fams >= 16);
+	rw_buf_free(&text);
+	rw_buf_free(&pb);
+}
+
+static void test_protobuf_roundtrip(void)
+{
+	struct rw_report r;
+	struct rw_report_target t[4];
+	fixture_report(&r, t);
+	check_roundtrip(&r);
+
+	/* no targets: host families only, still well-formed */
+	r.n_targets = 0;
+	check_roundtrip(&r);
+	struct rw_buf b = RW_BUF_INIT;
+	CU_ASSERT_EQUAL(rw_expo_text(&r, &b), 0);
+	rw_buf_append(&b, "", 1);
+	CU_ASSERT_PTR_NULL(strstr(b.data, "rigwatch_target_"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "rigwatch_targets{verdict=\"mining\"} 0\n"));
+	rw_buf_free(&b);
+}
+
+static void test_protobuf_wire(void)
+{
+	/* the first record, decoded by hand: varint length, then field 1 (name) of the first family */
+	struct rw_report r;
+	struct rw_report_target t[4];
+	struct rw_buf b = RW_BUF_INIT;
+	fixture_report(&r, t);
+	CU_ASSERT_EQUAL_FATAL(rw_expo_protobuf(&r, &b), 0);
+	const uint8_t *p = (const uint8_t *)b.data;
+	CU_ASSERT(p[0] < 0x80);                 /* the build_info family is short: 1-byte length */
+	CU_ASSERT_EQUAL(p[1], (1 << 3) | 2);    /* field 1, length-delimited */
+	CU_ASSERT_EQUAL(p[2], strlen("rigwatch_build_info"));
+	CU_ASSERT(!memcmp(p + 3, "rigwatch_build_info", 19));
+	rw_buf_free(&b);
+}
+
+static void json_is(const char *in, const char *want)
+{
+	struct rw_buf b = RW_BUF_INIT;
+	rw_buf_json_string(&b, in);
+	rw_buf_append(&b, "", 1);
+	CU_ASSERT_STRING_EQUAL(b.data, want);
+	if (strcmp(b.data, want))
+		fprintf(stderr, "json of %s: got %s want %s\n", in, b.data, want);
+	rw_buf_free(&b);
+}
+
+static void test_json_escape(void)
+{
+	json_is("plain", "\"plain\"");
+	json_is("", "\"\"");
+	json_is("q\"b\\s/", "\"q\\\"b\\\\s/\"");
+	json_is("\n\r\t\b\x01\x1f\x7f", "\"\\n\\r\\t\\u0008\\u0001\\u001f\\u007f\"");
+	json_is("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+	/* invalid UTF-8: lone continuation, overlong, surrogate, truncated, above U+10FFFF */
+	json_is("a\x80z", "\"a\xef\xbf\xbdz\"");
+	json_is("\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+	json_is("\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+	json_is("\xe2\x82", "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+	json_is("\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+	json_is(NULL, "\"\"");
+}
+
+static void test_numbers(void)
+{
+	struct rw_buf b = RW_BUF_INIT;
+	int32_t in[] = { 0, 65536, 32768, -81920, 1, 655, 64880, 3 << 16 };
+	const char *want = "0|1|0.5|-1.25|0.000015|0.009995|0.98999|3|";
+	for (unsigned i = 0; i < sizeof in / sizeof in[0]; i++) {
+		rw_buf_q16(&b, in[i]);
+		rw_buf_puts(&b, "|");
+	}
+	rw_buf_append(&b, "", 1);
+	CU_ASSERT_STRING_EQUAL(b.data, want);
+	rw_buf_reset(&b);
+	rw_buf_rfc3339(&b, FIX_T0 + 123456789, 9);
+	rw_buf_puts(&b, " ");
+	rw_buf_rfc3339(&b, FIX_T0 + 123456789, 0);
+	rw_buf_append(&b, "", 1);
+	CU_ASSERT_STRING_EQUAL(b.data, "2024-05-01T10:40:00.123456789Z 2024-05-01T10:40:00Z");
+	rw_buf_free(&b);
+}
+
+static void test_negotiate(void)
+{
+	const char *proto = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
+	char buf[512];
+
+	CU_ASSERT_EQUAL(rw_expo_negotiate(NULL), RW_EXPO_TEXT);
+	CU_ASSERT_EQUAL(rw_expo_negotiate(""), RW_EXPO_TEXT);
+	CU_ASSERT_EQUAL(rw_expo_negotiate("*/*"), RW_EXPO_TEXT);
+	CU_ASSERT_EQUAL(rw_expo_negotiate(proto), RW_EXPO_PROTOBUF);
+	/* Prometheus 2.x with protobuf scraping on */
+	snprintf(buf, sizeof buf, "%s;q=0.7,text/plain;version=0.0.4;q=0.3,*/*;q=0.2", proto);
+	CU_ASSERT_EQUAL(rw_expo_negotiate(buf), RW_EXPO_PROTOBUF);
+	/* Prometheus 2.x default, and 3.x default: no protobuf offered */
+	CU_ASSERT_EQUAL(rw_expo_negotiate("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+					  "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"),
+			RW_EXPO_TEXT);
+	/* text preferred */
+	snprintf(buf, sizeof buf, "text/plain;q=0.9, %s;q=0.5", proto);
+	CU_ASSERT_EQUAL(rw_expo_negotiate(buf), RW_EXPO_TEXT);
+	/* equal q: the first listed wins */
+	snprintf(buf, sizeof buf, "%s, text/plain", proto);
+	CU_ASSERT_EQUAL(rw_expo_negotiate(buf), RW_EXPO_PROTOBUF);
+	snprintf(buf, sizeof buf, "text/plain, %s", proto);
+	CU_ASSERT_EQUAL(rw_expo_negotiate(buf), RW_EXPO_TEXT);
+	/* protobuf without delimited encoding, or another message, or q=0: not ours */
+	CU_ASSERT_EQUAL(rw_expo_negotiate("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily"),
+			RW_EXPO_TEXT);
+	CU_ASSERT_EQUAL(rw_expo_negotiate("application/vnd.google.protobuf;proto=x.Y;encoding=delimited"),
+			RW_EXPO_TEXT);
+	snprintf(buf, sizeof buf, "%s;q=0", proto);
+	CU_ASSERT_EQUAL(rw_expo_negotiate(buf), RW_EXPO_TEXT);
+	/* spacing and case */
+	CU_ASSERT_EQUAL(rw_expo_negotiate(" Application/Vnd.Google.Protobuf ; proto=io.prometheus.client.MetricFamily ;"
+					  " Encoding=Delimited ; q=1"), RW_EXPO_PROTOBUF);
+	/* garbage does not crash and falls back to text */
+	CU_ASSERT_EQUAL(rw_expo_negotiate(";;;,,,=;q=,application/vnd.google.protobuf;"), RW_EXPO_TEXT);
+}
+
+static void test_buf_oom_sticky(void)
+{
+	struct rw_buf b = RW_BUF_INIT;
+	rw_buf_puts(&b, "abc");
+	CU_ASSERT_EQUAL(rw_buf_reserve(&b, (size_t)-1 / 2 + 8), -ENOMEM);
+	rw_buf_puts(&b, "def");   /* ignored after the failure */
+	CU_ASSERT_EQUAL(b.err, -ENOMEM);
+	CU_ASSERT_EQUAL(b.len, 3);
+	rw_buf_reset(&b);
+	CU_ASSERT_EQUAL(b.err, 0);
+	rw_buf_printf(&b, "%0300d", 7);   /* longer than the printf fast path */
+	CU_ASSERT_EQUAL(b.len, 300);
+	CU_ASSERT_EQUAL(b.data[299], '7');
+	rw_buf_free(&b);
+}
+
+static const rw_test tests[] = {
+	RW_TEST(test_text_golden),
+	RW_TEST(test_json_golden),
+	RW_TEST(test_protobuf_roundtrip),
+	RW_TEST(test_protobuf_wire),
+	RW_TEST(test_json_escape),
+	RW_TEST(test_numbers),
+	RW_TEST(test_negotiate),
+	RW_TEST(test_buf_oom_sticky),
+	{ NULL, NULL },
+};
+
+int main(void)
+{
+	return rw_test_main("exposition", tests);
+}

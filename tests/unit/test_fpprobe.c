@@ -1,0 +1,464 @@
+/* fpprobe: decoders for both bit layouts, and the probe on real child processes: the rounding mode a child set
+ * is the one read; stopped, uninterruptible, exiting, already-traced, kernel and own threads never hang the
+ * probe and are never left stopped; the probe thread's evidence over a cgroup.threads file. */
+#include <errno.h>
+#include <fenv.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
+#include "rigwatch/config.h"
+#include "rigwatch/fpprobe.h"
+#include "rw_test.h"
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void msleep(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *rp = strrchr(buf, ')');
+	return rp ? rp[2] : 0;
+}
+
+static void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* A read that retries when the thread did not reach its stop in time: on a loaded host a runnable target may
+ * wait longer than the probe's bound for a CPU. Late tracees are released before trying again. */
+static int read_retry(pid_t pid, uint32_t *c, uint64_t *ns)
+{
+	int rc = -ETIMEDOUT;
+	for (int i = 0; i < 20 && rc == -ETIMEDOUT; i++) {
+		rc = rw_fpprobe_read_thread(pid, c, ns);
+		if (rc == -ETIMEDOUT)
+			CU_ASSERT_EQUAL(rw_fpprobe_release_pending(500), 0);
+	}
+	return rc;
+}
+
+/* ---- decoders ---- */
+
+static void test_decode_mxcsr(void)
+{
+	struct rw_fp_decoded d;
+	rw_fp_decode_mxcsr(0x1f80, &d); /* the default */
+	CU_ASSERT_EQUAL(d.rmode, RW_FP_NEAREST);
+	CU_ASSERT_EQUAL(d.ftz, 0);
+	CU_ASSERT_EQUAL(d.daz, 0);
+	/* the values measured on a RandomX thread: ffe0 dfe0 9fe0 bfe0 */
+	rw_fp_decode_mxcsr(0xffe0, &d);
+	CU_ASSERT_EQUAL(d.rmode, RW_FP_ZERO);
+	CU_ASSERT_EQUAL(d.ftz, 1);
+	CU_ASSERT_EQUAL(d.daz, 1);
+	rw_fp_decode_mxcsr(0xdfe0, &d);
+	CU_ASSERT_EQUAL(d.rmode, RW_FP_UP);
+	rw_fp_decode_mxcsr(0xbfe0, &d);
+	CU_ASSERT_EQUAL(d.rmode, RW_FP_DOWN);
+	rw_fp_decode_mxcsr(0x9fe0, &d);
+	CU_ASSERT_EQUAL(d.rmode, RW_FP_NEAREST);
+	CU_ASSERT_EQUAL(d.ftz, 1);
+	rw_fp_decode_mxcsr(0x1f80 | 0x40, &d); /* DAZ only */
+	CU_ASSERT_EQUAL(d.daz, 1);
+	CU_ASSERT_EQUAL(d.ftz, 0);
+	CU_ASSERT_STRING_EQUAL(rw_fp_rmode_name(RW_FP_UP), "up");
+}
+
+static void test_decode_fpcr(void)
+{
+	struct rw_fp_decoded d;
+	rw_fp_decode_fpcr(0, &d);
+	CU_ASSERT_EQUAL(d.rmode, RW_FP_NEAREST);
+	CU_ASSERT_EQUAL(d.ftz, 0);
+	rw_fp_decode_fpcr(1u << 22, &d); /* RP: toward +inf */
+	CU_ASSERT_EQUAL(d.rmode, RW_FP_UP);
+	rw_fp_decode_fpcr(2u << 22, &d); /* RM: toward -inf */
+	CU_ASSERT_EQUAL(d.rmode, RW_FP_DOWN);
+	rw_fp_decode_fpcr(3u << 22 | 1u << 24, &d);
+	CU_ASSERT_EQUAL(d.rmode, RW_FP_ZERO);
+	CU_ASSERT_EQUAL(d.ftz, 1);
+	CU_ASSERT_EQUAL(d.daz, 0);
+	rw_fp_decode_fpcr(1u << 25 | 1u << 26, &d); /* DN, AHP: not rounding or flushing */
+	CU_ASSERT_EQUAL(d.rmode, RW_FP_NEAREST);
+	CU_ASSERT_EQUAL(d.ftz, 0);
+	rw_fp_decode_fpcr(1u, &d); /* FIZ */
+	CU_ASSERT_EQUAL(d.daz, 1);
+}
+
+/* ---- live probes ---- */
+
+#if defined(__x86_64__) || defined(__aarch64__)
+/* A child that sets a rounding mode (and FTZ when asked) and spins doing FP work. */
+static pid_t spawn_mode(int fe_mode, int ftz)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		fesetround(fe_mode);
+#if defined(__x86_64__)
+		if (ftz)
+			_mm_setcsr(_mm_getcsr() | 0x8040);
+#else
+		(void)ftz;
+#endif
+		volatile double x = 1.0;
+		for (;;)
+			x = x * 1.0000001 + 1e-9;
+	}
+	return pid;
+}
+
+static void test_read_modes(void)
+{
+	static const int fe[4] = { FE_TONEAREST, FE_DOWNWARD, FE_UPWARD, FE_TOWARDZERO };
+	for (unsigned m = 0; m < 4; m++) {
+		pid_t pid = spawn_mode(fe[m], m == 3);
+		CU_ASSERT_FATAL(pid > 0);
+		msleep(30);
+		uint32_t c = 0;
+		uint64_t ns = 0;
+		int rc = read_retry(pid, &c, &ns);
+		CU_ASSERT_EQUAL(rc, 0);
+		struct rw_fp_decoded d;
+		rw_fp_decode(c, &d);
+		CU_ASSERT_EQUAL(d.rmode, m);
+#if defined(__x86_64__)
+		CU_ASSERT_EQUAL(d.ftz, m == 3);
+		CU_ASSERT_EQUAL(d.daz, m == 3);
+#endif
+		CU_ASSERT(ns > 0 && ns < 50000000ull);
+		msleep(5);
+		char st = proc_state(pid);
+		CU_ASSERT(st == 'R' || st == 'S'); /* running again, not left in a trace stop */
+		reap(pid);
+	}
+}
+
+static void test_stopped_thread(void)
+{
+	/* job-control stop: the probe returns in bounded time and leaves it as the user did (T), never 't' */
+	pid_t pid = spawn_mode(FE_UPWARD, 0);
+	CU_ASSERT_FATAL(pid > 0);
+	msleep(20);
+	kill(pid, SIGSTOP);
+	for (int i = 0; i < 100 && proc_state(pid) != 'T'; i++)
+		msleep(2);
+	CU_ASSERT_EQUAL(proc_state(pid), 'T');
+	uint64_t t0 = mono_ms();
+	uint32_t c = 0;
+	int rc = rw_fpprobe_read_thread(pid, &c, NULL);
+	CU_ASSERT(mono_ms() - t0 < 500);
+	CU_ASSERT(rc == 0 || rc == -ETIMEDOUT);
+	if (rc == 0) {
+		struct rw_fp_decoded d;
+		rw_fp_decode(c, &d);
+		CU_ASSERT_EQUAL(d.rmode, RW_FP_UP);
+	}
+	CU_ASSERT_EQUAL(rw_fpprobe_release_pending(200), 0);
+	/* back in its job-control stop once it gets a CPU to re-enter it (not held in a trace stop) */
+	char st = 0;
+	for (int i = 0; i < 250 && (st = proc_state(pid)) != 'T'; i++)
+		msleep(2);
+	if (st != 'T')
+		printf("\n  state %c\n", st);
+	CU_ASSERT_EQUAL(st, 'T');
+	kill(pid, SIGCONT);
+	msleep(20);
+	st = proc_state(pid);
+	CU_ASSERT(st == 'R' || st == 'S');
+	reap(pid);
+}
+
+static void test_uninterruptible_thread(void)
+{
+	/* A vfork parent waits in uninterruptible sleep (D) until its child exits: the probe must give up within its
+	 * bound, and the parent must run on once the child exits, not stay in a trace stop. */
+	int pfd[2];
+	CU_ASSERT_FATAL(pipe(pfd) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		pid_t c = vfork();
+		if (c == 0) {
+			struct timespec ts = { 0, 600000000 };
+			syscall(SYS_nanosleep, &ts, NULL);
+			_exit(0);
+		}
+		waitpid(c, NULL, 0);
+		(void)!write(pfd[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(pfd[1]);
+	CU_ASSERT_FATAL(pid > 0);
+	for (int i = 0; i < 100 && proc_state(pid) != 'D'; i++)
+		msleep(2);
+	CU_ASSERT_EQUAL(proc_state(pid), 'D');
+	uint64_t t0 = mono_ms();
+	uint32_t c;
+	int rc = rw_fpprobe_read_thread(pid, &c, NULL);
+	CU_ASSERT(mono_ms() - t0 < 200);
+	CU_ASSERT_EQUAL(rc, -ETIMEDOUT);
+	/* once the vfork child exits the parent traps, and is released here */
+	CU_ASSERT_EQUAL(rw_fpprobe_release_pending(2000), 0);
+	char x = 0;
+	struct timespec ts = { 2, 0 };
+	nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+	(void)ts;
+	CU_ASSERT_EQUAL(read(pfd[0], &x, 1), 1); /* it ran on and wrote */
+	CU_ASSERT_EQUAL(x, 'x');
+	char st = proc_state(pid);
+	CU_ASSERT(st == 'S' || st == 'R');
+	close(pfd[0]);
+	reap(pid);
+}
+
+static void test_refusals(void)
+{
+	uint32_t c;
+	/* gone */
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	CU_ASSERT_EQUAL(rw_fpprobe_read_thread(pid, &c, NULL), -ESRCH);
+	/* outside our PID namespace (cgroup.threads reads 0) */
+	CU_ASSERT_EQUAL(rw_fpprobe_read_thread(0, &c, NULL), -ESRCH);
+	/* ourselves, and another thread of ours */
+	CU_ASSERT_EQUAL(rw_fpprobe_read_thread(getpid(), &c, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(rw_fpprobe_read_thread((pid_t)syscall(SYS_gettid), &c, NULL), -EINVAL);
+	/* a kernel thread: ptrace refuses */
+	if (proc_state(2))
+		CU_ASSERT_EQUAL(rw_fpprobe_read_thread(2, &c, NULL), -EPERM);
+	/* already traced: skipped, and the tracer's hold is untouched */
+	int pfd[2];
+	CU_ASSERT_FATAL(pipe(pfd) == 0);
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+		(void)!write(pfd[1], "x", 1);
+		for (;;)
+			pause();
+	}
+	close(pfd[1]);
+	char x;
+	CU_ASSERT_EQUAL(read(pfd[0], &x, 1), 1);
+	close(pfd[0]);
+	/* We are the tracer here (PTRACE_TRACEME made our process its tracer), but a different thread in general:
+	 * either way the probe refuses, as traced by someone. */
+	int rc = rw_fpprobe_read_thread(pid, &c, NULL);
+	CU_ASSERT(rc == -EBUSY);
+	reap(pid);
+}
+
+static void test_exit_mid_probe(void)
+{
+	/* Short-lived children probed as they die: every outcome is a read or -ESRCH, never a hang or a stopped one. */
+	unsigned ok = 0, gone = 0, other = 0;
+	for (int i = 0; i < 60; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			volatile double x = 1;
+			for (int k = 0; k < (i % 6) * 20000; k++)
+				x = x * 1.000001;
+			_exit(0);
+		}
+		uint32_t c;
+		int rc = rw_fpprobe_read_thread(pid, &c, NULL);
+		if (rc == 0)
+			ok++;
+		else if (rc == -ESRCH)
+			gone++;
+		else {
+			other++;
+			printf("exit mid-probe: %s ", strerror(-rc));
+		}
+		/* The child is also our tracee here, so the probe may have collected its exit already (the tracer must
+		 * reap a tracee's exit report; for the agent's targets, never its children, the real parent still gets
+		 * it). Otherwise it exited normally. */
+		int st = 0;
+		pid_t r = waitpid(pid, &st, 0);
+		CU_ASSERT(r == pid || (r < 0 && errno == ECHILD && rc == -ESRCH));
+		if (r == pid)
+			CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	CU_ASSERT_EQUAL(other, 0);
+	CU_ASSERT_EQUAL(ok + gone, 60);
+	CU_ASSERT_EQUAL(rw_fpprobe_release_pending(100), 0);
+}
+
+/* A fake cgroup directory: the probe thread only reads cgroup.threads there. */
+static void write_threads(const char *dir, const pid_t *tids, unsigned n)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/cgroup.threads", dir);
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	for (unsigned i = 0; i < n; i++)
+		fprintf(f, "%d\n", (int)tids[i]);
+	fclose(f);
+}
+
+/* Evidence over several collects: counts add up, modes OR, per-thread maxima take the max. */
+static void merge(struct rw_fp_evidence *a, const struct rw_fp_evidence *e)
+{
+	a->probes += e->probes;
+	a->failed += e->failed;
+	if (e->threads > a->threads)
+		a->threads = e->threads;
+	a->modes_union |= e->modes_union;
+	if (e->max_thread_modes > a->max_thread_modes)
+		a->max_thread_modes = e->max_thread_modes;
+	if (e->max_thread_nondefault > a->max_thread_nondefault)
+		a->max_thread_nondefault = e->max_thread_nondefault;
+	a->ftz_daz |= e->ftz_daz;
+}
+
+static void test_probe_thread(void)
+{
+	char dir_a[] = "/tmp/rwfp.XXXXXX", dir_b[] = "/tmp/rwfp.XXXXXX";
+	CU_ASSERT_FATAL(mkdtemp(dir_a) && mkdtemp(dir_b));
+	/* A: a busy thread switching through all modes plus an idle one and a busy plain neighbour;
+	 * B: a busy thread in round-upward with FTZ; our own tid listed too must be skipped. */
+	pid_t sw = fork();
+	if (sw == 0) {
+		static const int fe[4] = { FE_TONEAREST, FE_DOWNWARD, FE_UPWARD, FE_TOWARDZERO };
+		volatile double x = 1.0;
+		for (unsigned i = 0;; i++) {
+			fesetround(fe[i & 3]);
+			for (int j = 0; j < 2000; j++)
+				x = x * 1.0000001 + 1e-9;
+		}
+	}
+	pid_t plain = spawn_mode(FE_TONEAREST, 0);
+	pid_t idle = fork();
+	if (idle == 0)
+		for (;;)
+			pause();
+	pid_t up = spawn_mode(FE_UPWARD, 1);
+	pid_t a[3] = { sw, plain, idle }, b[2] = { up, getpid() };
+	write_threads(dir_a, a, 3);
+	write_threads(dir_b, b, 2);
+
+	struct rw_config cfg;
+	rw_config_defaults(&cfg);
+	cfg.interval_ms = 400;
+	cfg.fpprobe_reads_per_thread = 8;
+	cfg.fpprobe_max_probes = 64;
+	cfg.fpprobe_min_thread_cpu_q16 = 65536 / 20;
+	struct rw_fpprobe *p = NULL;
+	CU_ASSERT_FATAL(rw_fpprobe_start(&p, &cfg) == 0 && p != NULL);
+	struct rw_fpprobe_target t[2] = { { .cgroup_id = 11 }, { .cgroup_id = 22 } };
+	snprintf(t[0].path, sizeof(t[0].path), "%s", dir_a);
+	snprintf(t[1].path, sizeof(t[1].path), "%s", dir_b);
+	struct rw_fp_evidence ea = { 0 }, eb = { 0 }, e;
+	for (int k = 0; k < 3; k++) {
+		rw_fpprobe_set_targets(p, t, 2);
+		msleep(cfg.interval_ms + (k == 0 ? 120 : 0));
+		if (rw_fpprobe_collect(p, 11, &e) == 0)
+			merge(&ea, &e);
+		if (rw_fpprobe_collect(p, 22, &e) == 0)
+			merge(&eb, &e);
+	}
+	rw_fpprobe_stop(p);
+
+	/* A: the switcher and the plain busy neighbour probed, the idle one not */
+	CU_ASSERT(ea.probes >= 8);
+	CU_ASSERT_EQUAL(ea.threads, 2);
+	/* the switcher spends equal time in each mode; even on a loaded host two reads of it differ */
+	CU_ASSERT(ea.max_thread_nondefault >= 1);
+	CU_ASSERT(ea.max_thread_modes >= 2);
+	CU_ASSERT_EQUAL(ea.ftz_daz, 0);
+	/* B: one mode, up, with FTZ; our own pid is skipped, not counted as a failure */
+	CU_ASSERT(eb.probes >= 4);
+	CU_ASSERT_EQUAL(eb.threads, 1);
+	CU_ASSERT_EQUAL(eb.modes_union, 1u << RW_FP_UP);
+	CU_ASSERT_EQUAL(eb.max_thread_nondefault, 1);
+#if defined(__x86_64__)
+	CU_ASSERT_EQUAL(eb.ftz_daz, 1);
+#endif
+	/* unknown target */
+	CU_ASSERT_EQUAL(rw_fpprobe_collect(NULL, 11, &e), -ENOENT);
+	/* none left stopped */
+	pid_t all[4] = { sw, plain, idle, up };
+	for (int i = 0; i < 4; i++) {
+		char st = proc_state(all[i]);
+		CU_ASSERT(st == 'R' || st == 'S');
+		reap(all[i]);
+	}
+	char path[256];
+	snprintf(path, sizeof(path), "%s/cgroup.threads", dir_a);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/cgroup.threads", dir_b);
+	unlink(path);
+	rmdir(dir_a);
+	rmdir(dir_b);
+}
+#endif
+
+static void test_disabled(void)
+{
+	struct rw_config cfg;
+	rw_config_defaults(&cfg);
+	cfg.fpprobe_enabled = false;
+	struct rw_fpprobe *p = (struct rw_fpprobe *)1;
+	CU_ASSERT_EQUAL(rw_fpprobe_start(&p, &cfg), 0);
+	CU_ASSERT_PTR_NULL(p);
+	struct rw_fpprobe_target t = { .cgroup_id = 1, .path = "/nonexistent" };
+	rw_fpprobe_set_targets(p, &t, 1);
+	struct rw_fp_evidence e;
+	CU_ASSERT_EQUAL(rw_fpprobe_collect(p, 1, &e), -ENOENT);
+	CU_ASSERT_EQUAL(e.probes, 0);
+	rw_fpprobe_stop(p);
+}
+
+static const rw_test tests[] = {
+	RW_TEST(test_decode_mxcsr),
+	RW_TEST(test_decode_fpcr),
+	RW_TEST(test_disabled),
+#if defined(__x86_64__) || defined(__aarch64__)
+	RW_TEST(test_read_modes),
+	RW_TEST(test_stopped_thread),
+	RW_TEST(test_uninterruptible_thread),
+	RW_TEST(test_refusals),
+	RW_TEST(test_exit_mid_probe),
+	RW_TEST(test_probe_thread),
+#endif
+	{ NULL, NULL },
+};
+
+int main(void)
+{
+	return rw_test_main("fpprobe", tests);
+}

@@ -1,0 +1,420 @@
+/* test_pmu: multiplex scaling, set-up without a PMU, the report, and real cgroup-mode counting: a busy child in
+ * a fresh cgroup2 cgroup must show about one second of task-clock per second, a sleeping one about none.
+ * The cgroup tests need root (cgroup creation and per-CPU perf events); they pass with a note otherwise. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rigwatch/log.h"
+#include "rigwatch/pmu.h"
+#include "rw_test.h"
+
+#define SW_MASK (RW_CTR_BIT(RW_CTR_TASK_CLOCK) | RW_CTR_BIT(RW_CTR_CONTEXT_SWITCHES) | \
+		 RW_CTR_BIT(RW_CTR_PAGE_FAULTS))
+
+static void test_scale(void)
+{
+	CU_ASSERT_EQUAL(rw_pmu_scale(1000, 1000, 0), 0);            /* never ran: no guess */
+	CU_ASSERT_EQUAL(rw_pmu_scale(0, 0, 0), 0);
+	CU_ASSERT_EQUAL(rw_pmu_scale(1000, 500, 500), 1000);        /* never multiplexed */
+	CU_ASSERT_EQUAL(rw_pmu_scale(1000, 1000, 500), 2000);       /* on the PMU half the time */
+	CU_ASSERT_EQUAL(rw_pmu_scale(7, 3, 2), 10);                 /* 21/2 rounds down */
+	CU_ASSERT_EQUAL(rw_pmu_scale(1000, 400, 500), 1000);        /* running > enabled (skew): raw */
+	/* raw * enabled passes 2^64 but the result fits. */
+	CU_ASSERT_EQUAL(rw_pmu_scale(UINT64_C(1) << 62, UINT64_C(3) << 42, UINT64_C(1) << 42),
+			UINT64_C(3) << 62);
+	CU_ASSERT_EQUAL(rw_pmu_scale(UINT64_MAX - 1, UINT64_MAX, UINT64_MAX - 1), UINT64_MAX);
+	CU_ASSERT_EQUAL(rw_pmu_scale(UINT64_MAX / 3, UINT64_MAX, UINT64_MAX / 2),
+			(uint64_t)(((unsigned __int128)(UINT64_MAX / 3) * UINT64_MAX) / (UINT64_MAX / 2)));
+	/* A result beyond 2^64 saturates rather than wrapping. */
+	CU_ASSERT_EQUAL(rw_pmu_scale(UINT64_MAX / 2, UINT64_MAX, 1000), UINT64_MAX);
+}
+
+static void test_init_without_hardware_never_fails(void)
+{
+	struct rw_pmu *p;
+	struct rw_pmu_event_info info[32];
+
+	CU_ASSERT_EQUAL(rw_pmu_init(&p, "nosuchtable"), -EINVAL);
+	CU_ASSERT_EQUAL_FATAL(rw_pmu_init(&p, NULL), 0);
+	unsigned n = rw_pmu_events(p, info, 32);
+	CU_ASSERT_FATAL(n >= 3 && n <= 32);
+	unsigned ok = 0, sw = 0;
+	for (unsigned i = 0; i < n; i++) {
+		ok += info[i].status == RW_EV_OK;
+		if (info[i].role >= RW_CTR_FIRST_SOFTWARE) {
+			sw++;
+			if (info[i].status != RW_EV_OK)
+				fprintf(stderr, "software %s: status %d, %s\n", info[i].name, info[i].status,
+					strerror(info[i].error));
+			CU_ASSERT_EQUAL(info[i].status, RW_EV_OK);
+			CU_ASSERT_EQUAL(info[i].type, 1);  /* PERF_TYPE_SOFTWARE */
+		}
+	}
+	CU_ASSERT_EQUAL(sw, 3);
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	CU_ASSERT_EQUAL(rw_pmu_ncpus(p), (unsigned)online);
+	CU_ASSERT_EQUAL(rw_pmu_fds_per_group(p), ok * rw_pmu_ncpus(p));
+	if (rw_pmu_hw_available(p)) {
+		CU_ASSERT_STRING_EQUAL(rw_pmu_hw_reason(p), "");
+	} else {
+		CU_ASSERT(strlen(rw_pmu_hw_reason(p)) > 10);
+		printf("\n  (no hardware counters here: %s)\n", rw_pmu_hw_reason(p));
+	}
+	/* "auto" is the config file's spelling of NULL. */
+	struct rw_pmu *q;
+	CU_ASSERT_EQUAL_FATAL(rw_pmu_init(&q, "auto"), 0);
+	CU_ASSERT_PTR_EQUAL(rw_pmu_table(q), rw_pmu_table(p));
+	rw_pmu_free(q);
+	rw_pmu_free(p);
+}
+
+static void test_report(void)
+{
+	struct rw_pmu *p;
+	char *buf = NULL;
+	size_t len = 0;
+
+	CU_ASSERT_EQUAL_FATAL(rw_pmu_init(&p, "perf"), 0);
+	FILE *f = open_memstream(&buf, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	rw_pmu_report(p, f);
+	fclose(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "libpfm4: API version 4.0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "event table: perf"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "perf::instructions"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "type=1 config=0x1 config1=0x0"));  /* task-clock */
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "cgroup-mode counting: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, rw_pmu_hw_available(p) ? "hardware counters: available"
+							     : "hardware counters: unavailable - "));
+	if (access("/proc/sys/kernel/perf_event_paranoid", F_OK) == 0) {
+		CU_ASSERT_PTR_NOT_NULL(strstr(buf, "perf_events generic PMU"));
+	}
+	if (getenv("RW_TEST_VERBOSE"))
+		fputs(buf, stdout);
+	free(buf);
+	rw_pmu_free(p);
+}
+
+/* The cgroup2 mount, read independently of the pmu module. */
+static int find_cgroup2(char *out, size_t len)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int ret = -ENOENT;
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof line, f)) {
+		char mnt[PATH_MAX];
+		const char *dash = strstr(line, " - cgroup2 ");
+		if (dash && sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && strlen(mnt) < len) {
+			strcpy(out, mnt);
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+static bool v1_perf_event_mounted(void)
+{
+	char line[4096];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof line, f))
+		if (strstr(line, " - cgroup ") && strstr(line, "perf_event"))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+static void test_cgroup_root(void)
+{
+	char mine[PATH_MAX], theirs[PATH_MAX];
+	if (find_cgroup2(mine, sizeof mine) != 0 || v1_perf_event_mounted()) {
+		printf("\n  (skipped: no cgroup2 mount, or perf_event bound to v1)\n");
+		return;
+	}
+	CU_ASSERT_EQUAL_FATAL(rw_pmu_cgroup_root(theirs, sizeof theirs), 0);
+	CU_ASSERT_STRING_EQUAL(theirs, mine);
+	CU_ASSERT_EQUAL(rw_pmu_cgroup_root(theirs, 3), -ENAMETOOLONG);
+}
+
+static unsigned count_fds(void)
+{
+	unsigned n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The cgroup's own CPU time (cgroup2 cpu.stat usage_usec, kept by the core even without the cpu controller):
+ * the reference task-clock must match. Wall time is not one: other work on this host steals the CPU. */
+static uint64_t cg_usage_ns(const char *path)
+{
+	char file[PATH_MAX + 96], key[64];
+	unsigned long long v, usage = 0;
+	snprintf(file, sizeof file, "%s/cpu.stat", path);
+	FILE *f = fopen(file, "re");
+	if (!f)
+		return 0;
+	while (fscanf(f, "%63s %llu", key, &v) == 2)
+		if (strcmp(key, "usage_usec") == 0)
+			usage = v;
+	fclose(f);
+	return (uint64_t)usage * 1000u;
+}
+
+struct cg {
+	char path[PATH_MAX + 64];
+	pid_t child;
+};
+
+/* A fresh cgroup2 cgroup with one child process in it, busy-looping or sleeping. */
+static int cg_start(struct cg *c, const char *tag, bool busy)
+{
+	char root[PATH_MAX], procs[PATH_MAX + 96];
+	int pfd[2];
+
+	c->child = -1;
+	if (find_cgroup2(root, sizeof root) != 0)
+		return -ENOENT;
+	snprintf(c->path, sizeof c->path, "%s/rw-test-pmu-%d-%s", root, (int)getpid(), tag);
+	if (mkdir(c->path, 0755) != 0 && errno != EEXIST)
+		return -errno;
+	snprintf(procs, sizeof procs, "%s/cgroup.procs", c->path);
+	if (pipe(pfd) != 0)
+		return -errno;
+	fflush(NULL);
+	c->child = fork();
+	if (c->child < 0)
+		return -errno;
+	if (c->child == 0) {
+		int fd = open(procs, O_WRONLY);
+		char ok = 'x';
+		if (fd >= 0 && write(fd, "0\n", 2) == 2)
+			ok = 'y';
+		if (write(pfd[1], &ok, 1) != 1)
+			_exit(1);
+		if (busy)
+			for (volatile unsigned long x = 0;; x++)
+				;
+		for (;;)
+			pause();
+	}
+	char ok = 0;
+	close(pfd[1]);
+	if (read(pfd[0], &ok, 1) != 1)
+		ok = 0;
+	close(pfd[0]);
+	return ok == 'y' ? 0 : -EIO;
+}
+
+static void cg_stop(struct cg *c)
+{
+	if (c->child > 0) {
+		kill(c->child, SIGKILL);
+		waitpid(c->child, NULL, 0);
+		c->child = -1;
+	}
+	for (int i = 0; i < 50 && rmdir(c->path) != 0 && errno == EBUSY; i++)
+		usleep(20000);
+}
+
+static bool cgroup_tests_possible(struct rw_pmu *p)
+{
+	char root[PATH_MAX];
+	if (geteuid() != 0) {
+		printf("\n  (skipped: not root)\n");
+		return false;
+	}
+	if (find_cgroup2(root, sizeof root) != 0 || v1_perf_event_mounted()) {
+		printf("\n  (skipped: no cgroup2 mount with perf_event)\n");
+		return false;
+	}
+	if (!rw_pmu_cgroup_permitted(p)) {
+		printf("\n  (skipped: cgroup-mode perf events not permitted)\n");
+		return false;
+	}
+	return true;
+}
+
+/* Count one cgroup for about a second; returns task-clock ns, the elapsed ns and the cgroup's usage in ns. */
+static void measure(struct rw_pmu *p, struct cg *c, uint64_t *task_ns, uint64_t *elapsed, uint64_t *usage,
+		    uint64_t totals[], uint32_t *present, uint32_t *ratio)
+{
+	struct rw_pmu_group *g = NULL;
+	unsigned before = count_fds();
+	int cfd = open(c->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CU_ASSERT_FATAL(cfd >= 0);
+	uint64_t t0 = now_ns(), u0 = cg_usage_ns(c->path);
+	CU_ASSERT_EQUAL_FATAL(rw_pmu_group_open(p, cfd, &g), 0);
+	close(cfd);  /* the events keep counting without the directory fd */
+	CU_ASSERT_EQUAL(rw_pmu_group_fds(g), rw_pmu_fds_per_group(p));
+	CU_ASSERT_EQUAL(count_fds(), before + rw_pmu_group_fds(g));
+	usleep(1000000);
+	CU_ASSERT_EQUAL(rw_pmu_group_read(g, totals, present, ratio), 0);
+	*usage = cg_usage_ns(c->path) - u0;
+	*elapsed = now_ns() - t0;
+	*task_ns = totals[RW_CTR_TASK_CLOCK];
+	rw_pmu_group_close(g);
+	CU_ASSERT_EQUAL(count_fds(), before);
+}
+
+static void test_cgroup_busy_and_sleeper(void)
+{
+	struct rw_pmu *p;
+	struct cg busy, idle;
+	uint64_t totals[RW_CTR_COUNT], task_ns, elapsed, usage;
+	uint32_t present = 0, ratio = 0;
+
+	CU_ASSERT_EQUAL_FATAL(rw_pmu_init(&p, NULL), 0);
+	if (!cgroup_tests_possible(p))
+		goto out;
+
+	CU_ASSERT_EQUAL_FATAL(cg_start(&busy, "busy", true), 0);
+	measure(p, &busy, &task_ns, &elapsed, &usage, totals, &present, &ratio);
+	cg_stop(&busy);
+	printf("\n  busy cgroup: task-clock %.3f s, cpu.stat usage %.3f s, over %.3f s; ctxsw %llu, faults %llu, "
+	       "ratio %u/65536\n", task_ns / 1e9, usage / 1e9, elapsed / 1e9,
+	       (unsigned long long)totals[RW_CTR_CONTEXT_SWITCHES], (unsigned long long)totals[RW_CTR_PAGE_FAULTS],
+	       ratio);
+	/* One busy thread: about a CPU-second per second on an idle host. On a loaded one it gets less, so the
+	 * tight check is against the cgroup's own CPU time, and wall time only bounds it. */
+	CU_ASSERT(task_ns + 5000000 > usage * 9 / 10);
+	CU_ASSERT(task_ns < usage * 11 / 10 + 5000000);
+	CU_ASSERT(task_ns > 10000000);
+	CU_ASSERT(task_ns < elapsed * 13 / 10);
+	CU_ASSERT_EQUAL(present & SW_MASK, SW_MASK);
+	if (!rw_pmu_hw_available(p)) {
+		CU_ASSERT_EQUAL(present, SW_MASK);
+	} else {
+		CU_ASSERT(present & RW_CTR_BIT(RW_CTR_INSTRUCTIONS));
+	}
+	CU_ASSERT(ratio > 0 && ratio <= 65536);
+
+	CU_ASSERT_EQUAL_FATAL(cg_start(&idle, "idle", false), 0);
+	measure(p, &idle, &task_ns, &elapsed, &usage, totals, &present, &ratio);
+	cg_stop(&idle);
+	printf("  sleeping cgroup: task-clock %.6f s over %.3f s, ctxsw %llu\n", task_ns / 1e9, elapsed / 1e9,
+	       (unsigned long long)totals[RW_CTR_CONTEXT_SWITCHES]);
+	CU_ASSERT(task_ns < elapsed / 100);
+	CU_ASSERT_EQUAL(present & SW_MASK, SW_MASK);
+	CU_ASSERT_EQUAL(ratio, 65536);  /* never ran: nothing multiplexed */
+out:
+	rw_pmu_free(p);
+}
+
+/* A removed cgroup is normal life: -ENOENT, nothing left open. */
+static void test_cgroup_vanished(void)
+{
+	struct rw_pmu *p;
+	struct rw_pmu_group *g = NULL;
+	char root[PATH_MAX], path[PATH_MAX + 64];
+
+	CU_ASSERT_EQUAL_FATAL(rw_pmu_init(&p, NULL), 0);
+	if (!cgroup_tests_possible(p))
+		goto out;
+	CU_ASSERT_EQUAL_FATAL(find_cgroup2(root, sizeof root), 0);
+	snprintf(path, sizeof path, "%s/rw-test-pmu-%d-gone", root, (int)getpid());
+	CU_ASSERT_EQUAL_FATAL(mkdir(path, 0755), 0);
+	int cfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CU_ASSERT_FATAL(cfd >= 0);
+	CU_ASSERT_EQUAL(rmdir(path), 0);
+	unsigned before = count_fds();
+	CU_ASSERT_EQUAL(rw_pmu_group_open(p, cfd, &g), -ENOENT);
+	CU_ASSERT_PTR_NULL(g);
+	CU_ASSERT_EQUAL(count_fds(), before);
+	close(cfd);
+out:
+	rw_pmu_free(p);
+}
+
+/* Out of descriptors: -EMFILE, and whatever was opened is closed again. */
+static void test_cgroup_emfile(void)
+{
+	struct rw_pmu *p;
+	struct rw_pmu_group *g = NULL;
+	struct cg c;
+	struct rlimit old, lim;
+
+	CU_ASSERT_EQUAL_FATAL(rw_pmu_init(&p, NULL), 0);
+	if (!cgroup_tests_possible(p))
+		goto out;
+	CU_ASSERT_FATAL(rw_pmu_fds_per_group(p) >= 3);
+	CU_ASSERT_EQUAL_FATAL(cg_start(&c, "emfile", false), 0);
+	int cfd = open(c.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CU_ASSERT_FATAL(cfd >= 0);
+	/* Leave room for exactly two more descriptors: cap the limit at the highest fd in use, fill every hole
+	 * below it with /dev/null, then give two back. */
+	int hi = 0, fillers[4096], nfill = 0;
+	for (int fd = 0; fd < 4096; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			hi = fd;
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)hi + 1;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+	for (int fd; nfill < 4096 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+		fillers[nfill++] = fd;
+	CU_ASSERT_FATAL(nfill >= 2);
+	close(fillers[--nfill]);
+	close(fillers[--nfill]);
+	unsigned before = count_fds();
+	int r = rw_pmu_group_open(p, cfd, &g);
+	unsigned after = count_fds();
+	while (nfill > 0)
+		close(fillers[--nfill]);
+	setrlimit(RLIMIT_NOFILE, &old);
+	CU_ASSERT_EQUAL(r, -EMFILE);
+	CU_ASSERT_PTR_NULL(g);
+	CU_ASSERT_EQUAL(after, before);
+	rw_pmu_group_close(g);
+	close(cfd);
+	cg_stop(&c);
+out:
+	rw_pmu_free(p);
+}
+
+static const rw_test tests[] = {
+	RW_TEST(test_scale),
+	RW_TEST(test_init_without_hardware_never_fails),
+	RW_TEST(test_report),
+	RW_TEST(test_cgroup_root),
+	RW_TEST(test_cgroup_busy_and_sleeper),
+	RW_TEST(test_cgroup_vanished),
+	RW_TEST(test_cgroup_emfile),
+	{ NULL, NULL },
+};
+
+int main(void)
+{
+	/* The one "hardware counters unavailable" info line is expected here; keep warnings visible. */
+	rw_log_set_level(RW_LOG_WARN);
+	return rw_test_main("pmu", tests);
+}

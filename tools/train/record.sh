@@ -1,0 +1,29 @@
+#!/bin/sh
+# Record one workload into a trace: tools/train/record.sh OUT.trace LABEL SECONDS command args...
+# Starts the command in a private cgroup (cgroup2), records only that cgroup at the default 1 s interval, then
+# kills it. RECORDER (default: "$RW_BUILD/rigwatch record") must accept --output --cgroup --duration --label.
+set -u
+out=$1 label=$2 secs=$3; shift 3
+cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+[ -n "$cg2" ] || { echo "record.sh: no cgroup2 mount" >&2; exit 77; }
+name=$(basename "$out" .trace)
+cg="$cg2/rwrec/$name"
+mkdir -p "$cg" || exit 1
+# On hybrid hosts also join the v1 memory/cpu/pids twins at the same path, so memory and throttling are seen.
+twins=""
+for c in memory cpu,cpuacct pids; do
+	d=$(awk -v c="$c" '$9 == "cgroup" && $NF ~ ("(^|,)" c "(,|$)") { print $5; exit }' /proc/self/mountinfo)
+	[ -n "$d" ] && [ "$d" != "$cg2" ] && mkdir -p "$d/rwrec/$name" 2>/dev/null && twins="$twins $d/rwrec/$name"
+done
+sh -c 'for d in "$0" $1; do echo $$ > "$d/cgroup.procs"; done; shift; exec "$@"' "$cg" "$twins" "$@" >/dev/null 2>&1 &
+pid=$!
+sleep 0.3
+${RECORDER:-${RW_BUILD:-build}/rigwatch record} --output "$out" --cgroup "/rwrec/$name" --duration "$secs" \
+	--label "$label"
+rc=$?
+echo 1 > "$cg/cgroup.kill" 2>/dev/null || kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+sleep 0.2
+rmdir "$cg" $twins 2>/dev/null
+for d in "$cg" $twins; do rmdir "${d%/*}" 2>/dev/null; done   # the rwrec parents, once empty
+exit $rc
