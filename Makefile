@@ -13,8 +13,9 @@ CFLAGS   ?= -O2 -g
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen -DRW_VERSION=\"$(VERSION)\"
 LDLIBS   := -lpfm -lcgroup -lmicrohttpd -lprotobuf-c -lz -lpthread
 ifeq ($(SANITIZE),1)
-CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS  += -fsanitize=address,undefined
+# override: `make CFLAGS=...` on the command line must not drop the sanitizers from the objects.
+override CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
 endif
 
 PROTOS   := $(wildcard proto/*.proto)
@@ -30,13 +31,17 @@ TOOL_DIRS:= $(filter-out tools/bench,$(wildcard tools/*))
 BENCH_SRC:= $(wildcard tools/bench/*.c)
 BENCH_BIN:= $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps run check unit unit-san integration tools bench clean install
+
+.PHONY: all deps deps-run run check unit unit-san integration tools bench clean install
 .SECONDARY: $(GEN_C) $(GEN_H)
 
 all: $(BIN) $(UNIT_BIN) tools $(BENCH_BIN)
 
 deps:
 	@sh scripts/install-deps.sh
+
+deps-run:
+	@sh scripts/install-deps.sh run
 
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(BUILD)/gen
@@ -68,7 +73,8 @@ $(BUILD)/bench/%: tools/bench/%.c $(LIB)
 # Each tools/<name>/ directory holds a small Makefile fragment (tool.mk) naming its own target.
 -include $(wildcard tools/*/tool.mk)
 
-run: deps $(BIN)
+run: deps-run
+	$(MAKE) $(BIN)
 	./$(BIN) run
 
 unit: $(UNIT_BIN)
@@ -85,11 +91,105 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) unit-san
 	$(MAKE) integration
+	$(MAKE) check-valgrind
+	$(MAKE) check-arm64
+	$(MAKE) fuzz FUZZ_SECONDS=15
+	$(MAKE) check-install
+	$(MAKE) churn
 
+# Paths in the example config, the unit and the man page are written for PREFIX=/usr/local and rewritten here.
+# An existing /etc/rigwatch/rigwatch.conf is kept (the example goes next to it as rigwatch.conf.example).
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/rigwatch
 	install -d $(DESTDIR)$(PREFIX)/share/rigwatch/models
-	install -m 0644 models/* $(DESTDIR)$(PREFIX)/share/rigwatch/models/ 2>/dev/null || true
+	install -m 0644 models/*.model models/*.rules $(DESTDIR)$(PREFIX)/share/rigwatch/models/
+	install -d $(DESTDIR)$(SYSCONFDIR)/rigwatch $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)$(PREFIX)/share/man/man8
+	sed 's|/usr/local/|$(PREFIX)/|g' deploy/rigwatch.conf > $(DESTDIR)$(SYSCONFDIR)/rigwatch/rigwatch.conf.example
+	[ -e $(DESTDIR)$(SYSCONFDIR)/rigwatch/rigwatch.conf ] || \
+		cp $(DESTDIR)$(SYSCONFDIR)/rigwatch/rigwatch.conf.example $(DESTDIR)$(SYSCONFDIR)/rigwatch/rigwatch.conf
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/rigwatch/rigwatch.conf.example
+	sed -e 's|/usr/local/|$(PREFIX)/|g' -e 's|/etc/rigwatch/|$(SYSCONFDIR)/rigwatch/|g' deploy/rigwatch.service \
+		> $(DESTDIR)$(SYSTEMD_UNIT_DIR)/rigwatch.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/rigwatch.service
+	sed -e 's|/usr/local/|$(PREFIX)/|g' -e 's|/etc/rigwatch/|$(SYSCONFDIR)/rigwatch/|g' man/rigwatch.8 \
+		> $(DESTDIR)$(PREFIX)/share/man/man8/rigwatch.8
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man8/rigwatch.8
 
 clean:
 	rm -rf build build-san
+
+# --- hardening (issue 7) ---
+# check-arm64    cross-build with Debian's gcc-aarch64-linux-gnu against the arm64 multiarch -dev packages and run
+#                the unit suites under qemu-aarch64-static (the ARM event tables encoded by the arm64 libpfm4,
+#                the FPCR decoder). qemu-user has neither ptrace nor perf_event_open (ENOSYS) and runs several
+#                times slower, so the tests that need those syscalls or time bounds are skipped (ARM64_SKIP).
+# fuzz           libFuzzer targets tests/fuzz/fuzz_*.c (clang, ASan+UBSan), each run FUZZ_SECONDS from its seed
+#                corpus tests/fuzz/corpus/<target>/; new inputs and crash artifacts go under $(FUZZ_BUILD).
+# check-valgrind the unit suites under valgrind memcheck: any error or definite/indirect leak fails.
+# install        PREFIX, DESTDIR: binary, models, example config, systemd unit, man page.
+ARM64_CC     ?= aarch64-linux-gnu-gcc
+ARM64_BUILD  ?= $(BUILD)/arm64
+QEMU_ARM64   ?= qemu-aarch64-static
+# suite/test names run-unit.sh's harness leaves out (RW_TEST_SKIP in tests/unit/rw_test.h)
+ARM64_SKIP_LIST := fpprobe/test_read_modes fpprobe/test_stopped_thread fpprobe/test_uninterruptible_thread \
+	fpprobe/test_refusals fpprobe/test_exit_mid_probe fpprobe/test_probe_thread \
+	pmu/test_init_without_hardware_never_fails pmu/test_report pmu/test_cgroup_busy_and_sleeper \
+	pmu/test_cgroup_vanished pmu/test_cgroup_emfile http/test_slow_clients http/test_connection_flood
+hw_empty     :=
+hw_space     := $(hw_empty) $(hw_empty)
+hw_comma     := ,
+ARM64_SKIP   := $(subst $(hw_space),$(hw_comma),$(strip $(ARM64_SKIP_LIST)))
+FUZZ_BUILD   ?= $(BUILD)/fuzz
+FUZZ_SECONDS ?= 15
+FUZZ_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+VALGRIND     ?= valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	--show-leak-kinds=definite,indirect --child-silent-after-fork=yes
+SYSCONFDIR   ?= /etc
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+
+.PHONY: check-arm64 fuzz fuzz-build fuzz-bins check-valgrind check-install churn
+
+check-arm64:
+	$(MAKE) CC=$(ARM64_CC) BUILD=$(ARM64_BUILD) $(ARM64_BUILD)/rigwatch $(patsubst $(BUILD)/%,$(ARM64_BUILD)/%,$(UNIT_BIN))
+	$(QEMU_ARM64) $(ARM64_BUILD)/rigwatch version
+	RW_TEST_WRAP=$(QEMU_ARM64) RW_TEST_SKIP=$(ARM64_SKIP) sh tests/run-unit.sh $(ARM64_BUILD)
+
+# Built in a sub-make with clang, so the library is instrumented for coverage (fuzzer-no-link) and sanitizers.
+fuzz-build:
+	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) SANITIZE= CFLAGS="-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_FLAGS)" fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) -fsanitize=fuzzer $(FUZZ_FLAGS) -o $@ $< $(LIB) $(LDLIBS) -lm
+
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# Under valgrind the probed threads' MXCSR is valgrind's emulated state, not the CPU register ptrace reads, and
+# everything runs 20-50 times slower: those tests are left to `make unit` and `make unit-san`.
+VALGRIND_SKIP_LIST := fpprobe/test_read_modes fpprobe/test_stopped_thread fpprobe/test_uninterruptible_thread \
+	fpprobe/test_probe_thread http/test_slow_clients http/test_connection_flood
+VALGRIND_SKIP := $(subst $(hw_space),$(hw_comma),$(strip $(VALGRIND_SKIP_LIST)))
+
+check-valgrind: $(UNIT_BIN)
+	RW_TEST_WRAP="$(VALGRIND)" RW_TEST_SKIP=$(VALGRIND_SKIP) sh tests/run-unit.sh $(BUILD)
+
+# Install into a scratch DESTDIR and check the installed example config and its model and rules paths.
+check-install: $(BIN)
+	rm -rf $(BUILD)/installroot
+	$(MAKE) install PREFIX=/usr DESTDIR=$(abspath $(BUILD))/installroot
+	$(BUILD)/installroot/usr/sbin/rigwatch check-config $(BUILD)/installroot/etc/rigwatch/rigwatch.conf \
+		| grep -q '^file = "/usr/share/rigwatch/models/rigwatch.model"'
+	test -s $(BUILD)/installroot/usr/share/rigwatch/models/rigwatch.model
+	test -s $(BUILD)/installroot/usr/share/rigwatch/models/indicators.rules
+	test -s $(BUILD)/installroot/usr/lib/systemd/system/rigwatch.service
+	test -s $(BUILD)/installroot/usr/share/man/man8/rigwatch.8
+	@echo "check-install: ok"
+
+# The churn soak (tools/bench/churn.sh): 2,000 cgroups under a running agent at 0.2 s.
+churn: $(BIN)
+	sh tools/bench/churn.sh $(BUILD) 2000 50 || [ $$? = 77 ]

@@ -1,10 +1,18 @@
 #!/bin/sh
-# Install the Debian packages rigwatch needs to build, run and test, when any is missing.
-# Used by `make run`, `make check` and .ci/run; a no-op once everything is there.
+# Install the Debian packages rigwatch needs, when any is missing; a no-op once everything is there.
+#   install-deps.sh run     what building and running the agent needs (`make run`)
+#   install-deps.sh         everything the tests need too (`make check`, .ci/run)
 set -e
-PKGS="build-essential pkg-config clang libpfm4-dev libcgroup-dev libmicrohttpd-dev libprotobuf-c-dev
-protobuf-c-compiler libprotobuf-dev zlib1g-dev libcunit1-dev librandomx-dev prometheus wrk prometheus-node-exporter
-stress-ng xz-utils openssl python3 python3-numpy sqlite3 curl valgrind"
+PKGS="build-essential pkg-config libpfm4-dev libcgroup-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler
+zlib1g-dev librandomx-dev curl"
+if [ "${1:-check}" != run ]; then
+PKGS="$PKGS clang libprotobuf-dev libcunit1-dev prometheus wrk prometheus-node-exporter stress-ng xz-utils openssl
+python3 python3-numpy sqlite3 valgrind"
+# make check-arm64: cross compiler, qemu-user, and the arm64 -dev packages via Debian multiarch (installing them
+# may upgrade amd64 packages of the same source to the identical version, as multiarch requires).
+PKGS="$PKGS gcc-aarch64-linux-gnu qemu-user-static libpfm4-dev:arm64 libcgroup-dev:arm64
+libmicrohttpd-dev:arm64 libprotobuf-c-dev:arm64 zlib1g-dev:arm64 libcunit1-dev:arm64"
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -16,6 +24,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "install-deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+case "$missing" in *:arm64*) dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64 ;; esac
 apt-get update -qq
 # prometheus and node-exporter are test peers only: keep their services from starting on install.
 own_policy=0

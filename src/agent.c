@@ -476,8 +476,14 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	/* Score, then respond: the one path the replay of a trace takes too. */
 	if (a->scoring && rw_scorer_score(&a->scorer, s, &rt->verdict) < 0)
 		return -ENOMEM;
-	if (a->respond)
+	if (a->respond) {
 		rw_respond_consider(a->respond, rt, a->step_now_real);
+		if (rt->action != t->action && rt->action <= RW_ACTION_FAILED) {
+			if (rt->action != RW_ACTION_NONE)
+				a->report.actions_total[rt->action]++;
+			t->action = (uint8_t)rt->action;
+		}
+	}
 	if (a->scoring && rt->verdict.verdict != t->verdict) {
 		if (a->alerts)
 			rw_alerts_verdict_change(a->alerts, a->report.host, rt, (enum rw_verdict)t->verdict);
@@ -596,13 +602,13 @@ static void rate_text(const struct rw_sample *s, enum rw_counter_role role, char
 
 void rw_agent_print_table(const struct rw_report *r, FILE *out)
 {
-	fprintf(out, "%-10s %-26s %5s %7s %-26s %10s %8s %5s %-8s %-7s %s\n", "CGROUP_ID", "IDENTITY", "CORES",
-		"TASKCLK", "SOURCES", "INSTR/S", "CTXSW/S", "SCORE", "VERDICT", "ACTION", "CGROUP");
+	fprintf(out, "%-10s %-26s %5s %7s %-26s %10s %8s %6s %4s %5s %-8s %-7s %s\n", "CGROUP_ID", "IDENTITY", "CORES",
+		"TASKCLK", "SOURCES", "INSTR/S", "CTXSW/S", "FPMODE", "IND", "SCORE", "VERDICT", "ACTION", "CGROUP");
 	for (unsigned i = 0; i < r->n_targets; i++) {
 		static const char *const actions[] = { "-", "dry-run", "frozen", "killed", "failed" };
 		const struct rw_report_target *t = &r->targets[i];
 		const struct rw_sample *s = &t->sample;
-		char ident[64], src[64], cores[32], tclk[32], instr[32], ctx[32];
+		char ident[64], src[64], cores[32], tclk[32], instr[32], ctx[32], fp[16] = "-", ind[16] = "-";
 		unsigned pct = (unsigned)((int64_t)t->verdict.score_q16 * 100 / 65536);
 
 		rw_identity_label(&s->identity, ident, sizeof ident);
@@ -614,9 +620,16 @@ void rw_agent_print_table(const struct rw_report *r, FILE *out)
 			snprintf(tclk, sizeof tclk, t->counters_denied ? "denied" : "-");
 		rate_text(s, RW_CTR_INSTRUCTIONS, instr, sizeof instr);
 		rate_text(s, RW_CTR_CONTEXT_SWITCHES, ctx, sizeof ctx);
-		fprintf(out, "%-10llu %-26.26s %5s %7s %-26s %10s %8s %2u.%02u %-8s %-7s %s\n",
-			(unsigned long long)s->cgroup_id, ident, cores, tclk, src, instr, ctx, pct / 100, pct % 100,
+		/* FPMODE: most non-default rounding modes seen on one thread / register reads; IND: rules matched */
+		if (s->fp.probes)
+			snprintf(fp, sizeof fp, "%u/%u", s->fp.max_thread_nondefault, s->fp.probes);
+		if (s->sources & RW_SRC_BIT(RW_SRC_INDICATORS))
+			snprintf(ind, sizeof ind, "%u", s->ind.matches + s->ind.pool_connections);
+		fprintf(out, "%-10llu %-26.26s %5s %7s %-26s %10s %8s %6s %4s %2u.%02u %-8s %-7s %s\n",
+			(unsigned long long)s->cgroup_id, ident, cores, tclk, src, instr, ctx, fp, ind, pct / 100, pct % 100,
 			rw_verdict_name(t->verdict.verdict), actions[t->action <= RW_ACTION_FAILED ? t->action : 0],
 			s->cgroup);
+		if (s->ind.evidence[0])
+			fprintf(out, "%-10s   indicator: %s\n", "", s->ind.evidence);
 	}
 }

@@ -657,6 +657,10 @@ static void render_families(struct emitter *e)
 	sample(e, -1, NULL, NULL, V(r->open_fds, 0));
 	fam(e, "rigwatch_perf_event_fds", F_GAUGE, "File descriptors spent on per-cgroup perf events.");
 	sample(e, -1, NULL, NULL, V(r->counter_fds, 0));
+	fam(e, "rigwatch_response_actions_total", F_COUNTER,
+	    "Responses to confirmed miners since start, by what they led to (dry-run: would have acted).");
+	for (unsigned a = RW_ACTION_DRY_RUN; a <= RW_ACTION_FAILED; a++)
+		sample(e, -1, "action", rw_expo_action_name((enum rw_action_state)a), V(r->actions_total[a], 0));
 
 	/* Per target. */
 	fam(e, "rigwatch_target_score", F_GAUGE, "Fused miner probability of the target, 0 to 1.");
@@ -669,6 +673,11 @@ static void render_families(struct emitter *e)
 		for (unsigned v = 0; v < RW_VERDICT_COUNT; v++)
 			sample(e, (int)i, "verdict", rw_expo_verdict_name((enum rw_verdict)v),
 			       V(r->targets[i].verdict.verdict == (enum rw_verdict)v, 0));
+	fam(e, "rigwatch_target_action", F_GAUGE,
+	    "1 for a target the response acted on (frozen, killed, failed) or would have (dry-run); absent otherwise.");
+	for (unsigned i = 0; i < n; i++)
+		if (r->targets[i].action != RW_ACTION_NONE && r->targets[i].action <= RW_ACTION_FAILED)
+			sample(e, (int)i, "action", rw_expo_action_name(r->targets[i].action), V(1, 0));
 	fam(e, "rigwatch_target_detections_total", F_COUNTER, "Times the target entered the mining verdict.");
 	for (unsigned i = 0; i < n; i++)
 		sample(e, (int)i, NULL, NULL, V(r->targets[i].verdict.detections, 0));

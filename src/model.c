@@ -115,10 +115,14 @@ void rw_model_eval(const struct rw_model *m, const struct rw_features *f, struct
 		int32_t zs = 0;
 		if (f->sources & RW_SRC_BIT(s)) {
 			int64_t z = src->intercept_q16;
-			const struct rw_model_term *t = &m->terms[src->first], *end = t + src->n;
-			for (; t < end; t++)
-				if (present & t->bit)
-					z += term_contrib(t, f->v[t->feature]);
+			/* Only present features with a weight: one bit scan each, no work for the rest. */
+			for (uint32_t bits = present & m->eval_mask[s]; bits; bits &= bits - 1) {
+				size_t i = (size_t)__builtin_ctz(bits);
+				int64_t x = f->v[i];
+				x = x < m->eval.lo[i] ? m->eval.lo[i] : x;
+				x = x > m->eval.hi[i] ? m->eval.hi[i] : x;
+				z += (x - m->eval.center[i]) * m->eval.mult[i] >> RW_MODEL_MULT_SHIFT;
+			}
 			zs = clamp32(z, -src->cap_neg_q16, src->cap_pos_q16);
 			used |= RW_SRC_BIT(s);
 			total += zs;
@@ -362,6 +366,12 @@ static int parse_text(struct rw_model *m, struct parse *p, char *text)
 			if (worst >= ((__int128)1 << 62))
 				return fail(p, "feature %s: weight/scale too large for its lo..hi range", tok[1]);
 			listed[f] = true;
+			m->eval.lo[f] = t->lo_q16;
+			m->eval.hi[f] = t->hi_q16;
+			m->eval.center[f] = t->center_q16;
+			m->eval.mult[f] = t->mult;
+			if (t->weight != 0)
+				m->eval_mask[cur] |= t->bit;
 			m->n_terms++;
 			m->src[cur].n++;
 		} else if (!strcmp(tok[0], "provenance")) {

@@ -46,6 +46,7 @@ struct rw_report {
 	bool pmu_cgroup_permitted;
 	char pmu_name[32];
 	uint32_t sources_available;    /* RW_SRC_BIT()s the host can provide */
+	uint64_t actions_total[RW_ACTION_FAILED + 1]; /* responses taken since start, by the state they led to */
 	uint64_t start_time_ns;
 };
 

@@ -34,6 +34,7 @@ struct rw_target {
 	struct rw_indicator_evidence indicators; /* latest process scan, carried between scans */
 	bool have_indicators;
 	uint8_t verdict;                      /* enum rw_verdict after the previous interval, for alerts */
+	uint8_t action;                       /* enum rw_action_state after the previous interval */
 
 };
 

@@ -93,6 +93,10 @@ static void test_set_like_flags(void)
 	CU_ASSERT_EQUAL(rw_config_set(&c, "agent", "listen_address", "nocolon", err, sizeof err), -EINVAL);
 	CU_ASSERT_STRING_EQUAL(c.listen_address, "127.0.0.1:10170");
 	CU_ASSERT_EQUAL(rw_config_set(&c, "nope", "x", "1", err, sizeof err), -EINVAL);
+	/* found by fuzz_config: a quote inside a pattern would not survive print and parse */
+	CU_ASSERT_EQUAL(rw_config_parse(&c, "q", "[agent]\ninclude = \"\"=exclude = \"\"\n", err, sizeof err),
+			-EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "q:2: agent.include: quotes are not allowed"));
 }
 
 static void test_q16(void)

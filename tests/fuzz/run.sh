@@ -1,0 +1,32 @@
+#!/bin/sh
+# Run every libFuzzer target built under $1/fuzz for $2 seconds each (default 15), from the repository root.
+# Seeds: tests/fuzz/corpus/<target>/ (read only); inputs the fuzzer finds go to $1/corpus/<target>/, crash
+# artifacts to $1/artifacts/. One line per target: executions without a crash, or the crash and its input.
+# Exit 1 if any target crashed (or did not run).
+set -u
+build=${1:-build/fuzz}
+secs=${2:-15}
+fail=0
+for bin in "$build"/fuzz/fuzz_*; do
+	[ -x "$bin" ] || continue
+	name=$(basename "$bin")
+	seeds=tests/fuzz/corpus/$name
+	work=$build/corpus/$name
+	mkdir -p "$work" "$build/artifacts"
+	log=$build/$name.log
+	dict=""
+	[ -f "tests/fuzz/$name.dict" ] && dict="-dict=tests/fuzz/$name.dict"
+	# -rss_limit_mb: a parser that balloons on small input is a finding too. -timeout: per input.
+	"$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=1024 -max_len=8192 \
+		-artifact_prefix="$build/artifacts/$name-" $dict "$work" "$seeds" >"$log" 2>&1
+	rc=$?
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	if [ "$rc" -eq 0 ]; then
+		echo "fuzz $name: ${execs:-?} executions in ${secs}s, no crash (corpus $(ls "$work" | wc -l) inputs)"
+	else
+		fail=1
+		echo "fuzz $name: FAILED (exit $rc) after ${execs:-?} executions; log $log"
+		grep -E '^==[0-9]+==ERROR|^SUMMARY|check failed|Test unit written|runtime error' "$log" | head -8
+	fi
+done
+[ "$fail" -eq 0 ] || exit 1

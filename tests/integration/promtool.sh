@@ -1,0 +1,81 @@
+# `promtool check metrics` (Prometheus' own linter) on real /metrics output of a running agent watching a real
+# child cgroup, `promtool check rules` and `promtool test rules` on deploy/prometheus/, and the HTTP surface seen
+# by curl: content types, HEAD, 404, 405, gzip, /verdicts JSON parsed by python3.
+# The agent is `rigwatch run` once it serves HTTP (it links rw_http_start); until then tools/bench/httpdrive.
+. tests/integration/lib.sh
+
+command -v promtool >/dev/null || skip "promtool not installed (Debian package prometheus)"
+tmp=$(mktemp -d)
+
+# the alert rules first: they need no agent
+( cd "$RW_TOP/deploy/prometheus" && promtool check rules rigwatch.rules.yml && promtool test rules rules_test.yml &&
+	promtool check config prometheus.yml ) > "$tmp/rules.log" 2>&1 || { cat "$tmp/rules.log"; fail "deploy/prometheus rules"; }
+note "deploy/prometheus: rules valid, rules_test.yml passes"
+
+busy=$(rw_mkcg busy)
+p1=$(rw_run_in "$busy" sh -c 'while :; do :; done')
+rw_pids="$p1"
+rel="/rwtest.$$/busy"
+port=$(rw_free_port)
+if nm "$RW" 2>/dev/null | grep -q ' T rw_http_start$'; then
+	printf '[agent]\ninclude = /rwtest.%s/*\n' $$ > "$tmp/agent.conf"
+	"$RW" run --config.file="$tmp/agent.conf" --web.listen-address="127.0.0.1:$port" > "$tmp/agent.log" 2>&1 &
+	agent="rigwatch run"
+else
+	[ -x "$RW_BUILD/bench/httpdrive" ] || fail "$RW_BUILD/bench/httpdrive not built (make all)"
+	"$RW_BUILD/bench/httpdrive" --listen "127.0.0.1:$port" --cgroup "$busy" --targets 50 > "$tmp/agent.log" 2>&1 &
+	agent="httpdrive (rigwatch run does not serve HTTP yet)"
+fi
+rw_pids="$rw_pids $!"
+url="http://127.0.0.1:$port"
+rw_wait_http "$url/healthz" 15 || { cat "$tmp/agent.log"; fail "$agent: no /healthz"; }
+note "agent: $agent"
+
+# wait for a report that includes the child cgroup
+i=0
+until curl -sf "$url/metrics" > "$tmp/metrics.prom" && grep -q "cgroup=\"$rel\"" "$tmp/metrics.prom"; do
+	i=$((i + 1)); [ $i -lt 50 ] || fail "no series for $rel in /metrics"; sleep 0.2
+done
+promtool check metrics < "$tmp/metrics.prom" > "$tmp/lint.log" 2>&1 || { cat "$tmp/lint.log"; fail "promtool check metrics"; }
+note "promtool check metrics: clean on $(wc -l < "$tmp/metrics.prom") lines, $(grep -c '^# TYPE' "$tmp/metrics.prom") families"
+
+hdr() { # url [curl args] -> headers of a request, lowercased
+	u=$1; shift
+	curl -s -o /dev/null -D - "$@" "$u" | tr -d '\r' | tr 'A-Z' 'a-z'
+}
+hdr "$url/metrics" | grep -q '^content-type: text/plain; version=0.0.4; charset=utf-8$' || fail "/metrics content type"
+hdr "$url/metrics" -H 'Accept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited' |
+	grep -q '^content-type: application/vnd.google.protobuf; proto=io.prometheus.client.metricfamily; encoding=delimited$' ||
+	fail "/metrics protobuf content type"
+hdr "$url/metrics" -H 'Accept-Encoding: gzip' | grep -q '^content-encoding: gzip$' || fail "/metrics gzip"
+[ "$(curl -s -H 'Accept-Encoding: gzip' "$url/metrics" | gzip -dc | head -1)" = "$(head -1 "$tmp/metrics.prom")" ] ||
+	fail "gzip body does not inflate to the text"
+len=$(hdr "$url/metrics" -I | sed -n 's/^content-length: //p')
+[ -n "$len" ] && [ "$len" -gt 1000 ] || fail "HEAD /metrics: content-length $len"
+[ "$(curl -s -I "$url/metrics" -o /dev/null -w '%{size_download}')" = 0 ] || fail "HEAD /metrics sent a body"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/nope")" = 404 ] || fail "/nope not 404"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/metrics")" = 405 ] || fail "POST /metrics not 405"
+hdr "$url/metrics" -X POST | grep -q '^allow: get, head$' || fail "405 without Allow"
+hdr "$url/verdicts" | grep -q '^content-type: application/json$' || fail "/verdicts content type"
+
+curl -sf "$url/verdicts" > "$tmp/verdicts.json" || fail "GET /verdicts"
+id=$(python3 - "$tmp/verdicts.json" "$rel" <<'EOP'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert set(("host", "interval_s", "targets")) <= set(d), d.keys()
+t = [x for x in d["targets"] if x["cgroup"] == sys.argv[2]]
+assert len(t) == 1, [x["cgroup"] for x in d["targets"]][:5]
+t = t[0]
+for k in ("cgroup", "cgroup_id", "identity", "verdict", "score", "sources", "reasons", "first_seen", "since", "action"):
+    assert k in t, k
+assert t["verdict"] in ("clean", "suspect", "mining") and 0 <= t["score"] <= 1
+assert t["first_seen"].endswith("Z")
+print(t["cgroup_id"])
+EOP
+) || fail "/verdicts JSON"
+[ "$id" = "$(stat -c %i "$busy")" ] || fail "cgroup_id $id is not the inode of $busy"
+curl -sf "$url/verdicts/$id" | python3 -c 'import json,sys; t=json.load(sys.stdin); assert t["cgroup"]==sys.argv[1]' "$rel" ||
+	fail "/verdicts/$id"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/verdicts/1")" = 404 ] || fail "/verdicts/1 not 404"
+note "HTTP surface ok; /verdicts/$id is $rel"
+exit 0

@@ -1,0 +1,120 @@
+#!/bin/sh
+# churn: cgroup churn soak for the agent. Runs `rigwatch run` at a 0.2 s interval while N cgroups (default 2000)
+# are created, given a process (every 25th a busy one, so it gets counters and FP probes), and removed, with a
+# window of W live at a time. Prints the agent's open fds and RSS at start and end, and checks:
+#   - the agent is alive and /healthz answers 200 at the end;
+#   - fds grew by at most FD_BOUND (8) and RSS by at most RSS_BOUND_KB (8192);
+#   - no agent fd points into the churn parent at the end (cgroup directories it forgot to close);
+#   - no removed cgroup is left dying because of the agent: the parent's nr_dying_descendants while the agent
+#     runs, compared with the same count once it has exited (what the agent pinned is released by its exit).
+# Usage (root, from the repository root): tools/bench/churn.sh [BUILD_DIR] [N] [W]
+set -u
+build=${1:-build}
+n=${2:-2000}
+win=${3:-50}
+FD_BOUND=${FD_BOUND:-8}
+RSS_BOUND_KB=${RSS_BOUND_KB:-8192}
+rw=$build/rigwatch
+
+[ "$(id -u)" = 0 ] || { echo "churn: needs root (cgroups)" >&2; exit 77; }
+[ -x "$rw" ] || { echo "churn: no $rw (make BUILD=$build)" >&2; exit 2; }
+cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+[ -n "$cg2" ] || { echo "churn: no cgroup2 mount" >&2; exit 77; }
+parent=$cg2/rwchurn.$$
+mkdir "$parent" || exit 1
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+log=$(mktemp /tmp/rwchurn.XXXXXX)
+agent=""
+
+cleanup() {
+	for d in "$parent"/c*; do
+		[ -d "$d" ] || continue
+		echo 1 > "$d/cgroup.kill" 2>/dev/null
+	done
+	wait 2>/dev/null
+	for d in "$parent"/c*; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
+	[ -n "$agent" ] && kill "$agent" 2>/dev/null
+	rmdir "$parent" 2>/dev/null
+	rm -f "$log"
+}
+trap cleanup EXIT INT TERM
+
+fds() { ls "/proc/$agent/fd" 2>/dev/null | wc -l; }
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$agent/status" 2>/dev/null; }
+dying() { awk '/^nr_dying_descendants/ { print $2 }' "$parent/cgroup.stat"; }
+healthz() { python3 - "$port" <<'PY'
+import sys, urllib.request
+try:
+    print(urllib.request.urlopen("http://127.0.0.1:%s/healthz" % sys.argv[1], timeout=5).status)
+except Exception as e:
+    print(getattr(e, "code", 0))
+PY
+}
+
+"$rw" run --interval=0.2 --web.listen-address=127.0.0.1:"$port" --log.level=warn >"$log" 2>&1 &
+agent=$!
+sleep 3
+kill -0 "$agent" 2>/dev/null || { echo "churn: agent did not start:"; cat "$log"; exit 1; }
+fd0=$(fds); rss0=$(rss); dying0=$(dying)
+echo "churn: agent pid $agent, interval 0.2 s, $n cgroups, $win live at a time, under $parent"
+echo "churn: start: fds $fd0, rss ${rss0} kB"
+
+t0=$(date +%s)
+i=0
+live=""
+while [ "$i" -lt "$n" ]; do
+	i=$((i + 1))
+	d=$parent/c$i
+	mkdir "$d" || { echo "churn: mkdir $d failed"; exit 1; }
+	if [ $((i % 25)) = 0 ]; then
+		sh -c 'echo $$ > "$0/cgroup.procs" && exec sh -c "while :; do :; done"' "$d" &
+	else
+		sh -c 'echo $$ > "$0/cgroup.procs" && exec sleep 600' "$d" &
+	fi
+	live="$live $i:$!"
+	set -- $live
+	if [ "$#" -gt "$win" ]; then
+		old=${1%%:*}; pid=${1#*:}; shift; live="$*"
+		echo 1 > "$parent/c$old/cgroup.kill"
+		wait "$pid" 2>/dev/null
+		tries=0
+		until rmdir "$parent/c$old" 2>/dev/null; do
+			tries=$((tries + 1))
+			[ "$tries" -gt 200 ] && { echo "churn: cannot remove c$old"; exit 1; }
+			sleep 0.01
+		done
+	fi
+	if [ $((i % 500)) = 0 ]; then
+		echo "churn: $i cgroups, $(( $(date +%s) - t0 )) s, agent fds $(fds) rss $(rss) kB"
+		kill -0 "$agent" 2>/dev/null || { echo "churn: agent died:"; tail -20 "$log"; exit 1; }
+	fi
+done
+for e in $live; do
+	echo 1 > "$parent/c${e%%:*}/cgroup.kill"
+	wait "${e#*:}" 2>/dev/null
+	until rmdir "$parent/c${e%%:*}" 2>/dev/null; do sleep 0.01; done
+done
+t1=$(date +%s)
+sleep 2   # 10 intervals: the agent notices the last removals and drops their state
+fd1=$(fds); rss1=$(rss); dying1=$(dying); hz=$(healthz)
+stale=$(ls -l "/proc/$agent/fd" 2>/dev/null | grep -c "$parent")
+alive=yes; kill -0 "$agent" 2>/dev/null || alive=no
+kill "$agent"; wait "$agent" 2>/dev/null; agent=""
+sleep 1
+dying2=$(dying)
+echo "churn: $n cgroups created and removed in $((t1 - t0)) s"
+echo "churn: end:   fds $fd1, rss ${rss1} kB (growth: fds $((fd1 - fd0)), rss $((rss1 - rss0)) kB)"
+echo "churn: agent alive $alive, /healthz $hz, agent fds into $parent: $stale"
+echo "churn: dying cgroups under the parent: $dying0 at start, $dying1 at end with the agent, $dying2 after it exited"
+rc=0
+[ "$alive" = yes ] || { echo "churn: FAIL agent died"; tail -20 "$log"; rc=1; }
+[ "$hz" = 200 ] || { echo "churn: FAIL /healthz $hz"; rc=1; }
+[ $((fd1 - fd0)) -le "$FD_BOUND" ] || { echo "churn: FAIL fd growth > $FD_BOUND"; rc=1; }
+[ $((rss1 - rss0)) -le "$RSS_BOUND_KB" ] || { echo "churn: FAIL rss growth > $RSS_BOUND_KB kB"; rc=1; }
+[ "$stale" = 0 ] || { echo "churn: FAIL agent holds fds of removed cgroups"; rc=1; }
+[ "$dying1" -le "$dying2" ] || { echo "churn: FAIL $((dying1 - dying2)) cgroups kept dying by the agent"; rc=1; }
+grep -E "^(error|fatal)|AddressSanitizer|runtime error" "$log" | head -5
+[ "$rc" = 0 ] && echo "churn: ok"
+exit "$rc"
