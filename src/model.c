@@ -215,7 +215,7 @@ static int parse_args(struct parse *p, char **tok, unsigned ntok, const char *co
 static int64_t term_mult(int32_t weight, int32_t scale_q16)
 {
 	/* weight/256 * d/scale in Q16: d_q16 * weight * 2^8 / scale_q16 = d_q16 * (weight * 2^32 / scale_q16) >> 24 */
-	__int128 num = (__int128)weight << (RW_MODEL_MULT_SHIFT + 8);
+	__int128 num = (__int128)weight * ((__int128)1 << (RW_MODEL_MULT_SHIFT + 8)); /* no shift of a negative */
 	__int128 q = num >= 0 ? (num + scale_q16 / 2) / scale_q16 : (num - scale_q16 / 2) / scale_q16;
 	return (int64_t)q;
 }

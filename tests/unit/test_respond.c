@@ -104,6 +104,17 @@ static bool events_has(const char *rel, const char *what)
 	return cg_file(rel, "cgroup.events", buf, sizeof buf) == 0 && strstr(buf, what) != NULL;
 }
 
+/* events_has, polled for up to ms: the kernel reports freezing per cgroup, asynchronously. */
+static bool events_wait(const char *rel, const char *what, int ms)
+{
+	for (int i = 0; i < ms / 5; i++) {
+		if (events_has(rel, what))
+			return true;
+		usleep(5000);
+	}
+	return events_has(rel, what);
+}
+
 /* Start a child in cgroup rel: busy (spins) or idle (pause); returns once it is listed in cgroup.procs. */
 static pid_t spawn_in(const char *rel, bool busy)
 {
@@ -522,7 +533,7 @@ static void actions_on(const char *root, bool expect_libcg)
 
 	CU_ASSERT_EQUAL(rw_respond_freeze(r, a, detail, sizeof detail), 0);
 	CU_ASSERT(events_has(a, "frozen 1"));
-	CU_ASSERT(events_has(sub, "frozen 1")); /* descendants too */
+	CU_ASSERT(events_wait(sub, "frozen 1", 1000)); /* descendants too */
 	CU_ASSERT_PTR_NOT_NULL(strstr(detail, "frozen 1 after"));
 	CU_ASSERT_EQUAL(rw_respond_freeze(r, a, detail, sizeof detail), 0); /* idempotent */
 	CU_ASSERT(events_has(a, "frozen 1"));
