@@ -57,7 +57,15 @@ struct rw_http {
 	uint32_t interval_ms;
 
 	struct snap *spare;         /* sampling thread only: a retired snapshot whose buffers we reuse */
+	/* When a scrape last asked for the gzip form of text (0) or protobuf (1), CLOCK_MONOTONIC ns: while
+	 * scrapers use gzip, publish compresses ahead, so no scrape waits for a compression. */
+	_Atomic uint64_t gzip_wanted_ns[2];
 };
+
+static int gzip_buf(const struct rw_buf *src, struct rw_buf *dst);
+
+/* Compress ahead while a gzip scrape came within this many ns (a few scrape intervals). */
+#define GZIP_AHEAD_NS (300ull * 1000000000ull)
 
 static uint64_t mono_ns(void)
 {
@@ -142,6 +150,14 @@ void rw_http_publish(struct rw_http *h, const struct rw_report *r)
 		goto out;
 	qsort(s->slices, s->n_slices, sizeof *s->slices, slice_cmp);
 	atomic_store_explicit(&s->refs, 1, memory_order_relaxed);
+	for (unsigned which = 0; which < 2; which++) {
+		uint64_t seen = atomic_load_explicit(&h->gzip_wanted_ns[which], memory_order_relaxed);
+		if (seen && mono_ns() - seen < GZIP_AHEAD_NS) {
+			/* Not yet visible to any request: no lock needed. */
+			s->zok[which] = gzip_buf(which ? &s->proto : &s->text, &s->z[which]) == 0;
+			s->zdone[which] = true;
+		}
+	}
 
 	pthread_mutex_lock(&h->mu);
 	struct snap *old = h->cur;
@@ -352,8 +368,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		unsigned which = rw_expo_negotiate(accept) == RW_EXPO_PROTOBUF;
 		const char *type = which ? RW_EXPO_PROTO_TYPE : RW_EXPO_TEXT_TYPE;
 		const struct rw_buf *body = which ? &s->proto : &s->text, *z;
-		if (accepts_gzip(ae) && (z = snap_gzip(s, which)))
-			return queue_slice(c, s, z->data, z->len, type, true, true);
+		if (accepts_gzip(ae)) {
+			atomic_store_explicit(&h->gzip_wanted_ns[which], mono_ns(), memory_order_relaxed);
+			if ((z = snap_gzip(s, which)))
+				return queue_slice(c, s, z->data, z->len, type, true, true);
+		}
 		return queue_slice(c, s, body->data, body->len, type, true, false);
 	}
 	if (route == R_VERDICTS)
