@@ -403,8 +403,14 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	t->prev_cg = cg;
 	t->prev_time_ns = a->step_now_mono;
 	t->have_prev = true;
-	if (!had_prev || !(cg.have & RW_CGS_CPU))
-		return 0; /* a sample needs a previous reading to form deltas */
+	if (!had_prev || !(cg.have & RW_CGS_CPU)) {
+		/* A sample needs a previous reading to form deltas. A target seen for the first time goes to the FP
+		 * probe all the same (it measures new targets' threads over its own short window): the first sample
+		 * then already carries FP evidence, a second sooner to a verdict. */
+		if (!had_prev && (cg.have & RW_CGS_CPU))
+			queue_probe(a, t->id, v2);
+		return 0;
+	}
 
 	uint64_t interval_us = (a->step_now_mono - prev_mono) / 1000;
 	if (interval_us == 0)

@@ -306,6 +306,7 @@ struct snap {
 	uint64_t time_ns;
 	unsigned n;
 	unsigned foreign;         /* tasks listed as 0: outside our PID namespace */
+	unsigned cap;             /* room in tid[] and cpu[]: grown as needed, most targets have few threads */
 	pid_t *tid;
 	uint64_t *cpu;
 };
@@ -385,13 +386,20 @@ static int take_snap(const struct rw_fpprobe *p, const char *cgdir, struct snap 
 		}
 		if (thread_cpu_ns(p->proc_root, tid, &ns) < 0)
 			continue; /* gone */
-		if (!s->tid) {
-			s->tid = calloc(MAX_TIDS, sizeof(*s->tid));
-			s->cpu = calloc(MAX_TIDS, sizeof(*s->cpu));
-			if (!s->tid || !s->cpu) {
+		if (s->n == s->cap) {
+			unsigned ncap = s->cap ? s->cap * 2 : 8;
+			if (ncap > MAX_TIDS)
+				ncap = MAX_TIDS;
+			pid_t *nt = realloc(s->tid, ncap * sizeof(*s->tid));
+			if (nt)
+				s->tid = nt;
+			uint64_t *nc = nt ? realloc(s->cpu, ncap * sizeof(*s->cpu)) : NULL;
+			if (!nc) {
 				fclose(f);
 				return -ENOMEM;
 			}
+			s->cpu = nc;
+			s->cap = ncap;
 		}
 		s->tid[s->n] = tid;
 		s->cpu[s->n] = ns;
@@ -413,6 +421,7 @@ static void snap_free(struct snap *s)
 {
 	free(s->tid);
 	free(s->cpu);
+	s->cap = 0;
 	s->tid = NULL;
 	s->cpu = NULL;
 }

@@ -577,15 +577,23 @@ int rw_procscan_target(const struct rw_procscan_rules *rules, const char *proc_r
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -ENOENT; /* vanished cgroup: normal life */
-	procs = calloc(MAX_PROCS, sizeof(*procs));
-	if (!procs) {
-		fclose(f);
-		return -ENOMEM;
-	}
+	/* Grown as needed: most targets hold a handful of processes, and zeroing room for MAX_PROCS on every scan
+	 * of every busy target was most of the agent's CPU time. */
+	unsigned cap = 0;
 	int pid;
 	while (nprocs < MAX_PROCS && fscanf(f, "%d", &pid) == 1) {
 		if (pid <= 0)
 			continue; /* outside our PID namespace */
+		if (nprocs == cap) {
+			unsigned ncap = cap ? cap * 2 : 16;
+			struct proc *n = realloc(procs, (ncap > MAX_PROCS ? MAX_PROCS : ncap) * sizeof(*procs));
+			if (!n) {
+				rc = -ENOMEM;
+				break;
+			}
+			procs = n;
+			cap = ncap > MAX_PROCS ? MAX_PROCS : ncap;
+		}
 		if (read_proc(proc_root, pid, &procs[nprocs]) < 0)
 			continue; /* gone: skipped silently */
 		if (rules)

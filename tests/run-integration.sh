@@ -1,7 +1,8 @@
 #!/bin/sh
 # Run every integration script (tests/integration/*.sh). Exit 77 from a script means "skipped here".
 build=${1:-build}
-export RW_BUILD="$PWD/$build" RW_TOP="$PWD"
+case $build in /*) ;; *) build="$PWD/$build" ;; esac
+export RW_BUILD="$build" RW_TOP="$PWD"
 pass=0; fail=0; skip=0; bad=""
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue

@@ -108,7 +108,9 @@ static void test_shipped_model_loads(void)
 	if (rc)
 		fprintf(stderr, "%s\n", err);
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
-	CU_ASSERT_STRING_EQUAL(model.name, "rigwatch-prior-1");
+	/* trained by tools/train/train-shipped.sh (tests/unit/test_replay.c checks it against the recordings) */
+	CU_ASSERT_STRING_EQUAL(model.name, "rigwatch-2026-11-28");
+	CU_ASSERT_STRING_EQUAL(model.src[RW_SRC_FPPROBE].kind, "trained");
 	CU_ASSERT_EQUAL(model.n_terms, RW_F_COUNT);
 	CU_ASSERT_STRING_EQUAL(model.src[RW_SRC_PMU].kind, "prior");
 	CU_ASSERT_PTR_NOT_NULL(strstr(model.provenance, "pmu note derived from the RandomX specification"));

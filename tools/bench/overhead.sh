@@ -25,6 +25,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# Intervals the agent completed (on a loaded host it may fall behind its 1 s schedule).
+intervals() { curl -s "http://127.0.0.1:$1/metrics" | awk '/^rigwatch_intervals_total/ { print $2 }'; }
 
 # Busy processes get a small share each on a small machine; a low attention threshold makes sure every busy
 # one still gets counters, so the fd cost of counting is in the figures.
@@ -47,15 +49,15 @@ for n in $sizes; do
 	"$rw" run --config.file="$conf" --web.listen-address=127.0.0.1:"$port" --log.level=warn 2>/dev/null &
 	agent=$!
 	sleep 3 # start-up and the first intervals (counters open on the second look)
-	t0=$(cpu_ticks $agent)
+	t0=$(cpu_ticks $agent); i0=$(intervals "$port")
 	sleep "$secs"
-	t1=$(cpu_ticks $agent)
+	t1=$(cpu_ticks $agent); i1=$(intervals "$port")
 	rss=$(awk '/VmHWM/ { print $2 }' /proc/$agent/status)
 	fds=$(ls /proc/$agent/fd | wc -l)
 	kill $agent; wait $agent 2>/dev/null; agent=""
-	awk -v t="$((t1 - t0))" -v hz="$hz" -v s="$secs" -v n="$n" -v rss="$rss" -v fds="$fds" 'BEGIN {
-		ms = t * 1000 / hz / s
-		printf "%-6d %-10d %14.2f %14.1f %12.3f %10d %6d\n", n, s, ms, ms * 1000 / n, ms / 10, rss, fds }'
+	awk -v t="$((t1 - t0))" -v hz="$hz" -v s="$secs" -v iv="$((i1 - i0))" -v n="$n" -v rss="$rss" -v fds="$fds" 'BEGIN {
+		ms = t * 1000 / hz / (iv > 0 ? iv : 1)
+		printf "%-6d %-10d %14.2f %14.1f %12.3f %10d %6d\n", n, iv, ms, ms * 1000 / n, t * 100 / hz / s, rss, fds }'
 	kill -9 $pids 2>/dev/null; pids=""
 	sleep 0.5
 	find "$parent" -depth -type d -exec rmdir {} \; 2>/dev/null

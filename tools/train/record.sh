@@ -2,6 +2,8 @@
 # Record one workload into a trace: tools/train/record.sh OUT.trace LABEL SECONDS command args...
 # Starts the command in a private cgroup (cgroup2), records only that cgroup at the default 1 s interval, then
 # kills it. RECORDER (default: "$RW_BUILD/rigwatch record") must accept --output --cgroup --duration --label.
+# READY=REGEX (optional): record only once the command has printed a line matching REGEX (at most READY_TIMEOUT
+# seconds, default 300), e.g. READY='^rxload: ready' to record fast mode's hashing, not its dataset build.
 set -u
 out=$1 label=$2 secs=$3; shift 3
 cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
@@ -15,8 +17,20 @@ for c in memory cpu,cpuacct pids; do
 	d=$(awk -v c="$c" '$9 == "cgroup" && $NF ~ ("(^|,)" c "(,|$)") { print $5; exit }' /proc/self/mountinfo)
 	[ -n "$d" ] && [ "$d" != "$cg2" ] && mkdir -p "$d/rwrec/$name" 2>/dev/null && twins="$twins $d/rwrec/$name"
 done
-sh -c 'for d in "$0" $1; do echo $$ > "$d/cgroup.procs"; done; shift; exec "$@"' "$cg" "$twins" "$@" >/dev/null 2>&1 &
+log=/dev/null
+[ -n "${READY:-}" ] && log=$(mktemp)
+sh -c 'for d in "$0" $1; do echo $$ > "$d/cgroup.procs"; done; shift; exec "$@"' "$cg" "$twins" "$@" >"$log" 2>&1 &
 pid=$!
+if [ -n "${READY:-}" ]; then
+	i=0
+	until grep -q -- "$READY" "$log"; do
+		[ $i -ge $(( ${READY_TIMEOUT:-300} * 10 )) ] && { echo "record.sh: no '$READY' from $1" >&2; break; }
+		kill -0 $pid 2>/dev/null || { echo "record.sh: $1 exited before '$READY'" >&2; break; }
+		sleep 0.1; i=$((i + 1))
+	done
+	grep -- "$READY" "$log" >&2
+	rm -f "$log"
+fi
 sleep 0.3
 ${RECORDER:-${RW_BUILD:-build}/rigwatch record} --output "$out" --cgroup "/rwrec/$name" --duration "$secs" \
 	--label "$label"
