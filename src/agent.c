@@ -27,9 +27,10 @@
 #define COUNTERS_IDLE_CLOSE 10
 /* Count our own open fds every so many intervals: a readdir of /proc/self/fd costs as much as the fds. */
 #define FD_COUNT_EVERY 10
-/* Idle targets get their processes scanned for indicators every so many intervals (busy ones every interval);
- * the last result is carried in between. */
+/* Targets get their processes scanned for indicators every so many intervals, busy ones more often; the last
+ * result is carried in between. */
 #define PROCSCAN_IDLE_EVERY 30
+#define PROCSCAN_BUSY_EVERY 5
 /* Retry cgroup files found missing every so many intervals. */
 #define CGFILES_RECHECK_EVERY 64
 
@@ -383,12 +384,15 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	build_v1_path(v1pids, sizeof v1pids, a->mounts.v1_pids, e->path);
 	struct rw_cgstats_paths paths = {
 		.v2_dir = v2,
+		.v2_fd = e->dir_fd,
 		.v1_cpu_dir = v1cpu[0] ? v1cpu : NULL,
 		.v1_cpuacct_dir = v1acct[0] ? v1acct : NULL,
 		.v1_memory_dir = v1mem[0] ? v1mem : NULL,
 		.v1_pids_dir = v1pids[0] ? v1pids : NULL,
 		/* Look again for missing files now and then: a controller can be enabled later. */
 		.missing = a->seq % CGFILES_RECHECK_EVERY ? t->cg_missing : 0,
+		/* CPU pressure matters where CPU is used: one file less per idle target per interval. */
+		.skip_psi = !t->was_busy,
 	};
 	struct rw_cgstats cg;
 	if (rw_cgstats_read(&paths, &cg) < 0) {
@@ -459,6 +463,7 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	} else if (t->counters && ++t->idle_intervals >= COUNTERS_IDLE_CLOSE) {
 		stop_counters(a, t);
 	}
+	t->was_busy = busy;
 	rt->counters_wanted = busy;
 	rt->counters_denied = busy && t->counters_denied;
 	if (rt->counters_denied)
@@ -467,10 +472,14 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	/* The FP probe's reads of this target during the interval that just ended. */
 	if (rw_fpprobe_collect(a->fpprobe, t->id, &s->fp) == 0 && s->fp.probes > 0)
 		s->sources |= RW_SRC_BIT(RW_SRC_FPPROBE);
-	if (busy)
+	/* A target using less than the probe's per-thread CPU share cannot have a thread above it: not worth a
+	 * look at its threads. */
+	if (busy && cores_q16 >= a->cfg.fpprobe_min_thread_cpu_q16)
 		queue_probe(a, t->id, v2);
-	/* Indicators: busy targets every interval, idle ones now and then (spread by id), carried in between. */
-	if (a->rules && (busy || !t->have_indicators || (a->seq + t->id) % PROCSCAN_IDLE_EVERY == 0)) {
+	/* Indicators: a new target at once, busy ones every few intervals, idle ones now and then (spread by id so
+	 * the scans of many targets do not fall in one interval), carried in between. */
+	if (a->rules && (!t->have_indicators || (a->seq + t->id) % (busy ? PROCSCAN_BUSY_EVERY : PROCSCAN_IDLE_EVERY) == 0 ||
+			 (busy && !t->was_busy))) {
 		if (rw_procscan_target(a->rules, a->cfg.proc_root, v2, &t->indicators) == 0)
 			t->have_indicators = true;
 	}

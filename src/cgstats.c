@@ -10,13 +10,19 @@
 
 #include "rigwatch/cgstats.h"
 
-/* Read a small file into buf. Returns bytes read or -errno. */
-static ssize_t read_small(const char *dir, const char *name, char *buf, size_t len)
+/* Read a small file of directory `dir` (or of the open directory dirfd, when > 0) into buf. Returns bytes read
+ * or -errno. */
+static ssize_t read_small_at(int dirfd, const char *dir, const char *name, char *buf, size_t len)
 {
 	char path[4352];
-	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
-		return -ENAMETOOLONG;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
+	if (dirfd > 0) {
+		fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	} else {
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+			return -ENAMETOOLONG;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return -errno;
 	ssize_t n = read(fd, buf, len - 1);
@@ -42,7 +48,7 @@ static ssize_t try_read(struct rw_cgstats_paths *p, unsigned bit, const char *di
 {
 	if (p->missing & (1u << bit))
 		return -ENOENT;
-	ssize_t n = read_small(dir, name, buf, len);
+	ssize_t n = read_small_at(dir == p->v2_dir ? p->v2_fd : -1, dir, name, buf, len);
 	if (n == -ENOENT)
 		p->missing |= 1u << bit;
 	return n;
@@ -211,7 +217,7 @@ int rw_cgstats_read(struct rw_cgstats_paths *paths, struct rw_cgstats *out)
 
 	memset(out, 0, sizeof *out);
 	/* cpu.stat is in every cgroup2 directory: its absence means the cgroup is gone. */
-	n = read_small(paths->v2_dir, "cpu.stat", buf, sizeof buf);
+	n = read_small_at(paths->v2_fd, paths->v2_dir, "cpu.stat", buf, sizeof buf);
 	if (n < 0 && access(paths->v2_dir, F_OK) != 0)
 		return -ENOENT;
 	if (n > 0)
@@ -222,7 +228,7 @@ int rw_cgstats_read(struct rw_cgstats_paths *paths, struct rw_cgstats *out)
 		rw_cgstats_parse_memory_stat(buf, out);
 	if (try_u64(paths, F_PIDS, paths->v2_dir, "pids.current", &out->pids_current) == 0)
 		out->have |= RW_CGS_PIDS;
-	if (try_read(paths, F_PSI, paths->v2_dir, "cpu.pressure", buf, sizeof buf) > 0)
+	if (!paths->skip_psi && try_read(paths, F_PSI, paths->v2_dir, "cpu.pressure", buf, sizeof buf) > 0)
 		rw_cgstats_parse_pressure(buf, out);
 
 	if (paths->v1_cpuacct_dir)

@@ -31,6 +31,7 @@
 struct snap {
 	atomic_uint refs;
 	struct rw_buf text, proto, json;
+	bool have_proto;                   /* protobuf rendered: only while scrapers ask for it */
 	struct rw_verdict_slice *slices;   /* sorted by cgroup_id */
 	unsigned n_slices, cap_slices;
 
@@ -60,6 +61,9 @@ struct rw_http {
 	/* When a scrape last asked for the gzip form of text (0) or protobuf (1), CLOCK_MONOTONIC ns: while
 	 * scrapers use gzip, publish compresses ahead, so no scrape waits for a compression. */
 	_Atomic uint64_t gzip_wanted_ns[2];
+	/* When a scrape last preferred protobuf: the protobuf body is rendered only while they do (text is always
+	 * rendered, and every Prometheus also accepts it, so the first protobuf scrape after a quiet spell gets text). */
+	_Atomic uint64_t proto_wanted_ns;
 };
 
 static int gzip_buf(const struct rw_buf *src, struct rw_buf *dst);
@@ -145,14 +149,16 @@ void rw_http_publish(struct rw_http *h, const struct rw_report *r)
 		s->cap_slices = r->n_targets;
 	}
 	s->n_slices = r->n_targets;
-	if ((rc = rw_expo_text(r, &s->text)) || (rc = rw_expo_protobuf(r, &s->proto)) ||
+	uint64_t pw = atomic_load_explicit(&h->proto_wanted_ns, memory_order_relaxed);
+	s->have_proto = pw && mono_ns() - pw < GZIP_AHEAD_NS;
+	if ((rc = rw_expo_text(r, &s->text)) || (s->have_proto && (rc = rw_expo_protobuf(r, &s->proto))) ||
 	    (rc = rw_verdicts_json(r, &s->json, s->slices)))
 		goto out;
 	qsort(s->slices, s->n_slices, sizeof *s->slices, slice_cmp);
 	atomic_store_explicit(&s->refs, 1, memory_order_relaxed);
 	for (unsigned which = 0; which < 2; which++) {
 		uint64_t seen = atomic_load_explicit(&h->gzip_wanted_ns[which], memory_order_relaxed);
-		if (seen && mono_ns() - seen < GZIP_AHEAD_NS) {
+		if (seen && mono_ns() - seen < GZIP_AHEAD_NS && (which == 0 || s->have_proto)) {
 			/* Not yet visible to any request: no lock needed. */
 			s->zok[which] = gzip_buf(which ? &s->proto : &s->text, &s->z[which]) == 0;
 			s->zdone[which] = true;
@@ -366,6 +372,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 		const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 		unsigned which = rw_expo_negotiate(accept) == RW_EXPO_PROTOBUF;
+		if (which) {
+			atomic_store_explicit(&h->proto_wanted_ns, mono_ns(), memory_order_relaxed);
+			if (!s->have_proto)
+				which = 0; /* rendered from the next interval on; text until then */
+		}
 		const char *type = which ? RW_EXPO_PROTO_TYPE : RW_EXPO_TEXT_TYPE;
 		const struct rw_buf *body = which ? &s->proto : &s->text, *z;
 		if (accepts_gzip(ae)) {

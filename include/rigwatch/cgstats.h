@@ -3,6 +3,7 @@
 #ifndef RIGWATCH_CGSTATS_H
 #define RIGWATCH_CGSTATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Which parts of struct rw_cgstats were read. */
@@ -30,6 +31,8 @@ struct rw_cgstats {
  * (NULL where the controller is not on v1 or the cgroup has no v1 twin). Paths are absolute. */
 struct rw_cgstats_paths {
 	const char *v2_dir;
+	int v2_fd;                  /* an open fd of v2_dir, or 0 (or -1) for none: files are then opened relative to
+				     * it, which spares the kernel a walk of the whole path for every file */
 	const char *v1_cpu_dir;     /* v1 cpu directory: throttling (cpu.stat), and cpuacct.* where co-mounted */
 	const char *v1_cpuacct_dir; /* v1 cpuacct directory when mounted on its own */
 	const char *v1_memory_dir;
@@ -37,6 +40,7 @@ struct rw_cgstats_paths {
 	/* In/out: files found missing (bits private to cgstats). Files marked here are not tried again, which
 	 * saves a failed open per file per interval on hosts that lack a controller; clear it now and then. */
 	uint32_t missing;
+	bool skip_psi;              /* leave cpu.pressure out this time (the agent reads it for busy targets only) */
 };
 
 /* Read everything available. Returns 0, or -ENOENT if the cgroup vanished (normal life: the caller skips it).

@@ -28,6 +28,7 @@ struct rw_target {
 	struct rw_pmu_group *counters;        /* NULL unless busy (attention) */
 	uint64_t prev_counters[RW_CTR_COUNT];
 	unsigned idle_intervals;              /* consecutive intervals below the attention threshold */
+	bool was_busy;                        /* above it in the previous interval */
 	bool counters_denied;                 /* busy, but no counters could be opened */
 	bool denied_logged;
 

@@ -1,5 +1,7 @@
 /* cgstats suite: file parsers, and reading fixture trees of a pure-v2 host and a hybrid host (v1 twins). */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,6 +79,14 @@ static void test_read_pure_v2(void)
 	CU_ASSERT_EQUAL(s.psi_some_avg10_x100, 150);
 	CU_ASSERT_EQUAL(s.have, RW_CGS_CPU | RW_CGS_THROTTLE | RW_CGS_MEMORY | RW_CGS_MEMSTAT | RW_CGS_PIDS |
 				       RW_CGS_PSI);
+
+	/* the same through an open directory fd, as the agent reads during its walk */
+	struct rw_cgstats viafd;
+	struct rw_cgstats_paths q = { .v2_dir = dir, .v2_fd = open(dir, O_RDONLY | O_DIRECTORY) };
+	CU_ASSERT_FATAL(q.v2_fd > 0);
+	CU_ASSERT_EQUAL(rw_cgstats_read(&q, &viafd), 0);
+	CU_ASSERT_EQUAL(memcmp(&viafd, &s, sizeof s), 0);
+	close(q.v2_fd);
 }
 
 static void test_read_hybrid_uses_v1_twins(void)

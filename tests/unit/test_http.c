@@ -241,10 +241,18 @@ static void test_routes(void)
 	body_is(&r, &text);
 	resp_free(&r);
 
-	/* Prometheus' protobuf Accept header */
-	CU_ASSERT_EQUAL(request(port, "GET", "/metrics", "Accept: application/vnd.google.protobuf;"
-			"proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;"
-			"q=0.3,*/*;q=0.1\r\n", &r), 0);
+	/* Prometheus' protobuf Accept header. Protobuf is rendered only while scrapers ask for it: the first such
+	 * scrape gets text (which that Accept also allows), and from the next publish on it gets protobuf. */
+	const char *pb_accept = "Accept: application/vnd.google.protobuf;"
+				"proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;"
+				"q=0.3,*/*;q=0.1\r\n";
+	CU_ASSERT_EQUAL(request(port, "GET", "/metrics", pb_accept, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	type_is(&r, RW_EXPO_TEXT_TYPE);
+	body_is(&r, &text);
+	resp_free(&r);
+	rw_http_publish(h, &rep);
+	CU_ASSERT_EQUAL(request(port, "GET", "/metrics", pb_accept, &r), 0);
 	CU_ASSERT_EQUAL(r.status, 200);
 	type_is(&r, RW_EXPO_PROTO_TYPE);
 	body_is(&r, &pb);

@@ -38,7 +38,8 @@ for n in $sizes; do
 	while [ $i -lt "$n" ]; do
 		d=$parent/c$i; mkdir -p "$d"
 		if [ $((i % 2)) -eq 0 ]; then
-			sh -c 'echo $$ > "$0/cgroup.procs"; exec sh -c "while :; do :; done"' "$d" & pids="$pids $!"
+			# niced: 250 spinning loops at the agent's priority on 2 cores would starve it, not measure it
+			sh -c 'echo $$ > "$0/cgroup.procs"; exec nice -n 19 sh -c "while :; do :; done"' "$d" & pids="$pids $!"
 		else
 			sh -c 'echo $$ > "$0/cgroup.procs"; exec sleep 100000' "$d" & pids="$pids $!"
 		fi
