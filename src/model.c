@@ -105,31 +105,53 @@ static inline int64_t term_contrib(const struct rw_model_term *t, int32_t x)
 	return ((int64_t)x - t->center_q16) * t->mult >> RW_MODEL_MULT_SHIFT;
 }
 
+/* features.h keeps each source's features together and in source order: the evaluation walks them by constant
+ * ranges, which the compiler unrolls into straight-line code with constant offsets. */
+_Static_assert(RW_F_IPC == 0 && RW_F_FP_ROUNDING_MODES == 8 && RW_F_CORES == 12 && RW_F_IND_RULES == 17 &&
+		       RW_F_COUNT == 20 && RW_SRC_PMU == 0 && RW_SRC_FPPROBE == 1 && RW_SRC_CGROUP == 2 &&
+		       RW_SRC_INDICATORS == 3,
+	       "rw_model_eval's feature ranges follow enum rw_feature and enum rw_source");
+
+/* Log-odds of features [first, end) that are present and weighted (`live`), added to z. */
+static inline __attribute__((always_inline)) int64_t range_z(const struct rw_model *m, const struct rw_features *f,
+							     uint32_t live, unsigned first, unsigned end, int64_t z)
+{
+#pragma GCC unroll 8
+	for (unsigned i = first; i < end; i++) {
+		if (!(live & (1u << i)))
+			continue;
+		int64_t x = f->v[i];
+		x = x < m->eval.lo[i] ? m->eval.lo[i] : x;
+		x = x > m->eval.hi[i] ? m->eval.hi[i] : x;
+		z += (x - m->eval.center[i]) * m->eval.mult[i] >> RW_MODEL_MULT_SHIFT;
+	}
+	return z;
+}
+
+static inline __attribute__((always_inline)) void source_eval(const struct rw_model *m, const struct rw_features *f,
+							      struct rw_model_output *out, unsigned s, unsigned first,
+							      unsigned end, int64_t *total)
+{
+	int32_t zs = 0;
+	if (f->sources & RW_SRC_BIT(s)) {
+		const struct rw_model_source *src = &m->src[s];
+		int64_t z = range_z(m, f, f->present & m->eval_mask[s], first, end, src->intercept_q16);
+		zs = clamp32(z, -src->cap_neg_q16, src->cap_pos_q16);
+		out->sources_used |= RW_SRC_BIT(s);
+		*total += zs;
+	}
+	out->source_logit_q16[s] = zs;
+}
+
 void rw_model_eval(const struct rw_model *m, const struct rw_features *f, struct rw_model_output *out)
 {
 	int64_t total = m->bias_q16;
-	uint32_t present = f->present, used = 0;
 
-	for (unsigned s = 0; s < RW_SRC_COUNT; s++) {
-		const struct rw_model_source *src = &m->src[s];
-		int32_t zs = 0;
-		if (f->sources & RW_SRC_BIT(s)) {
-			int64_t z = src->intercept_q16;
-			/* Only present features with a weight: one bit scan each, no work for the rest. */
-			for (uint32_t bits = present & m->eval_mask[s]; bits; bits &= bits - 1) {
-				size_t i = (size_t)__builtin_ctz(bits);
-				int64_t x = f->v[i];
-				x = x < m->eval.lo[i] ? m->eval.lo[i] : x;
-				x = x > m->eval.hi[i] ? m->eval.hi[i] : x;
-				z += (x - m->eval.center[i]) * m->eval.mult[i] >> RW_MODEL_MULT_SHIFT;
-			}
-			zs = clamp32(z, -src->cap_neg_q16, src->cap_pos_q16);
-			used |= RW_SRC_BIT(s);
-			total += zs;
-		}
-		out->source_logit_q16[s] = zs;
-	}
-	out->sources_used = used;
+	out->sources_used = 0;
+	source_eval(m, f, out, RW_SRC_PMU, RW_F_IPC, RW_F_FP_ROUNDING_MODES, &total);
+	source_eval(m, f, out, RW_SRC_FPPROBE, RW_F_FP_ROUNDING_MODES, RW_F_CORES, &total);
+	source_eval(m, f, out, RW_SRC_CGROUP, RW_F_CORES, RW_F_IND_RULES, &total);
+	source_eval(m, f, out, RW_SRC_INDICATORS, RW_F_IND_RULES, RW_F_COUNT, &total);
 	out->logit_q16 = clamp32(total, -m->cap_q16, m->cap_q16);
 	out->p_q16 = rw_sigmoid_q16(out->logit_q16);
 }

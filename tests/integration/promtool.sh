@@ -44,7 +44,13 @@ hdr() { # url [curl args] -> headers of a request, lowercased
 	curl -s -o /dev/null -D - "$@" "$u" | tr -d '\r' | tr 'A-Z' 'a-z'
 }
 hdr "$url/metrics" | grep -q '^content-type: text/plain; version=0.0.4; charset=utf-8$' || fail "/metrics content type"
-hdr "$url/metrics" -H 'Accept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited' |
+# Protobuf is rendered only while scrapers ask for it: the first such request gets text (Prometheus accepts both),
+# and from the next interval on it gets protobuf.
+pbaccept='Accept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3'
+hdr "$url/metrics" -H "$pbaccept" | grep -q '^content-type: text/plain; version=0.0.4; charset=utf-8$' ||
+	fail "/metrics: the first protobuf request should get text"
+sleep 1.5
+hdr "$url/metrics" -H "$pbaccept" |
 	grep -q '^content-type: application/vnd.google.protobuf; proto=io.prometheus.client.metricfamily; encoding=delimited$' ||
 	fail "/metrics protobuf content type"
 hdr "$url/metrics" -H 'Accept-Encoding: gzip' | grep -q '^content-encoding: gzip$' || fail "/metrics gzip"

@@ -52,9 +52,11 @@ static void make_sample(struct rw_sample *s, unsigned i)
 
 int main(int argc, char **argv)
 {
-	/* model N [eval|score]: one run of one part only, for callgrind */
+	/* model N [eval|eval-nopmu|score]: one run of one part only, for callgrind. eval-nopmu: the samples of a host
+	 * without hardware counters (most VMs), where the pmu source is absent. */
 	unsigned n = argc > 1 ? (unsigned)atoi(argv[1]) : 1000000, runs = argc > 2 ? 1 : 7;
-	int do_eval = argc < 3 || !strcmp(argv[2], "eval"), do_score = argc < 3 || !strcmp(argv[2], "score");
+	int nopmu = argc > 2 && !strcmp(argv[2], "eval-nopmu");
+	int do_eval = argc < 3 || !strcmp(argv[2], "eval") || nopmu, do_score = argc < 3 || !strcmp(argv[2], "score");
 	enum { MIX = 256 };
 	static struct rw_sample samples[MIX];
 	static struct rw_features feats[MIX];
@@ -74,6 +76,10 @@ int main(int argc, char **argv)
 	rw_features_state_init(&st);
 	for (unsigned i = 0; i < MIX; i++) {
 		make_sample(&samples[i], i);
+		if (nopmu) {
+			samples[i].sources &= ~RW_SRC_BIT(RW_SRC_PMU);
+			samples[i].counters_present = 0;
+		}
 		rw_features_compute(&st, &samples[i], &feats[i]);
 	}
 	for (unsigned r = 0; r < runs; r++) {
