@@ -30,7 +30,7 @@ intervals() { curl -s "http://127.0.0.1:$1/metrics" | awk '/^rigwatch_intervals_
 
 # Busy processes get a small share each on a small machine; a low attention threshold makes sure every busy
 # one still gets counters, so the fd cost of counting is in the figures.
-printf '[agent]\nattention_cpu = 0.002\ninclude = /rwbench.%s/*\n[alerts]\noutput = ""\n' $$ > "$conf"
+printf '[agent]\nattention_cpu = %s\ninclude = /rwbench.%s/*\n[alerts]\noutput = ""\n' "${ATTENTION:-0.002}" $$ > "$conf"
 printf '%-6s %-10s %14s %14s %12s %10s %6s\n' cgroups intervals "cpu_ms/interval" "cpu_us/target" "%_of_core" "rss_peak_kb" fds
 for n in $sizes; do
 	mkdir -p "$parent"
