@@ -351,6 +351,12 @@ static void queue_probe(struct rw_agent *a, uint64_t id, const char *v2_dir)
 	a->n_busy++;
 }
 
+static bool is_known(uint64_t id, void *arg)
+{
+	struct rw_agent *a = arg;
+	return rw_targets_find(a->targets, id) != NULL;
+}
+
 static int visit(const struct rw_cgroup_entry *e, void *arg)
 {
 	struct rw_agent *a = arg;
@@ -532,7 +538,7 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	for (unsigned i = 0; i < a->cfg.exclude.n; i++)
 		exc[i] = a->cfg.exclude.items[i];
 
-	r = rw_cgroup_walk(a->root, inc, a->cfg.include.n, exc, a->cfg.exclude.n, visit, a, &ws);
+	r = rw_cgroup_walk_known(a->root, inc, a->cfg.include.n, exc, a->cfg.exclude.n, is_known, visit, a, &ws);
 	if (r < 0) {
 		rw_log_error("agent", "walking %s: %s", a->root, strerror(-r));
 		return r;

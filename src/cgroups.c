@@ -176,6 +176,7 @@ struct walk {
 	const char *const *include, *const *exclude;
 	unsigned n_include, n_exclude;
 	rw_cgroup_visit_fn visit;
+	rw_cgroup_known_fn known;
 	void *arg;
 	struct rw_walk_stats *stats;
 	char path[WALK_PATH_MAX];
@@ -233,6 +234,13 @@ static int walk_dir(struct walk *w, int dfd, size_t len, int depth)
 	int r = 0, populated;
 
 	w->stats->dirs++;
+	if (depth > 0 && w->known) {
+		struct stat kst;
+		if (fstat(dfd, &kst) == 0 && w->known((uint64_t)kst.st_ino, w->arg)) {
+			rw_identity_from_path(w->path, &id);
+			return offer(w, dfd, &id);
+		}
+	}
 	populated = read_populated(dfd);
 	if (populated < 0) {
 		w->stats->vanished++;
@@ -296,6 +304,13 @@ static int walk_dir(struct walk *w, int dfd, size_t len, int depth)
 int rw_cgroup_walk(const char *root, const char *const *include, unsigned n_include, const char *const *exclude,
 		   unsigned n_exclude, rw_cgroup_visit_fn visit, void *arg, struct rw_walk_stats *stats)
 {
+	return rw_cgroup_walk_known(root, include, n_include, exclude, n_exclude, NULL, visit, arg, stats);
+}
+
+int rw_cgroup_walk_known(const char *root, const char *const *include, unsigned n_include,
+			 const char *const *exclude, unsigned n_exclude, rw_cgroup_known_fn known,
+			 rw_cgroup_visit_fn visit, void *arg, struct rw_walk_stats *stats)
+{
 	struct rw_walk_stats local;
 	struct walk *w = malloc(sizeof *w);
 	int r;
@@ -306,7 +321,7 @@ int rw_cgroup_walk(const char *root, const char *const *include, unsigned n_incl
 		stats = &local;
 	memset(stats, 0, sizeof *stats);
 	*w = (struct walk){ .include = include, .exclude = exclude, .n_include = n_include, .n_exclude = n_exclude,
-			    .visit = visit, .arg = arg, .stats = stats };
+			    .visit = visit, .known = known, .arg = arg, .stats = stats };
 	strcpy(w->path, "/");
 	int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {

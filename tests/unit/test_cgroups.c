@@ -111,6 +111,17 @@ static int collect(const struct rw_cgroup_entry *e, void *arg)
 	return 0;
 }
 
+/* A walk that knows one target id, and what it saw. */
+struct known_and_seen {
+	uint64_t id;
+	struct seen s;
+};
+
+static int collect_known(const struct rw_cgroup_entry *e, void *arg)
+{
+	return collect(e, &((struct known_and_seen *)arg)->s);
+}
+
 static int find(const struct seen *s, const char *path)
 {
 	for (unsigned i = 0; i < s->n; i++)
@@ -237,6 +248,32 @@ static void test_walk_vanishing(void)
 	rmdir(base);
 }
 
+static bool known_one(uint64_t id, void *arg)
+{
+	return id == ((const struct known_and_seen *)arg)->id;
+}
+
+/* A known target is offered again without a look at cgroup.events: even an empty one (idle.service here, which a
+ * fresh walk skips), as long as its directory exists. */
+static void test_walk_known_targets(void)
+{
+	char root[512], p[1024];
+	struct stat st;
+	snprintf(root, sizeof root, "%s/cgroupfs/v2", rw_test_data_dir());
+	snprintf(p, sizeof p, "%s/system.slice/idle.service", root);
+	CU_ASSERT_EQUAL_FATAL(stat(p, &st), 0);
+	uint64_t idle_id = (uint64_t)st.st_ino;
+
+	struct known_and_seen *ks = calloc(1, sizeof *ks);
+	ks->id = idle_id;
+	struct rw_walk_stats ws;
+	CU_ASSERT_EQUAL(rw_cgroup_walk_known(root, NULL, 0, NULL, 0, known_one, collect_known, ks, &ws), 0);
+	CU_ASSERT(find(&ks->s, "/system.slice/idle.service") >= 0);
+	CU_ASSERT(find(&ks->s, "/system.slice/nginx.service") >= 0);
+	CU_ASSERT_EQUAL(find(&ks->s, "/batch/emptyleaf"), -1);
+	free(ks);
+}
+
 static const rw_test tests[] = {
 	RW_TEST(test_mountinfo_pure_v2),
 	RW_TEST(test_mountinfo_hybrid),
@@ -248,6 +285,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_walk_include_exclude),
 	RW_TEST(test_walk_errors),
 	RW_TEST(test_walk_vanishing),
+	RW_TEST(test_walk_known_targets),
 	{ NULL, NULL },
 };
 
