@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "rigwatch/cgroups.h"
+#include "rigwatch/fsutil.h"
 #include "rigwatch/log.h"
 
 #define WALK_MAX_DEPTH 48
@@ -187,15 +188,9 @@ struct walk {
 static int read_populated(int dfd)
 {
 	char buf[256];
-	int fd = openat(dfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 1 : -errno;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	int e = errno;
-	close(fd);
+	ssize_t n = rw_read_small(dfd, "cgroup.events", buf, sizeof buf);
 	if (n < 0)
-		return -e;
-	buf[n] = '\0';
+		return n == -ENOENT ? 1 : (int)n;
 	const char *p = strstr(buf, "populated ");
 	return p ? p[10] == '1' : 1;
 }

@@ -9,29 +9,17 @@
 #include <unistd.h>
 
 #include "rigwatch/cgstats.h"
+#include "rigwatch/fsutil.h"
 
-/* Read a small file of directory `dir` (or of the open directory dirfd, when > 0) into buf. Returns bytes read
- * or -errno. */
+/* Read a small file of directory `dir`, relative to its open fd when we have one (> 0). */
 static ssize_t read_small_at(int dirfd, const char *dir, const char *name, char *buf, size_t len)
 {
 	char path[4352];
-	int fd;
-	if (dirfd > 0) {
-		fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	} else {
-		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
-			return -ENAMETOOLONG;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, len - 1);
-	int e = errno;
-	close(fd);
-	if (n < 0)
-		return -e;
-	buf[n] = '\0';
-	return n;
+	if (dirfd > 0)
+		return rw_read_small(dirfd, name, buf, len);
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+		return -ENAMETOOLONG;
+	return rw_read_small(AT_FDCWD, path, buf, len);
 }
 
 /* One bit per file rw_cgstats_read may try, for rw_cgstats_paths.missing. */

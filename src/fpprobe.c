@@ -21,6 +21,7 @@
 #endif
 
 #include "rigwatch/fpprobe.h"
+#include "rigwatch/fsutil.h"
 #include "rigwatch/log.h"
 
 #define COMP "fpprobe"
@@ -330,19 +331,6 @@ struct rw_fpprobe {
 	struct pending pend;
 };
 
-static int read_small(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, len - 1);
-	int e = errno;
-	close(fd);
-	if (n < 0)
-		return -e;
-	buf[n] = 0;
-	return (int)n;
-}
 
 /* Thread CPU time: schedstat's run time in ns, or utime+stime from stat where schedstat is absent. */
 static int thread_cpu_ns(const char *proc_root, pid_t tid, uint64_t *ns)
@@ -350,12 +338,12 @@ static int thread_cpu_ns(const char *proc_root, pid_t tid, uint64_t *ns)
 	char path[RW_CONFIG_PATH_LEN + 48], buf[1024];
 	unsigned long long run;
 	snprintf(path, sizeof(path), "%s/%d/schedstat", proc_root, (int)tid);
-	if (read_small(path, buf, sizeof(buf)) > 0 && sscanf(buf, "%llu", &run) == 1) {
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) > 0 && sscanf(buf, "%llu", &run) == 1) {
 		*ns = run;
 		return 0;
 	}
 	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, (int)tid);
-	if (read_small(path, buf, sizeof(buf)) <= 0)
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
 		return -ESRCH;
 	char *rp = strrchr(buf, ')');
 	unsigned long long ut, stt;

@@ -18,6 +18,7 @@
 #include <linux/perf_event.h>
 #include <perfmon/pfmlib_perf_event.h>
 
+#include "rigwatch/cgroups.h"
 #include "rigwatch/log.h"
 #include "rigwatch/pmu.h"
 
@@ -201,66 +202,15 @@ static int online_cpus(int **out, unsigned *n)
 	return 0;
 }
 
-/* mountinfo escapes spaces and the like as \ooo. */
-static void unescape_path(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r; r++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
-		    r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 3;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-}
-
-static bool has_option(const char *opts, const char *want)
-{
-	size_t wl = strlen(want);
-	for (const char *p = opts; p && *p;) {
-		const char *c = strchr(p, ',');
-		size_t l = c ? (size_t)(c - p) : strlen(p);
-		if (l == wl && strncmp(p, want, wl) == 0)
-			return true;
-		p = c ? c + 1 : NULL;
-	}
-	return false;
-}
-
 int rw_pmu_cgroup_root(char *buf, size_t len)
 {
-	char line[4096], v1[PATH_MAX] = "", v2[PATH_MAX] = "";
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof line, f)) {
-		/* id parent maj:min root mountpoint opts [optional fields...] - fstype source superopts */
-		char *tok[64], *save = NULL;
-		int n = 0, dash = -1;
-		line[strcspn(line, "\n")] = '\0';
-		for (char *t = strtok_r(line, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save)) {
-			if (n > 5 && dash < 0 && strcmp(t, "-") == 0)
-				dash = n;
-			tok[n++] = t;
-		}
-		if (dash < 0 || dash + 3 >= n)
-			continue;
-		const char *mnt = tok[4], *fstype = tok[dash + 1], *super = tok[dash + 3];
-		if (strcmp(fstype, "cgroup2") == 0 && !v2[0]) {
-			snprintf(v2, sizeof v2, "%s", mnt);
-			unescape_path(v2);
-		} else if (strcmp(fstype, "cgroup") == 0 && has_option(super, "perf_event") && !v1[0]) {
-			snprintf(v1, sizeof v1, "%s", mnt);
-			unescape_path(v1);
-		}
-	}
-	fclose(f);
+	struct rw_cgroup_mounts m;
+	char err[256];
+	int r = rw_cgroup_mounts_detect("/proc/self/mountinfo", &m, err, sizeof err);
 	/* A v1 perf_event hierarchy takes the controller away from v2: v2 directories then give ENOENT. */
-	const char *root = v1[0] ? v1 : v2;
+	const char *root = m.v1_perf_event[0] ? m.v1_perf_event : m.v2;
+	if (r < 0 && r != -ENOENT)
+		return r;
 	if (!root[0])
 		return -ENOENT;
 	if (strlen(root) >= len)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "rigwatch/config.h"
+#include "rigwatch/fsutil.h"
 #include "rigwatch/log.h"
 #include "rigwatch/procscan.h"
 
@@ -265,27 +266,6 @@ static void copy_trunc(char *dst, size_t len, const char *src)
 	dst[n] = 0;
 }
 
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t got = 0;
-	while (got < len - 1) {
-		ssize_t n = read(fd, buf + got, len - 1 - got);
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	buf[got] = 0;
-	return (int)got;
-}
 
 /* comm, ppid, start time, uid, exe of one process; -ESRCH when it is gone. */
 static int read_proc(const char *proc_root, int32_t pid, struct proc *p)
@@ -294,7 +274,7 @@ static int read_proc(const char *proc_root, int32_t pid, struct proc *p)
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
 	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, (int)pid);
-	if (read_file(path, buf, sizeof(buf)) <= 0)
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
 		return -ESRCH;
 	/* "pid (comm) S ppid ..."; comm may hold spaces and parentheses, so cut at the last ')'. */
 	char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
@@ -314,13 +294,13 @@ static int read_proc(const char *proc_root, int32_t pid, struct proc *p)
 	p->start_ticks = start;
 	/* comm file when present (stat's copy is the same, but fixtures may give only one) */
 	snprintf(path, sizeof(path), "%s/%d/comm", proc_root, (int)pid);
-	if (read_file(path, buf, sizeof(p->comm) + 1) > 0) {
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof(p->comm) + 1) > 0) {
 		buf[strcspn(buf, "\n")] = 0;
 		copy_trunc(p->comm, sizeof(p->comm), buf);
 	}
 	snprintf(path, sizeof(path), "%s/%d/status", proc_root, (int)pid);
 	char st[4096];
-	if (read_file(path, st, sizeof(st)) > 0) {
+	if (rw_read_small(AT_FDCWD, path, st, sizeof(st)) > 0) {
 		char *u = strstr(st, "\nUid:");
 		if (u)
 			p->uid = (uint32_t)strtoul(u + 5, NULL, 10);
@@ -373,7 +353,7 @@ static unsigned match_text(const struct rw_procscan_rules *rs, const char *proc_
 	char comm[16], exeb[96], argv0b[256];
 	unsigned matches = 0;
 	snprintf(path, sizeof(path), "%s/%d/cmdline", proc_root, (int)p->pid);
-	int n = read_file(path, cmd, sizeof(cmd));
+	int n = rw_read_small(AT_FDCWD, path, cmd, sizeof(cmd));
 	if (n < 0)
 		n = 0;
 	/* argv[0] basename before the NULs become spaces */
@@ -543,7 +523,7 @@ static uint64_t boot_time(const char *proc_root)
 {
 	char path[RW_CONFIG_PATH_LEN + 16], buf[8192];
 	snprintf(path, sizeof(path), "%s/stat", proc_root);
-	if (read_file(path, buf, sizeof(buf)) <= 0)
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
 		return 0;
 	char *b = strstr(buf, "\nbtime ");
 	return b ? strtoull(b + 7, NULL, 10) : 0;
