@@ -323,12 +323,17 @@ static void stop_counters(struct rw_agent *a, struct rw_target *t)
 	a->counter_fds -= rw_pmu_fds_per_group(a->pmu);
 }
 
-static void build_v1_path(char *buf, size_t len, const char *mnt, const char *rel)
+/* mnt + rel into buf ("" when mnt is ""): a plain copy, as this runs for every target and interval. The buffers
+ * hold a mount path and a relative path of at most their maximum lengths. */
+static void join_path(char *buf, size_t len, const char *mnt, const char *rel)
 {
-	if (mnt[0])
-		snprintf(buf, len, "%s%s", mnt, rel);
-	else
+	size_t m = strlen(mnt), r = strlen(rel);
+	if (!m || m + r >= len) {
 		buf[0] = '\0';
+		return;
+	}
+	memcpy(buf, mnt, m);
+	memcpy(buf + m, rel, r + 1);
 }
 
 /* Remember a busy target for the FP probe's next round. */
@@ -377,17 +382,20 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	t->seen_seq = a->seq;
 	if (created || strcmp(t->path, e->path) != 0) {
 		snprintf(t->path, sizeof t->path, "%s", e->path);
-		t->identity = *e->identity;
+		if (e->identity)
+			t->identity = *e->identity;
+		else
+			rw_identity_from_path(e->path, &t->identity); /* a known target whose cgroup was renamed */
 		if (created)
 			t->first_seen_ns = a->step_now_real;
 	}
 
-	snprintf(v2, sizeof v2, "%s%s", a->root, e->path);
-	build_v1_path(v1cpu, sizeof v1cpu, a->mounts.v1_cpu, e->path);
-	build_v1_path(v1acct, sizeof v1acct,
+	join_path(v2, sizeof v2, a->root, e->path);
+	join_path(v1cpu, sizeof v1cpu, a->mounts.v1_cpu, e->path);
+	join_path(v1acct, sizeof v1acct,
 		      strcmp(a->mounts.v1_cpuacct, a->mounts.v1_cpu) ? a->mounts.v1_cpuacct : "", e->path);
-	build_v1_path(v1mem, sizeof v1mem, a->mounts.v1_memory, e->path);
-	build_v1_path(v1pids, sizeof v1pids, a->mounts.v1_pids, e->path);
+	join_path(v1mem, sizeof v1mem, a->mounts.v1_memory, e->path);
+	join_path(v1pids, sizeof v1pids, a->mounts.v1_pids, e->path);
 	struct rw_cgstats_paths paths = {
 		.v2_dir = v2,
 		.v2_fd = e->dir_fd,

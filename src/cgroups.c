@@ -208,16 +208,20 @@ static bool is_workload_kind(enum rw_workload_kind k)
 	return k == RW_KIND_CONTAINER || k == RW_KIND_SLURM || k == RW_KIND_SERVICE || k == RW_KIND_SCOPE;
 }
 
-static int offer(struct walk *w, int dfd, const struct rw_identity *id)
+/* ino: the directory's inode if the caller has it, else 0 */
+static int offer(struct walk *w, int dfd, const struct rw_identity *id, uint64_t ino)
 {
 	struct stat st;
-	if (fstat(dfd, &st) < 0)
-		return 0;
+	if (!ino) {
+		if (fstat(dfd, &st) < 0)
+			return 0;
+		ino = (uint64_t)st.st_ino;
+	}
 	if (w->n_include && !glob_any(w->include, w->n_include, w->path))
 		return 0;
 	if (glob_any(w->exclude, w->n_exclude, w->path))
 		return 0;
-	struct rw_cgroup_entry e = { .path = w->path, .id = (uint64_t)st.st_ino, .identity = id, .dir_fd = dfd };
+	struct rw_cgroup_entry e = { .path = w->path, .id = ino, .identity = id, .dir_fd = dfd };
 	w->stats->targets++;
 	return w->visit(&e, w->arg);
 }
@@ -231,10 +235,8 @@ static int walk_dir(struct walk *w, int dfd, size_t len, int depth)
 	w->stats->dirs++;
 	if (depth > 0 && w->known) {
 		struct stat kst;
-		if (fstat(dfd, &kst) == 0 && w->known((uint64_t)kst.st_ino, w->arg)) {
-			rw_identity_from_path(w->path, &id);
-			return offer(w, dfd, &id);
-		}
+		if (fstat(dfd, &kst) == 0 && w->known((uint64_t)kst.st_ino, w->arg))
+			return offer(w, dfd, NULL, (uint64_t)kst.st_ino); /* the caller has its identity */
 	}
 	populated = read_populated(dfd);
 	if (populated < 0) {
@@ -246,13 +248,13 @@ static int walk_dir(struct walk *w, int dfd, size_t len, int depth)
 
 	rw_identity_from_path(w->path, &id);
 	if (depth > 0 && is_workload_kind(id.kind))
-		return offer(w, dfd, &id);
+		return offer(w, dfd, &id, 0);
 
 	/* A directory's link count is 2 plus its subdirectories (kernfs keeps it so, as do disk file systems):
 	 * a leaf needs no readdir, which is most of the cost of a walk over many containers. */
 	struct stat st;
 	if (depth > 0 && fstat(dfd, &st) == 0 && st.st_nlink == 2)
-		return id.kind == RW_KIND_OTHER ? offer(w, dfd, &id) : 0;
+		return id.kind == RW_KIND_OTHER ? offer(w, dfd, &id, (uint64_t)st.st_ino) : 0;
 
 	int lfd = dup(dfd);
 	if (lfd < 0)
@@ -292,7 +294,7 @@ static int walk_dir(struct walk *w, int dfd, size_t len, int depth)
 	}
 	closedir(d);
 	if (r == 0 && !has_children && depth > 0 && id.kind == RW_KIND_OTHER)
-		r = offer(w, dfd, &id); /* a leaf with processes */
+		r = offer(w, dfd, &id, 0); /* a leaf with processes */
 	return r;
 }
 

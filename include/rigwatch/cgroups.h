@@ -33,7 +33,7 @@ int rw_cgroup_mounts_detect(const char *mountinfo_path, struct rw_cgroup_mounts 
 struct rw_cgroup_entry {
 	const char *path;        /* relative to the v2 root, starting with '/' */
 	uint64_t id;             /* inode number: the cgroup id perf and bpf use */
-	const struct rw_identity *identity;
+	const struct rw_identity *identity; /* NULL for a target the `known` callback of rw_cgroup_walk_known knew */
 	int dir_fd;              /* open O_RDONLY directory fd of the cgroup (usable as the perf pid), callback only */
 };
 
