@@ -6,10 +6,11 @@
 # once a second: Docker, Kubernetes, Slurm and systemd cgroup shapes, software counters as on a host without PMU.
 #
 #   sh tools/bench/scrape.sh            (from the repo root, after make; RW_BUILD=build by default)
-#   TARGETS=1000 DURATION=5 REPS=3 CONNS=4 PUBLISH_MS=1000 sh tools/bench/scrape.sh
+#   TARGETS=1000 DURATION=5 REPS=3 CONNS=1 PUBLISH_MS=1000 sh tools/bench/scrape.sh
 # PUBLISH_MS is how often a new report is rendered (the agent interval); a large value shows serving alone.
 set -u
-: "${RW_BUILD:=build}" "${TARGETS:=1000}" "${DURATION:=5}" "${REPS:=3}" "${CONNS:=4}" "${PUBLISH_MS:=1000}"
+# CONNS=1 by default: a Prometheus server scrapes a target over one connection at a time.
+: "${RW_BUILD:=build}" "${TARGETS:=1000}" "${DURATION:=5}" "${REPS:=3}" "${CONNS:=1}" "${PUBLISH_MS:=1000}"
 drive=$RW_BUILD/bench/httpdrive
 [ -x "$drive" ] || { echo "scrape: $drive not built (make all)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "scrape: wrk not installed" >&2; exit 1; }
