@@ -30,7 +30,9 @@
 /* Targets get their processes scanned for indicators every so many intervals, busy ones more often; the last
  * result is carried in between. */
 #define PROCSCAN_IDLE_EVERY 30
-#define PROCSCAN_BUSY_EVERY 5
+#define PROCSCAN_BUSY_EVERY 10
+/* cpu.pressure's avg10 moves slowly: busy targets read it every so many intervals, carried in between. */
+#define PSI_EVERY 5
 /* Retry cgroup files found missing every so many intervals. */
 #define CGFILES_RECHECK_EVERY 64
 
@@ -406,7 +408,7 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 		/* Look again for missing files now and then: a controller can be enabled later. */
 		.missing = a->seq % CGFILES_RECHECK_EVERY ? t->cg_missing : 0,
 		/* CPU pressure matters where CPU is used: one file less per idle target per interval. */
-		.skip_psi = !t->was_busy,
+		.skip_psi = !t->was_busy || (a->seq + t->id) % PSI_EVERY != 0,
 	};
 	struct rw_cgstats cg;
 	if (rw_cgstats_read(&paths, &cg) < 0) {
@@ -415,6 +417,11 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	}
 	t->cg_missing = paths.missing;
 
+	if (paths.skip_psi && !(cg.have & RW_CGS_PSI) && (t->prev_cg.have & RW_CGS_PSI)) {
+		cg.psi_some_avg10_x100 = t->prev_cg.psi_some_avg10_x100;
+		cg.psi_some_total_usec = t->prev_cg.psi_some_total_usec;
+		cg.have |= RW_CGS_PSI;
+	}
 	bool had_prev = t->have_prev;
 	struct rw_cgstats prev = t->prev_cg;
 	uint64_t prev_mono = t->prev_time_ns;
