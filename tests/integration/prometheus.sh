@@ -15,20 +15,8 @@ p1=$(rw_run_in "$busy" sh -c 'while :; do :; done')
 rw_pids="$p1"
 rel="/rwtest.$$/busy"
 
-port=$(rw_free_port)
-if nm "$RW" 2>/dev/null | grep -q ' T rw_http_start$'; then
-	printf '[agent]\ninclude = /rwtest.%s/*\n' $$ > "$tmp/agent.conf"
-	"$RW" run --config.file="$tmp/agent.conf" --web.listen-address="127.0.0.1:$port" > "$tmp/agent.log" 2>&1 &
-	agent="rigwatch run"
-else
-	[ -x "$RW_BUILD/bench/httpdrive" ] || fail "$RW_BUILD/bench/httpdrive not built (make all)"
-	"$RW_BUILD/bench/httpdrive" --listen "127.0.0.1:$port" --cgroup "$busy" --targets 10 > "$tmp/agent.log" 2>&1 &
-	agent="httpdrive (rigwatch run does not serve HTTP yet)"
-fi
-apid=$!
-rw_pids="$rw_pids $apid"
-rw_wait_http "http://127.0.0.1:$port/healthz" 15 || { cat "$tmp/agent.log"; fail "$agent: no /healthz on $port"; }
-note "agent: $agent on 127.0.0.1:$port"
+rw_start_agent "$tmp"
+note "agent: rigwatch run on 127.0.0.1:$port"
 
 start_prom() { # name extra-flags...
 	name=$1; shift
@@ -91,5 +79,5 @@ curl -sf --get "http://127.0.0.1:$text_port/api/v1/series" --data-urlencode "mat
 	python3 -c 'import json,sys
 d=json.load(sys.stdin)["data"]; assert len(d)==1, d; assert d[0]["cgroup"]==sys.argv[1], d' "$rel" ||
 	fail "series API: label set of $rel"
-kill "$apid" 2>/dev/null
+kill "$agent_pid" 2>/dev/null
 exit 0

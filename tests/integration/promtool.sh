@@ -16,20 +16,8 @@ busy=$(rw_mkcg busy)
 p1=$(rw_run_in "$busy" sh -c 'while :; do :; done')
 rw_pids="$p1"
 rel="/rwtest.$$/busy"
-port=$(rw_free_port)
-if nm "$RW" 2>/dev/null | grep -q ' T rw_http_start$'; then
-	printf '[agent]\ninclude = /rwtest.%s/*\n' $$ > "$tmp/agent.conf"
-	"$RW" run --config.file="$tmp/agent.conf" --web.listen-address="127.0.0.1:$port" > "$tmp/agent.log" 2>&1 &
-	agent="rigwatch run"
-else
-	[ -x "$RW_BUILD/bench/httpdrive" ] || fail "$RW_BUILD/bench/httpdrive not built (make all)"
-	"$RW_BUILD/bench/httpdrive" --listen "127.0.0.1:$port" --cgroup "$busy" --targets 50 > "$tmp/agent.log" 2>&1 &
-	agent="httpdrive (rigwatch run does not serve HTTP yet)"
-fi
-rw_pids="$rw_pids $!"
-url="http://127.0.0.1:$port"
-rw_wait_http "$url/healthz" 15 || { cat "$tmp/agent.log"; fail "$agent: no /healthz"; }
-note "agent: $agent"
+rw_start_agent "$tmp"
+note "agent: rigwatch run"
 
 # wait for a report that includes the child cgroup
 i=0
