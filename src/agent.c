@@ -11,6 +11,7 @@
 
 #include "rigwatch/agent.h"
 #include "rigwatch/alerts.h"
+#include "rigwatch/features.h"
 #include "rigwatch/fpprobe.h"
 #include "rigwatch/http.h"
 #include "rigwatch/procscan.h"
@@ -611,12 +612,11 @@ int rw_agent_run(struct rw_agent *a, volatile sig_atomic_t *stop, uint64_t max_i
 
 static void sources_text(uint32_t sources, char *buf, size_t len)
 {
-	static const char *const names[RW_SRC_COUNT] = { "pmu", "fpprobe", "cgroup", "indicators" };
 	size_t o = 0;
 	buf[0] = '\0';
 	for (int i = 0; i < RW_SRC_COUNT; i++)
 		if (sources & RW_SRC_BIT(i))
-			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "", names[i]);
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "", rw_source_name((enum rw_source)i));
 	if (!o)
 		snprintf(buf, len, "-");
 }

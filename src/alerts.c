@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "rigwatch/alerts.h"
+#include "rigwatch/respond.h"
+#include "rigwatch/features.h"
 #include "rigwatch/exposition.h"
 #include "rigwatch/log.h"
 
@@ -142,7 +144,7 @@ int rw_alerts_format(const char *host, const struct rw_report_target *t, enum rw
 		if (v->sources_used & RW_SRC_BIT(i)) {
 			size_t n = strlen(sources);
 			snprintf(sources + n, sizeof sources - n, "%s%s", n ? "," : "",
-				 rw_expo_source_name((enum rw_source)i));
+				 rw_source_name((enum rw_source)i));
 		}
 	evidence[0] = '\0';
 	if (v->n_reasons)
@@ -158,12 +160,12 @@ int rw_alerts_format(const char *host, const struct rw_report_target *t, enum rw
 	/* "output": Falco's "<time>: <Priority> <message>" */
 	struct rw_buf ob = RW_BUF_INIT;
 	rw_buf_printf(&ob, "%.*s: %s %s in %s (cgroup=%s verdict=%s previous=%s score=%s sources=%s",
-		      18, tm + 11, priority, rule, label, s->cgroup, rw_expo_verdict_name(v->verdict),
-		      rw_expo_verdict_name(old), score, sources[0] ? sources : "none");
+		      18, tm + 11, priority, rule, label, s->cgroup, rw_verdict_name(v->verdict),
+		      rw_verdict_name(old), score, sources[0] ? sources : "none");
 	if (evidence[0])
 		rw_buf_printf(&ob, " evidence=\"%s\"", evidence);
 	if (t->action != RW_ACTION_NONE)
-		rw_buf_printf(&ob, " action=%s", rw_expo_action_name(t->action));
+		rw_buf_printf(&ob, " action=%s", rw_action_state_name(t->action));
 	rw_buf_puts(&ob, ")");
 	rw_buf_append(&ob, "", 1);
 
@@ -180,13 +182,13 @@ int rw_alerts_format(const char *host, const struct rw_report_target *t, enum rw
 	rw_buf_puts(b, "\"rigwatch.cgroup\":");
 	rw_buf_json_string(b, s->cgroup);
 	field_u64(b, "rigwatch.cgroup_id", s->cgroup_id);
-	field_str(b, "rigwatch.verdict", rw_expo_verdict_name(v->verdict));
-	field_str(b, "rigwatch.previous_verdict", rw_expo_verdict_name(old));
+	field_str(b, "rigwatch.verdict", rw_verdict_name(v->verdict));
+	field_str(b, "rigwatch.previous_verdict", rw_verdict_name(old));
 	rw_buf_puts(b, ",\"rigwatch.score\":");
 	rw_buf_puts(b, score);
 	field_str(b, "rigwatch.sources", sources);
 	field_str(b, "rigwatch.evidence", evidence);
-	field_str(b, "rigwatch.action", rw_expo_action_name(t->action));
+	field_str(b, "rigwatch.action", rw_action_state_name(t->action));
 	field_u64(b, "rigwatch.detections", v->detections);
 	if (id->id[0]) {
 		/* Falco's container.id is the 12-character short form of a 64-hex id */

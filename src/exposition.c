@@ -17,6 +17,9 @@
 #include "metrics.pb-c.h"
 #include "rigwatch/events.h"
 #include "rigwatch/exposition.h"
+#include "rigwatch/verdict.h"
+#include "rigwatch/respond.h"
+#include "rigwatch/features.h"
 
 #ifndef RW_VERSION
 #define RW_VERSION "unknown"
@@ -303,24 +306,6 @@ static uint64_t muldiv(uint64_t a, uint64_t mult, uint64_t div)
 }
 
 /* ---- names ------------------------------------------------------------------------------------------------ */
-
-const char *rw_expo_source_name(enum rw_source s)
-{
-	static const char *const names[RW_SRC_COUNT] = { "pmu", "fpprobe", "cgroup", "indicators" };
-	return (unsigned)s < RW_SRC_COUNT ? names[s] : "unknown";
-}
-
-const char *rw_expo_action_name(enum rw_action_state a)
-{
-	static const char *const names[] = { "none", "dry-run", "frozen", "killed", "failed" };
-	return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "unknown";
-}
-
-const char *rw_expo_verdict_name(enum rw_verdict v)
-{
-	static const char *const names[RW_VERDICT_COUNT] = { "clean", "suspect", "mining" };
-	return (unsigned)v < RW_VERDICT_COUNT ? names[v] : "unknown";
-}
 
 /* ---- Accept negotiation ----------------------------------------------------------------------------------- */
 
@@ -614,7 +599,7 @@ static void render_families(struct emitter *e)
 	fam(e, "rigwatch_source_available", F_GAUGE,
 	    "Whether this host can provide an evidence source (pmu, fpprobe, cgroup, indicators): 1 yes, 0 no.");
 	for (unsigned s = 0; s < RW_SRC_COUNT; s++)
-		sample(e, -1, "source", rw_expo_source_name((enum rw_source)s),
+		sample(e, -1, "source", rw_source_name((enum rw_source)s),
 		       V(!!(r->sources_available & RW_SRC_BIT(s)), 0));
 
 	fam(e, "rigwatch_pmu_hardware_available", F_GAUGE, "Whether hardware performance counters are usable.");
@@ -629,7 +614,7 @@ static void render_families(struct emitter *e)
 			by_verdict[r->targets[i].verdict.verdict]++;
 	fam(e, "rigwatch_targets", F_GAUGE, "Targets (workload cgroups) watched in the last interval, by verdict.");
 	for (unsigned v = 0; v < RW_VERDICT_COUNT; v++)
-		sample(e, -1, "verdict", rw_expo_verdict_name((enum rw_verdict)v), V(by_verdict[v], 0));
+		sample(e, -1, "verdict", rw_verdict_name((enum rw_verdict)v), V(by_verdict[v], 0));
 
 	fam(e, "rigwatch_cgroups_seen", F_GAUGE, "Cgroup directories walked in the last interval.");
 	sample(e, -1, NULL, NULL, V(r->cgroups_seen, 0));
@@ -660,7 +645,7 @@ static void render_families(struct emitter *e)
 	fam(e, "rigwatch_response_actions_total", F_COUNTER,
 	    "Responses to confirmed miners since start, by what they led to (dry-run: would have acted).");
 	for (unsigned a = RW_ACTION_DRY_RUN; a <= RW_ACTION_FAILED; a++)
-		sample(e, -1, "action", rw_expo_action_name((enum rw_action_state)a), V(r->actions_total[a], 0));
+		sample(e, -1, "action", rw_action_state_name((enum rw_action_state)a), V(r->actions_total[a], 0));
 
 	/* Per target. */
 	fam(e, "rigwatch_target_score", F_GAUGE, "Fused miner probability of the target, 0 to 1.");
@@ -671,13 +656,13 @@ static void render_families(struct emitter *e)
 	fam(e, "rigwatch_target_verdict", F_GAUGE, "Current verdict of the target: 1 for the verdict it is in, else 0.");
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned v = 0; v < RW_VERDICT_COUNT; v++)
-			sample(e, (int)i, "verdict", rw_expo_verdict_name((enum rw_verdict)v),
+			sample(e, (int)i, "verdict", rw_verdict_name((enum rw_verdict)v),
 			       V(r->targets[i].verdict.verdict == (enum rw_verdict)v, 0));
 	fam(e, "rigwatch_target_action", F_GAUGE,
 	    "1 for a target the response acted on (frozen, killed, failed) or would have (dry-run); absent otherwise.");
 	for (unsigned i = 0; i < n; i++)
 		if (r->targets[i].action != RW_ACTION_NONE && r->targets[i].action <= RW_ACTION_FAILED)
-			sample(e, (int)i, "action", rw_expo_action_name(r->targets[i].action), V(1, 0));
+			sample(e, (int)i, "action", rw_action_state_name(r->targets[i].action), V(1, 0));
 	fam(e, "rigwatch_target_detections_total", F_COUNTER, "Times the target entered the mining verdict.");
 	for (unsigned i = 0; i < n; i++)
 		sample(e, (int)i, NULL, NULL, V(r->targets[i].verdict.detections, 0));
@@ -808,7 +793,7 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 	buf_putc(b, '}');
 
 	json_key(b, "verdict", &first);
-	rw_buf_json_string(b, rw_expo_verdict_name(v->verdict));
+	rw_buf_json_string(b, rw_verdict_name(v->verdict));
 	json_key(b, "score", &first);
 	rw_buf_q16(b, v->score_q16 < 0 ? 0 : v->score_q16 > 65536 ? 65536 : v->score_q16);
 
@@ -821,7 +806,7 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 		if (!f2)
 			buf_putc(b, ',');
 		f2 = false;
-		rw_buf_json_string(b, rw_expo_source_name((enum rw_source)i));
+		rw_buf_json_string(b, rw_source_name((enum rw_source)i));
 	}
 	buf_putc(b, ']');
 
@@ -841,7 +826,7 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 		f2 = true;
 		buf_putc(b, '{');
 		json_key(b, "source", &f2);
-		rw_buf_json_string(b, rw_expo_source_name(rs->source));
+		rw_buf_json_string(b, rw_source_name(rs->source));
 		json_key(b, "feature", &f2);
 		rw_buf_json_string(b, feature);
 		json_key(b, "value", &f2);
@@ -859,7 +844,7 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 	json_key(b, "detections", &first);
 	put_u64(b, v->detections);
 	json_key(b, "action", &first);
-	rw_buf_json_string(b, rw_expo_action_name(t->action));
+	rw_buf_json_string(b, rw_action_state_name(t->action));
 	buf_putc(b, '}');
 	return b->err;
 }

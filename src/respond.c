@@ -28,6 +28,8 @@
 
 #include "rigwatch/log.h"
 #include "rigwatch/respond.h"
+#include "rigwatch/verdict.h"
+#include "rigwatch/features.h"
 
 #define NS_PER_S        1000000000ull
 #define RATE_WINDOW_NS  (60ull * NS_PER_S)
@@ -78,19 +80,6 @@ static const char *const action_names[] = { "none", "dry-run", "frozen", "killed
 const char *rw_action_state_name(enum rw_action_state s)
 {
 	return (unsigned)s < sizeof action_names / sizeof action_names[0] ? action_names[s] : "?";
-}
-
-/* Local copies of two name tables so this module links without the verdict module. */
-static const char *verdict_name(enum rw_verdict v)
-{
-	static const char *const n[] = { "clean", "suspect", "mining" };
-	return (unsigned)v < 3 ? n[v] : "?";
-}
-
-static const char *source_name(unsigned s)
-{
-	static const char *const n[] = { "pmu", "fpprobe", "cgroup", "indicators" };
-	return s < 4 ? n[s] : "?";
 }
 
 static uint64_t mono_ms(void)
@@ -824,13 +813,13 @@ static int audit(struct rw_respond *r, const struct rw_report_target *t, uint64_
 	sb_kv(&s, &first, "unit", id->unit);
 	rw_format_q16(v->score_q16, q, sizeof q);
 	sb_fmt(&s, "},\"evidence\":{\"score\":%s,\"verdict\":\"%s\",\"intervals\":%u,\"since\":", q,
-	       verdict_name(v->verdict), v->intervals_in_verdict);
+	       rw_verdict_name(v->verdict), v->intervals_in_verdict);
 	sb_time(&s, v->since_ns);
 	sb_raw(&s, ",\"sources\":[", 12);
 	first = true;
 	for (unsigned i = 0; i < RW_SRC_COUNT; i++) {
 		if (v->sources_used & RW_SRC_BIT(i)) {
-			sb_fmt(&s, "%s\"%s\"", first ? "" : ",", source_name(i));
+			sb_fmt(&s, "%s\"%s\"", first ? "" : ",", rw_source_name(i));
 			first = false;
 		}
 	}
@@ -838,7 +827,7 @@ static int audit(struct rw_respond *r, const struct rw_report_target *t, uint64_
 	for (unsigned i = 0; i < v->n_reasons && i < RW_REASONS_MAX; i++) {
 		const struct rw_reason *re = &v->reasons[i];
 		rw_format_q16(re->value_q16, q, sizeof q);
-		sb_fmt(&s, "%s{\"source\":\"%s\",\"feature\":", i ? "," : "", source_name(re->source));
+		sb_fmt(&s, "%s{\"source\":\"%s\",\"feature\":", i ? "," : "", rw_source_name(re->source));
 		sb_str(&s, re->feature);
 		sb_fmt(&s, ",\"value\":%s,\"detail\":", q);
 		sb_str(&s, re->detail);
@@ -1040,7 +1029,7 @@ int rw_respond_consider(struct rw_respond *r, struct rw_report_target *t, uint64
 		goto failed;
 	}
 	rw_log_warn("respond", "%s %s (%s, score %d/65536, %u intervals)", act_name, cg,
-		    verdict_name(t->verdict.verdict), t->verdict.score_q16, t->verdict.intervals_in_verdict);
+		    rw_verdict_name(t->verdict.verdict), t->verdict.score_q16, t->verdict.intervals_in_verdict);
 	if (r->mode == RW_RESPONSE_FREEZE) {
 		ret = rw_respond_freeze(r, cg, detail, sizeof detail);
 	} else {

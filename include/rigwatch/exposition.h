@@ -60,10 +60,8 @@ int rw_verdicts_json(const struct rw_report *r, struct rw_buf *out, struct rw_ve
 /* One target's object alone. */
 int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *out);
 
-/* Stable names used in metrics, JSON and alerts. */
-const char *rw_expo_source_name(enum rw_source s);           /* "pmu", "fpprobe", "cgroup", "indicators" */
-const char *rw_expo_action_name(enum rw_action_state a);     /* "none", "dry-run", "frozen", "killed", "failed" */
-const char *rw_expo_verdict_name(enum rw_verdict v);         /* "clean", "suspect", "mining" */
+/* The stable names used in metrics, JSON and alerts come from one place each: rw_source_name (features.h),
+ * rw_verdict_name (verdict.h), rw_action_state_name (respond.h). */
 
 /* Decimal text of a signed Q16.16 value, up to 6 fraction digits, trailing zeros trimmed ("0.5", "-1.25", "3"). */
 void rw_buf_q16(struct rw_buf *b, int32_t v);
