@@ -10,9 +10,13 @@
 
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 typedef struct {
 	const char *name;
@@ -20,6 +24,27 @@ typedef struct {
 } rw_test;
 
 #define RW_TEST(f) { #f, f }
+
+/* The suite's own pid, set by rw_test_main before any test forks. */
+static pid_t rw_test_pid;
+
+/* First call in a forked child that runs until the test kills it (spinners, sleepers, tracees). A _FATAL
+ * assertion in the parent skips the rest of the test, cleanup included: without this the child would live on
+ * as an orphan holding the harness's output pipe, and tests/run-unit.sh (or CI) would wait for it forever.
+ * So the child dies with the suite and writes nowhere the harness reads. */
+static inline void rw_test_child_detach(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != rw_test_pid) /* the suite already died before prctl took effect */
+		_exit(0);
+	int fd = open("/dev/null", O_WRONLY);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
 
 /* Directory of test fixtures (tests/data), overridable for out-of-tree runs. */
 static inline const char *rw_test_data_dir(void)
@@ -47,6 +72,7 @@ static inline int rw_test_skipped(const char *suite, const char *name)
 
 static inline int rw_test_main(const char *suite_name, const rw_test *tests)
 {
+	rw_test_pid = getpid();
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	CU_pSuite suite = CU_add_suite(suite_name, NULL, NULL);

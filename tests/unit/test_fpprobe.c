@@ -124,6 +124,7 @@ static pid_t spawn_mode(int fe_mode, int ftz)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
+		rw_test_child_detach();
 		fesetround(fe_mode);
 #if defined(__x86_64__)
 		if (ftz)
@@ -207,6 +208,7 @@ static void test_uninterruptible_thread(void)
 	CU_ASSERT_FATAL(pipe(pfd) == 0);
 	pid_t pid = fork();
 	if (pid == 0) {
+		rw_test_child_detach();
 		close(pfd[0]);
 		pid_t c = vfork();
 		if (c == 0) {
@@ -265,6 +267,7 @@ static void test_refusals(void)
 	CU_ASSERT_FATAL(pipe(pfd) == 0);
 	pid = fork();
 	if (pid == 0) {
+		rw_test_child_detach();
 		close(pfd[0]);
 		ptrace(PTRACE_TRACEME, 0, NULL, NULL);
 		(void)!write(pfd[1], "x", 1);
@@ -353,6 +356,7 @@ static void test_probe_thread(void)
 	 * B: a busy thread in round-upward with FTZ; our own tid listed too must be skipped. */
 	pid_t sw = fork();
 	if (sw == 0) {
+		rw_test_child_detach();
 		static const int fe[4] = { FE_TONEAREST, FE_DOWNWARD, FE_UPWARD, FE_TOWARDZERO };
 		volatile double x = 1.0;
 		for (unsigned i = 0;; i++) {
@@ -363,9 +367,11 @@ static void test_probe_thread(void)
 	}
 	pid_t plain = spawn_mode(FE_TONEAREST, 0);
 	pid_t idle = fork();
-	if (idle == 0)
+	if (idle == 0) {
+		rw_test_child_detach();
 		for (;;)
 			pause();
+	}
 	pid_t up = spawn_mode(FE_UPWARD, 1);
 	pid_t a[3] = { sw, plain, idle }, b[2] = { up, getpid() };
 	write_threads(dir_a, a, 3);

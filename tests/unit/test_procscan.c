@@ -179,6 +179,7 @@ static void test_scan_live(void)
 	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
+		rw_test_child_detach();
 		setpgid(0, 0);
 		execl("/bin/sh", "sh", "-c", "sleep 30; exit 0", "stratum+tcp://127.0.0.1:3333", (char *)NULL);
 		_exit(127);

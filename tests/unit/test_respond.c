@@ -121,6 +121,7 @@ static pid_t spawn_in(const char *rel, bool busy)
 	char p[1024], buf[4096], me[32];
 	pid_t pid = fork();
 	if (pid == 0) {
+		rw_test_child_detach();
 		snprintf(p, sizeof p, "%s%s/cgroup.procs", cg2, rel);
 		snprintf(me, sizeof me, "%d", getpid());
 		if (write_file(p, me) < 0)
