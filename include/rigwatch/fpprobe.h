@@ -48,7 +48,9 @@ const char *rw_fp_rmode_name(unsigned rmode);
  *   -ENOTSUP    no probe on this architecture
  * A thread that did not stop in time stays seized with a stop pending; this call and
  * rw_fpprobe_release_pending() release it once it stops, and the kernel releases it when the calling thread
- * exits. Call rw_fpprobe_release_pending() before dropping privileges or when done probing. */
+ * exits. Call rw_fpprobe_release_pending() before dropping privileges or when done probing.
+ * Blocks SIGCHLD in the calling thread (the probe sleeps in sigtimedwait until its tracee stops); waitpid on
+ * the caller's own children works as before. */
 int rw_fpprobe_read_thread(pid_t tid, uint32_t *control, uint64_t *stop_ns);
 /* Release the calling thread's tracees that had not stopped in time; waits at most wait_ms for each.
  * Returns how many are still pending. */
@@ -68,7 +70,8 @@ struct rw_fpprobe;
 
 /* Start the probe thread. With cfg->fpprobe_enabled false it returns 0 and *out = NULL: every other call
  * accepts NULL and does nothing (collect reports nothing). Uses cfg->interval_ms, fpprobe_max_probes (reads per
- * interval, all targets), fpprobe_reads_per_thread, fpprobe_min_thread_cpu_q16 and proc_root. */
+ * interval, all targets), fpprobe_reads_per_thread, fpprobe_min_thread_cpu_q16 and proc_root. Blocks SIGCHLD
+ * in the calling thread, and so in threads it creates afterwards, so that tracee stops reach the probe thread. */
 int rw_fpprobe_start(struct rw_fpprobe **out, const struct rw_config *cfg);
 /* The busy targets for the coming interval (copied). Called once per interval; starts a new probing round. */
 void rw_fpprobe_set_targets(struct rw_fpprobe *p, const struct rw_fpprobe_target *t, unsigned n);

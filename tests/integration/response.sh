@@ -11,6 +11,7 @@ RX=$RW_BUILD/rxload
 [ -x "$RX" ] || skip "no $RX"
 command -v python3 >/dev/null || skip "needs python3"
 command -v curl >/dev/null || skip "needs curl"
+command -v stress-ng >/dev/null || skip "needs stress-ng (the busy benign neighbour)"
 
 MIN_INTERVALS=2
 ENTER_N=5                                   # [verdict] enter_n default

@@ -40,6 +40,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void usleep_ns(uint64_t us)
 {
 	struct timespec ts = { (time_t)(us / 1000000), (long)(us % 1000000) * 1000 };
@@ -96,14 +103,15 @@ static int bench(pid_t pid, pid_t only_tid, unsigned reads, unsigned gap_us)
 
 	/* as the agent's probe thread does */
 	int boosted = rw_fpprobe_boost_thread() == 0;
-	uint64_t *ns = calloc(reads, sizeof(*ns)), *call = calloc(reads, sizeof(*call));
+	uint64_t *ns = calloc(reads, sizeof(*ns)), *call = calloc(reads, sizeof(*call)), cpu_ns = 0;
 	unsigned ok = 0, failed = 0;
 	unsigned modes[4] = { 0 };
 	for (unsigned i = 0; i < reads; i++) {
 		uint32_t control;
-		uint64_t t, c0 = now_ns();
+		uint64_t t, c0 = now_ns(), u0 = thread_cpu_ns();
 		int rc = rw_fpprobe_read_thread(tids[i % ntids], &control, &t);
 		call[i] = now_ns() - c0;
+		cpu_ns += thread_cpu_ns() - u0;
 		if (rc == 0) {
 			struct rw_fp_decoded dec;
 			rw_fp_decode(control, &dec);
@@ -127,12 +135,12 @@ static int bench(pid_t pid, pid_t only_tid, unsigned reads, unsigned gap_us)
 	qsort(ns, ok, sizeof(*ns), cmp_u64);
 	qsort(call, reads, sizeof(*call), cmp_u64);
 	/* stop_us: time the thread was held stopped; call_us: the whole call, including waiting for a thread that
-	 * was waiting for a CPU to reach its stop. */
+	 * was waiting for a CPU to reach its stop; cpu_us: the prober's own CPU time per read (the agent's cost). */
 	printf("fpprobe bench: target=%s sched=%s threads=%u reads=%u failed=%u stop_us median=%.1f p90=%.1f p99=%.1f max=%.1f "
-	       "call_us median=%.1f p99=%.1f modes nearest=%u down=%u up=%u zero=%u\n",
+	       "call_us median=%.1f p99=%.1f cpu_us mean=%.1f modes nearest=%u down=%u up=%u zero=%u\n",
 	       own ? "switcher" : "pid", boosted ? "fifo" : "other", ntids, ok, failed, ns[ok / 2] / 1e3, ns[(ok * 90) / 100] / 1e3,
 	       ns[(ok * 99) / 100] / 1e3, ns[ok - 1] / 1e3, call[reads / 2] / 1e3, call[(reads * 99) / 100] / 1e3,
-	       modes[0], modes[1], modes[2], modes[3]);
+	       cpu_ns / 1e3 / reads, modes[0], modes[1], modes[2], modes[3]);
 	free(call);
 	free(ns);
 	return 0;
