@@ -63,6 +63,10 @@ struct pmu_cpu_group {
 	int fds[PMU_MAX_MEMBERS];
 	uint64_t ids[PMU_MAX_MEMBERS];
 	uint8_t roles[PMU_MAX_MEMBERS];
+	bool ran;                   /* enabled time moved at the last read: the cgroup was scheduled on this CPU */
+	unsigned read_seq;          /* the rw_pmu_group_read call that last read it */
+	uint64_t enabled, running;  /* as of the last read */
+	uint64_t raw[PMU_MAX_MEMBERS]; /* member counts as of the last read, by member index */
 };
 
 struct rw_pmu_group {
@@ -70,8 +74,13 @@ struct rw_pmu_group {
 	unsigned ncpu, per_cpu;     /* per_cpu = table groups + 1 software group (last) */
 	unsigned nfds;
 	uint32_t present;
+	unsigned reads;             /* rw_pmu_group_read calls */
+	uint64_t leader_reads;      /* read(2) calls on leaders */
 	struct pmu_cpu_group g[];   /* ncpu * per_cpu, CPU-major */
 };
+
+/* Every so many reads, every CPU's groups are read, also those the cgroup did not run on. */
+#define FULL_READ_EVERY 8
 
 static const struct {
 	enum rw_counter_role role;
@@ -646,38 +655,110 @@ static int member_index(const struct pmu_cpu_group *cg, uint64_t id, unsigned po
 	return -1;
 }
 
-int rw_pmu_group_read(struct rw_pmu_group *g, uint64_t totals[RW_CTR_COUNT], uint32_t *present,
-		      uint32_t *min_ratio_q16)
+/* Read one CPU group into its cache. */
+static int read_cpu_group(struct rw_pmu_group *g, struct pmu_cpu_group *cg)
 {
 	uint64_t buf[3 + 2 * PMU_MAX_MEMBERS];
+	ssize_t n = read(cg->leader, buf, sizeof buf);
+	g->leader_reads++;
+	if (n < 0)
+		return -errno;
+	if (n < 3 * (ssize_t)sizeof(uint64_t) || buf[0] > cg->n || (size_t)n < (3 + 2 * buf[0]) * sizeof(uint64_t))
+		return -EIO;
+	cg->ran = buf[1] != cg->enabled;
+	cg->enabled = buf[1];
+	cg->running = buf[2];
+	for (unsigned m = 0; m < buf[0]; m++) {
+		int idx = member_index(cg, buf[4 + 2 * m], m);
+		if (idx >= 0)
+			cg->raw[idx] = buf[3 + 2 * m];
+	}
+	cg->read_seq = g->reads;
+	return 0;
+}
+
+/* The cgroup's task-clock on one CPU as of the last read (the software group is last in the row). */
+static uint64_t row_task_clock(const struct rw_pmu_group *g, const struct pmu_cpu_group *row)
+{
+	const struct pmu_cpu_group *sw = &row[g->per_cpu - 1];
+	for (unsigned i = 0; i < sw->n; i++)
+		if (sw->roles[i] == RW_CTR_TASK_CLOCK)
+			return sw->raw[i];
+	return 0;
+}
+
+static bool row_ran(const struct rw_pmu_group *g, const struct pmu_cpu_group *row)
+{
+	for (unsigned k = 0; k < g->per_cpu; k++)
+		if (row[k].ran)
+			return true;
+	return false;
+}
+
+static int read_row(struct rw_pmu_group *g, struct pmu_cpu_group *row)
+{
+	for (unsigned k = 0; k < g->per_cpu; k++) {
+		if (row[k].leader < 0)
+			continue;
+		int r = read_cpu_group(g, &row[k]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Each read costs a system call per CPU per group, and reading a group active on another CPU an interrupt
+ * there: the part of the agent's cost that grows with the CPU count. A busy cgroup with a thread or two runs on
+ * one or two CPUs of sixteen between two reads (tools/bench/perfread), and the counts of the other CPUs have
+ * not moved. So only the CPUs it ran on at their last read are read, then the rest only if the task-clock read
+ * falls short of the CPU time the cgroup used (cpu_ns, from cpu.stat) by more than 1/16, and every
+ * FULL_READ_EVERY reads regardless. A count deferred so is not lost: totals are cumulative and catch up at the
+ * next read of that CPU. */
+int rw_pmu_group_read(struct rw_pmu_group *g, uint64_t cpu_ns, uint64_t totals[RW_CTR_COUNT], uint32_t *present,
+		      uint32_t *min_ratio_q16)
+{
 	uint32_t ratio = 65536;
+	bool full = g->reads % FULL_READ_EVERY == 0 || cpu_ns == 0 || !(g->present & RW_CTR_BIT(RW_CTR_TASK_CLOCK));
+	uint64_t covered = 0;
+	bool skipped = false;
+	int r;
+
+	g->reads++;
+	for (unsigned c = 0; c < g->ncpu; c++) {
+		struct pmu_cpu_group *row = &g->g[c * g->per_cpu];
+		if (!full && !row_ran(g, row)) {
+			skipped = true;
+			continue;
+		}
+		uint64_t before = row_task_clock(g, row);
+		if ((r = read_row(g, row)) < 0)
+			return r;
+		covered += row_task_clock(g, row) - before;
+	}
+	if (skipped && covered < cpu_ns - cpu_ns / 16) {
+		for (unsigned c = 0; c < g->ncpu; c++) {
+			struct pmu_cpu_group *row = &g->g[c * g->per_cpu];
+			if (row[g->per_cpu - 1].read_seq != g->reads && (r = read_row(g, row)) < 0)
+				return r;
+		}
+	}
 
 	memset(totals, 0, RW_CTR_COUNT * sizeof totals[0]);
 	for (unsigned i = 0; i < g->ncpu * g->per_cpu; i++) {
 		const struct pmu_cpu_group *cg = &g->g[i];
 		if (cg->leader < 0)
 			continue;
-		ssize_t n = read(cg->leader, buf, sizeof buf);
-		if (n < 0)
-			return -errno;
-		if (n < 3 * (ssize_t)sizeof(uint64_t) || buf[0] > cg->n ||
-		    (size_t)n < (3 + 2 * buf[0]) * sizeof(uint64_t))
-			return -EIO;
-		uint64_t enabled = buf[1], running = buf[2];
-		if (enabled > 0) {
+		if (cg->enabled > 0) {
 			/* Q16.16 of running/enabled; enabled only advances while the cgroup runs on this CPU. */
-			uint32_t r = ratio_q16(running, enabled);
-			if (r < ratio)
-				ratio = r;
+			uint32_t q = ratio_q16(cg->running, cg->enabled);
+			if (q < ratio)
+				ratio = q;
 		}
-		for (unsigned m = 0; m < buf[0]; m++) {
-			int idx = member_index(cg, buf[4 + 2 * m], m);
-			if (idx < 0)
-				continue;
-			unsigned role = cg->roles[idx];
+		for (unsigned m = 0; m < cg->n; m++) {
+			unsigned role = cg->roles[m];
 			if (!(g->present & RW_CTR_BIT(role)))
 				continue;       /* not open on every CPU: a partial sum would mislead */
-			uint64_t v = rw_pmu_scale(buf[3 + 2 * m], enabled, running);
+			uint64_t v = rw_pmu_scale(cg->raw[m], cg->enabled, cg->running);
 			totals[role] = totals[role] > UINT64_MAX - v ? UINT64_MAX : totals[role] + v;
 		}
 	}
@@ -687,6 +768,8 @@ int rw_pmu_group_read(struct rw_pmu_group *g, uint64_t totals[RW_CTR_COUNT], uin
 		*min_ratio_q16 = ratio;
 	return 0;
 }
+
+uint64_t rw_pmu_group_leader_reads(const struct rw_pmu_group *g) { return g->leader_reads; }
 
 static const char *status_name(enum rw_event_status s)
 {

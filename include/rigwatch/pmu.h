@@ -63,9 +63,13 @@ unsigned rw_pmu_group_fds(const struct rw_pmu_group *g);  /* file descriptors th
 
 /* Read cumulative scaled totals since open, summed over CPUs. totals[] is indexed by role; *present gets a
  * bit per role that was counted; *min_ratio_q16 the smallest running/enabled ratio (Q16.16, 65536 = never
- * multiplexed). Returns 0 or a negative errno. */
-int rw_pmu_group_read(struct rw_pmu_group *g, uint64_t totals[RW_CTR_COUNT], uint32_t *present,
+ * multiplexed). cpu_ns is the CPU time the cgroup used since the previous read (cpu.stat), or 0 to read every
+ * CPU: given it, the CPUs the cgroup did not run on lately are read only when the others' task-clock falls
+ * short of it, and every few reads (their counts show up at that later read). Returns 0 or a negative errno. */
+int rw_pmu_group_read(struct rw_pmu_group *g, uint64_t cpu_ns, uint64_t totals[RW_CTR_COUNT], uint32_t *present,
 		      uint32_t *min_ratio_q16);
+/* read(2) calls on group leaders so far (one per CPU per group in a full read): for tests and benches. */
+uint64_t rw_pmu_group_leader_reads(const struct rw_pmu_group *g);
 
 /* Multiplex scaling: raw * enabled / running, without overflow or division by zero (running 0 gives 0). */
 uint64_t rw_pmu_scale(uint64_t raw, uint64_t enabled, uint64_t running);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -279,7 +280,7 @@ static void measure(struct rw_pmu *p, struct cg *c, uint64_t *task_ns, uint64_t 
 	CU_ASSERT_EQUAL(rw_pmu_group_fds(g), rw_pmu_fds_per_group(p));
 	CU_ASSERT_EQUAL(count_fds(), before + rw_pmu_group_fds(g));
 	usleep(1000000);
-	CU_ASSERT_EQUAL(rw_pmu_group_read(g, totals, present, ratio), 0);
+	CU_ASSERT_EQUAL(rw_pmu_group_read(g, 0, totals, present, ratio), 0);
 	*usage = cg_usage_ns(c->path) - u0;
 	*elapsed = now_ns() - t0;
 	*task_ns = totals[RW_CTR_TASK_CLOCK];
@@ -404,6 +405,81 @@ out:
 	rw_pmu_free(p);
 }
 
+static void pin(pid_t pid, int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	CU_ASSERT_EQUAL(sched_setaffinity(pid, sizeof set, &set), 0);
+}
+
+/* Given the cgroup's CPU time, a read skips the CPUs it did not run on, unless their count is needed to add
+ * up: a busy child pinned to one CPU, then moved to another. */
+static void test_cgroup_reads_cpus_it_ran_on(void)
+{
+	struct rw_pmu *p;
+	struct rw_pmu_group *g = NULL;
+	struct cg c;
+	uint64_t totals[RW_CTR_COUNT];
+	uint32_t present, ratio;
+
+	CU_ASSERT_EQUAL_FATAL(rw_pmu_init(&p, NULL), 0);
+	if (!cgroup_tests_possible(p))
+		goto out;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		printf("\n  (skipped: one CPU)\n");
+		goto out;
+	}
+	CU_ASSERT_EQUAL_FATAL(cg_start(&c, "hot", true), 0);
+	pin(c.child, 0);
+	usleep(20000);
+	int cfd = open(c.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CU_ASSERT_FATAL(cfd >= 0);
+	uint64_t u0 = cg_usage_ns(c.path);
+	CU_ASSERT_EQUAL_FATAL(rw_pmu_group_open(p, cfd, &g), 0);
+	close(cfd);
+	/* A cgroup event starts counting when its cgroup is next switched in on that CPU: a lone spinner may not
+	 * be switched out for a long time, so stop and continue it once. */
+	kill(c.child, SIGSTOP);
+	usleep(10000);
+	kill(c.child, SIGCONT);
+
+	/* first read: every CPU */
+	usleep(200000);
+	uint64_t u1 = cg_usage_ns(c.path);
+	CU_ASSERT_EQUAL(rw_pmu_group_read(g, u1 - u0, totals, &present, &ratio), 0);
+	uint64_t full = rw_pmu_group_leader_reads(g);
+	CU_ASSERT(full >= 2);
+
+	/* pinned: only CPU 0's groups */
+	usleep(200000);
+	uint64_t u2 = cg_usage_ns(c.path), before = rw_pmu_group_leader_reads(g);
+	CU_ASSERT_EQUAL(rw_pmu_group_read(g, u2 - u1, totals, &present, &ratio), 0);
+	uint64_t partial = rw_pmu_group_leader_reads(g) - before;
+	CU_ASSERT(partial > 0 && partial < full);
+
+	/* more CPU time than CPU 0 saw: the rest is read too */
+	before = rw_pmu_group_leader_reads(g);
+	CU_ASSERT_EQUAL(rw_pmu_group_read(g, 10 * (u2 - u1), totals, &present, &ratio), 0);
+	CU_ASSERT_EQUAL(rw_pmu_group_leader_reads(g) - before, full);
+
+	/* moved to CPU 1, which ran nothing at its last read: its count is not lost */
+	pin(c.child, 1);
+	usleep(200000);
+	uint64_t u3 = cg_usage_ns(c.path), pre = totals[RW_CTR_TASK_CLOCK];
+	CU_ASSERT_EQUAL(rw_pmu_group_read(g, u3 - u2, totals, &present, &ratio), 0);
+	uint64_t got = totals[RW_CTR_TASK_CLOCK] - pre;
+	printf("\n  full read %llu leader reads, pinned %llu; after the move task-clock %.3f s, cpu.stat %.3f s\n",
+	       (unsigned long long)full, (unsigned long long)partial, got / 1e9, (u3 - u2) / 1e9);
+	CU_ASSERT(got + 5000000 > (u3 - u2) * 9 / 10);
+	CU_ASSERT(totals[RW_CTR_TASK_CLOCK] + 5000000 > (u3 - u0) * 9 / 10);
+	CU_ASSERT(totals[RW_CTR_TASK_CLOCK] < (u3 - u0) * 11 / 10 + 5000000);
+	rw_pmu_group_close(g);
+	cg_stop(&c);
+out:
+	rw_pmu_free(p);
+}
+
 static const rw_test tests[] = {
 	RW_TEST(test_scale),
 	RW_TEST(test_init_without_hardware_never_fails),
@@ -412,6 +488,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_cgroup_busy_and_sleeper),
 	RW_TEST(test_cgroup_vanished),
 	RW_TEST(test_cgroup_emfile),
+	RW_TEST(test_cgroup_reads_cpus_it_ran_on),
 	{ NULL, NULL },
 };
 
