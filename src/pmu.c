@@ -3,7 +3,13 @@
  * libpfm4 only knows what CPUID (or /proc/cpuinfo on ARM) says; in a VM without a vPMU it happily encodes events
  * that the kernel will never count. So every encoded event is also probed with perf_event_open on this process
  * (pid 0, cpu -1) and only what the kernel accepts is opened per cgroup. Software events are encoded by hand as
- * PERF_TYPE_SOFTWARE: libpfm4's perf:: PMU disappears under LIBPFM_FORCE_PMU, and they must count everywhere. */
+ * PERF_TYPE_SOFTWARE: libpfm4's perf:: PMU disappears under LIBPFM_FORCE_PMU, and they must count everywhere.
+ *
+ * libpfm4 is needed only while the table is encoded, in rw_pmu_init: it is loaded with dlopen and closed again
+ * before rw_pmu_init returns, and what `rigwatch events` shows of it is copied. Linked in for good, the
+ * relocated pointers of its PMU tables alone kept 2.4 MB of the agent resident. Where the library cannot be
+ * loaded the agent counts software events only, as on a host without a PMU, and says why. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,11 +42,26 @@ struct pmu_event {
 	unsigned group;
 	enum rw_event_status status;
 	int error;                  /* errno (probe) or libpfm4 code (encoding) */
+	char encode_error[160];     /* pfm_strerror(error) for RW_EV_ENCODE_FAILED */
 	struct perf_event_attr attr;
+};
+
+#define PMU_MAX_LISTED  48   /* PMUs shown by `rigwatch events` */
+
+/* What rw_pmu_report shows of libpfm4, copied while it is loaded. */
+struct pfm_pmu_seen {
+	char name[32];
+	char desc[96];
+	pfm_pmu_type_t type;
+	int counters, fixed, events;
 };
 
 struct rw_pmu {
 	char core_name[64];         /* libpfm4 core PMU, "none" */
+	int pfm_version;            /* pfm_get_version(), -1 when the library could not be loaded */
+	char pfm_init_msg[160];     /* pfm_initialize's result, or why the library did not load */
+	unsigned n_listed;
+	struct pfm_pmu_seen listed[PMU_MAX_LISTED];
 	const struct rw_event_table *table;
 	bool table_requested;       /* named by the caller rather than detected */
 	unsigned n_hw;
@@ -92,15 +113,61 @@ static const struct {
 	{ RW_CTR_PAGE_FAULTS, "page-faults", PERF_COUNT_SW_PAGE_FAULTS },
 };
 
-static pthread_once_t pfm_once = PTHREAD_ONCE_INIT;
-static int pfm_init_ret;
 /* "hardware counters unavailable" is said once per process, however often a pmu is set up. */
 static int hw_unavailable_logged;
 
-static void pfm_init_once(void)
+/* The libpfm4 calls rigwatch makes, resolved from the library while it is loaded (pfm_load .. pfm_unload, under
+ * pfm_mu: the library keeps global state). */
+static struct {
+	void *handle;
+	__typeof__(pfm_initialize) *initialize;
+	__typeof__(pfm_terminate) *terminate;
+	__typeof__(pfm_get_os_event_encoding) *get_os_event_encoding;
+	__typeof__(pfm_get_pmu_info) *get_pmu_info;
+	__typeof__(pfm_strerror) *strerror;
+	__typeof__(pfm_get_version) *get_version;
+} pfm;
+static pthread_mutex_t pfm_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void pfm_unload(void)
 {
-	/* libpfm4 reads LIBPFM_FORCE_PMU and friends here, once per process. */
-	pfm_init_ret = pfm_initialize();
+	if (pfm.handle) {
+		if (pfm.terminate)
+			pfm.terminate();
+		dlclose(pfm.handle);
+	}
+	memset(&pfm, 0, sizeof pfm);
+	pthread_mutex_unlock(&pfm_mu);
+}
+
+/* Load libpfm4 and run pfm_initialize (which reads LIBPFM_FORCE_PMU and friends). Returns its result, or
+ * PFM_ERR_NOTSUPP with *why set when the library is missing. Always pair with pfm_unload. */
+static int pfm_load(char *why, size_t len)
+{
+	pthread_mutex_lock(&pfm_mu);
+	memset(&pfm, 0, sizeof pfm);
+	pfm.handle = dlopen("libpfm.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!pfm.handle) {
+		snprintf(why, len, "libpfm4 not loaded (%s)", dlerror());
+		return PFM_ERR_NOTSUPP;
+	}
+	/* POSIX's way to convert dlsym's object pointer to a function pointer */
+	*(void **)&pfm.initialize = dlsym(pfm.handle, "pfm_initialize");
+	*(void **)&pfm.terminate = dlsym(pfm.handle, "pfm_terminate");
+	*(void **)&pfm.get_os_event_encoding = dlsym(pfm.handle, "pfm_get_os_event_encoding");
+	*(void **)&pfm.get_pmu_info = dlsym(pfm.handle, "pfm_get_pmu_info");
+	*(void **)&pfm.strerror = dlsym(pfm.handle, "pfm_strerror");
+	*(void **)&pfm.get_version = dlsym(pfm.handle, "pfm_get_version");
+	if (!pfm.initialize || !pfm.terminate || !pfm.get_os_event_encoding || !pfm.get_pmu_info || !pfm.strerror ||
+	    !pfm.get_version) {
+		snprintf(why, len, "libpfm4 lacks a function rigwatch needs (%s)", dlerror());
+		dlclose(pfm.handle);
+		pfm.handle = NULL;
+		return PFM_ERR_NOTSUPP;
+	}
+	int r = pfm.initialize();
+	snprintf(why, len, "%s", pfm.strerror(r));
+	return r;
 }
 
 static int sys_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
@@ -260,14 +327,18 @@ static int encode_event(struct pmu_event *ev)
 	memset(&arg, 0, sizeof arg);
 	arg.attr = &ev->attr;
 	arg.size = sizeof arg;
-	int r = pfm_get_os_event_encoding(ev->name, PFM_PLM0 | PFM_PLM3, PFM_OS_PERF_EVENT, &arg);
+	int r = pfm.get_os_event_encoding(ev->name, PFM_PLM0 | PFM_PLM3, PFM_OS_PERF_EVENT, &arg);
 	ev->attr.size = sizeof ev->attr;
 	return r;
 }
 
-/* The core PMU libpfm4 detected (or was forced to) that has a table; else the first core PMU without one. */
-static const struct rw_event_table *detect_core(char *name, size_t len)
+/* The core PMU libpfm4 detected (or was forced to) that has a table; else the first core PMU without one. The
+ * PMUs present are copied for rw_pmu_report. */
+static const struct rw_event_table *detect_core(struct rw_pmu *pmu)
 {
+	const struct rw_event_table *found = NULL;
+	char *name = pmu->core_name;
+	size_t len = sizeof pmu->core_name;
 	pfm_pmu_t p;
 
 	snprintf(name, len, "none");
@@ -275,17 +346,28 @@ static const struct rw_event_table *detect_core(char *name, size_t len)
 		pfm_pmu_info_t pi;
 		memset(&pi, 0, sizeof pi);
 		pi.size = sizeof pi;
-		if (pfm_get_pmu_info(p, &pi) != PFM_SUCCESS || !pi.is_present || pi.type != PFM_PMU_TYPE_CORE)
+		if (pfm.get_pmu_info(p, &pi) != PFM_SUCCESS || !pi.is_present)
+			continue;
+		if (pmu->n_listed < PMU_MAX_LISTED) {
+			struct pfm_pmu_seen *l = &pmu->listed[pmu->n_listed++];
+			snprintf(l->name, sizeof l->name, "%s", pi.name ? pi.name : "?");
+			snprintf(l->desc, sizeof l->desc, "%s", pi.desc ? pi.desc : "");
+			l->type = pi.type;
+			l->counters = pi.num_cntrs;
+			l->fixed = pi.num_fixed_cntrs;
+			l->events = pi.nevents;
+		}
+		if (found || pi.type != PFM_PMU_TYPE_CORE)
 			continue;
 		const struct rw_event_table *c = rw_events_table_for_pmu(pi.name);
 		if (c) {
 			snprintf(name, len, "%s", pi.name);
-			return c;
-		}
-		if (strcmp(name, "none") == 0)
+			found = c;
+		} else if (strcmp(name, "none") == 0) {
 			snprintf(name, len, "%s", pi.name);   /* e.g. ix86arch, or a PMU we have no table for */
+		}
 	}
-	return NULL;
+	return found;
 }
 
 static int read_paranoid(void)
@@ -325,8 +407,8 @@ static void explain_hw(struct rw_pmu *pmu)
 		snprintf(core, sizeof core, "core PMU %s", pmu->core_name);
 	switch (bad->status) {
 	case RW_EV_ENCODE_FAILED:
-		snprintf(pmu->hw_reason, sizeof pmu->hw_reason, "%s; libpfm4 cannot encode %s (%s)", core, bad->name,
-			 pfm_strerror(bad->error));
+		snprintf(pmu->hw_reason, sizeof pmu->hw_reason, "%s; libpfm4 cannot encode %s (%.60s)", core, bad->name,
+			 bad->encode_error);
 		break;
 	case RW_EV_NO_PERMISSION:
 		snprintf(pmu->hw_reason, sizeof pmu->hw_reason,
@@ -374,17 +456,20 @@ int rw_pmu_init(struct rw_pmu **out, const char *table_name)
 	int ret;
 
 	*out = NULL;
-	pthread_once(&pfm_once, pfm_init_once);
 	pmu = calloc(1, sizeof *pmu);
 	if (!pmu)
 		return -ENOMEM;
 	ret = online_cpus(&pmu->cpus, &pmu->ncpu);
-	if (ret < 0)
-		goto fail;
+	if (ret < 0) {
+		free(pmu);
+		return ret;
+	}
+	int pfm_ret = pfm_load(pmu->pfm_init_msg, sizeof pmu->pfm_init_msg);
+	pmu->pfm_version = pfm.handle ? pfm.get_version() : -1;
 
 	const struct rw_event_table *detected = NULL;
-	if (pfm_init_ret == PFM_SUCCESS)
-		detected = detect_core(pmu->core_name, sizeof pmu->core_name);
+	if (pfm_ret == PFM_SUCCESS)
+		detected = detect_core(pmu);
 	else
 		snprintf(pmu->core_name, sizeof pmu->core_name, "none");
 	if (table_name && table_name[0] && strcmp(table_name, "auto") != 0) {
@@ -410,10 +495,12 @@ int rw_pmu_init(struct rw_pmu **out, const char *table_name)
 		ev->role = d->role;
 		ev->name = d->name;
 		ev->group = d->group;
-		int r = pfm_init_ret == PFM_SUCCESS ? encode_event(ev) : pfm_init_ret;
+		int r = pfm_ret == PFM_SUCCESS ? encode_event(ev) : pfm_ret;
 		if (r != PFM_SUCCESS) {
 			ev->status = RW_EV_ENCODE_FAILED;
 			ev->error = r;
+			snprintf(ev->encode_error, sizeof ev->encode_error, "%s",
+				 pfm.handle ? pfm.strerror(r) : pmu->pfm_init_msg);
 			continue;
 		}
 		probe_event(ev);
@@ -429,6 +516,7 @@ int rw_pmu_init(struct rw_pmu **out, const char *table_name)
 		probe_event(ev);
 	}
 	explain_hw(pmu);
+	pfm_unload();
 	probe_cgroup_mode(pmu);
 
 	if (!pmu->hw_available && __atomic_exchange_n(&hw_unavailable_logged, 1, __ATOMIC_RELAXED) == 0)
@@ -442,6 +530,7 @@ int rw_pmu_init(struct rw_pmu **out, const char *table_name)
 	*out = pmu;
 	return 0;
 fail:
+	pfm_unload();
 	free(pmu->cpus);
 	free(pmu);
 	return ret;
@@ -797,7 +886,7 @@ static void report_event(FILE *out, const struct pmu_event *ev, const char *grou
 	char why[160] = "";
 
 	if (ev->status == RW_EV_ENCODE_FAILED)
-		snprintf(why, sizeof why, " (%s)", pfm_strerror(ev->error));
+		snprintf(why, sizeof why, " (%.150s)", ev->encode_error);
 	else if (ev->status != RW_EV_OK)
 		snprintf(why, sizeof why, " (%s)", strerror(ev->error));
 	if (ev->status == RW_EV_ENCODE_FAILED)
@@ -815,29 +904,22 @@ static void report_event(FILE *out, const struct pmu_event *ev, const char *grou
 void rw_pmu_report(const struct rw_pmu *pmu, FILE *out)
 {
 	const char *force = getenv("LIBPFM_FORCE_PMU");
-	int v = pfm_get_version();
-	pfm_pmu_t p;
+	int v = pmu->pfm_version;
 
-	fprintf(out, "libpfm4: API version %d.%d (pfm_get_version; the library cannot report its release), "
-		"pfm_initialize: %s\n", PFM_MAJ_VERSION(v), PFM_MIN_VERSION(v), pfm_strerror(pfm_init_ret));
+	if (v >= 0)
+		fprintf(out, "libpfm4: API version %d.%d (pfm_get_version; the library cannot report its release), "
+			"pfm_initialize: %s\n", PFM_MAJ_VERSION(v), PFM_MIN_VERSION(v), pmu->pfm_init_msg);
+	else
+		fprintf(out, "libpfm4: %s\n", pmu->pfm_init_msg);
 	if (force && force[0])
 		fprintf(out, "LIBPFM_FORCE_PMU=%s: only that PMU is active\n", force);
 	fprintf(out, "PMUs present:\n");
-	unsigned npresent = 0;
-	if (pfm_init_ret == PFM_SUCCESS) {
-		pfm_for_all_pmus(p) {
-			pfm_pmu_info_t pi;
-			memset(&pi, 0, sizeof pi);
-			pi.size = sizeof pi;
-			if (pfm_get_pmu_info(p, &pi) != PFM_SUCCESS || !pi.is_present)
-				continue;
-			fprintf(out, "  %-24s type=%-10s counters=%d fixed=%d events=%d  %s\n", pi.name,
-				pmu_type_name(pi.type), pi.num_cntrs, pi.num_fixed_cntrs, pi.nevents,
-				pi.desc ? pi.desc : "");
-			npresent++;
-		}
+	for (unsigned i = 0; i < pmu->n_listed; i++) {
+		const struct pfm_pmu_seen *l = &pmu->listed[i];
+		fprintf(out, "  %-24s type=%-10s counters=%d fixed=%d events=%d  %s\n", l->name, pmu_type_name(l->type),
+			l->counters, l->fixed, l->events, l->desc);
 	}
-	if (npresent == 0)
+	if (pmu->n_listed == 0)
 		fprintf(out, "  (none)\n");
 	fprintf(out, "core PMU: %s\n", pmu->core_name);
 	fprintf(out, "event table: %s (%s; %s)\n", pmu->table->pmu, pmu->table->description,
