@@ -30,7 +30,7 @@
 
 #define PMU_MAX_HW      16   /* events in one table; the largest has 8 */
 #define PMU_MAX_GROUPS  8    /* table groups */
-#define PMU_MAX_MEMBERS 16   /* events in one perf group */
+#define PMU_MAX_MEMBERS 8    /* events in one perf group: no PMU counts more at once; the tables use 5 */
 #define PMU_N_SW        3
 
 #define READ_FORMAT (PERF_FORMAT_GROUP | PERF_FORMAT_ID | PERF_FORMAT_TOTAL_TIME_ENABLED | \
@@ -487,6 +487,16 @@ int rw_pmu_init(struct rw_pmu **out, const char *table_name)
 	if (pmu->table->n_events > PMU_MAX_HW || pmu->table->n_groups > PMU_MAX_GROUPS) {
 		ret = -EINVAL;
 		goto fail;
+	}
+	unsigned members[PMU_MAX_GROUPS] = { 0 };
+	for (unsigned i = 0; i < pmu->table->n_events; i++) {
+		unsigned k = pmu->table->events[i].group;
+		if (k >= pmu->table->n_groups || ++members[k] > PMU_MAX_MEMBERS) {
+			rw_log_error("pmu", "event table %s: group %u is out of range or has more than %d events",
+				     pmu->table->pmu, k, PMU_MAX_MEMBERS);
+			ret = -EINVAL;
+			goto fail;
+		}
 	}
 	pmu->n_hw = pmu->table->n_events;
 	for (unsigned i = 0; i < pmu->n_hw; i++) {
