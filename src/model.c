@@ -112,20 +112,44 @@ _Static_assert(RW_F_IPC == 0 && RW_F_FP_ROUNDING_MODES == 8 && RW_F_CORES == 12 
 		       RW_SRC_INDICATORS == 3,
 	       "rw_model_eval's feature ranges follow enum rw_feature and enum rw_source");
 
+/* One feature's log-odds, as term_contrib: the value relative to lo, clamped to 0..range (values inside the
+ * clamp, the usual case, take one unsigned compare and no conditional moves), less center - lo. */
+static inline __attribute__((always_inline)) int64_t eval_term(const struct rw_model *m, const struct rw_features *f,
+							       unsigned i)
+{
+	int64_t t = (int64_t)f->v[i] - m->eval.lo[i];
+	if (__builtin_expect((uint64_t)t > m->eval.range[i], 0))
+		t = t < 0 ? 0 : (int64_t)m->eval.range[i];
+	return (t - m->eval.off[i]) * m->eval.mult[i] >> RW_MODEL_MULT_SHIFT;
+}
+
 /* Log-odds of features [first, end) that are present and weighted (`live`), added to z. */
 static inline __attribute__((always_inline)) int64_t range_z(const struct rw_model *m, const struct rw_features *f,
 							     uint32_t live, unsigned first, unsigned end, int64_t z)
 {
 #pragma GCC unroll 8
-	for (unsigned i = first; i < end; i++) {
-		if (!(live & (1u << i)))
-			continue;
-		int64_t x = f->v[i];
-		x = x < m->eval.lo[i] ? m->eval.lo[i] : x;
-		x = x > m->eval.hi[i] ? m->eval.hi[i] : x;
-		z += (x - m->eval.center[i]) * m->eval.mult[i] >> RW_MODEL_MULT_SHIFT;
-	}
+	for (unsigned i = first; i < end; i++)
+		if (live & (1u << i))
+			z += eval_term(m, f, i);
 	return z;
+}
+
+/* The same over features all known present: no test per feature. Weights of 0 have a mult of 0, so their terms
+ * add nothing here either. */
+static inline __attribute__((always_inline)) int64_t range_z_all(const struct rw_model *m,
+								 const struct rw_features *f, unsigned first,
+								 unsigned end, int64_t z)
+{
+#pragma GCC unroll 8
+	for (unsigned i = first; i < end; i++)
+		z += eval_term(m, f, i);
+	return z;
+}
+
+/* One source's capped log-odds from the log-odds of its terms. */
+static inline __attribute__((always_inline)) int32_t source_cap(const struct rw_model_source *src, int64_t z)
+{
+	return clamp32(z, -src->cap_neg_q16, src->cap_pos_q16);
 }
 
 static inline __attribute__((always_inline)) void source_eval(const struct rw_model *m, const struct rw_features *f,
@@ -135,23 +159,49 @@ static inline __attribute__((always_inline)) void source_eval(const struct rw_mo
 	int32_t zs = 0;
 	if (f->sources & RW_SRC_BIT(s)) {
 		const struct rw_model_source *src = &m->src[s];
-		int64_t z = range_z(m, f, f->present & m->eval_mask[s], first, end, src->intercept_q16);
-		zs = clamp32(z, -src->cap_neg_q16, src->cap_pos_q16);
+		/* A source's features are usually all there when the source is: then the straight path. */
+		uint32_t all = (uint32_t)(((1ull << end) - 1) & ~((1ull << first) - 1));
+		int64_t z = (f->present & all) == all
+				    ? range_z_all(m, f, first, end, src->intercept_q16)
+				    : range_z(m, f, f->present & m->eval_mask[s], first, end, src->intercept_q16);
+		zs = source_cap(src, z);
 		out->sources_used |= RW_SRC_BIT(s);
 		*total += zs;
 	}
 	out->source_logit_q16[s] = zs;
 }
 
+/* Every source with every feature (a host with a PMU, a busy target): one test for all, then straight-line. */
+static inline __attribute__((always_inline)) int64_t source_full(const struct rw_model *m,
+								 const struct rw_features *f,
+								 struct rw_model_output *out, unsigned s,
+								 unsigned first, unsigned end)
+{
+	int32_t zs = source_cap(&m->src[s], range_z_all(m, f, first, end, m->src[s].intercept_q16));
+	out->source_logit_q16[s] = zs;
+	return zs;
+}
+
+#define ALL_SOURCES ((1u << RW_SRC_COUNT) - 1)
+#define ALL_FEATURES ((1u << RW_F_COUNT) - 1)
+
 void rw_model_eval(const struct rw_model *m, const struct rw_features *f, struct rw_model_output *out)
 {
 	int64_t total = m->bias_q16;
 
-	out->sources_used = 0;
-	source_eval(m, f, out, RW_SRC_PMU, RW_F_IPC, RW_F_FP_ROUNDING_MODES, &total);
-	source_eval(m, f, out, RW_SRC_FPPROBE, RW_F_FP_ROUNDING_MODES, RW_F_CORES, &total);
-	source_eval(m, f, out, RW_SRC_CGROUP, RW_F_CORES, RW_F_IND_RULES, &total);
-	source_eval(m, f, out, RW_SRC_INDICATORS, RW_F_IND_RULES, RW_F_COUNT, &total);
+	if ((f->sources & ALL_SOURCES) == ALL_SOURCES && (f->present & ALL_FEATURES) == ALL_FEATURES) {
+		out->sources_used = ALL_SOURCES;
+		total += source_full(m, f, out, RW_SRC_PMU, RW_F_IPC, RW_F_FP_ROUNDING_MODES);
+		total += source_full(m, f, out, RW_SRC_FPPROBE, RW_F_FP_ROUNDING_MODES, RW_F_CORES);
+		total += source_full(m, f, out, RW_SRC_CGROUP, RW_F_CORES, RW_F_IND_RULES);
+		total += source_full(m, f, out, RW_SRC_INDICATORS, RW_F_IND_RULES, RW_F_COUNT);
+	} else {
+		out->sources_used = 0;
+		source_eval(m, f, out, RW_SRC_PMU, RW_F_IPC, RW_F_FP_ROUNDING_MODES, &total);
+		source_eval(m, f, out, RW_SRC_FPPROBE, RW_F_FP_ROUNDING_MODES, RW_F_CORES, &total);
+		source_eval(m, f, out, RW_SRC_CGROUP, RW_F_CORES, RW_F_IND_RULES, &total);
+		source_eval(m, f, out, RW_SRC_INDICATORS, RW_F_IND_RULES, RW_F_COUNT, &total);
+	}
 	out->logit_q16 = clamp32(total, -m->cap_q16, m->cap_q16);
 	out->p_q16 = rw_sigmoid_q16(out->logit_q16);
 }
@@ -389,8 +439,8 @@ static int parse_text(struct rw_model *m, struct parse *p, char *text)
 				return fail(p, "feature %s: weight/scale too large for its lo..hi range", tok[1]);
 			listed[f] = true;
 			m->eval.lo[f] = t->lo_q16;
-			m->eval.hi[f] = t->hi_q16;
-			m->eval.center[f] = t->center_q16;
+			m->eval.range[f] = (uint64_t)((int64_t)t->hi_q16 - t->lo_q16);
+			m->eval.off[f] = (int64_t)t->center_q16 - t->lo_q16;
 			m->eval.mult[f] = t->mult;
 			if (t->weight != 0)
 				m->eval_mask[cur] |= t->bit;

@@ -58,9 +58,14 @@ struct rw_model {
 	struct rw_model_term terms[RW_F_COUNT];
 	unsigned n_terms;
 	/* Derived by the parser for rw_model_eval: each term indexed by its feature, and per source the features
-	 * with a nonzero weight, so scoring walks only present, weighted features with no index indirection. */
+	 * with a nonzero weight, so scoring walks only present, weighted features with no index indirection.
+	 * Relative to lo: t = x - lo is inside the clamp when (uint64_t)t <= range (one compare for both ends), and
+	 * clamp(x) - center = t - off. */
 	struct {
-		int64_t lo[RW_F_COUNT], hi[RW_F_COUNT], center[RW_F_COUNT], mult[RW_F_COUNT]; /* Q16, as the terms */
+		int64_t lo[RW_F_COUNT];     /* Q16 */
+		uint64_t range[RW_F_COUNT]; /* hi - lo */
+		int64_t off[RW_F_COUNT];    /* center - lo */
+		int64_t mult[RW_F_COUNT];
 	} eval;
 	uint32_t eval_mask[RW_SRC_COUNT];
 	char provenance[RW_MODEL_PROVENANCE_MAX]; /* the provenance lines, "source key text\n" */
