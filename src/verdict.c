@@ -27,29 +27,79 @@ void rw_verdict_tracker_init(struct rw_verdict_tracker *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* The reasons are written for every scored target every interval: a small bounded string builder rather than
+ * snprintf, whose format machinery made up nine tenths of a target's scoring (callgrind, tools/bench/model.c). */
+struct text {
+	char *p, *end; /* end: the last byte, kept for the terminating NUL */
+};
+
+static void put_str(struct text *t, const char *s)
+{
+	while (*s && t->p < t->end)
+		*t->p++ = *s++;
+}
+
+static void put_uint(struct text *t, uint64_t v)
+{
+	char digits[20];
+	unsigned n = 0;
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n && t->p < t->end)
+		*t->p++ = digits[--n];
+}
+
+static void put_int(struct text *t, int64_t v)
+{
+	if (v < 0) {
+		put_str(t, "-");
+		put_uint(t, (uint64_t)0 - (uint64_t)v);
+	} else {
+		put_uint(t, (uint64_t)v);
+	}
+}
+
 /* v (Q16.16) with `digits` decimals (0..3), rounded, trailing zeros trimmed: "0.21", "4", "1.5". */
-static void dec(int32_t v, unsigned digits, char *buf, size_t len)
+static void put_dec(struct text *t, int32_t v, unsigned digits)
 {
 	static const int64_t pow10[] = { 1, 10, 100, 1000 };
 	int64_t p = pow10[digits];
 	int64_t a = v < 0 ? -(int64_t)v : v;
 	int64_t scaled = (a * p + 32768) >> 16;
 	int64_t whole = scaled / p, frac = scaled % p;
-	char f[8] = "";
+	if (v < 0 && scaled)
+		put_str(t, "-");
+	put_uint(t, (uint64_t)whole);
 	if (digits && frac) {
-		snprintf(f, sizeof(f), ".%0*lld", (int)digits, (long long)frac);
-		for (size_t i = strlen(f) - 1; f[i] == '0'; i--)
-			f[i] = '\0';
+		char f[4];
+		unsigned n = digits;
+		for (unsigned i = digits; i-- > 0; frac /= 10)
+			f[i] = (char)('0' + frac % 10);
+		while (n > 0 && f[n - 1] == '0')
+			n--;
+		put_str(t, ".");
+		for (unsigned i = 0; i < n && t->p < t->end; i++)
+			*t->p++ = f[i];
 	}
-	snprintf(buf, len, "%s%lld%s", v < 0 && scaled ? "-" : "", (long long)whole, f);
 }
 
-static void span(uint32_t interval_ms, char *buf, size_t len)
+static void put_span(struct text *t, uint32_t interval_ms)
 {
-	if (interval_ms % 1000 == 0)
-		snprintf(buf, len, "%u s", interval_ms / 1000);
-	else
-		snprintf(buf, len, "%u ms", interval_ms);
+	if (interval_ms % 1000 == 0) {
+		put_uint(t, interval_ms / 1000);
+		put_str(t, " s");
+	} else {
+		put_uint(t, interval_ms);
+		put_str(t, " ms");
+	}
+}
+
+/* "N thing" or "N things": whole counts. */
+static void put_count(struct text *t, int32_t n, const char *one, const char *many)
+{
+	put_int(t, n);
+	put_str(t, n == 1 ? one : many);
 }
 
 static int32_t percent(int32_t v)
@@ -59,84 +109,118 @@ static int32_t percent(int32_t v)
 
 void rw_reason_describe(int feature, int32_t v, uint32_t interval_ms, const char *evidence, char *buf, unsigned len)
 {
-	char d[32], in[24];
 	int32_t n = (v + 32768) >> 16;   /* counts are whole numbers */
+	struct text t = { buf, buf + (len ? len - 1 : 0) };
 
-	span(interval_ms, in, sizeof(in));
-	dec(v, 2, d, sizeof(d));
+	if (len == 0)
+		return;
 	switch (feature) {
 	case RW_F_IPC:
-		snprintf(buf, len, "%s instructions per cycle", d);
+		put_dec(&t, v, 2);
+		put_str(&t, " instructions per cycle");
 		break;
 	case RW_F_LLC_MPKI:
-		snprintf(buf, len, "%s last-level-cache misses per 1000 instructions", d);
+		put_dec(&t, v, 2);
+		put_str(&t, " last-level-cache misses per 1000 instructions");
 		break;
 	case RW_F_BRANCH_MPKI:
-		snprintf(buf, len, "%s branch misses per 1000 instructions", d);
+		put_dec(&t, v, 2);
+		put_str(&t, " branch misses per 1000 instructions");
 		break;
 	case RW_F_PD_PER_INSN:
-		snprintf(buf, len, "packed-double FP %s per instruction", d);
+		put_str(&t, "packed-double FP ");
+		put_dec(&t, v, 2);
+		put_str(&t, " per instruction");
 		break;
 	case RW_F_PD256_PER_INSN:
-		snprintf(buf, len, "256-bit packed-double FP %s per instruction", d);
+		put_str(&t, "256-bit packed-double FP ");
+		put_dec(&t, v, 2);
+		put_str(&t, " per instruction");
 		break;
 	case RW_F_FP_SCALAR_PER_INSN:
-		snprintf(buf, len, "scalar double FP %s per instruction", d);
+		put_str(&t, "scalar double FP ");
+		put_dec(&t, v, 2);
+		put_str(&t, " per instruction");
 		break;
 	case RW_F_FP_SIMD_PER_INSN:
-		snprintf(buf, len, "FP/SIMD operations %s per instruction", d);
+		put_str(&t, "FP/SIMD operations ");
+		put_dec(&t, v, 2);
+		put_str(&t, " per instruction");
 		break;
 	case RW_F_CRYPTO_PKI:
-		snprintf(buf, len, "%s AES/crypto operations per 1000 instructions", d);
+		put_dec(&t, v, 2);
+		put_str(&t, " AES/crypto operations per 1000 instructions");
 		break;
 	case RW_F_FP_ROUNDING_MODES:
-		snprintf(buf, len, "%d distinct FP rounding mode%s in %s", n, n == 1 ? "" : "s", in);
+		put_count(&t, n, " distinct FP rounding mode", " distinct FP rounding modes");
+		put_str(&t, " in ");
+		put_span(&t, interval_ms);
 		break;
 	case RW_F_FP_THREAD_MODES:
-		snprintf(buf, len, "%d FP rounding mode%s on one thread in %s", n, n == 1 ? "" : "s", in);
+		put_count(&t, n, " FP rounding mode", " FP rounding modes");
+		put_str(&t, " on one thread in ");
+		put_span(&t, interval_ms);
 		break;
 	case RW_F_FP_NONDEFAULT_MODES:
-		snprintf(buf, len, "%d non-default FP rounding mode%s on one thread in %s", n, n == 1 ? "" : "s", in);
+		put_count(&t, n, " non-default FP rounding mode", " non-default FP rounding modes");
+		put_str(&t, " on one thread in ");
+		put_span(&t, interval_ms);
 		break;
 	case RW_F_FP_FTZ_DAZ:
-		snprintf(buf, len, "%s", v ? "FP flush-to-zero/denormals-are-zero set" :
-			 "FP flush-to-zero/denormals-are-zero not set");
+		put_str(&t, v ? "FP flush-to-zero/denormals-are-zero set" : "FP flush-to-zero/denormals-are-zero not set");
 		break;
 	case RW_F_CORES:
-		snprintf(buf, len, "%s CPU cores used over %s", d, in);
+		put_dec(&t, v, 2);
+		put_str(&t, " CPU cores used over ");
+		put_span(&t, interval_ms);
 		break;
 	case RW_F_THROTTLE:
-		snprintf(buf, len, "CPU-throttled %d %% of %s", percent(v), in);
+		put_str(&t, "CPU-throttled ");
+		put_int(&t, percent(v));
+		put_str(&t, " % of ");
+		put_span(&t, interval_ms);
 		break;
 	case RW_F_CPU_STEADINESS:
-		snprintf(buf, len, "CPU use %d %% steady over the last %u intervals", percent(v), RW_STEADY_WINDOW);
+		put_str(&t, "CPU use ");
+		put_int(&t, percent(v));
+		put_str(&t, " % steady over the last ");
+		put_uint(&t, RW_STEADY_WINDOW);
+		put_str(&t, " intervals");
 		break;
 	case RW_F_MEMORY_GIB:
 		if (v < 65536) {
-			snprintf(buf, len, "%d MiB of memory", (int32_t)(((int64_t)v * 1024 + 32768) >> 16));
+			put_int(&t, (int32_t)(((int64_t)v * 1024 + 32768) >> 16));
+			put_str(&t, " MiB of memory");
 		} else {
-			snprintf(buf, len, "%s GiB of memory", d);
+			put_dec(&t, v, 2);
+			put_str(&t, " GiB of memory");
 		}
 		break;
 	case RW_F_HUGEPAGE_SHARE:
-		snprintf(buf, len, "%d %% of anonymous memory in huge pages", percent(v));
+		put_int(&t, percent(v));
+		put_str(&t, " % of anonymous memory in huge pages");
 		break;
 	case RW_F_IND_RULES:
 	case RW_F_IND_MATCHES:
 		if (evidence && *evidence)
-			snprintf(buf, len, "%s", evidence);
+			put_str(&t, evidence);
 		else if (feature == RW_F_IND_RULES)
-			snprintf(buf, len, "%d kind%s of miner indicator matched", n, n == 1 ? "" : "s");
+			put_count(&t, n, " kind of miner indicator matched", " kinds of miner indicator matched");
 		else
-			snprintf(buf, len, "%d miner indicator match%s", n, n == 1 ? "" : "es");
+			put_count(&t, n, " miner indicator match", " miner indicator matches");
 		break;
 	case RW_F_POOL_CONNECTIONS:
-		snprintf(buf, len, "%d TCP connection%s to mining-pool ports", n, n == 1 ? "" : "s");
+		put_count(&t, n, " TCP connection", " TCP connections");
+		put_str(&t, " to mining-pool ports");
 		break;
 	default:
-		snprintf(buf, len, "feature %d = %s", feature, d);
+		put_str(&t, "feature ");
+		put_int(&t, feature);
+		put_str(&t, " = ");
+		put_dec(&t, v, 2);
 		break;
 	}
+	*t.p = '\0';
 }
 
 unsigned rw_verdict_reasons(const struct rw_features *f, const struct rw_model_output *mo, struct rw_reason *out,
@@ -159,7 +243,9 @@ unsigned rw_verdict_reasons(const struct rw_features *f, const struct rw_model_o
 		used |= RW_F_BIT(best);
 		struct rw_reason *r = &out[n++];
 		r->source = rw_feature_source(best);
-		snprintf(r->feature, sizeof(r->feature), "%s", rw_feature_name(best));
+		struct text name = { r->feature, r->feature + sizeof(r->feature) - 1 };
+		put_str(&name, rw_feature_name(best));
+		*name.p = '\0';
 		r->value_q16 = f->v[best];
 		rw_reason_describe(best, f->v[best], f->interval_ms, f->evidence, r->detail, sizeof(r->detail));
 	}
