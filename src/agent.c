@@ -286,10 +286,10 @@ static struct rw_report_target *report_slot(struct rw_agent *a)
 }
 
 /* Open counters for a target that became busy, within the fd budget. */
-static void start_counters(struct rw_agent *a, struct rw_target *t, int v2_fd)
+static void start_counters(struct rw_agent *a, struct rw_target *t, const struct rw_cgroup_entry *e)
 {
 	unsigned cost = rw_pmu_fds_per_group(a->pmu);
-	int fd = v2_fd, own_fd = -1, r;
+	int fd = e->dir_fd, own_fd = -1, r;
 
 	if (!rw_pmu_cgroup_permitted(a->pmu))
 		return;
@@ -302,6 +302,15 @@ static void start_counters(struct rw_agent *a, struct rw_target *t, int v2_fd)
 		char p[RW_MOUNT_PATH_MAX + RW_CGROUP_PATH_MAX];
 		snprintf(p, sizeof p, "%s%s", a->mounts.v1_perf_event, t->path);
 		if ((own_fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			r = -errno;
+			goto denied;
+		}
+		fd = own_fd;
+	} else if (fd < 0) {
+		/* a known target: the walk did not open its directory */
+		if ((own_fd = openat(e->parent_fd, e->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			if (errno == ENOENT)
+				return; /* vanished: normal */
 			r = -errno;
 			goto denied;
 		}
@@ -413,6 +422,8 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	struct rw_cgstats_paths paths = {
 		.v2_dir = v2,
 		.v2_fd = e->dir_fd,
+		.v2_parent_fd = e->parent_fd,
+		.v2_name = e->name,
 		.v1_cpu_dir = v1cpu[0] ? v1cpu : NULL,
 		.v1_cpuacct_dir = v1acct[0] ? v1acct : NULL,
 		.v1_memory_dir = v1mem[0] ? v1mem : NULL,
@@ -492,7 +503,7 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	if (busy) {
 		t->idle_intervals = 0;
 		if (!t->counters)
-			start_counters(a, t, e->dir_fd);
+			start_counters(a, t, e);
 	} else if (t->counters && ++t->idle_intervals >= COUNTERS_IDLE_CLOSE) {
 		stop_counters(a, t);
 	}

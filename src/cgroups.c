@@ -188,7 +188,7 @@ struct walk {
 static int read_populated(int dfd)
 {
 	char buf[256];
-	ssize_t n = rw_read_small(dfd, "cgroup.events", buf, sizeof buf);
+	ssize_t n = rw_read_kernfs(dfd, "cgroup.events", buf, sizeof buf);
 	if (n < 0)
 		return n == -ENOENT ? 1 : (int)n;
 	const char *p = strstr(buf, "populated ");
@@ -208,8 +208,9 @@ static bool is_workload_kind(enum rw_workload_kind k)
 	return k == RW_KIND_CONTAINER || k == RW_KIND_SLURM || k == RW_KIND_SERVICE || k == RW_KIND_SCOPE;
 }
 
-/* ino: the directory's inode if the caller has it, else 0 */
-static int offer(struct walk *w, int dfd, const struct rw_identity *id, uint64_t ino)
+/* Offer the cgroup at w->path to the callback. dfd: its open directory, or -1 (then ino is set); pfd and name:
+ * its parent's fd and its name there. ino: the directory's inode if the caller has it, else 0. */
+static int offer(struct walk *w, int dfd, int pfd, const char *name, const struct rw_identity *id, uint64_t ino)
 {
 	struct stat st;
 	if (!ino) {
@@ -221,23 +222,20 @@ static int offer(struct walk *w, int dfd, const struct rw_identity *id, uint64_t
 		return 0;
 	if (glob_any(w->exclude, w->n_exclude, w->path))
 		return 0;
-	struct rw_cgroup_entry e = { .path = w->path, .id = ino, .identity = id, .dir_fd = dfd };
+	struct rw_cgroup_entry e = { .path = w->path, .id = ino, .identity = id, .dir_fd = dfd, .parent_fd = pfd,
+				     .name = name };
 	w->stats->targets++;
 	return w->visit(&e, w->arg);
 }
 
-/* Visit the directory open at dfd whose relative path is in w->path (length len). */
-static int walk_dir(struct walk *w, int dfd, size_t len, int depth)
+/* Visit the directory open at dfd whose relative path is in w->path (length len); pfd and name reach it from its
+ * parent. */
+static int walk_dir(struct walk *w, int dfd, int pfd, const char *name, size_t len, int depth)
 {
 	struct rw_identity id;
 	int r = 0, populated;
 
 	w->stats->dirs++;
-	if (depth > 0 && w->known) {
-		struct stat kst;
-		if (fstat(dfd, &kst) == 0 && w->known((uint64_t)kst.st_ino, w->arg))
-			return offer(w, dfd, NULL, (uint64_t)kst.st_ino); /* the caller has its identity */
-	}
 	populated = read_populated(dfd);
 	if (populated < 0) {
 		w->stats->vanished++;
@@ -248,13 +246,13 @@ static int walk_dir(struct walk *w, int dfd, size_t len, int depth)
 
 	rw_identity_from_path(w->path, &id);
 	if (depth > 0 && is_workload_kind(id.kind))
-		return offer(w, dfd, &id, 0);
+		return offer(w, dfd, pfd, name, &id, 0);
 
 	/* A directory's link count is 2 plus its subdirectories (kernfs keeps it so, as do disk file systems):
 	 * a leaf needs no readdir, which is most of the cost of a walk over many containers. */
 	struct stat st;
 	if (depth > 0 && fstat(dfd, &st) == 0 && st.st_nlink == 2)
-		return id.kind == RW_KIND_OTHER ? offer(w, dfd, &id, (uint64_t)st.st_ino) : 0;
+		return id.kind == RW_KIND_OTHER ? offer(w, dfd, pfd, name, &id, (uint64_t)st.st_ino) : 0;
 
 	int lfd = dup(dfd);
 	if (lfd < 0)
@@ -272,29 +270,41 @@ static int walk_dir(struct walk *w, int dfd, size_t len, int depth)
 		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
 			continue;
 		size_t nl = strlen(de->d_name);
-		int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-		if (cfd < 0) {
+		struct stat cst;
+		if (fstatat(dfd, de->d_name, &cst, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT)
 				w->stats->vanished++;
-			continue; /* a file (DT_UNKNOWN), or gone: both normal */
+			continue; /* gone: normal */
 		}
+		if (!S_ISDIR(cst.st_mode))
+			continue; /* a file (DT_UNKNOWN) */
 		has_children = true;
 		if (depth + 1 >= WALK_MAX_DEPTH || len + 1 + nl >= sizeof w->path) {
 			rw_log_warn("cgroups", "skipping %s/%s: nested too deep or path too long", w->path, de->d_name);
-			close(cfd);
 			continue;
 		}
 		size_t base = len;
 		if (!(len == 1 && w->path[0] == '/'))
 			w->path[base++] = '/';
 		memcpy(w->path + base, de->d_name, nl + 1);
-		r = walk_dir(w, cfd, base + nl, depth + 1);
+		if (w->known && w->known((uint64_t)cst.st_ino, w->arg)) {
+			/* the caller has its identity, and opens it only if it must */
+			w->stats->dirs++;
+			r = offer(w, -1, dfd, de->d_name, NULL, (uint64_t)cst.st_ino);
+		} else {
+			int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			if (cfd >= 0) {
+				r = walk_dir(w, cfd, dfd, de->d_name, base + nl, depth + 1);
+				close(cfd);
+			} else if (errno == ENOENT) {
+				w->stats->vanished++;
+			}
+		}
 		w->path[len] = '\0';
-		close(cfd);
 	}
 	closedir(d);
 	if (r == 0 && !has_children && depth > 0 && id.kind == RW_KIND_OTHER)
-		r = offer(w, dfd, &id, 0); /* a leaf with processes */
+		r = offer(w, dfd, pfd, name, &id, 0); /* a leaf with processes */
 	return r;
 }
 
@@ -326,7 +336,7 @@ int rw_cgroup_walk_known(const char *root, const char *const *include, unsigned 
 		free(w);
 		return r;
 	}
-	r = walk_dir(w, dfd, 1, 0);
+	r = walk_dir(w, dfd, dfd, ".", 1, 0);
 	close(dfd);
 	free(w);
 	return r;

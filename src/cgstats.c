@@ -11,15 +11,26 @@
 #include "rigwatch/cgstats.h"
 #include "rigwatch/fsutil.h"
 
-/* Read a small file of directory `dir`, relative to its open fd when we have one (> 0). */
-static ssize_t read_small_at(int dirfd, const char *dir, const char *name, char *buf, size_t len)
+/* Read a small file of directory `dir`, relative to its open fd when we have one (> 0), else to its parent's. */
+static ssize_t read_small_at(int dirfd, int parent_fd, const char *dirname, const char *dir, const char *name,
+			     char *buf, size_t len)
 {
 	char path[4352];
 	if (dirfd > 0)
-		return rw_read_small(dirfd, name, buf, len);
+		return rw_read_kernfs(dirfd, name, buf, len);
+	if (parent_fd > 0 && dirname) {
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", dirname, name) >= sizeof path)
+			return -ENAMETOOLONG;
+		return rw_read_kernfs(parent_fd, path, buf, len);
+	}
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
 		return -ENAMETOOLONG;
-	return rw_read_small(AT_FDCWD, path, buf, len);
+	return rw_read_kernfs(AT_FDCWD, path, buf, len);
+}
+
+static ssize_t read_v2(const struct rw_cgstats_paths *p, const char *name, char *buf, size_t len)
+{
+	return read_small_at(p->v2_fd, p->v2_parent_fd, p->v2_name, p->v2_dir, name, buf, len);
 }
 
 /* One bit per file rw_cgstats_read may try, for rw_cgstats_paths.missing. */
@@ -36,7 +47,7 @@ static ssize_t try_read(struct rw_cgstats_paths *p, unsigned bit, const char *di
 {
 	if (p->missing & (1u << bit))
 		return -ENOENT;
-	ssize_t n = read_small_at(dir == p->v2_dir ? p->v2_fd : -1, dir, name, buf, len);
+	ssize_t n = dir == p->v2_dir ? read_v2(p, name, buf, len) : read_small_at(-1, -1, NULL, dir, name, buf, len);
 	if (n == -ENOENT)
 		p->missing |= 1u << bit;
 	return n;
@@ -205,7 +216,7 @@ int rw_cgstats_read(struct rw_cgstats_paths *paths, struct rw_cgstats *out)
 
 	memset(out, 0, sizeof *out);
 	/* cpu.stat is in every cgroup2 directory: its absence means the cgroup is gone. */
-	n = read_small_at(paths->v2_fd, paths->v2_dir, "cpu.stat", buf, sizeof buf);
+	n = read_v2(paths, "cpu.stat", buf, sizeof buf);
 	if (n < 0 && access(paths->v2_dir, F_OK) != 0)
 		return -ENOENT;
 	if (n > 0)

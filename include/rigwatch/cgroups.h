@@ -34,7 +34,10 @@ struct rw_cgroup_entry {
 	const char *path;        /* relative to the v2 root, starting with '/' */
 	uint64_t id;             /* inode number: the cgroup id perf and bpf use */
 	const struct rw_identity *identity; /* NULL for a target the `known` callback of rw_cgroup_walk_known knew */
-	int dir_fd;              /* open O_RDONLY directory fd of the cgroup (usable as the perf pid), callback only */
+	int dir_fd;              /* open O_RDONLY directory fd of the cgroup (usable as the perf pid), callback only;
+				  * -1 for a known target, which the walk does not open (see rw_cgroup_walk_known) */
+	int parent_fd;           /* its parent's open directory fd, and its name there: openat(parent_fd, name, ...) */
+	const char *name;        /* reaches the cgroup when dir_fd is -1 ("." with parent_fd = dir_fd for the root) */
 };
 
 /* Return 0 to go on, negative to stop the walk with that value. */
@@ -54,9 +57,10 @@ struct rw_walk_stats {
 int rw_cgroup_walk(const char *root, const char *const *include, unsigned n_include, const char *const *exclude,
 		   unsigned n_exclude, rw_cgroup_visit_fn visit, void *arg, struct rw_walk_stats *stats);
 
-/* Is the cgroup with this id already a target? Return true to have the walk offer it again without reading its
- * cgroup.events: the agent's walk then costs one file less per target and interval. A known target stays a
- * target while its directory exists, even when its processes have gone. */
+/* Is the cgroup with this id already a target? Return true to have the walk offer it again without opening its
+ * directory or reading its cgroup.events (entry dir_fd -1): the agent's walk then costs an open, a read and two
+ * closes less per target and interval. A known target stays a target while its directory exists, even when its
+ * processes have gone. */
 typedef bool (*rw_cgroup_known_fn)(uint64_t id, void *arg);
 
 /* rw_cgroup_walk, consulting `known` (may be NULL) for every directory below the root. */

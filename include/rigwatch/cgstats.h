@@ -33,6 +33,8 @@ struct rw_cgstats_paths {
 	const char *v2_dir;
 	int v2_fd;                  /* an open fd of v2_dir, or 0 (or -1) for none: files are then opened relative to
 				     * it, which spares the kernel a walk of the whole path for every file */
+	int v2_parent_fd;           /* without v2_fd: an open fd of v2_dir's parent (> 0), and v2_dir's name there */
+	const char *v2_name;
 	const char *v1_cpu_dir;     /* v1 cpu directory: throttling (cpu.stat), and cpuacct.* where co-mounted */
 	const char *v1_cpuacct_dir; /* v1 cpuacct directory when mounted on its own */
 	const char *v1_memory_dir;

@@ -9,4 +9,9 @@
  * NUL-terminate it. Returns the bytes read or a negative errno (-ENOENT: it vanished, normal life). */
 ssize_t rw_read_small(int dirfd, const char *path, char *buf, size_t len);
 
+/* The same with a single read(2): for cgroup (kernfs) files, whose first read returns the whole value (a show
+ * callback fills one buffer), so the second read that would only find EOF is saved: one system call per file,
+ * per target and interval. */
+ssize_t rw_read_kernfs(int dirfd, const char *path, char *buf, size_t len);
+
 #endif

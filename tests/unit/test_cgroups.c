@@ -109,7 +109,14 @@ static int collect(const struct rw_cgroup_entry *e, void *arg)
 	else
 		snprintf(s->labels[s->n], sizeof s->labels[0], "(known)");
 	s->ids[s->n] = e->id;
-	CU_ASSERT(e->dir_fd >= 0);
+	/* Opened, unless known to the caller; reachable from its parent either way. */
+	if (e->identity) {
+		CU_ASSERT(e->dir_fd >= 0);
+	} else {
+		CU_ASSERT_EQUAL(e->dir_fd, -1);
+	}
+	struct stat st;
+	CU_ASSERT(fstatat(e->parent_fd, e->name, &st, 0) == 0 && (uint64_t)st.st_ino == e->id);
 	s->n++;
 	return 0;
 }
