@@ -400,6 +400,10 @@ static void explain_hw(struct rw_pmu *pmu)
 			pmu->hw_available = true;
 		return;
 	}
+	if (pmu->pfm_version < 0) {
+		snprintf(pmu->hw_reason, sizeof pmu->hw_reason, "%s", pmu->pfm_init_msg);
+		return;
+	}
 	char core[96];
 	if (strcmp(pmu->core_name, "none") == 0)
 		snprintf(core, sizeof core, "no core PMU known to libpfm4");

@@ -47,6 +47,21 @@ if command -v setpriv >/dev/null && [ "$(cat /proc/sys/kernel/perf_event_paranoi
 	note "unprivileged: counters off, cgroup source still sees $(col busy 3) cores"
 fi
 
+# Without libpfm4 (the library masked in a private mount namespace): software events and the cgroup source, and a
+# message that says why.
+lib=$(ldconfig -p 2>/dev/null | awk '/libpfm\.so\.4 / { print $NF; exit }')
+if command -v unshare >/dev/null && [ -n "$lib" ]; then
+	unshare -m sh -c "mount --bind /dev/null '$(readlink -f "$lib")' && exec '$RW' list --config.file='$conf'" \
+		> "$out" 2>"$out.err"
+	rc=$?
+	[ $rc -eq 0 ] || { cat "$out.err"; fail "list without libpfm4 exited $rc"; }
+	grep -q "libpfm4 not loaded" "$out.err" || fail "no message about libpfm4: $(cat "$out.err")"
+	v=$(col busy 3)
+	awk -v v="$v" 'BEGIN { exit !(v >= 0.6) }' || fail "without libpfm4: busy cores = $v"
+	awk -v v="$(col busy 4)" 'BEGIN { exit !(v >= 0.6) }' || fail "without libpfm4: busy task-clock = $(col busy 4)"
+	note "without libpfm4: $(col busy 3) cores, task-clock $(col busy 4); \"$(grep -o 'libpfm4 not loaded[^)]*)' "$out.err" | head -1)\""
+fi
+
 # Bad flags and config: exit 2 with the file and line named.
 printf '[agent]\ninterval_ms = abc\n' > "$conf"
 msg=$("$RW" list --config.file="$conf" 2>&1); rc=$?

@@ -119,12 +119,17 @@ static void test_decode_fpcr(void)
 /* ---- live probes ---- */
 
 #if defined(__x86_64__) || defined(__aarch64__)
-/* A child that sets a rounding mode (and FTZ when asked) and spins doing FP work. */
+/* A child that sets a rounding mode (and FTZ when asked) and spins doing FP work; returns once the mode is set
+ * (on a loaded host the child may wait a while for a CPU). */
 static pid_t spawn_mode(int fe_mode, int ftz)
 {
+	int pfd[2];
+	if (pipe(pfd) != 0)
+		return -1;
 	pid_t pid = fork();
 	if (pid == 0) {
 		rw_test_child_detach();
+		close(pfd[0]);
 		fesetround(fe_mode);
 #if defined(__x86_64__)
 		if (ftz)
@@ -132,10 +137,17 @@ static pid_t spawn_mode(int fe_mode, int ftz)
 #else
 		(void)ftz;
 #endif
+		(void)!write(pfd[1], "x", 1);
+		close(pfd[1]);
 		volatile double x = 1.0;
 		for (;;)
 			x = x * 1.0000001 + 1e-9;
 	}
+	close(pfd[1]);
+	char ready;
+	if (pid > 0 && read(pfd[0], &ready, 1) != 1)
+		pid = -1;
+	close(pfd[0]);
 	return pid;
 }
 
@@ -287,8 +299,10 @@ static void test_refusals(void)
 
 static void test_exit_mid_probe(void)
 {
-	/* Short-lived children probed as they die: every outcome is a read or -ESRCH, never a hang or a stopped one. */
-	unsigned ok = 0, gone = 0, other = 0;
+	/* Short-lived children probed as they die: every outcome is a read or -ESRCH, never a hang or a stopped one.
+	 * On a loaded host a child may not get a CPU within the probe's bound (-ETIMEDOUT): it is released once it
+	 * stops, and then exits normally. */
+	unsigned ok = 0, gone = 0, late = 0, other = 0;
 	for (int i = 0; i < 60; i++) {
 		pid_t pid = fork();
 		if (pid == 0) {
@@ -303,7 +317,10 @@ static void test_exit_mid_probe(void)
 			ok++;
 		else if (rc == -ESRCH)
 			gone++;
-		else {
+		else if (rc == -ETIMEDOUT) {
+			late++;
+			CU_ASSERT_EQUAL(rw_fpprobe_release_pending(5000), 0);
+		} else {
 			other++;
 			printf("exit mid-probe: %s ", strerror(-rc));
 		}
@@ -317,7 +334,7 @@ static void test_exit_mid_probe(void)
 			CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
 	CU_ASSERT_EQUAL(other, 0);
-	CU_ASSERT_EQUAL(ok + gone, 60);
+	CU_ASSERT_EQUAL(ok + gone + late, 60);
 	CU_ASSERT_EQUAL(rw_fpprobe_release_pending(100), 0);
 }
 
