@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rigwatch/cgroups.h"
+
 #define MEMBERS 3
 
 struct group {
@@ -59,27 +61,6 @@ static uint64_t pct(uint64_t *v, size_t n, unsigned p)
 		return 0;
 	qsort(v, n, sizeof *v, cmp_u64);
 	return v[(n - 1) * p / 100];
-}
-
-static int cg2_root(char *out, size_t len)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int r = -ENOENT;
-	while (f && fgets(line, sizeof line, f)) {
-		char mnt[1024], fstype[64];
-		const char *sep = strstr(line, " - ");
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 || sscanf(sep + 3, "%63s", fstype) != 1)
-			continue;
-		if (strcmp(fstype, "cgroup2") == 0) {
-			snprintf(out, len, "%s", mnt);
-			r = 0;
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	return r;
 }
 
 static int open_event(int cgfd, int cpu, uint64_t config, int group)
@@ -142,12 +123,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	char root[1024], parent[1100];
-	if (cg2_root(root, sizeof root) != 0) {
-		fprintf(stderr, "perfread: no cgroup2 mount\n");
+	struct rw_cgroup_mounts mounts;
+	char err[256], parent[RW_MOUNT_PATH_MAX + 32];
+	if (rw_cgroup_mounts_detect("/proc/self/mountinfo", &mounts, err, sizeof err) != 0) {
+		fprintf(stderr, "perfread: %s\n", err[0] ? err : "no cgroup2 mount");
 		return 1;
 	}
-	snprintf(parent, sizeof parent, "%s/rwperfread.%d", root, (int)getpid());
+	snprintf(parent, sizeof parent, "%s/rwperfread.%d", mounts.v2, (int)getpid());
 	if (mkdir(parent, 0755) != 0) {
 		fprintf(stderr, "perfread: mkdir %s: %s\n", parent, strerror(errno));
 		return 1;
