@@ -152,27 +152,8 @@ static inline __attribute__((always_inline)) int32_t source_cap(const struct rw_
 	return clamp32(z, -src->cap_neg_q16, src->cap_pos_q16);
 }
 
-static inline __attribute__((always_inline)) void source_eval(const struct rw_model *m, const struct rw_features *f,
-							      struct rw_model_output *out, unsigned s, unsigned first,
-							      unsigned end, int64_t *total)
-{
-	int32_t zs = 0;
-	if (f->sources & RW_SRC_BIT(s)) {
-		const struct rw_model_source *src = &m->src[s];
-		/* A source's features are usually all there when the source is: then the straight path. */
-		uint32_t all = (uint32_t)(((1ull << end) - 1) & ~((1ull << first) - 1));
-		int64_t z = (f->present & all) == all
-				    ? range_z_all(m, f, first, end, src->intercept_q16)
-				    : range_z(m, f, f->present & m->eval_mask[s], first, end, src->intercept_q16);
-		zs = source_cap(src, z);
-		out->sources_used |= RW_SRC_BIT(s);
-		*total += zs;
-	}
-	out->source_logit_q16[s] = zs;
-}
-
-/* Every source with every feature (a host with a PMU, a busy target): one test for all, then straight-line. */
-static inline __attribute__((always_inline)) int64_t source_full(const struct rw_model *m,
+/* A source with every one of its features present: straight-line, its capped log-odds stored and returned. */
+static inline __attribute__((always_inline)) int32_t source_full(const struct rw_model *m,
 								 const struct rw_features *f,
 								 struct rw_model_output *out, unsigned s,
 								 unsigned first, unsigned end)
@@ -182,6 +163,28 @@ static inline __attribute__((always_inline)) int64_t source_full(const struct rw
 	return zs;
 }
 
+static inline __attribute__((always_inline)) void source_eval(const struct rw_model *m, const struct rw_features *f,
+							      struct rw_model_output *out, unsigned s, unsigned first,
+							      unsigned end, int64_t *total)
+{
+	if (!(f->sources & RW_SRC_BIT(s))) {
+		out->source_logit_q16[s] = 0;
+		return;
+	}
+	/* A source's features are usually all there when the source is: then the straight path. */
+	uint32_t all = (uint32_t)(((1ull << end) - 1) & ~((1ull << first) - 1));
+	int32_t zs;
+	if ((f->present & all) == all) {
+		zs = source_full(m, f, out, s, first, end);
+	} else {
+		const struct rw_model_source *src = &m->src[s];
+		zs = source_cap(src, range_z(m, f, f->present & m->eval_mask[s], first, end, src->intercept_q16));
+		out->source_logit_q16[s] = zs;
+	}
+	out->sources_used |= RW_SRC_BIT(s);
+	*total += zs;
+}
+
 #define ALL_SOURCES ((1u << RW_SRC_COUNT) - 1)
 #define ALL_FEATURES ((1u << RW_F_COUNT) - 1)
 
@@ -189,6 +192,7 @@ void rw_model_eval(const struct rw_model *m, const struct rw_features *f, struct
 {
 	int64_t total = m->bias_q16;
 
+	/* Every source with every feature (a host with a PMU, a busy target): one test for all, then straight-line. */
 	if ((f->sources & ALL_SOURCES) == ALL_SOURCES && (f->present & ALL_FEATURES) == ALL_FEATURES) {
 		out->sources_used = ALL_SOURCES;
 		total += source_full(m, f, out, RW_SRC_PMU, RW_F_IPC, RW_F_FP_ROUNDING_MODES);
