@@ -319,6 +319,7 @@ int rw_fpprobe_boost_thread(void)
 struct thr_mode {
 	pid_t tid;
 	uint8_t modes;
+	uint8_t last;   /* rounding mode of the previous read, 0xff before the first */
 };
 
 struct tgt {
@@ -484,14 +485,16 @@ static void record(struct rw_fpprobe *p, uint64_t id, pid_t tid, int rc, uint32_
 		goto out;
 	t->has = true;
 	if (rc < 0) {
-		if (t->ev.failed < UINT16_MAX)
-			t->ev.failed++;
+		t->ev.failed++;
 		goto out;
 	}
 	struct rw_fp_decoded d;
 	rw_fp_decode(control, &d);
-	if (t->ev.probes < UINT16_MAX)
-		t->ev.probes++;
+	t->ev.path = RW_FP_PATH_PTRACE;
+	t->ev.probes++;
+	t->ev.mode_obs[d.rmode]++;
+	if (d.ftz && d.daz)
+		t->ev.ftz_daz_obs++;
 	t->ev.last_control = control;
 	t->ev.modes_union |= (uint8_t)(1u << d.rmode);
 	if (d.ftz || d.daz)
@@ -512,9 +515,16 @@ static void record(struct rw_fpprobe *p, uint64_t id, pid_t tid, int rc, uint32_
 		m = &t->thr[t->nthr++];
 		m->tid = tid;
 		m->modes = 0;
+		m->last = 0xff;
 		if (t->ev.threads < UINT16_MAX)
 			t->ev.threads++;
 	}
+	if (m->last != 0xff) {
+		t->ev.pairs++;
+		if (m->last != d.rmode)
+			t->ev.changes++;
+	}
+	m->last = d.rmode;
 	m->modes |= (uint8_t)(1u << d.rmode);
 	uint8_t all = (uint8_t)__builtin_popcount(m->modes), nd = (uint8_t)__builtin_popcount(m->modes & 0xe);
 	if (all > t->ev.max_thread_modes)

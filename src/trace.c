@@ -84,6 +84,7 @@ struct sample_msg {
 	Rigwatch__Trace__Origin origin[RW_ORIGIN_MAX];
 	Rigwatch__Trace__Origin *origin_p[RW_ORIGIN_MAX];
 	uint64_t counters[RW_CTR_COUNT], totals[RW_CTR_COUNT];
+	uint32_t mode_obs[4];
 	/* fixed arrays in rw_sample may lack a terminator; protobuf strings need one */
 	char cgroup[RW_CGROUP_PATH_MAX], evidence[sizeof(((struct rw_sample *)0)->ind.evidence) + 1];
 	char comm[RW_ORIGIN_MAX][17], exe[RW_ORIGIN_MAX][97];
@@ -163,6 +164,15 @@ static void to_msg(const struct rw_sample *in, struct sample_msg *m)
 	m->fp.max_thread_nondefault = in->fp.max_thread_nondefault;
 	m->fp.ftz_daz = in->fp.ftz_daz;
 	m->fp.last_control = in->fp.last_control;
+	m->fp.path = in->fp.path;
+	memcpy(m->mode_obs, in->fp.mode_obs, sizeof(m->mode_obs));
+	m->fp.n_mode_obs = 4;
+	m->fp.mode_obs = m->mode_obs;
+	m->fp.ftz_daz_obs = in->fp.ftz_daz_obs;
+	m->fp.pairs = in->fp.pairs;
+	m->fp.changes = in->fp.changes;
+	m->fp.threads_traced = in->fp.threads_traced;
+	m->fp.tracer_pid = in->fp.tracer_pid;
 	m->s.fp = &m->fp;
 
 	m->ind.rule_hits = in->ind.rule_hits;
@@ -253,14 +263,26 @@ static void from_msg(const Rigwatch__Trace__Sample *m, struct rw_sample *out)
 	out->counters_present &= (1u << RW_CTR_COUNT) - 1;
 	if (m->fp) {
 		const Rigwatch__Trace__FpEvidence *f = m->fp;
-		out->fp.probes = (uint16_t)(f->probes > UINT16_MAX ? UINT16_MAX : f->probes);
-		out->fp.failed = (uint16_t)(f->failed > UINT16_MAX ? UINT16_MAX : f->failed);
+		out->fp.probes = f->probes;
+		out->fp.failed = f->failed;
 		out->fp.threads = (uint16_t)(f->threads > UINT16_MAX ? UINT16_MAX : f->threads);
 		out->fp.modes_union = (uint8_t)(f->modes_union & 0xf);
 		out->fp.max_thread_modes = (uint8_t)(f->max_thread_modes > 4 ? 4 : f->max_thread_modes);
 		out->fp.max_thread_nondefault = (uint8_t)(f->max_thread_nondefault > 3 ? 3 : f->max_thread_nondefault);
 		out->fp.ftz_daz = f->ftz_daz ? 1 : 0;
 		out->fp.last_control = f->last_control;
+		out->fp.path = (uint8_t)(f->path <= RW_FP_PATH_PTRACE ? f->path : RW_FP_PATH_NONE);
+		/* Traces written before the per-mode counts existed came from ptrace reads. */
+		if (out->fp.path == RW_FP_PATH_NONE && f->probes)
+			out->fp.path = RW_FP_PATH_PTRACE;
+		for (size_t i = 0; i < f->n_mode_obs && i < 4; i++)
+			out->fp.mode_obs[i] = f->mode_obs[i];
+		out->fp.ftz_daz_obs = f->ftz_daz_obs;
+		out->fp.pairs = f->pairs;
+		out->fp.changes = f->changes > f->pairs ? f->pairs : f->changes;
+		out->fp.threads_traced =
+			(uint16_t)(f->threads_traced > UINT16_MAX ? UINT16_MAX : f->threads_traced);
+		out->fp.tracer_pid = f->tracer_pid;
 	}
 	if (m->ind) {
 		const Rigwatch__Trace__Indicators *in = m->ind;

@@ -22,16 +22,31 @@ enum rw_source {
 };
 #define RW_SRC_BIT(s) (1u << (s))
 
-/* FP control-register probe of the target's busy threads over the interval. */
+/* Which path produced a target's FP evidence. */
+enum rw_fp_path {
+	RW_FP_PATH_NONE = 0,
+	RW_FP_PATH_BPF,     /* eBPF: the MXCSR the kernel saved at each context switch of the target's threads */
+	RW_FP_PATH_PTRACE   /* ptrace: reads of the target's running threads from outside */
+};
+
+/* FP control state of the target's threads over the interval, from either path. An observation is one value of
+ * the control register (MXCSR or FPCR) of one thread: saved at a context switch (eBPF) or read with ptrace. */
 struct rw_fp_evidence {
-	uint16_t probes;          /* successful register reads */
-	uint16_t failed;          /* failed attempts (thread exited, refused, timed out) */
-	uint16_t threads;         /* distinct threads probed */
+	uint8_t  path;            /* enum rw_fp_path; RW_FP_PATH_NONE when nothing was observed */
 	uint8_t  modes_union;     /* bit m set: rounding mode m (0 nearest, 1 down, 2 up, 3 toward zero) seen */
 	uint8_t  max_thread_modes;      /* most distinct rounding modes seen on any one thread */
 	uint8_t  max_thread_nondefault; /* most distinct non-default modes seen on any one thread */
 	uint8_t  ftz_daz;         /* 1 if flush-to-zero or denormals-are-zero was seen */
-	uint32_t last_control;    /* last raw value read (MXCSR or FPCR), for the operator */
+	uint32_t probes;          /* observations */
+	uint32_t failed;          /* failed ptrace attempts (thread exited, refused, timed out); 0 on the eBPF path */
+	uint32_t mode_obs[4];     /* observations per rounding mode (sums to probes) */
+	uint32_t ftz_daz_obs;     /* observations with flush-to-zero and denormals-are-zero both set */
+	uint32_t pairs;           /* consecutive observations of the same thread within the interval */
+	uint32_t changes;         /* of those pairs, how many saw a different rounding mode */
+	uint16_t threads;         /* distinct threads observed */
+	uint16_t threads_traced;  /* busy threads that could not be read because another process traces them */
+	int32_t  tracer_pid;      /* the tracer of one such thread (0 if none) */
+	uint32_t last_control;    /* last raw value observed (MXCSR or FPCR), for the operator */
 };
 
 #define RW_ORIGIN_MAX 6

@@ -38,6 +38,14 @@ static void make_sample(struct rw_sample *s, uint64_t id, unsigned i, int miner)
 	s->fp.max_thread_nondefault = miner ? 3 : 0;
 	s->fp.ftz_daz = (uint8_t)miner;
 	s->fp.last_control = miner ? 0xdfe0 : 0x1f80;
+	s->fp.path = RW_FP_PATH_BPF;
+	for (unsigned m = 0; m < 4; m++)
+		s->fp.mode_obs[m] = miner ? 100000u + m : (m ? 0 : 4);
+	s->fp.ftz_daz_obs = miner ? 400000 : 0;
+	s->fp.pairs = miner ? 399000 : 3;
+	s->fp.changes = miner ? 299000 : 0;
+	s->fp.threads_traced = miner ? 1 : 0;
+	s->fp.tracer_pid = miner ? 4208 : 0;
 	s->ind.processes = 1;
 	s->ind.n_origin = 1;
 	s->ind.origin[0].pid = 1234;
