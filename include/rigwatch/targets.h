@@ -13,6 +13,25 @@
 
 struct rw_pmu_group;
 
+/* Targets are keyed by cgroup id (the cgroup2 directory inode) or, for a busy process that sits in the root cgroup
+ * or in a cgroup that is not a target, by process: bit 63 set, the process start time (clock ticks since boot,
+ * /proc/PID/stat field 22, 41 bits) and its pid (22 bits, pid_max is at most 2^22). Inode numbers never set bit 63
+ * on the filesystems cgroups live on (kernfs uses 32-bit inode numbers plus a generation in the high half, far
+ * below 2^63), so the two kinds never collide, and a reused pid gets a new id. */
+#define RW_PROC_TARGET_BIT (1ull << 63)
+static inline uint64_t rw_proc_target_id(uint32_t pid, uint64_t start_ticks)
+{
+	return RW_PROC_TARGET_BIT | ((start_ticks & ((1ull << 41) - 1)) << 22) | (pid & ((1u << 22) - 1));
+}
+static inline int rw_target_is_process(uint64_t id)
+{
+	return (id & RW_PROC_TARGET_BIT) != 0;
+}
+static inline uint32_t rw_proc_target_pid(uint64_t id)
+{
+	return (uint32_t)(id & ((1u << 22) - 1));
+}
+
 struct rw_target {
 	uint64_t id;
 	char path[RW_CGROUP_PATH_MAX];        /* relative to the cgroup2 root */
