@@ -1,28 +1,39 @@
 #!/bin/sh
-# Run every CUnit suite binary under $1/tests and print one closing line for all of them.
+# Run every CUnit suite binary under $1/tests and print one closing line for all of them:
+#   unit (BUILD): N passed, N failed, N skipped
+# counted per test. A suite that crashed, hung or printed no RWTEST line counts as one failure more.
 # RW_TEST_WRAP, if set, is a command each suite runs under (valgrind, qemu-aarch64-static; see the Makefile).
 # Each suite's output goes to a file, not a pipe: a process a failed test left behind cannot hold this script
 # waiting for end of file. RW_TEST_TIMEOUT (seconds, default 600) bounds each suite, so a hang fails the suite
-# by name instead of running into CI's limit.
+# by name instead of running into CI's limit. RW_TALLY, if set, is a file the counts are appended to
+# (tests/tally.sh sums up a whole `make check`).
 build=${1:-build}
 limit=${RW_TEST_TIMEOUT:-600}
 log=$(mktemp "${TMPDIR:-/tmp}/rw-unit.XXXXXX") || exit 1
 trap 'rm -f "$log"' EXIT
-pass=0; fail=0; bad=""
+pass=0; fail=0; skip=0; bad=""
 for t in "$build"/tests/test_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	timeout -k 10 "$limit" ${RW_TEST_WRAP:-} "$t" >"$log" 2>&1 </dev/null; rc=$?
-	grep -E '^(RWTEST|  Test:|.*FAILED)' "$log" | grep -v 'passed$' || true
-	run=$(sed -n 's/^RWTEST .* run=\([0-9]*\) .*/\1/p' "$log")
-	if [ "$rc" -ne 0 ] || [ -z "$run" ]; then
-		[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && echo "$name: still running after ${limit}s, stopped"
+	grep -E '^(RWTEST|  Test:|.*FAILED|  \(skipped)' "$log" | grep -v 'passed$' || true
+	line=$(grep '^RWTEST ' "$log" | tail -1)
+	p=$(echo "$line" | sed -n 's/.* passed=\([0-9]*\).*/\1/p')
+	f=$(echo "$line" | sed -n 's/.* failed_tests=\([0-9]*\).*/\1/p')
+	s=$(echo "$line" | sed -n 's/.* skipped=\([0-9]*\).*/\1/p')
+	pass=$((pass + ${p:-0})); skip=$((skip + ${s:-0})); fail=$((fail + ${f:-0}))
+	if [ "$rc" -ne 0 ] || [ -z "$p" ]; then
+		{ [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; } && echo "$name: still running after ${limit}s, stopped"
+		# a crash or hang after the last test, or a suite with no closing line: one failure more
+		[ "${f:-0}" -eq 0 ] && fail=$((fail + 1))
 		tail -40 "$log"
-		fail=$((fail + 1)); bad="$bad $name"
-	else
-		pass=$((pass + run))
+		bad="$bad $name"
 	fi
 done
-echo "unit ($build): $pass passed, $fail failed"
+echo "unit ($build${RW_TEST_WRAP:+ under ${RW_TEST_WRAP%% *}}): $pass passed, $fail failed, $skip skipped"
 [ -n "$bad" ] && echo "failing suites:$bad"
-[ "$fail" -eq 0 ]
+if [ -n "${RW_TALLY:-}" ]; then
+	wrap=${RW_TEST_WRAP%% *}
+	echo "unit(${build##*/}${wrap:+,${wrap##*/}}) $pass $fail $skip" >> "$RW_TALLY"
+fi
+[ -z "$bad" ]

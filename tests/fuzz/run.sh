@@ -2,11 +2,11 @@
 # Run every libFuzzer target built under $1/fuzz for $2 seconds each (default 15), from the repository root.
 # Seeds: tests/fuzz/corpus/<target>/ (read only); inputs the fuzzer finds go to $1/corpus/<target>/, crash
 # artifacts to $1/artifacts/. One line per target: executions without a crash, or the crash and its input.
-# Exit 1 if any target crashed (or did not run).
+# Exit 1 if any target crashed (or did not run). RW_TALLY: see tests/run-unit.sh.
 set -u
 build=${1:-build/fuzz}
 secs=${2:-15}
-fail=0
+fail=0; ok=0
 for bin in "$build"/fuzz/fuzz_*; do
 	[ -x "$bin" ] || continue
 	name=$(basename "$bin")
@@ -23,10 +23,13 @@ for bin in "$build"/fuzz/fuzz_*; do
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	if [ "$rc" -eq 0 ]; then
 		echo "fuzz $name: ${execs:-?} executions in ${secs}s, no crash (corpus $(ls "$work" | wc -l) inputs)"
+		ok=$((ok + 1))
 	else
-		fail=1
+		fail=$((fail + 1))
 		echo "fuzz $name: FAILED (exit $rc) after ${execs:-?} executions; log $log"
 		grep -E '^==[0-9]+==ERROR|^SUMMARY|check failed|Test unit written|runtime error' "$log" | head -8
 	fi
 done
+echo "fuzz: $ok passed, $fail failed"
+[ -n "${RW_TALLY:-}" ] && echo "fuzz $ok $fail 0" >> "$RW_TALLY"
 [ "$fail" -eq 0 ] || exit 1

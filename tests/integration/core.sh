@@ -17,13 +17,18 @@ row() { awk -v p="/rwtest.$$/$1" '$NF == p' "$out"; }
 col() { row "$1" | awk -v c="$2" '{ print $c }'; }
 [ -n "$(row busy)" ] || fail "busy cgroup not listed"
 [ -n "$(row sleeper)" ] || fail "sleeper cgroup not listed"
-# about one core to the busy loop, by cpu.stat (CORES) and by the task-clock event (TASKCLK)
+# The busy loop's CPU goes to its own cgroup, by cpu.stat (CORES) and by the task-clock event (TASKCLK), and the two
+# agree; the sleeper gets none. How much of a core the loop gets depends on what else runs on the machine (on a
+# busy 2-core CI host it can be a fraction), so the test asserts attribution, not a share: the loop is seen
+# using CPU, no more than one core, and the two sources agree within a tenth of a core or 25 %.
 for c in 3 4; do
 	v=$(col busy $c)
-	awk -v v="$v" 'BEGIN { exit !(v >= 0.6 && v <= 1.3) }' || fail "busy column $c = $v, want ~1 core"
+	awk -v v="$v" 'BEGIN { exit !(v >= 0.02 && v <= 1.3) }' || fail "busy column $c = $v, want between 0.02 and 1 core"
 	v=$(col sleeper $c)
 	awk -v v="$v" 'BEGIN { exit !(v <= 0.05) }' || fail "sleeper column $c = $v, want ~0"
 done
+awk -v a="$(col busy 3)" -v b="$(col busy 4)" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.1 || d <= 0.25 * a) }' ||
+	fail "busy: cpu.stat says $(col busy 3) cores, task-clock $(col busy 4): they disagree"
 [ "$(col busy 2)" = "cgroup:busy" ] || fail "identity of busy: $(col busy 2)"
 note "attribution ok: busy $(col busy 3) cores (cpu.stat), $(col busy 4) (task-clock); sleeper $(col sleeper 3)"
 
@@ -43,7 +48,7 @@ if command -v setpriv >/dev/null && [ "$(cat /proc/sys/kernel/perf_event_paranoi
 	grep -q "not permitted" "$out.err" || fail "no message about perf permission: $(cat "$out.err")"
 	[ -n "$(row busy)" ] || fail "unprivileged: busy cgroup not listed"
 	v=$(col busy 3)
-	awk -v v="$v" 'BEGIN { exit !(v >= 0.6) }' || fail "unprivileged: busy cores = $v"
+	awk -v v="$v" 'BEGIN { exit !(v >= 0.02) }' || fail "unprivileged: busy cores = $v"
 	note "unprivileged: counters off, cgroup source still sees $(col busy 3) cores"
 fi
 
@@ -57,8 +62,8 @@ if command -v unshare >/dev/null && [ -n "$lib" ]; then
 	[ $rc -eq 0 ] || { cat "$out.err"; fail "list without libpfm4 exited $rc"; }
 	grep -q "libpfm4 not loaded" "$out.err" || fail "no message about libpfm4: $(cat "$out.err")"
 	v=$(col busy 3)
-	awk -v v="$v" 'BEGIN { exit !(v >= 0.6) }' || fail "without libpfm4: busy cores = $v"
-	awk -v v="$(col busy 4)" 'BEGIN { exit !(v >= 0.6) }' || fail "without libpfm4: busy task-clock = $(col busy 4)"
+	awk -v v="$v" 'BEGIN { exit !(v >= 0.02) }' || fail "without libpfm4: busy cores = $v"
+	awk -v v="$(col busy 4)" 'BEGIN { exit !(v >= 0.02) }' || fail "without libpfm4: busy task-clock = $(col busy 4)"
 	note "without libpfm4: $(col busy 3) cores, task-clock $(col busy 4); \"$(grep -o 'libpfm4 not loaded[^)]*)' "$out.err" | head -1)\""
 fi
 

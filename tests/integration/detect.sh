@@ -1,13 +1,14 @@
 #!/bin/sh
 # Live detection end to end: `rigwatch run` (default 1 s interval, the shipped model) watches two child cgroups:
 # a RandomX miner (rxload, light mode, 1 thread) renamed "nginx", and stress-ng --matrix 1 beside it. The miner
-# must be `mining` in /verdicts within DEADLINE seconds of its start (default 20: this runs on loaded CI hosts; the
-# 5 s target is held on the recordings by tests/unit/test_replay.c) and the matrix job must stay `clean` all along.
+# must reach `mining` in /verdicts (waited for at most DEADLINE seconds, default 90: a bound for a loaded CI host,
+# not a target; the time it took is printed, and the detection-time targets are held on recordings by make eval)
+# and the matrix job must stay `clean` all along.
 # `rigwatch list` (three looks, one interval apart) must show both targets with a score and a verdict.
 . tests/integration/lib.sh
 
 RX=$RW_BUILD/rxload
-DEADLINE=${DEADLINE:-20}
+DEADLINE=${DEADLINE:-90}
 [ -x "$RX" ] || fail "missing $RX (make tools)"
 command -v stress-ng >/dev/null || skip "stress-ng not installed"
 command -v curl >/dev/null || skip "curl not installed"
@@ -31,10 +32,10 @@ printf '[agent]\ninclude = %s/*\n' "$rel" > "$tmp/agent.conf"
 "$RW" run --config.file="$tmp/agent.conf" --web.listen-address="127.0.0.1:$port" > "$tmp/agent.log" 2>&1 &
 apid=$!
 rw_pids=$apid
-rw_wait_http "http://127.0.0.1:$port/healthz" 15 || { cat "$tmp/agent.log"; fail "no /healthz on $port"; }
+rw_wait_http "http://127.0.0.1:$port/healthz" 60 || { cat "$tmp/agent.log"; fail "no /healthz on $port"; }
 
-b=$(rw_run_in "$matrix" stress-ng --matrix 1 -t 90)
-m=$(rw_run_in "$miner" "$RX" --mode light --threads 1 --name nginx --seconds 90)
+b=$(rw_run_in "$matrix" stress-ng --matrix 1 -t $((DEADLINE + 30)))
+m=$(rw_run_in "$miner" "$RX" --mode light --threads 1 --name nginx --seconds $((DEADLINE + 30)))
 rw_pids="$rw_pids $b $m"
 t0=$(date +%s%N)
 found=""

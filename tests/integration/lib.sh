@@ -68,5 +68,5 @@ rw_start_agent() {
 	"$RW" run --config.file="$1/agent.conf" --web.listen-address="127.0.0.1:$port" > "$1/agent.log" 2>&1 &
 	agent_pid=$!
 	rw_pids="$rw_pids $agent_pid"
-	rw_wait_http "$url/healthz" 15 || { cat "$1/agent.log"; fail "rigwatch run: no /healthz on $port"; }
+	rw_wait_http "$url/healthz" 60 || { cat "$1/agent.log"; fail "rigwatch run: no /healthz on $port within 60 s"; }
 }

@@ -48,14 +48,14 @@ print(r[0]["value"][1] if d["status"]=="success" and r else "")'
 
 for name in text proto; do
 	eval "pport=\$${name}_port"
-	rw_wait_http "http://127.0.0.1:$pport/-/ready" 20 || { tail -20 "$tmp/$name.log"; fail "prometheus ($name) not ready"; }
+	rw_wait_http "http://127.0.0.1:$pport/-/ready" 120 || { tail -20 "$tmp/$name.log"; fail "prometheus ($name) not ready"; }
 done
 
 q="rigwatch_target_cpu_usage_seconds_total{cgroup=\"$rel\"}"
 for name in text proto; do
 	eval "pport=\$${name}_port"
 	v=""; i=0
-	while [ $i -lt 40 ]; do
+	while [ $i -lt 240 ]; do   # at most 120 s: a bound for a loaded host
 		v=$(query "$pport" "$q")
 		[ -n "$v" ] && [ "$(query "$pport" "rate(${q}[5s])")" != "" ] && break
 		sleep 0.5; i=$((i + 1))

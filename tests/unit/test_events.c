@@ -343,11 +343,11 @@ static void test_skx_strings_fail_on_clx(void)
 static void test_generic_table_encodes(void)
 {
 	if (access("/proc/sys/kernel/perf_event_paranoid", F_OK) != 0) {
-		printf("\n  (skipped: no /proc/sys/kernel/perf_event_paranoid, libpfm4 has no perf PMU)\n");
+		rw_test_skip("no /proc/sys/kernel/perf_event_paranoid, libpfm4 has no perf PMU");
 		return;
 	}
 	if (perf_syscall_missing()) {
-		printf("\n  (skipped: no perf_event_open syscall, e.g. under qemu-user)\n");
+		rw_test_skip("no perf_event_open syscall, e.g. under qemu-user");
 		return;
 	}
 	CU_ASSERT_EQUAL(run_child(NULL, "perf", NULL, true), 0);

@@ -1,8 +1,10 @@
 /* http: a real rw_http server on a loopback port, driven over real sockets. Routes, status codes, content types,
  * HEAD, Accept and Accept-Encoding negotiation, keep-alive, /healthz staleness, and bad clients: huge headers,
  * slow clients, clients that never read, connection floods. The bad clients must never make rw_http_publish
- * (the sampling thread) wait: a publish that waited on the network would take the connection timeout (seconds),
- * so the bounds below (tens of ms, on a loaded 2-core VM) tell the two apart. */
+ * (the sampling thread) wait. No assertion here is about how long anything takes: the tests that check publishing
+ * is never held up give the stuck clients a connection timeout far longer than the generous bound the publishes
+ * must finish within, so a publish that waited on a client would never finish in time, however slow the machine.
+ * Publish times are printed for the curious; tools/bench/httpdrive measures them. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,6 +402,23 @@ static void test_keepalive_and_republish(void)
 	rw_http_stop(h);
 }
 
+/* /healthz answers 200 right after a publish. With 100 ms intervals a stall of the test process longer than three
+ * of them (valgrind, a busy machine) between publish and request reads as stale, so a few tries are allowed: what
+ * must hold is that some publish is followed by a 200. */
+static bool healthz_fresh_after_publish(struct rw_http *h, const struct rw_report *rep)
+{
+	for (unsigned i = 0; i < 20; i++) {
+		struct resp r;
+		rw_http_publish(h, rep);
+		int rc = request(rw_http_port(h), "GET", "/healthz", NULL, &r);
+		int status = r.status;
+		resp_free(&r);
+		if (rc == 0 && status == 200)
+			return true;
+	}
+	return false;
+}
+
 static void test_healthz_stale(void)
 {
 	struct rw_config cfg;
@@ -412,11 +432,8 @@ static void test_healthz_stale(void)
 	struct rw_http *h = start(&cfg);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
 	unsigned port = rw_http_port(h);
-	rw_http_publish(h, &rep);
-	CU_ASSERT_EQUAL(request(port, "GET", "/healthz", NULL, &r), 0);
-	CU_ASSERT_EQUAL(r.status, 200);
-	resp_free(&r);
-	sleep_ms(450);   /* more than 3 intervals of 100 ms */
+	CU_ASSERT(healthz_fresh_after_publish(h, &rep));
+	sleep_ms(450);   /* more than 3 intervals of 100 ms: stale however fast or slow the machine */
 	CU_ASSERT_EQUAL(request(port, "GET", "/healthz", NULL, &r), 0);
 	CU_ASSERT_EQUAL(r.status, 503);
 	CU_ASSERT_PTR_NOT_NULL(r.body && strstr(r.body, "stalled"));
@@ -425,10 +442,7 @@ static void test_healthz_stale(void)
 	CU_ASSERT_EQUAL(request(port, "GET", "/metrics", NULL, &r), 0);
 	CU_ASSERT_EQUAL(r.status, 200);
 	resp_free(&r);
-	rw_http_publish(h, &rep);
-	CU_ASSERT_EQUAL(request(port, "GET", "/healthz", NULL, &r), 0);
-	CU_ASSERT_EQUAL(r.status, 200);
-	resp_free(&r);
+	CU_ASSERT(healthz_fresh_after_publish(h, &rep));
 	rw_http_stop(h);
 }
 
@@ -513,25 +527,67 @@ static void timed_publish(struct rw_http *h, const struct rw_report *rep, struct
 	st->n++;
 }
 
-static void test_slow_clients(void)
+/* Publishing in a thread of its own, so the test can bound how long it waits for publishes to finish. */
+struct publisher {
+	struct rw_http *h;
+	const struct rw_report *rep;
+	unsigned want;                 /* publishes to do */
+	unsigned min_gap_ms;           /* pause between publishes */
+	const volatile unsigned *opened; /* if set: keep publishing until this many connections were opened too */
+	unsigned opened_want;
+	struct pubstats st;
+	volatile int done;
+};
+
+static void *publisher_thread(void *arg)
+{
+	struct publisher *p = arg;
+	while (p->st.n < p->want || (p->opened && *p->opened < p->opened_want)) {
+		timed_publish(p->h, p->rep, &p->st);
+		if (p->min_gap_ms)
+			sleep_ms(p->min_gap_ms);
+		if (p->st.n > 100000)
+			break;
+	}
+	p->done = 1;
+	return NULL;
+}
+
+/* Run publishes in a thread and wait for them, at most bound_s seconds. True if they all finished. */
+static bool publishes_finish(struct publisher *p, unsigned bound_s)
+{
+	pthread_t th;
+	if (pthread_create(&th, NULL, publisher_thread, p) != 0)
+		return false;
+	for (unsigned i = 0; i < bound_s * 20 && !p->done; i++)
+		sleep_ms(50);
+	bool ok = p->done;
+	if (ok)
+		pthread_join(th, NULL);
+	else
+		pthread_detach(th); /* still blocked: the test fails; the suite exits soon after */
+	return ok;
+}
+
+/* Clients that never read their response, and clients that never finish their request, while the connection
+ * timeout is far longer than the test: publishes must all finish anyway (they never wait for a client). */
+static void test_publish_never_waits_for_clients(void)
 {
 	struct rw_config cfg;
 	struct rw_report rep;
-	struct resp r;
-	struct pubstats idle = { 0 }, loaded = { 0 };
 	int slow[4], readers[4];
 
 	test_config(&cfg);
 	cfg.http_per_ip_connections = 4;
 	cfg.http_max_connections = 16;
-	cfg.http_timeout_s = 1;
+	cfg.http_timeout_s = 600;
 	struct rw_report_target *t = many_targets(&rep, 300);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	struct rw_http *h = start(&cfg);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
 	unsigned port = rw_http_port(h);
-	for (unsigned i = 0; i < 10; i++)
-		timed_publish(h, &rep, &idle);
+	struct publisher idle = { .h = h, .rep = &rep, .want = 10 };
+	CU_ASSERT_FATAL(publishes_finish(&idle, 60));
 
 	/* Clients that ask for /metrics (about 750 KB) and never read it: their responses hold snapshots. */
 	for (unsigned i = 0; i < 4; i++) {
@@ -543,11 +599,10 @@ static void test_slow_clients(void)
 		CU_ASSERT_EQUAL(send(readers[i], req, strlen(req), 0), (ssize_t)strlen(req));
 	}
 	sleep_ms(100);
-	for (unsigned i = 0; i < 20; i++)
-		timed_publish(h, &rep, &loaded);
+	struct publisher stuck = { .h = h, .rep = &rep, .want = 20 };
+	CU_ASSERT(publishes_finish(&stuck, 60));
 	for (unsigned i = 0; i < 4; i++)
 		close(readers[i]);
-	sleep_ms(100);
 
 	/* Slowloris: half a request line each, filling the per-client limit. */
 	for (unsigned i = 0; i < 4; i++) {
@@ -556,29 +611,70 @@ static void test_slow_clients(void)
 		CU_ASSERT_EQUAL(send(slow[i], "GET /metr", 9, 0), 9);
 	}
 	sleep_ms(100);
-	for (unsigned i = 0; i < 20; i++)
-		timed_publish(h, &rep, &loaded);
-	/* A fifth connection from the same address is over the limit: dropped without an answer. */
-	CU_ASSERT_EQUAL(request(port, "GET", "/healthz", NULL, &r), -1);
-	CU_ASSERT_EQUAL(r.status, 0);
-	resp_free(&r);
-	/* The timeout (1 s) reaps the slow ones: the server closes them, and serves again. */
-	sleep_ms(2500);
+	struct publisher loris = { .h = h, .rep = &rep, .want = 20 };
+	CU_ASSERT(publishes_finish(&loris, 60));
+	fprintf(stderr, "[publish of 300 targets: idle max %.2f ms; clients not reading max %.2f ms; slowloris max "
+		"%.2f ms] ", idle.st.max_ns / 1e6, stuck.st.max_ns / 1e6, loris.st.max_ns / 1e6);
+	for (unsigned i = 0; i < 4; i++)
+		close(slow[i]);
+	if (!(idle.done && stuck.done && loris.done))
+		return; /* a publisher is still blocked and uses h and t: leave both to the failing suite's exit */
+	rw_http_stop(h);
+	free(t);
+}
+
+/* The per-client limit and the connection timeout: a fifth connection from the same address is dropped, the
+ * slow ones are closed by the server once the timeout passes, and service resumes. */
+static void test_slow_clients(void)
+{
+	struct rw_config cfg;
+	struct rw_report rep;
+	struct resp r;
+	int slow[4];
+
+	test_config(&cfg);
+	cfg.http_per_ip_connections = 4;
+	cfg.http_max_connections = 16;
+	cfg.http_timeout_s = 1;
+	struct rw_report_target *t = many_targets(&rep, 300);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	struct rw_http *h = start(&cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	unsigned port = rw_http_port(h);
+	rw_http_publish(h, &rep);
+
+	/* Slowloris: half a request line each, filling the per-client limit. */
 	for (unsigned i = 0; i < 4; i++) {
+		slow[i] = connect_port(port);
+		CU_ASSERT_FATAL(slow[i] >= 0);
+		CU_ASSERT_EQUAL(send(slow[i], "GET /metr", 9, 0), 9);
+	}
+	/* A fifth connection from the same address is over the limit: dropped without an answer. (Unless the
+	 * machine stalled past the timeout and the slow ones are already gone: then it is answered, and the reaping
+	 * below is what the test shows.) */
+	int rc = request(port, "GET", "/healthz", NULL, &r);
+	if (rc == 0)
+		fprintf(stderr, "[fifth connection answered: the slow ones were already reaped] ");
+	else
+		CU_ASSERT_EQUAL(r.status, 0);
+	resp_free(&r);
+	/* The timeout (1 s) reaps the slow ones: the server closes them. Each recv waits up to 60 s for that. */
+	for (unsigned i = 0; i < 4; i++) {
+		struct timeval tv = { 60, 0 };
+		setsockopt(slow[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 		char c;
 		CU_ASSERT_EQUAL(recv(slow[i], &c, 1, 0), 0);
 		close(slow[i]);
 	}
-	timed_publish(h, &rep, &loaded);
-	CU_ASSERT_EQUAL(request(port, "GET", "/healthz", NULL, &r), 0);
-	CU_ASSERT_EQUAL(r.status, 200);
-	resp_free(&r);
-
-	fprintf(stderr, "[publish of 300 targets: idle max %.2f ms mean %.2f ms; with stuck clients max %.2f ms mean "
-		"%.2f ms] ", idle.max_ns / 1e6, idle.total_ns / 1e6 / idle.n, loaded.max_ns / 1e6,
-		loaded.total_ns / 1e6 / loaded.n);
-	/* A publish that waited on any of these clients would take the 1 s timeout or longer. */
-	CU_ASSERT(loaded.max_ns < 250000000u);
+	bool ok = false;
+	for (unsigned i = 0; i < 300 && !ok; i++) {
+		rw_http_publish(h, &rep);
+		ok = request(port, "GET", "/healthz", NULL, &r) == 0 && r.status == 200;
+		resp_free(&r);
+		if (!ok)
+			sleep_ms(100);
+	}
+	CU_ASSERT(ok);
 	rw_http_stop(h);
 	free(t);
 }
@@ -586,7 +682,8 @@ static void test_slow_clients(void)
 struct flood {
 	unsigned port;
 	volatile int stop;
-	unsigned opened, answered;
+	volatile unsigned opened;
+	unsigned answered;
 };
 
 static void *flood_thread(void *arg)
@@ -609,17 +706,18 @@ static void *flood_thread(void *arg)
 	return NULL;
 }
 
+/* Publishes keep going while two threads open and drop connections as fast as they can, and /healthz answers
+ * once the flood is over. */
 static void test_connection_flood(void)
 {
 	struct rw_config cfg;
 	struct rw_report rep;
 	struct resp r;
-	struct pubstats st = { 0 };
 
 	test_config(&cfg);
 	cfg.http_max_connections = 32;
 	cfg.http_per_ip_connections = 0;
-	cfg.http_timeout_s = 1;
+	cfg.http_timeout_s = 600;
 	struct rw_report_target *t = many_targets(&rep, 300);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	struct rw_http *h = start(&cfg);
@@ -631,22 +729,22 @@ static void test_connection_flood(void)
 	pthread_t th[2];
 	for (unsigned i = 0; i < 2; i++)
 		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, flood_thread, &f), 0);
-	uint64_t t0 = mono_ns();
-	while (mono_ns() - t0 < 1500000000u) {
-		timed_publish(h, &rep, &st);
-		sleep_ms(20);
-	}
+	/* 50 publishes, and not done before the flood has opened 500 connections: the publishes overlap it. */
+	struct publisher p = { .h = h, .rep = &rep, .want = 50, .min_gap_ms = 20, .opened = &f.opened,
+			       .opened_want = 500 };
+	bool finished = publishes_finish(&p, 120);
 	f.stop = 1;
 	for (unsigned i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
-	fprintf(stderr, "[flood: %u connections opened; %u publishes, max %.2f ms mean %.2f ms] ", f.opened, st.n,
-		st.max_ns / 1e6, st.total_ns / 1e6 / st.n);
-	CU_ASSERT(f.opened > 100);
-	CU_ASSERT(st.max_ns < 250000000u);
+	fprintf(stderr, "[flood: %u connections opened; %u publishes, max %.2f ms mean %.2f ms] ", f.opened, p.st.n,
+		p.st.max_ns / 1e6, p.st.n ? p.st.total_ns / 1e6 / p.st.n : 0.0);
+	CU_ASSERT(finished);
+	CU_ASSERT(f.opened >= 500);
 
-	/* after the flood, normal service within the timeout */
+	/* after the flood, normal service: within a generous bound (publishing on, so /healthz is not stale) */
 	int ok = 0;
-	for (unsigned i = 0; i < 30 && !ok; i++) {
+	for (unsigned i = 0; i < 300 && !ok; i++) {
+		rw_http_publish(h, &rep);
 		if (request(port, "GET", "/healthz", NULL, &r) == 0 && r.status == 200)
 			ok = 1;
 		resp_free(&r);
@@ -654,6 +752,8 @@ static void test_connection_flood(void)
 			sleep_ms(100);
 	}
 	CU_ASSERT(ok);
+	if (!finished)
+		return; /* see test_publish_never_waits_for_clients */
 	rw_http_stop(h);
 	free(t);
 }
@@ -729,6 +829,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_keepalive_and_republish),
 	RW_TEST(test_healthz_stale),
 	RW_TEST(test_huge_header),
+	RW_TEST(test_publish_never_waits_for_clients),
 	RW_TEST(test_slow_clients),
 	RW_TEST(test_connection_flood),
 	RW_TEST(test_addresses_and_fds),

@@ -147,7 +147,7 @@ static void test_cgroup_root(void)
 {
 	char mine[PATH_MAX], theirs[PATH_MAX];
 	if (find_cgroup2(mine, sizeof mine) != 0 || v1_perf_event_mounted()) {
-		printf("\n  (skipped: no cgroup2 mount, or perf_event bound to v1)\n");
+		rw_test_skip("no cgroup2 mount, or perf_event bound to v1");
 		return;
 	}
 	CU_ASSERT_EQUAL_FATAL(rw_pmu_cgroup_root(theirs, sizeof theirs), 0);
@@ -237,6 +237,45 @@ static int cg_start(struct cg *c, const char *tag, bool busy)
 	return ok == 'y' ? 0 : -EIO;
 }
 
+/* Let the cgroup's child run until the cgroup has used min_ns more CPU, however slow or busy the machine is (at
+ * most 60 s). A fixed sleep would give a spinner anywhere from a full CPU to almost nothing on a loaded host. */
+static bool run_for_cpu(const struct cg *c, uint64_t min_ns)
+{
+	uint64_t u0 = cg_usage_ns(c->path);
+	for (unsigned i = 0; i < 3000; i++) {
+		if (cg_usage_ns(c->path) - u0 >= min_ns)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+/* Stop (SIGSTOP, waited for) and continue the child around reads that must agree: with the child stopped,
+ * the counters and cpu.stat cannot move between two reads however long the test is descheduled in between. */
+static void hold(const struct cg *c)
+{
+	char p[64], buf[512];
+	kill(c->child, SIGSTOP);
+	snprintf(p, sizeof p, "/proc/%d/stat", (int)c->child);
+	for (unsigned i = 0; i < 3000; i++) {
+		FILE *f = fopen(p, "r");
+		size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = '\0';
+		char *rp = strrchr(buf, ')');
+		if (rp && rp[1] == ' ' && rp[2] == 'T')
+			return;
+		usleep(2000);
+	}
+	CU_FAIL("child never reached its job-control stop");
+}
+
+static void release(const struct cg *c)
+{
+	kill(c->child, SIGCONT);
+}
+
 static void cg_stop(struct cg *c)
 {
 	if (c->child > 0) {
@@ -252,37 +291,49 @@ static bool cgroup_tests_possible(struct rw_pmu *p)
 {
 	char root[PATH_MAX];
 	if (geteuid() != 0) {
-		printf("\n  (skipped: not root)\n");
+		rw_test_skip("not root");
 		return false;
 	}
 	if (find_cgroup2(root, sizeof root) != 0 || v1_perf_event_mounted()) {
-		printf("\n  (skipped: no cgroup2 mount with perf_event)\n");
+		rw_test_skip("no cgroup2 mount with perf_event");
 		return false;
 	}
 	if (!rw_pmu_cgroup_permitted(p)) {
-		printf("\n  (skipped: cgroup-mode perf events not permitted)\n");
+		rw_test_skip("cgroup-mode perf events not permitted");
 		return false;
 	}
 	return true;
 }
 
 /* Count one cgroup for about a second; returns task-clock ns, the elapsed ns and the cgroup's usage in ns. */
-static void measure(struct rw_pmu *p, struct cg *c, uint64_t *task_ns, uint64_t *elapsed, uint64_t *usage,
-		    uint64_t totals[], uint32_t *present, uint32_t *ratio)
+/* Count a cgroup's child: a busy one until it has used 0.2 s of CPU (stopped while the counts are read, so that
+ * counters and cpu.stat cover the same time), an idle one for 1 s. */
+static void measure(struct rw_pmu *p, struct cg *c, bool busy, uint64_t *task_ns, uint64_t *elapsed,
+		    uint64_t *usage, uint64_t totals[], uint32_t *present, uint32_t *ratio)
 {
 	struct rw_pmu_group *g = NULL;
 	unsigned before = count_fds();
 	int cfd = open(c->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(cfd >= 0);
+	if (busy)
+		hold(c);
 	uint64_t t0 = now_ns(), u0 = cg_usage_ns(c->path);
 	CU_ASSERT_EQUAL_FATAL(rw_pmu_group_open(p, cfd, &g), 0);
 	close(cfd);  /* the events keep counting without the directory fd */
 	CU_ASSERT_EQUAL(rw_pmu_group_fds(g), rw_pmu_fds_per_group(p));
 	CU_ASSERT_EQUAL(count_fds(), before + rw_pmu_group_fds(g));
-	usleep(1000000);
+	if (busy) {
+		release(c);
+		CU_ASSERT(run_for_cpu(c, 200000000ull));
+		hold(c);
+	} else {
+		usleep(1000000);
+	}
 	CU_ASSERT_EQUAL(rw_pmu_group_read(g, 0, totals, present, ratio), 0);
 	*usage = cg_usage_ns(c->path) - u0;
 	*elapsed = now_ns() - t0;
+	if (busy)
+		release(c);
 	*task_ns = totals[RW_CTR_TASK_CLOCK];
 	rw_pmu_group_close(g);
 	CU_ASSERT_EQUAL(count_fds(), before);
@@ -300,18 +351,18 @@ static void test_cgroup_busy_and_sleeper(void)
 		goto out;
 
 	CU_ASSERT_EQUAL_FATAL(cg_start(&busy, "busy", true), 0);
-	measure(p, &busy, &task_ns, &elapsed, &usage, totals, &present, &ratio);
+	measure(p, &busy, true, &task_ns, &elapsed, &usage, totals, &present, &ratio);
 	cg_stop(&busy);
 	printf("\n  busy cgroup: task-clock %.3f s, cpu.stat usage %.3f s, over %.3f s; ctxsw %llu, faults %llu, "
 	       "ratio %u/65536\n", task_ns / 1e9, usage / 1e9, elapsed / 1e9,
 	       (unsigned long long)totals[RW_CTR_CONTEXT_SWITCHES], (unsigned long long)totals[RW_CTR_PAGE_FAULTS],
 	       ratio);
-	/* One busy thread: about a CPU-second per second on an idle host. On a loaded one it gets less, so the
-	 * tight check is against the cgroup's own CPU time, and wall time only bounds it. */
+	/* The task-clock of the cgroup agrees with its own CPU time by cpu.stat (both read with the child stopped);
+	 * one thread cannot have used more CPU time than wall time passed. */
 	CU_ASSERT(task_ns + 5000000 > usage * 9 / 10);
 	CU_ASSERT(task_ns < usage * 11 / 10 + 5000000);
-	CU_ASSERT(task_ns > 10000000);
-	CU_ASSERT(task_ns < elapsed * 13 / 10);
+	CU_ASSERT(task_ns >= 150000000);
+	CU_ASSERT(task_ns < elapsed * 11 / 10);
 	CU_ASSERT_EQUAL(present & SW_MASK, SW_MASK);
 	if (!rw_pmu_hw_available(p)) {
 		CU_ASSERT_EQUAL(present, SW_MASK);
@@ -321,7 +372,7 @@ static void test_cgroup_busy_and_sleeper(void)
 	CU_ASSERT(ratio > 0 && ratio <= 65536);
 
 	CU_ASSERT_EQUAL_FATAL(cg_start(&idle, "idle", false), 0);
-	measure(p, &idle, &task_ns, &elapsed, &usage, totals, &present, &ratio);
+	measure(p, &idle, false, &task_ns, &elapsed, &usage, totals, &present, &ratio);
 	cg_stop(&idle);
 	printf("  sleeping cgroup: task-clock %.6f s over %.3f s, ctxsw %llu\n", task_ns / 1e9, elapsed / 1e9,
 	       (unsigned long long)totals[RW_CTR_CONTEXT_SWITCHES]);
@@ -427,32 +478,34 @@ static void test_cgroup_reads_cpus_it_ran_on(void)
 	if (!cgroup_tests_possible(p))
 		goto out;
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
-		printf("\n  (skipped: one CPU)\n");
+		rw_test_skip("one CPU");
 		goto out;
 	}
+	/* Every read below is made with the child stopped (hold), so cpu.stat and the counters cover the same CPU
+	 * time; between reads it runs until it has used 20 ms more (run_for_cpu), however busy the machine. Being
+	 * stopped also switches it out, which a cgroup event needs to start counting on that CPU. */
 	CU_ASSERT_EQUAL_FATAL(cg_start(&c, "hot", true), 0);
 	pin(c.child, 0);
-	usleep(20000);
+	hold(&c);
 	int cfd = open(c.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(cfd >= 0);
 	uint64_t u0 = cg_usage_ns(c.path);
 	CU_ASSERT_EQUAL_FATAL(rw_pmu_group_open(p, cfd, &g), 0);
 	close(cfd);
-	/* A cgroup event starts counting when its cgroup is next switched in on that CPU: a lone spinner may not
-	 * be switched out for a long time, so stop and continue it once. */
-	kill(c.child, SIGSTOP);
-	usleep(10000);
-	kill(c.child, SIGCONT);
+	release(&c);
 
 	/* first read: every CPU */
-	usleep(200000);
+	CU_ASSERT(run_for_cpu(&c, 20000000ull));
+	hold(&c);
 	uint64_t u1 = cg_usage_ns(c.path);
 	CU_ASSERT_EQUAL(rw_pmu_group_read(g, u1 - u0, totals, &present, &ratio), 0);
 	uint64_t full = rw_pmu_group_leader_reads(g);
 	CU_ASSERT(full >= 2);
+	release(&c);
 
 	/* pinned: only CPU 0's groups */
-	usleep(200000);
+	CU_ASSERT(run_for_cpu(&c, 20000000ull));
+	hold(&c);
 	uint64_t u2 = cg_usage_ns(c.path), before = rw_pmu_group_leader_reads(g);
 	CU_ASSERT_EQUAL(rw_pmu_group_read(g, u2 - u1, totals, &present, &ratio), 0);
 	uint64_t partial = rw_pmu_group_leader_reads(g) - before;
@@ -465,7 +518,9 @@ static void test_cgroup_reads_cpus_it_ran_on(void)
 
 	/* moved to CPU 1, which ran nothing at its last read: its count is not lost */
 	pin(c.child, 1);
-	usleep(200000);
+	release(&c);
+	CU_ASSERT(run_for_cpu(&c, 20000000ull));
+	hold(&c);
 	uint64_t u3 = cg_usage_ns(c.path), pre = totals[RW_CTR_TASK_CLOCK];
 	CU_ASSERT_EQUAL(rw_pmu_group_read(g, u3 - u2, totals, &present, &ratio), 0);
 	uint64_t got = totals[RW_CTR_TASK_CLOCK] - pre;
@@ -474,6 +529,7 @@ static void test_cgroup_reads_cpus_it_ran_on(void)
 	CU_ASSERT(got + 5000000 > (u3 - u2) * 9 / 10);
 	CU_ASSERT(totals[RW_CTR_TASK_CLOCK] + 5000000 > (u3 - u0) * 9 / 10);
 	CU_ASSERT(totals[RW_CTR_TASK_CLOCK] < (u3 - u0) * 11 / 10 + 5000000);
+	release(&c);
 	rw_pmu_group_close(g);
 	cg_stop(&c);
 out:

@@ -45,7 +45,7 @@ static int find_cg2(void)
 static bool have_cgroups(void)
 {
 	if (geteuid() != 0 || (!cg2[0] && find_cg2() < 0)) {
-		printf("  (skipped: needs root and a cgroup2 mount)\n");
+		rw_test_skip("needs root and a cgroup2 mount");
 		return false;
 	}
 	return true;

@@ -7,6 +7,8 @@
 #   - no agent fd points into the churn parent at the end (cgroup directories it forgot to close);
 #   - no removed cgroup is left dying because of the agent: the parent's nr_dying_descendants while the agent
 #     runs, compared with the same count once it has exited (what the agent pinned is released by its exit).
+# Every wait is bounded (a process that outlives its cgroup.kill, a cgroup that cannot be removed, an agent that
+# does not answer): the run then fails with a message naming what did not happen, and kills what it started by pid.
 # Usage (root, from the repository root): tools/bench/churn.sh [BUILD_DIR] [N] [W]
 set -u
 build=${1:-build}
@@ -31,16 +33,39 @@ cleanup() {
 		[ -d "$d" ] || continue
 		echo 1 > "$d/cgroup.kill" 2>/dev/null
 	done
+	# by pid too: a child that never got into its cgroup is not reached by cgroup.kill
+	for e in $live; do kill -9 "${e#*:}" 2>/dev/null; done
+	[ -n "$agent" ] && kill -9 "$agent" 2>/dev/null
 	wait 2>/dev/null
 	for d in "$parent"/c*; do
 		[ -d "$d" ] && rmdir "$d" 2>/dev/null
 	done
-	[ -n "$agent" ] && kill "$agent" 2>/dev/null
 	rmdir "$parent" 2>/dev/null
 	rm -f "$log"
 }
 trap cleanup EXIT INT TERM
 
+# gone PID WHAT: wait (at most 30 s) for a child to end after its cgroup was killed; kill it by pid if it did not.
+gone() {
+	k=0
+	while [ "$k" -lt 300 ]; do
+		st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)
+		if [ -z "$st" ] || [ "$st" = Z ]; then wait "$1" 2>/dev/null; return 0; fi
+		sleep 0.1; k=$((k + 1))
+	done
+	echo "churn: FAIL $2: pid $1 still alive after 30 s (for a churn child: not in its cgroup?); killed by pid"
+	kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null
+	return 1
+}
+# rmcg DIR: remove an emptied cgroup, retrying for at most 30 s.
+rmcg() {
+	k=0
+	until rmdir "$1" 2>/dev/null; do
+		k=$((k + 1))
+		[ "$k" -gt 3000 ] && { echo "churn: FAIL cannot remove $1 within 30 s"; return 1; }
+		sleep 0.01
+	done
+}
 fds() { ls "/proc/$agent/fd" 2>/dev/null | wc -l; }
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$agent/status" 2>/dev/null; }
 dying() { awk '/^nr_dying_descendants/ { print $2 }' "$parent/cgroup.stat"; }
@@ -55,8 +80,13 @@ PY
 
 "$rw" run --interval=0.2 --web.listen-address=127.0.0.1:"$port" --log.level=warn >"$log" 2>&1 &
 agent=$!
-sleep 3
-kill -0 "$agent" 2>/dev/null || { echo "churn: agent did not start:"; cat "$log"; exit 1; }
+k=0
+until [ "$(healthz)" = 200 ]; do
+	k=$((k + 1))
+	kill -0 "$agent" 2>/dev/null || { echo "churn: agent did not start:"; cat "$log"; exit 1; }
+	[ "$k" -gt 120 ] && { echo "churn: FAIL no /healthz 200 within 60 s of start"; cat "$log"; exit 1; }
+	sleep 0.5
+done
 fd0=$(fds); rss0=$(rss); dying0=$(dying)
 echo "churn: agent pid $agent, interval 0.2 s, $n cgroups, $win live at a time, under $parent"
 echo "churn: start: fds $fd0, rss ${rss0} kB"
@@ -78,13 +108,8 @@ while [ "$i" -lt "$n" ]; do
 	if [ "$#" -gt "$win" ]; then
 		old=${1%%:*}; pid=${1#*:}; shift; live="$*"
 		echo 1 > "$parent/c$old/cgroup.kill"
-		wait "$pid" 2>/dev/null
-		tries=0
-		until rmdir "$parent/c$old" 2>/dev/null; do
-			tries=$((tries + 1))
-			[ "$tries" -gt 200 ] && { echo "churn: cannot remove c$old"; exit 1; }
-			sleep 0.01
-		done
+		gone "$pid" "c$old" || exit 1
+		rmcg "$parent/c$old" || exit 1
 	fi
 	if [ $((i % 500)) = 0 ]; then
 		echo "churn: $i cgroups, $(( $(date +%s) - t0 )) s, agent fds $(fds) rss $(rss) kB"
@@ -93,22 +118,31 @@ while [ "$i" -lt "$n" ]; do
 done
 for e in $live; do
 	echo 1 > "$parent/c${e%%:*}/cgroup.kill"
-	wait "${e#*:}" 2>/dev/null
-	until rmdir "$parent/c${e%%:*}" 2>/dev/null; do sleep 0.01; done
+	gone "${e#*:}" "c${e%%:*}" || exit 1
+	rmcg "$parent/c${e%%:*}" || exit 1
 done
+live=""
 t1=$(date +%s)
-sleep 2   # 10 intervals: the agent notices the last removals and drops their state
+# The agent notices the last removals at its next walks and drops their state: wait for that (at most 60 s).
+k=0
+while :; do
+	stale=$(ls -l "/proc/$agent/fd" 2>/dev/null | grep -c "$parent")
+	[ "$stale" = 0 ] || [ "$k" -ge 120 ] && break
+	sleep 0.5; k=$((k + 1))
+done
+sleep 1   # a few intervals more, so fds and RSS are read in the steady state
 fd1=$(fds); rss1=$(rss); dying1=$(dying); hz=$(healthz)
-stale=$(ls -l "/proc/$agent/fd" 2>/dev/null | grep -c "$parent")
 alive=yes; kill -0 "$agent" 2>/dev/null || alive=no
-kill "$agent"; wait "$agent" 2>/dev/null; agent=""
+kill "$agent"
+gone "$agent" "the agent after SIGTERM" || rc_agent=1
+agent=""
 sleep 1
 dying2=$(dying)
 echo "churn: $n cgroups created and removed in $((t1 - t0)) s"
 echo "churn: end:   fds $fd1, rss ${rss1} kB (growth: fds $((fd1 - fd0)), rss $((rss1 - rss0)) kB)"
 echo "churn: agent alive $alive, /healthz $hz, agent fds into $parent: $stale"
 echo "churn: dying cgroups under the parent: $dying0 at start, $dying1 at end with the agent, $dying2 after it exited"
-rc=0
+rc=${rc_agent:-0}
 [ "$alive" = yes ] || { echo "churn: FAIL agent died"; tail -20 "$log"; rc=1; }
 [ "$hz" = 200 ] || { echo "churn: FAIL /healthz $hz"; rc=1; }
 [ $((fd1 - fd0)) -le "$FD_BOUND" ] || { echo "churn: FAIL fd growth > $FD_BOUND"; rc=1; }
