@@ -8,6 +8,8 @@ rw_cg2_root() {
 }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# Every HTTP request of a test is bounded: a server that accepts and never answers fails the test, not hangs it.
+curl() { command curl --max-time 30 "$@"; }
 skip() { echo "SKIP: $*" >&2; exit 77; }
 note() { echo "  $*"; }
 
