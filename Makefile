@@ -18,6 +18,20 @@ override CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
+# The eBPF FP path (src/bpf/fpmode.bpf.c): x86_64 builds only (aarch64 has no x86_fpu tracepoint; the ptrace
+# probe serves there). The BPF object is compiled with clang, linked and stripped of DWARF by bpftool (BTF kept),
+# and embedded in the binary through its skeleton header. NO_BPF=1 leaves it out on x86_64 too.
+BPF_CLANG ?= clang
+BPFTOOL   ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+ifeq ($(filter x86_64-%,$(shell $(CC) -dumpmachine 2>/dev/null)),)
+NO_BPF   := 1
+endif
+ifneq ($(NO_BPF),1)
+CPPFLAGS += -DRW_HAVE_BPF
+LDLIBS   += $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
+BPF_SKEL := $(BUILD)/gen/fpmode.skel.h
+endif
+
 PROTOS   := $(wildcard proto/*.proto)
 GEN_C    := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
 GEN_H    := $(GEN_C:.c=.h)
@@ -54,6 +68,18 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c $(GEN_H)
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/rigwatch/*.h) $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
+
+$(BUILD)/obj/fpbpf.o: $(BPF_SKEL)
+
+$(BUILD)/gen/fpmode.bpf.o: src/bpf/fpmode.bpf.c src/bpf/fpmode.h
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) -O2 -g -target bpf -D__TARGET_ARCH_x86 -I/usr/include/x86_64-linux-gnu -Isrc/bpf \
+		-Wall -Werror -c -o $@.tmp.o $<
+	$(BPFTOOL) gen object $@ $@.tmp.o
+	rm -f $@.tmp.o
+
+$(BUILD)/gen/fpmode.skel.h: $(BUILD)/gen/fpmode.bpf.o
+	$(BPFTOOL) gen skeleton $< name fpmode > $@.tmp && mv $@.tmp $@
 
 $(LIB): $(LIB_OBJ)
 	rm -f $@

@@ -4,9 +4,9 @@
 #   install-deps.sh         everything the tests need too (`make check`, .ci/run)
 set -e
 PKGS="build-essential pkg-config libpfm4-dev libcgroup-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler
-zlib1g-dev librandomx-dev curl"
+zlib1g-dev librandomx-dev curl clang libbpf-dev bpftool"
 if [ "${1:-check}" != run ]; then
-PKGS="$PKGS clang libprotobuf-dev libcunit1-dev prometheus wrk prometheus-node-exporter stress-ng xz-utils openssl
+PKGS="$PKGS libprotobuf-dev libcunit1-dev prometheus wrk prometheus-node-exporter stress-ng xz-utils openssl
 python3 python3-numpy sqlite3 valgrind"
 # make check-arm64: cross compiler, qemu-user, and the arm64 -dev packages via Debian multiarch (installing them
 # may upgrade amd64 packages of the same source to the identical version, as multiarch requires).

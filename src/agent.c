@@ -13,6 +13,7 @@
 #include "rigwatch/agent.h"
 #include "rigwatch/alerts.h"
 #include "rigwatch/features.h"
+#include "rigwatch/fpbpf.h"
 #include "rigwatch/fpprobe.h"
 #include "rigwatch/http.h"
 #include "rigwatch/procscan.h"
@@ -59,7 +60,9 @@ struct rw_agent {
 	struct rw_scorer scorer;
 	bool scoring;
 	struct rw_respond *respond;          /* RW_AGENT_RESPOND with a mode other than off */
-	struct rw_fpprobe *fpprobe;          /* NULL when fpprobe.enabled is false */
+	struct rw_fpprobe *fpprobe;          /* the ptrace path; NULL when off or when eBPF is live */
+	struct rw_fpbpf *fpbpf;              /* the eBPF path; NULL when not live */
+	bool fpbpf_error_logged;
 	struct rw_procscan_rules *rules;     /* NULL when procscan.enabled is false */
 	struct rw_http *http;                /* RW_AGENT_HTTP */
 	struct rw_alerts *alerts;            /* RW_AGENT_ALERTS */
@@ -118,6 +121,58 @@ static unsigned raise_nofile(unsigned want)
 			rw_log_warn("agent", "cannot raise RLIMIT_NOFILE to %u: %s", (unsigned)target, strerror(errno));
 	}
 	return rl.rlim_cur == RLIM_INFINITY ? want : (unsigned)rl.rlim_cur;
+}
+
+/* The FP path: eBPF where it loads (fpprobe.path auto or bpf), else the ptrace probe. In auto mode any eBPF
+ * failure is one log line and the ptrace probe; fpprobe.path = bpf makes it a start-up error instead. */
+static int fp_open(struct rw_agent *a, char *err, size_t errlen)
+{
+	const struct rw_config *cfg = &a->cfg;
+	int r;
+
+	if (!cfg->fpprobe_enabled)
+		return 0;
+	if (strcmp(cfg->fpprobe_path, "ptrace") != 0) {
+		struct rw_fpbpf_opts o = { .btf_path = cfg->fpprobe_btf };
+		char why[256] = "";
+		struct stat st;
+		if ((r = rw_fpbpf_open(&a->fpbpf, &o, why, sizeof why)) == 0) {
+			/* Tasks of the root cgroup are counted per process: it holds every process of hosts without
+			 * per-service cgroups. */
+			uint64_t root_id = stat(a->root, &st) == 0 ? (uint64_t)st.st_ino : 1;
+			rw_fpbpf_set_proc_cgroups(a->fpbpf, &root_id, 1);
+			rw_fpbpf_refresh(a->fpbpf); /* the first interval starts now */
+			struct rw_fpbpf_stats bs;
+			rw_fpbpf_stats(a->fpbpf, &bs);
+			rw_log_info("agent", "FP path: eBPF at x86_fpu_regs_deactivated (program id %u)", bs.prog_id);
+			a->report.fp_path = RW_FP_PATH_BPF;
+			a->report.sources_available |= RW_SRC_BIT(RW_SRC_FPPROBE);
+			return 0;
+		}
+		if (strcmp(cfg->fpprobe_path, "bpf") == 0) {
+			snprintf(err, errlen, "fpprobe.path = bpf: %s", why);
+			return r;
+		}
+		rw_log_warn("agent", "FP path: ptrace, not eBPF: %s", why);
+	}
+	if ((r = rw_fpprobe_start(&a->fpprobe, cfg)) < 0) {
+		snprintf(err, errlen, "fpprobe: %s", strerror(-r));
+		return r;
+	}
+	if (a->fpprobe) {
+		a->report.fp_path = RW_FP_PATH_PTRACE;
+		a->report.sources_available |= RW_SRC_BIT(RW_SRC_FPPROBE);
+	}
+	return 0;
+}
+
+/* FP evidence of the interval that just ended, from whichever path is live. */
+static int fp_collect(struct rw_agent *a, uint64_t id, struct rw_fp_evidence *out)
+{
+	if (a->fpbpf)
+		return rw_target_is_process(id) ? rw_fpbpf_collect_process(a->fpbpf, rw_proc_target_pid(id), out)
+						: rw_fpbpf_collect_cgroup(a->fpbpf, id, out);
+	return rw_fpprobe_collect(a->fpprobe, id, out);
 }
 
 int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned flags, char *err, size_t errlen)
@@ -185,12 +240,8 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 		}
 		a->report.sources_available |= RW_SRC_BIT(RW_SRC_INDICATORS);
 	}
-	if ((r = rw_fpprobe_start(&a->fpprobe, &a->cfg)) < 0) {
-		snprintf(err, errlen, "fpprobe: %s", strerror(-r));
+	if ((r = fp_open(a, err, errlen)) < 0)
 		goto fail;
-	}
-	if (a->fpprobe)
-		a->report.sources_available |= RW_SRC_BIT(RW_SRC_FPPROBE);
 	if ((flags & RW_AGENT_ALERTS) && (r = rw_alerts_open(&a->alerts, &a->cfg, err, errlen)) < 0) {
 		r = -EINVAL;
 		goto fail;
@@ -240,6 +291,7 @@ void rw_agent_close(struct rw_agent *a)
 		return;
 	rw_http_stop(a->http);
 	rw_fpprobe_stop(a->fpprobe); /* joins the probe thread: no thread left stopped */
+	rw_fpbpf_close(a->fpbpf);
 	rw_targets_free(a->targets, release_target, a);
 	rw_respond_close(a->respond);
 	rw_alerts_close(a->alerts);
@@ -514,7 +566,7 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 		a->counters_denied_total++;
 
 	/* The FP probe's reads of this target during the interval that just ended. */
-	if (rw_fpprobe_collect(a->fpprobe, t->id, &s->fp) == 0 && s->fp.probes > 0)
+	if (fp_collect(a, t->id, &s->fp) == 0 && s->fp.probes > 0)
 		s->sources |= RW_SRC_BIT(RW_SRC_FPPROBE);
 	/* A target using less than the probe's per-thread CPU share cannot have a thread above it: not worth a
 	 * look at its threads. */
@@ -571,6 +623,10 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	a->step_now_mono = clock_ns(CLOCK_MONOTONIC);
 	a->report.n_targets = 0;
 	a->n_busy = 0;
+	if (a->fpbpf && (r = rw_fpbpf_refresh(a->fpbpf)) < 0 && !a->fpbpf_error_logged) {
+		rw_log_warn("agent", "reading the eBPF FP counts: %s (no FP evidence while this lasts)", strerror(-r));
+		a->fpbpf_error_logged = true;
+	}
 	for (unsigned i = 0; i < a->cfg.include.n; i++)
 		inc[i] = a->cfg.include.items[i];
 	for (unsigned i = 0; i < a->cfg.exclude.n; i++)
@@ -595,6 +651,11 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	if (a->fds_by_stat || a->seq % FD_COUNT_EVERY == 1)
 		rep->open_fds = count_open_fds(&a->fds_by_stat);
 	rep->loop_duration_us = (clock_ns(CLOCK_MONOTONIC) - a->step_now_mono) / 1000;
+	if (a->fpbpf) {
+		struct rw_fpbpf_stats bs;
+		rw_fpbpf_stats(a->fpbpf, &bs);
+		rep->fp_dropped_total = bs.dropped;
+	}
 	for (unsigned i = 0; i < rep->n_targets; i++) {
 		rep->fpprobe_probes_total += rep->targets[i].sample.fp.probes;
 		rep->fpprobe_failed_total += rep->targets[i].sample.fp.failed;

@@ -11,7 +11,7 @@
 
 #include "rigwatch/config.h"
 
-enum key_type { T_U32, T_Q16, T_BOOL, T_STR, T_GLOBS, T_RESPONSE, T_LOGLEVEL };
+enum key_type { T_U32, T_Q16, T_BOOL, T_STR, T_GLOBS, T_RESPONSE, T_LOGLEVEL, T_FPPATH };
 
 struct key_def {
 	const char *section;
@@ -39,6 +39,8 @@ static const struct key_def keys[] = {
 	K("agent", "counter_fd_budget", T_U32, counter_fd_budget, 0, 1048576),
 	K("agent", "pmu_table", T_STR, pmu_table, 0, 0),
 	K("fpprobe", "enabled", T_BOOL, fpprobe_enabled, 0, 0),
+	K("fpprobe", "path", T_FPPATH, fpprobe_path, 0, 0),
+	K("fpprobe", "btf", T_STR, fpprobe_btf, 0, 0),
 	K("fpprobe", "max_probes", T_U32, fpprobe_max_probes, 1, 10000),
 	K("fpprobe", "reads_per_thread", T_U32, fpprobe_reads_per_thread, 1, 50),
 	K("fpprobe", "min_thread_cpu", T_Q16, fpprobe_min_thread_cpu_q16, 0, 0),
@@ -82,6 +84,7 @@ void rw_config_defaults(struct rw_config *cfg)
 	cfg->max_open_files = 65536;
 	strcpy(cfg->pmu_table, "auto");
 	cfg->fpprobe_enabled = true;
+	strcpy(cfg->fpprobe_path, "auto");
 	cfg->fpprobe_max_probes = 128;     /* 8 threads a round at 16 reads each, as 64 did at 8 */
 	/* 4 misses a miner's mode changes in ~18 % of intervals, 8 in ~1 %; 16 (one read per 62.5 ms) also sees
 	 * 2+ non-default modes in most intervals of a miner hashing only 25 % of the time (tools/train traces) */
@@ -233,6 +236,13 @@ static int apply(struct rw_config *cfg, const struct key_def *k, const char *val
 		if (strcmp(value, "error") && strcmp(value, "warn") && strcmp(value, "info") && strcmp(value, "debug")) {
 			snprintf(err, errlen, "%s.%s: expected error, warn, info or debug, got \"%s\"", k->section,
 				 k->key, value);
+			return -EINVAL;
+		}
+		strcpy(field, value);
+		return 0;
+	case T_FPPATH:
+		if (strcmp(value, "auto") && strcmp(value, "bpf") && strcmp(value, "ptrace")) {
+			snprintf(err, errlen, "%s.%s: expected auto, bpf or ptrace, got \"%s\"", k->section, k->key, value);
 			return -EINVAL;
 		}
 		strcpy(field, value);
@@ -491,6 +501,7 @@ void rw_config_print(const struct rw_config *cfg, FILE *out)
 			break;
 		case T_STR:
 		case T_LOGLEVEL:
+		case T_FPPATH:
 			fprintf(out, "\"%s\"\n", field);
 			break;
 		case T_RESPONSE:

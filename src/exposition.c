@@ -17,6 +17,7 @@
 #include "metrics.pb-c.h"
 #include "rigwatch/events.h"
 #include "rigwatch/exposition.h"
+#include "rigwatch/fpprobe.h"
 #include "rigwatch/verdict.h"
 #include "rigwatch/respond.h"
 #include "rigwatch/features.h"
@@ -602,6 +603,12 @@ static void render_families(struct emitter *e)
 		sample(e, -1, "source", rw_source_name((enum rw_source)s),
 		       V(!!(r->sources_available & RW_SRC_BIT(s)), 0));
 
+	fam(e, "rigwatch_fp_path", F_GAUGE,
+	    "Which path gives the FP control-state evidence (bpf: every context switch, ptrace: reads of busy threads): "
+	    "1 for the live one.");
+	sample(e, -1, "path", "bpf", V(r->fp_path == RW_FP_PATH_BPF, 0));
+	sample(e, -1, "path", "ptrace", V(r->fp_path == RW_FP_PATH_PTRACE, 0));
+
 	fam(e, "rigwatch_pmu_hardware_available", F_GAUGE, "Whether hardware performance counters are usable.");
 	sample(e, -1, NULL, NULL, V(r->pmu_hw_available, 0));
 	fam(e, "rigwatch_pmu_cgroup_events_permitted", F_GAUGE,
@@ -630,11 +637,15 @@ static void render_families(struct emitter *e)
 	sample(e, -1, NULL, NULL, V(r->start_time_ns, 9));
 	fam(e, "rigwatch_intervals_total", F_COUNTER, "Sampling intervals completed since start.");
 	sample(e, -1, NULL, NULL, V(r->interval_seq, 0));
-	fam(e, "rigwatch_fpprobe_probes_total", F_COUNTER, "FP control-register reads that succeeded.");
+	fam(e, "rigwatch_fpprobe_probes_total", F_COUNTER,
+	    "FP control-register observations: values saved at context switches (eBPF) or reads that succeeded (ptrace).");
 	sample(e, -1, NULL, NULL, V(r->fpprobe_probes_total, 0));
 	fam(e, "rigwatch_fpprobe_failures_total", F_COUNTER,
 	    "FP control-register reads that failed (thread exited, refused, timed out).");
 	sample(e, -1, NULL, NULL, V(r->fpprobe_failed_total, 0));
+	fam(e, "rigwatch_fp_observations_dropped_total", F_COUNTER,
+	    "eBPF path: FP observations lost because the per-target counts map was full.");
+	sample(e, -1, NULL, NULL, V(r->fp_dropped_total, 0));
 	fam(e, "rigwatch_counters_denied_total", F_COUNTER,
 	    "Target-intervals that wanted hardware counters and could not open them (fd budget, permission).");
 	sample(e, -1, NULL, NULL, V(r->counters_denied_total, 0));
@@ -705,6 +716,12 @@ static void render_families(struct emitter *e)
 	for (unsigned i = 0; i < n; i++)
 		if (r->targets[i].sample.fp.probes)
 			sample(e, (int)i, NULL, NULL, V(r->targets[i].sample.fp.max_thread_modes, 0));
+	fam(e, "rigwatch_target_fp_observations", F_GAUGE,
+	    "FP control-register observations of the target's threads in the last interval, by rounding mode.");
+	for (unsigned i = 0; i < n; i++)
+		if (r->targets[i].sample.fp.probes)
+			for (unsigned m = 0; m < 4; m++)
+				sample(e, (int)i, "mode", rw_fp_rmode_name(m), V(r->targets[i].sample.fp.mode_obs[m], 0));
 	fam_end(e);
 }
 

@@ -13,6 +13,7 @@
 
 #include "rigwatch/agent.h"
 #include "rigwatch/config.h"
+#include "rigwatch/fpbpf.h"
 #include "rigwatch/log.h"
 #include "rigwatch/model.h"
 #include "rigwatch/pmu.h"
@@ -40,7 +41,7 @@ static void usage(FILE *out)
 	      "  record --output FILE     write samples of every target (or --cgroup PATH) to a trace\n"
 	      "         [--cgroup PATH] [--duration S] [--label L]\n"
 	      "  replay FILE             score a trace; verdict changes as JSON lines\n"
-	      "  events                  the host's PMU as libpfm4 sees it and which events the kernel accepts\n"
+	      "  events                  the host's PMU as libpfm4 sees it, which events the kernel accepts, the FP path\n"
 	      "  check-config [FILE]     validate a config file and print the effective configuration\n"
 	      "  version                 version, build options, libraries\n"
 	      "\n"
@@ -52,6 +53,7 @@ static void usage(FILE *out)
 	      "  --model=FILE                model file\n"
 	      "  --cgroup-root=DIR           walk this cgroup2 tree instead of the mounted one\n"
 	      "  --log.level=LEVEL           error, warn, info (default), debug\n"
+	      "  --fp.path=PATH              FP evidence path: auto (default: eBPF where it loads, else ptrace), bpf, ptrace\n"
 	      "  -h, --help                  this text\n",
 	      out);
 }
@@ -65,7 +67,7 @@ struct cli {
 	struct rw_config cfg;
 };
 
-enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_INTERVAL, OPT_RESPONSE, OPT_MODEL, OPT_CGROUP_ROOT, OPT_LOGLEVEL,
+enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_INTERVAL, OPT_RESPONSE, OPT_MODEL, OPT_CGROUP_ROOT, OPT_LOGLEVEL, OPT_FPPATH,
        OPT_OUTPUT, OPT_CGROUP, OPT_DURATION, OPT_LABEL };
 
 /* --interval takes seconds as a decimal; the config keeps milliseconds. */
@@ -88,6 +90,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{ "model", required_argument, NULL, OPT_MODEL },
 		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
 		{ "log.level", required_argument, NULL, OPT_LOGLEVEL },
+		{ "fp.path", required_argument, NULL, OPT_FPPATH },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "cgroup", required_argument, NULL, OPT_CGROUP },
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -141,6 +144,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			break;
 		case OPT_LOGLEVEL:
 			section = "agent", key = "log_level";
+			break;
+		case OPT_FPPATH:
+			section = "fpprobe", key = "path";
 			break;
 		case OPT_OUTPUT:
 			cli->output = optarg;
@@ -311,7 +317,35 @@ static int cmd_replay(struct cli *cli)
 	return 0;
 }
 
-static int cmd_events(void)
+/* Which FP path `run` would take with this configuration: the eBPF program is loaded and unloaded to find out. */
+static void fp_path_report(const struct rw_config *cfg, FILE *out)
+{
+	struct rw_fpbpf *b = NULL;
+	struct rw_fpbpf_opts o = { .btf_path = cfg->fpprobe_btf };
+	struct rw_fpbpf_stats st;
+	char why[256] = "";
+
+	if (!cfg->fpprobe_enabled) {
+		fprintf(out, "FP path: off (fpprobe.enabled = false)\n");
+		return;
+	}
+	if (!strcmp(cfg->fpprobe_path, "ptrace")) {
+		fprintf(out, "FP path: ptrace (fpprobe.path = ptrace)\n");
+		return;
+	}
+	if (rw_fpbpf_open(&b, &o, why, sizeof why) == 0) {
+		rw_fpbpf_stats(b, &st);
+		fprintf(out, "FP path: bpf (x86_fpu_regs_deactivated loads and attaches; test load was program id %u)\n",
+			st.prog_id);
+		rw_fpbpf_close(b);
+	} else if (!strcmp(cfg->fpprobe_path, "bpf")) {
+		fprintf(out, "FP path: none: fpprobe.path = bpf, but %s\n", why);
+	} else {
+		fprintf(out, "FP path: ptrace (%s)\n", why);
+	}
+}
+
+static int cmd_events(const struct cli *cli)
 {
 	struct rw_pmu *pmu;
 	int r = rw_pmu_init(&pmu, NULL);
@@ -321,6 +355,7 @@ static int cmd_events(void)
 	}
 	rw_pmu_report(pmu, stdout);
 	rw_pmu_free(pmu);
+	fp_path_report(&cli->cfg, stdout);
 	return 0;
 }
 
@@ -364,7 +399,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cli.command, "replay"))
 		return cmd_replay(&cli);
 	if (!strcmp(cli.command, "events"))
-		return cmd_events();
+		return cmd_events(&cli);
 	if (!strcmp(cli.command, "check-config")) {
 		rw_config_print(&cli.cfg, stdout);
 		return 0;

@@ -36,6 +36,8 @@ struct rw_config {
 
 	/* [fpprobe] */
 	bool fpprobe_enabled;
+	char fpprobe_path[8];                 /* "auto" (eBPF where it loads, else ptrace), "bpf" or "ptrace" */
+	char fpprobe_btf[RW_CONFIG_PATH_LEN]; /* BTF file for the eBPF path's relocations; "" = the kernel's */
 	uint32_t fpprobe_max_probes;          /* register reads per interval, all targets */
 	uint32_t fpprobe_reads_per_thread;    /* spread over the interval */
 	int32_t fpprobe_min_thread_cpu_q16;   /* share of a core a thread must use to be probed */

@@ -39,6 +39,8 @@ struct rw_report {
 	uint64_t loop_duration_us;     /* work done in the last interval */
 	uint64_t cgroups_seen;         /* directories walked */
 	uint64_t fpprobe_probes_total, fpprobe_failed_total;
+	uint8_t fp_path;               /* enum rw_fp_path live: BPF, PTRACE, or NONE when the FP source is off */
+	uint64_t fp_dropped_total;     /* eBPF path: observations lost to a full counts map */
 	uint64_t counters_denied_total;/* target-intervals without counters they wanted */
 	unsigned open_fds;
 	unsigned counter_fds;

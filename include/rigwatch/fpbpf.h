@@ -1,0 +1,62 @@
+/* fpbpf: FP control-state evidence from every context switch, with eBPF (x86_64). A small program at the
+ * x86_fpu_regs_deactivated tracepoint reads the MXCSR the kernel has just saved for the user thread it switches
+ * out, and counts per target in the kernel: observations, per rounding mode, FTZ+DAZ, same-thread mode changes,
+ * threads. No thread is ever stopped. Needs kernel BTF (/sys/kernel/btf/vmlinux, or a BTF file for CO-RE
+ * relocations) and CAP_BPF + CAP_PERFMON (or root). Where any of that is missing, open fails with a reason in
+ * words and the caller uses the ptrace probe (fpprobe) instead.
+ *
+ * Targets are cgroup v2 ids (bpf_get_current_cgroup_id). Tasks whose cgroup is one of the "per-process cgroups"
+ * (the root cgroup, cgroups that are not targets) are counted per process (tgid) instead.
+ *
+ * Maps are bounded: at most max_targets keys per interval; observations of further keys are dropped and counted
+ * (rw_fpbpf_stats). Counts are read and deleted once per interval (rw_fpbpf_refresh), so a target that vanished
+ * leaves no entry behind; per-thread state lives in task storage and goes with the thread. */
+#ifndef RIGWATCH_FPBPF_H
+#define RIGWATCH_FPBPF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rigwatch/sample.h"
+
+struct rw_fpbpf_opts {
+	const char *btf_path;     /* BTF for CO-RE relocations; NULL or "" = the running kernel's */
+	unsigned max_targets;     /* keys per interval (0 = 4096) */
+	bool test_reject;         /* also load a program the verifier must refuse (tests of the failure path) */
+};
+
+struct rw_fpbpf_stats {
+	uint64_t dropped;         /* observations lost because the counts map was full, since open */
+	uint64_t no_storage;      /* observations without per-thread state (counted, but no pair/thread), since open */
+	unsigned last_entries;    /* keys read by the last refresh */
+	uint32_t prog_id;         /* kernel id of the loaded program (bpftool prog show id N) */
+};
+
+struct rw_fpbpf;
+
+/* Load and attach the program. Returns 0, or a negative errno with `why` set to one line in words:
+ *   -ENOTSUP    not built with eBPF (non-x86_64 build, no libbpf), or no such tracepoint
+ *   -ENOENT     no BTF at the given path / no kernel BTF
+ *   -EPERM      missing CAP_BPF / CAP_PERFMON (or CAP_SYS_ADMIN)
+ *   -EINVAL, -EACCES  the verifier refused the program (its last log line is in `why`)
+ *   other       load or attach failures, as libbpf reports them */
+int rw_fpbpf_open(struct rw_fpbpf **out, const struct rw_fpbpf_opts *opts, char *why, size_t whylen);
+/* Detach and free; NULL is fine. */
+void rw_fpbpf_close(struct rw_fpbpf *b);
+
+/* Replace the set of per-process cgroups (cgroup v2 ids; at most 64). Returns 0 or -E2BIG / a map error. */
+int rw_fpbpf_set_proc_cgroups(struct rw_fpbpf *b, const uint64_t *ids, unsigned n);
+
+/* Once per interval: start a new interval in the kernel and read-and-delete every target's counts of the one
+ * that ended (batch operations). Returns the number of targets with observations, or a negative errno. */
+int rw_fpbpf_refresh(struct rw_fpbpf *b);
+
+/* Evidence of the last refreshed interval, for a cgroup (by id) or a process of a per-process cgroup (by tgid).
+ * Returns 0, or -ENOENT with *out zeroed when that target had no observation. */
+int rw_fpbpf_collect_cgroup(const struct rw_fpbpf *b, uint64_t cgroup_id, struct rw_fp_evidence *out);
+int rw_fpbpf_collect_process(const struct rw_fpbpf *b, uint32_t tgid, struct rw_fp_evidence *out);
+
+void rw_fpbpf_stats(const struct rw_fpbpf *b, struct rw_fpbpf_stats *out);
+
+#endif

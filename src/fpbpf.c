@@ -1,0 +1,403 @@
+/* fpbpf: load the fpmode eBPF program (src/bpf/fpmode.bpf.c, embedded through its skeleton) and turn its per-CPU
+ * counts into struct rw_fp_evidence once per interval. See include/rigwatch/fpbpf.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rigwatch/fpbpf.h"
+
+#if defined(RW_HAVE_BPF)
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "fpmode.skel.h"
+#include "bpf/fpmode.h"
+
+#define DEFAULT_MAX_TARGETS 4096
+#define MAX_PROC_CGROUPS    64   /* proc_cgroups map size in fpmode.bpf.c */
+#define KERNEL_BTF          "/sys/kernel/btf/vmlinux"
+
+struct entry {
+	uint64_t key;
+	struct rw_fp_evidence ev;
+};
+
+struct rw_fpbpf {
+	struct fpmode *skel;
+	int counts_fd, stats_fd, proc_fd;
+	unsigned ncpu;
+	unsigned cap;                 /* keys the buffers hold */
+	size_t stride;                /* bytes of one CPU's value in a per-CPU map read */
+	uint64_t *keys;
+	unsigned char *vals;
+	struct entry *entries;        /* the last refreshed interval, sorted by key */
+	unsigned n_entries;
+	bool batch_unsupported;       /* kernel without batch ops on this map type: per-key reads */
+	uint64_t proc_ids[MAX_PROC_CGROUPS];
+	unsigned n_proc;
+	uint32_t prog_id;
+};
+
+/* libbpf's messages while loading, kept for the one line the caller logs (the verifier's verdict is usually the
+ * last line that is not a register dump). Loading happens once, from one thread, so a static buffer is enough. */
+static char load_log[256];
+static bool in_verifier_log, have_verifier_line;
+
+/* Keep the verifier's reason when there is one (the last line of its log that is neither a register dump nor a
+ * statistic), else libbpf's last message. */
+static int capture_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[4096];
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	for (char *line = msg, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strstr(line, "BEGIN PROG LOAD LOG")) {
+			in_verifier_log = true;
+			continue;
+		}
+		if (strstr(line, "END PROG LOAD LOG")) {
+			in_verifier_log = false;
+			continue;
+		}
+		if (!line[0] || (have_verifier_line && !in_verifier_log))
+			continue;
+		if (in_verifier_log) {
+			if ((line[0] >= '0' && line[0] <= '9') || line[0] == ';' || line[0] == ' ' ||
+			    !strncmp(line, "processed ", 10) || !strncmp(line, "verification time", 17) ||
+			    !strncmp(line, "stack depth", 11) || !strncmp(line, "func#", 5) || !strncmp(line, "reg type", 8))
+				continue;
+			have_verifier_line = true;
+		}
+		size_t n = strlen(line);
+		if (n >= sizeof load_log)
+			n = sizeof load_log - 1;
+		memcpy(load_log, line, n);
+		load_log[n] = '\0';
+	}
+	return 0;
+}
+
+static int fail(int r, char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static int classify_load_error(int r, char *why, size_t whylen)
+{
+	if (r == -EPERM)
+		return fail(r, why, whylen, "eBPF not permitted (needs CAP_BPF and CAP_PERFMON, or root)");
+	if (r == -ESRCH || r == -ENOENT)
+		return fail(r, why, whylen, "eBPF: no x86_fpu_regs_deactivated tracepoint or type in the kernel's BTF (%s)",
+			    load_log[0] ? load_log : strerror(-r));
+	if (r == -EINVAL || r == -EACCES)
+		return fail(r, why, whylen, "eBPF program refused by the kernel's verifier: %s",
+			    load_log[0] ? load_log : strerror(-r));
+	return fail(r, why, whylen, "eBPF load failed: %s (%s)", strerror(-r), load_log[0] ? load_log : "-");
+}
+
+int rw_fpbpf_open(struct rw_fpbpf **out, const struct rw_fpbpf_opts *opts, char *why, size_t whylen)
+{
+	struct rw_fpbpf_opts o = { 0 };
+	struct rw_fpbpf *b;
+	int r, cpus;
+
+	*out = NULL;
+	if (opts)
+		o = *opts;
+	const char *btf = o.btf_path && o.btf_path[0] ? o.btf_path : KERNEL_BTF;
+	if (access(btf, R_OK) != 0)
+		return fail(-ENOENT, why, whylen, "eBPF needs BTF type information: %s: %s", btf, strerror(errno));
+	if ((cpus = libbpf_num_possible_cpus()) <= 0)
+		return fail(cpus < 0 ? cpus : -EINVAL, why, whylen, "eBPF: cannot count possible CPUs");
+	if (!(b = calloc(1, sizeof *b)))
+		return fail(-ENOMEM, why, whylen, "eBPF: out of memory");
+	b->ncpu = (unsigned)cpus;
+	b->cap = o.max_targets ? o.max_targets : DEFAULT_MAX_TARGETS;
+	b->stride = (sizeof(struct fpmode_counts) + 7) & ~(size_t)7;
+
+	load_log[0] = '\0';
+	in_verifier_log = have_verifier_line = false;
+	libbpf_print_fn_t prev = libbpf_set_print(capture_print);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o.btf_path && o.btf_path[0] ? o.btf_path : NULL);
+	b->skel = fpmode__open_opts(&oo);
+	if (!b->skel) {
+		r = fail(-errno, why, whylen, "eBPF: cannot open the embedded object: %s", strerror(errno));
+		goto out;
+	}
+	if ((r = bpf_map__set_max_entries(b->skel->maps.counts, b->cap)) < 0) {
+		r = fail(r, why, whylen, "eBPF: cannot size the counts map: %s", strerror(-r));
+		goto out;
+	}
+	if (o.test_reject)
+		bpf_program__set_autoload(b->skel->progs.rw_fpmode_reject, true);
+	if ((r = fpmode__load(b->skel)) < 0) {
+		r = classify_load_error(r, why, whylen);
+		goto out;
+	}
+	if ((r = fpmode__attach(b->skel)) < 0) {
+		r = fail(r, why, whylen, "eBPF: cannot attach to x86_fpu_regs_deactivated: %s", strerror(-r));
+		goto out;
+	}
+	b->counts_fd = bpf_map__fd(b->skel->maps.counts);
+	b->stats_fd = bpf_map__fd(b->skel->maps.stats);
+	b->proc_fd = bpf_map__fd(b->skel->maps.proc_cgroups);
+	struct bpf_prog_info info;
+	uint32_t len = sizeof info;
+	memset(&info, 0, sizeof info);
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(b->skel->progs.rw_fpmode), &info, &len) == 0)
+		b->prog_id = info.id;
+	b->keys = calloc(b->cap, sizeof *b->keys);
+	b->vals = calloc(b->cap, b->stride * b->ncpu);
+	b->entries = calloc(b->cap, sizeof *b->entries);
+	if (!b->keys || !b->vals || !b->entries) {
+		r = fail(-ENOMEM, why, whylen, "eBPF: out of memory");
+		goto out;
+	}
+	r = 0;
+out:
+	libbpf_set_print(prev);
+	if (r < 0) {
+		rw_fpbpf_close(b);
+		return r;
+	}
+	*out = b;
+	return 0;
+}
+
+void rw_fpbpf_close(struct rw_fpbpf *b)
+{
+	if (!b)
+		return;
+	fpmode__destroy(b->skel);
+	free(b->keys);
+	free(b->vals);
+	free(b->entries);
+	free(b);
+}
+
+int rw_fpbpf_set_proc_cgroups(struct rw_fpbpf *b, const uint64_t *ids, unsigned n)
+{
+	uint8_t one = 1;
+	if (n > MAX_PROC_CGROUPS)
+		return -E2BIG;
+	/* Add the new set first, then remove what left it: a task of a cgroup in both sets is never miscounted. */
+	for (unsigned i = 0; i < n; i++)
+		if (bpf_map_update_elem(b->proc_fd, &ids[i], &one, BPF_ANY) < 0)
+			return -errno;
+	for (unsigned i = 0; i < b->n_proc; i++) {
+		bool keep = false;
+		for (unsigned j = 0; j < n && !keep; j++)
+			keep = ids[j] == b->proc_ids[i];
+		if (!keep)
+			bpf_map_delete_elem(b->proc_fd, &b->proc_ids[i]);
+	}
+	memcpy(b->proc_ids, ids, n * sizeof *ids);
+	b->n_proc = n;
+	__atomic_store_n(&b->skel->bss->n_proc_cgroups, n, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Sum one key's per-CPU values into evidence. The last raw value is that of the CPU with the most observations
+ * (the CPUs' values are not ordered in time). */
+static void merge(const struct rw_fpbpf *b, const unsigned char *vals, struct rw_fp_evidence *ev)
+{
+	uint32_t best = 0;
+	memset(ev, 0, sizeof *ev);
+	for (unsigned c = 0; c < b->ncpu; c++) {
+		const struct fpmode_counts *v = (const void *)(vals + (size_t)c * b->stride);
+		if (!v->obs)
+			continue;
+		ev->probes += v->obs;
+		for (int m = 0; m < 4; m++)
+			ev->mode_obs[m] += v->mode_obs[m];
+		ev->ftz_daz_obs += v->ftz_daz_obs;
+		ev->pairs += v->pairs;
+		ev->changes += v->changes;
+		uint32_t th = ev->threads + v->threads;
+		ev->threads = (uint16_t)(th > UINT16_MAX ? UINT16_MAX : th);
+		ev->modes_union |= v->modes_union;
+		if (v->max_thread_modes > ev->max_thread_modes)
+			ev->max_thread_modes = v->max_thread_modes;
+		if (v->max_thread_nondefault > ev->max_thread_nondefault)
+			ev->max_thread_nondefault = v->max_thread_nondefault;
+		ev->ftz_daz |= v->ftz_or_daz;
+		if (v->obs > best) {
+			best = v->obs;
+			ev->last_control = v->last_control;
+		}
+	}
+	if (ev->probes)
+		ev->path = RW_FP_PATH_BPF;
+}
+
+static int cmp_entry(const void *x, const void *y)
+{
+	const struct entry *a = x, *b = y;
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/* Kernels before 5.6 have no batch operations: walk the keys, reading and deleting each. */
+static unsigned read_per_key(struct rw_fpbpf *b)
+{
+	unsigned n = 0;
+	uint64_t key, next;
+	int r = bpf_map_get_next_key(b->counts_fd, NULL, &next);
+	while (r == 0 && n < b->cap) {
+		key = next;
+		r = bpf_map_get_next_key(b->counts_fd, &key, &next);
+		if (bpf_map_lookup_elem(b->counts_fd, &key, b->vals + (size_t)n * b->stride * b->ncpu) == 0) {
+			b->keys[n++] = key;
+			bpf_map_delete_elem(b->counts_fd, &key);
+		}
+	}
+	return n;
+}
+
+int rw_fpbpf_refresh(struct rw_fpbpf *b)
+{
+	unsigned n = 0;
+	uint64_t in_batch = 0, out_batch = 0;
+	bool first = true;
+
+	/* New interval first: per-thread state from before it no longer pairs with what follows. */
+	__atomic_add_fetch(&b->skel->data->epoch, 1, __ATOMIC_RELAXED);
+	while (!b->batch_unsupported && n < b->cap) {
+		uint32_t count = b->cap - n;
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		int r = bpf_map_lookup_and_delete_batch(b->counts_fd, first ? NULL : &in_batch, &out_batch, b->keys + n,
+							b->vals + (size_t)n * b->stride * b->ncpu, &count, &bo);
+		int err = r < 0 ? -errno : 0;
+		n += count;
+		if (err == -ENOENT)
+			break; /* the whole map was read */
+		if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -ENOTTY) {
+			if (first && n == 0) {
+				b->batch_unsupported = true;
+				break;
+			}
+			return err;
+		}
+		if (err < 0)
+			return err;
+		in_batch = out_batch;
+		first = false;
+	}
+	if (b->batch_unsupported)
+		n = read_per_key(b);
+	b->n_entries = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct entry *e = &b->entries[b->n_entries];
+		e->key = b->keys[i];
+		merge(b, b->vals + (size_t)i * b->stride * b->ncpu, &e->ev);
+		if (e->ev.probes)
+			b->n_entries++;
+	}
+	qsort(b->entries, b->n_entries, sizeof *b->entries, cmp_entry);
+	return (int)b->n_entries;
+}
+
+static int collect(const struct rw_fpbpf *b, uint64_t key, struct rw_fp_evidence *out)
+{
+	struct entry k = { .key = key };
+	const struct entry *e = b ? bsearch(&k, b->entries, b->n_entries, sizeof *b->entries, cmp_entry) : NULL;
+	if (!e) {
+		memset(out, 0, sizeof *out);
+		return -ENOENT;
+	}
+	*out = e->ev;
+	return 0;
+}
+
+int rw_fpbpf_collect_cgroup(const struct rw_fpbpf *b, uint64_t cgroup_id, struct rw_fp_evidence *out)
+{
+	if (cgroup_id & FPMODE_KEY_PROC) {
+		memset(out, 0, sizeof *out);
+		return -ENOENT;
+	}
+	return collect(b, cgroup_id, out);
+}
+
+int rw_fpbpf_collect_process(const struct rw_fpbpf *b, uint32_t tgid, struct rw_fp_evidence *out)
+{
+	return collect(b, FPMODE_KEY_PROC | tgid, out);
+}
+
+void rw_fpbpf_stats(const struct rw_fpbpf *b, struct rw_fpbpf_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!b)
+		return;
+	uint64_t v[b->ncpu > 0 ? b->ncpu : 1];
+	for (uint32_t i = 0; i < FPMODE_STAT_COUNT; i++) {
+		uint64_t sum = 0;
+		if (bpf_map_lookup_elem(b->stats_fd, &i, v) == 0)
+			for (unsigned c = 0; c < b->ncpu; c++)
+				sum += v[c];
+		if (i == FPMODE_STAT_DROPPED)
+			out->dropped = sum;
+		else
+			out->no_storage = sum;
+	}
+	out->last_entries = b->n_entries;
+	out->prog_id = b->prog_id;
+}
+
+#else /* !RW_HAVE_BPF */
+
+/* Built without eBPF (aarch64 has no x86_fpu tracepoint; or no libbpf): every call says so, the caller uses the
+ * ptrace probe. */
+int rw_fpbpf_open(struct rw_fpbpf **out, const struct rw_fpbpf_opts *opts, char *why, size_t whylen)
+{
+	(void)opts;
+	*out = NULL;
+	snprintf(why, whylen, "eBPF FP path not built for this architecture (no x86_fpu tracepoint)");
+	return -ENOTSUP;
+}
+
+void rw_fpbpf_close(struct rw_fpbpf *b) { (void)b; }
+
+int rw_fpbpf_set_proc_cgroups(struct rw_fpbpf *b, const uint64_t *ids, unsigned n)
+{
+	(void)b, (void)ids, (void)n;
+	return -ENOTSUP;
+}
+
+int rw_fpbpf_refresh(struct rw_fpbpf *b)
+{
+	(void)b;
+	return -ENOTSUP;
+}
+
+int rw_fpbpf_collect_cgroup(const struct rw_fpbpf *b, uint64_t cgroup_id, struct rw_fp_evidence *out)
+{
+	(void)b, (void)cgroup_id;
+	memset(out, 0, sizeof *out);
+	return -ENOENT;
+}
+
+int rw_fpbpf_collect_process(const struct rw_fpbpf *b, uint32_t tgid, struct rw_fp_evidence *out)
+{
+	(void)b, (void)tgid;
+	memset(out, 0, sizeof *out);
+	return -ENOENT;
+}
+
+void rw_fpbpf_stats(const struct rw_fpbpf *b, struct rw_fpbpf_stats *out)
+{
+	(void)b;
+	memset(out, 0, sizeof *out);
+}
+
+#endif
