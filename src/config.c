@@ -62,6 +62,7 @@ static const struct key_def keys[] = {
 	K("http", "per_ip_connections", T_U32, http_per_ip_connections, 0, 100000),
 	K("http", "timeout_s", T_U32, http_timeout_s, 1, 3600),
 	K("http", "memory_limit", T_U32, http_memory_limit, 4096, 16777216),
+	K("http", "web_config_file", T_STR, http_web_config_file, 0, 0),
 	K("alerts", "output", T_STR, alerts_output, 0, 0),
 };
 

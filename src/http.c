@@ -5,8 +5,11 @@
  * released by MHD's free callback when the response is destroyed. h->mu is therefore held only for a pointer
  * swap or a refcount increment, never for rendering or sending. */
 #include <arpa/inet.h>
+#include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -21,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -31,6 +35,7 @@
 #include "rigwatch/exposition.h"
 #include "rigwatch/http.h"
 #include "rigwatch/log.h"
+#include "rigwatch/webconfig.h"
 
 /* The bodies of one published report. */
 struct snap {
@@ -49,7 +54,7 @@ struct snap {
 };
 
 enum canned { C_NOT_FOUND, C_NOT_ALLOWED, C_NOT_READY, C_HEALTH_OK, C_HEALTH_STARTING, C_HEALTH_STALLED,
-	      C_NO_TARGET, C_ROOT, C_COUNT };
+	      C_NO_TARGET, C_ROOT, C_UNAUTHORIZED, C_AUTH_BUSY, C_COUNT };
 
 /* One open connection, as the deadline sweep and the pool's eviction see it (MHD's socket context). */
 struct conn {
@@ -73,6 +78,17 @@ struct rw_http {
 	unsigned max_conns, per_ip;
 	uint64_t header_deadline_ns, response_deadline_ns;
 	_Atomic uint64_t evicted_total[3];     /* by reason: enum evict_reason */
+
+	/* --web.config.file: NULL for plain HTTP without authentication */
+	struct rw_webconfig *web;
+	char *tls_cert, *tls_key;              /* PEM, alive as long as the daemon */
+	struct crypt_data *crypt;              /* serving thread only */
+	uint8_t auth_salt[16];
+	uint8_t auth_cache[RW_WEB_MAX_USERS][32];
+	bool auth_ok[RW_WEB_MAX_USERS];
+	uint64_t auth_window_ns;
+	unsigned auth_checks;
+	_Atomic uint64_t auth_failures;
 	unsigned port;
 	uint32_t cfg_interval_ms;
 	struct MHD_Response *canned[C_COUNT];
@@ -230,7 +246,21 @@ static enum MHD_Result queue_canned(struct rw_http *h, struct MHD_Connection *c,
 		[C_NOT_READY] = MHD_HTTP_SERVICE_UNAVAILABLE, [C_HEALTH_OK] = MHD_HTTP_OK,
 		[C_HEALTH_STARTING] = MHD_HTTP_SERVICE_UNAVAILABLE, [C_HEALTH_STALLED] = MHD_HTTP_SERVICE_UNAVAILABLE,
 		[C_NO_TARGET] = MHD_HTTP_NOT_FOUND, [C_ROOT] = MHD_HTTP_OK,
+		[C_UNAUTHORIZED] = MHD_HTTP_UNAUTHORIZED, [C_AUTH_BUSY] = MHD_HTTP_TOO_MANY_REQUESTS,
 	};
+	if (which == C_UNAUTHORIZED) {
+		/* MHD adds the WWW-Authenticate header to the response it is given: a fresh one each time, not
+		 * the shared canned one (whose headers would pile up). */
+		static const char body[] = "unauthorized\n";
+		struct MHD_Response *r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body,
+									 MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+		enum MHD_Result ret = MHD_queue_basic_auth_fail_response(c, "rigwatch", r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	return MHD_queue_response(c, status[which], h->canned[which]);
 }
 
@@ -358,13 +388,89 @@ static bool parse_id(const char *s, uint64_t *out)
 	return true;
 }
 
+/* ---- basic authentication ------------------------------------------------------------------------------
+ *
+ * Passwords are checked against bcrypt hashes with libxcrypt's crypt_r(). A bcrypt check costs tens of ms of
+ * CPU on the serving thread by design, so: a user's last accepted password is remembered as a salted SHA-256
+ * (a scraper sending the same credentials every scrape costs one hash, not one bcrypt), and checks that need
+ * bcrypt are limited to AUTH_BCRYPT_PER_S a second; past that the answer is 429 with Retry-After, so guessing
+ * passwords cannot take the thread from /healthz and the scrapes. An unknown user costs a bcrypt all the same,
+ * so timing does not tell which users exist. */
+#define AUTH_BCRYPT_PER_S 5u
+
+static bool ct_equal(const void *a, const void *b, size_t n)
+{
+	const volatile unsigned char *x = a, *y = b;
+	unsigned char d = 0;
+	for (size_t i = 0; i < n; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
+
+static void auth_digest(const struct rw_http *h, unsigned user, const char *pass, uint8_t out[32])
+{
+	gnutls_hash_hd_t hd;
+	memset(out, 0, 32);
+	if (gnutls_hash_init(&hd, GNUTLS_DIG_SHA256) < 0)
+		return;
+	gnutls_hash(hd, h->auth_salt, sizeof h->auth_salt);
+	gnutls_hash(hd, &user, sizeof user);
+	gnutls_hash(hd, pass, strlen(pass));
+	gnutls_hash_deinit(hd, out);
+}
+
+/* C_COUNT: let the request through; else the canned answer that refuses it. */
+static enum canned check_auth(struct rw_http *h, struct MHD_Connection *c)
+{
+	char *pass = NULL;
+	char *user = MHD_basic_auth_get_username_password(c, &pass);
+	enum canned ret = C_UNAUTHORIZED;
+	if (!user || !pass)
+		goto out;
+	unsigned idx = RW_WEB_MAX_USERS;
+	for (unsigned i = 0; i < h->web->n_users; i++)
+		if (!strcmp(h->web->users[i].name, user))
+			idx = i;
+	uint8_t dig[32];
+	auth_digest(h, idx, pass, dig);
+	if (idx < RW_WEB_MAX_USERS && h->auth_ok[idx] && ct_equal(dig, h->auth_cache[idx], sizeof dig)) {
+		ret = C_COUNT;
+		goto out;
+	}
+	uint64_t now = mono_ns();
+	if (now - h->auth_window_ns >= 1000000000ull) {
+		h->auth_window_ns = now;
+		h->auth_checks = 0;
+	}
+	if (h->auth_checks >= AUTH_BCRYPT_PER_S) {
+		ret = C_AUTH_BUSY;
+		goto out;
+	}
+	h->auth_checks++;
+	/* A fixed valid hash for unknown users, so they cost the same bcrypt. */
+	const char *want = idx < RW_WEB_MAX_USERS ? h->web->users[idx].hash
+						  : "$2b$10$CwTycUXWue0Thq9StjUM0uJ8DPLKXt1FYlwYpQW5h.NYFnn9Jm3LS";
+	const char *got = crypt_r(pass, want, h->crypt);
+	if (idx < RW_WEB_MAX_USERS && got && strlen(got) == strlen(want) && ct_equal(got, want, strlen(want))) {
+		memcpy(h->auth_cache[idx], dig, sizeof dig);
+		h->auth_ok[idx] = true;
+		ret = C_COUNT;
+	}
+out:
+	if (ret == C_UNAUTHORIZED)
+		atomic_fetch_add_explicit(&h->auth_failures, 1, memory_order_relaxed);
+	MHD_free(user);
+	MHD_free(pass);
+	return ret;
+}
+
 static void conn_request_arrived(struct MHD_Connection *c);
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 			       const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct rw_http *h = cls;
-	enum { R_ROOT, R_METRICS, R_VERDICTS, R_ONE, R_HEALTHZ } route;
+	enum { R_ROOT, R_METRICS, R_VERDICTS, R_ONE, R_HEALTHZ, R_NONE } route;
 	uint64_t id = 0;
 
 	static char seen;   /* marks a request whose first callback has passed */
@@ -400,6 +506,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	else if (!strncmp(url, "/verdicts/", 10) && parse_id(url + 10, &id))
 		route = R_ONE;
 	else
+		route = R_NONE;
+	/* /healthz answers without credentials (a liveness probe has none, and it tells only "ok" or "stalled");
+	 * every other path, unknown ones included, needs them when users are configured. */
+	if (route != R_HEALTHZ && h->web && h->web->n_users) {
+		enum canned deny = check_auth(h, c);
+		if (deny != C_COUNT)
+			return queue_canned(h, c, deny);
+	}
+	if (route == R_NONE)
 		return queue_canned(h, c, C_NOT_FOUND);
 	if (!safe)
 		return queue_canned(h, c, C_NOT_ALLOWED);
@@ -709,6 +824,8 @@ static int make_canned(struct rw_http *h)
 		[C_HEALTH_STALLED] = { "stalled: no report in 3 intervals\n", "text/plain; charset=utf-8" },
 		[C_NO_TARGET] = { "{\"error\":\"unknown cgroup_id\"}\n", RW_EXPO_JSON_TYPE },
 		[C_ROOT] = { root_html, "text/html; charset=utf-8" },
+		[C_UNAUTHORIZED] = { "unauthorized\n", "text/plain; charset=utf-8" },
+		[C_AUTH_BUSY] = { "too many password checks; retry in a second\n", "text/plain; charset=utf-8" },
 	};
 	for (unsigned i = 0; i < C_COUNT; i++) {
 		h->canned[i] = MHD_create_response_from_buffer(strlen(bodies[i].body), (void *)bodies[i].body,
@@ -718,6 +835,8 @@ static int make_canned(struct rw_http *h)
 		MHD_add_response_header(h->canned[i], MHD_HTTP_HEADER_CONTENT_TYPE, bodies[i].type);
 		if (i == C_NOT_ALLOWED)
 			MHD_add_response_header(h->canned[i], MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+		if (i == C_AUTH_BUSY)
+			MHD_add_response_header(h->canned[i], MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	}
 	return 0;
 }
@@ -858,11 +977,47 @@ int rw_http_start(struct rw_http **out, const struct rw_config *cfg, char *err, 
 		goto out;
 	}
 
+	bool tls = false;
+	if (cfg->http_web_config_file[0]) {
+		if (!(h->web = malloc(sizeof *h->web)) || !(h->crypt = calloc(1, sizeof *h->crypt))) {
+			snprintf(err, errlen, "http: out of memory");
+			rc = -ENOMEM;
+			goto out;
+		}
+		if ((rc = rw_webconfig_load(h->web, cfg->http_web_config_file, err, errlen)) < 0) {
+			rc = -EINVAL;   /* the operator's file: a usage error */
+			goto out;
+		}
+		if (getrandom(h->auth_salt, sizeof h->auth_salt, 0) != (ssize_t)sizeof h->auth_salt) {
+			snprintf(err, errlen, "http: getrandom: %s", strerror(errno));
+			rc = -EIO;
+			goto out;
+		}
+		if (h->web->cert_file[0]) {
+			size_t n;
+			if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+				snprintf(err, errlen, "%s: TLS asked for, but this libmicrohttpd has no TLS support",
+					 cfg->http_web_config_file);
+				rc = -ENOTSUP;
+				goto out;
+			}
+			if ((rc = rw_webconfig_read_file(h->web->cert_file, 1u << 20, &h->tls_cert, &n, err, errlen)) ||
+			    (rc = rw_webconfig_read_file(h->web->key_file, 1u << 20, &h->tls_key, &n, err, errlen)))
+				goto out;
+			tls = true;
+		}
+	}
+
 	/* No internal thread: serve() runs MHD so that the pool bookkeeping shares its thread. MHD's own limit
 	 * only bounds sockets while displaced connections wait to be closed; the pool limit is enforced above it. */
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0);
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	struct MHD_OptionItem tls_opts[] = {
+		{ tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, h->tls_key },
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)NULL,
 				MHD_OPTION_LISTEN_SOCKET, fd,
@@ -872,6 +1027,7 @@ int rw_http_start(struct rw_http **out, const struct rw_config *cfg, char *err, 
 				MHD_OPTION_NOTIFY_CONNECTION, notify_connection, (void *)h,
 				MHD_OPTION_NOTIFY_COMPLETED, request_completed, (void *)h,
 				MHD_OPTION_UNESCAPE_CALLBACK, unescape, (void *)h,
+				MHD_OPTION_ARRAY, tls_opts,
 				MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errlen, "listen %s: libmicrohttpd failed to start (run with log level debug for why)",
@@ -885,6 +1041,10 @@ int rw_http_start(struct rw_http **out, const struct rw_config *cfg, char *err, 
 		goto out;
 	}
 	h->thread_started = true;
+	if (h->web)
+		rw_log_info("http", "web config %s: %s, %u basic-auth user%s (/healthz open)",
+			    cfg->http_web_config_file, tls ? "TLS" : "no TLS", h->web->n_users,
+			    h->web->n_users == 1 ? "" : "s");
 	rw_log_info("http", "listening on %s (port %u): max %u connections, %u per client, request headers "
 		    "within %us, responses within %us, %us idle timeout, %u bytes per connection",
 		    cfg->listen_address, h->port, cfg->http_max_connections, cfg->http_per_ip_connections, header_s,
@@ -917,6 +1077,13 @@ void rw_http_stop(struct rw_http *h)
 	if (h->d)
 		MHD_stop_daemon(h->d);   /* closes every connection and destroys every response, releasing snapshots */
 	free(h->conns);
+	free(h->web);
+	free(h->crypt);
+	free(h->tls_cert);
+	if (h->tls_key) {
+		explicit_bzero(h->tls_key, strlen(h->tls_key));
+		free(h->tls_key);
+	}
 	if (h->wake_fd >= 0)
 		close(h->wake_fd);
 	for (unsigned i = 0; i < C_COUNT; i++)
