@@ -25,6 +25,7 @@ kill -0 "$agent_pid" 2>/dev/null || { tail -20 "$tmp/agent.log"; fail "the agent
 # after the floods, plain service
 rw_wait_http "$url/healthz" 30 || fail "/healthz not answering after the floods"
 curl -sf "$url/metrics" | grep -q '^rigwatch_intervals_total ' || fail "/metrics not answering after the floods"
-kill "$agent_pid" 2>/dev/null
+for p in $rw_pids; do kill "$p" 2>/dev/null; done
+wait 2>/dev/null
 rm -rf "$tmp"
 exit 0
