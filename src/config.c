@@ -508,14 +508,26 @@ int rw_config_load(struct rw_config *cfg, const char *path, char *err, size_t er
 		r = -EFBIG;
 		goto out;
 	}
-	/* One byte more than the bound, to notice a file that grew past it since fstat. */
-	if (!(text = malloc(CONFIG_MAX_BYTES + 2))) {
+	/* Sized from fstat, grown if the file grew since, up to one byte past the bound (to notice that). */
+	size_t cap = (size_t)st.st_size + 64;
+	if (!(text = malloc(cap + 1))) {
 		r = -ENOMEM;
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	for (;;) {
-		ssize_t got = read(fd, text + len, CONFIG_MAX_BYTES + 1 - len);
+		if (len == cap) {
+			size_t ncap = cap * 2 > CONFIG_MAX_BYTES + 1 ? CONFIG_MAX_BYTES + 1 : cap * 2;
+			char *n = ncap > cap ? realloc(text, ncap + 1) : NULL;
+			if (!n) {
+				r = -ENOMEM;
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto out;
+			}
+			text = n;
+			cap = ncap;
+		}
+		ssize_t got = read(fd, text + len, cap - len);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {

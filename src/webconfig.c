@@ -315,13 +315,26 @@ int rw_webconfig_read_file(const char *path, size_t max, char **out, size_t *len
 		r = -EFBIG;
 		goto out;
 	}
-	if (!(buf = malloc(max + 2))) {
+	/* Sized from fstat, grown if the file grew since, up to one byte past the bound (to notice that). */
+	size_t cap = (size_t)st.st_size + 64;
+	if (!(buf = malloc(cap + 1))) {
 		r = -ENOMEM;
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	for (;;) {
-		ssize_t got = read(fd, buf + len, max + 1 - len);
+		if (len == cap) {
+			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			char *n = ncap > cap ? realloc(buf, ncap + 1) : NULL;
+			if (!n) {
+				r = -ENOMEM;
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto out;
+			}
+			buf = n;
+			cap = ncap;
+		}
+		ssize_t got = read(fd, buf + len, cap - len);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
