@@ -892,6 +892,78 @@ static void test_floods_leave_room_for_healthz(void)
 	free(t);
 }
 
+/* Basic auth from a web config file (plain HTTP here; TLS is covered by tests/integration/web-auth.sh): every
+ * path but /healthz needs the user's password, checked against its bcrypt hash. */
+static void test_basic_auth(void)
+{
+	struct rw_config cfg;
+	struct rw_report rep;
+	struct resp r;
+	char dir[] = "/tmp/rwauth.XXXXXX", v[256];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	test_config(&cfg);
+	snprintf(cfg.http_web_config_file, sizeof cfg.http_web_config_file, "%s/web.yml", dir);
+	FILE *f = fopen(cfg.http_web_config_file, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	/* bcrypt of "s3cret", cost 10 */
+	fputs("basic_auth_users:\n  prom: $2b$10$b0Ogz7Rs9CIoYJOx9EehHuprPQjnzzq7eW191JR/F3PosueHC/iju\n", f);
+	fclose(f);
+	struct rw_report_target *t = many_targets(&rep, 3);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	struct rw_http *h = start(&cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	unsigned port = rw_http_port(h);
+	rw_http_publish(h, &rep);
+
+	CU_ASSERT_EQUAL(request(port, "GET", "/metrics", NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 401);
+	CU_ASSERT_PTR_NOT_NULL(header(&r, "WWW-Authenticate", v, sizeof v));
+	CU_ASSERT_PTR_NOT_NULL(strstr(v, "Basic realm=\"rigwatch\""));
+	resp_free(&r);
+	const char *deny[] = { "Authorization: Basic cHJvbTp3cm9uZw==\r\n", "Authorization: Basic bm9ib2R5OnMzY3JldA==\r\n",
+			       "Authorization: Basic !!!\r\n", "Authorization: Bearer x\r\n" };
+	for (unsigned i = 0; i < sizeof deny / sizeof deny[0]; i++) {
+		CU_ASSERT_EQUAL(request(port, "GET", "/verdicts", deny[i], &r), 0);
+		CU_ASSERT(r.status == 401 || r.status == 429);
+		resp_free(&r);
+	}
+	/* unknown paths need credentials too: no probing for what exists */
+	CU_ASSERT_EQUAL(request(port, "GET", "/nope", NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 401);
+	resp_free(&r);
+	/* the right password, twice (the second from the remembered digest) */
+	for (unsigned i = 0; i < 2; i++) {
+		int status = 0;
+		/* a 429 means the bcrypt budget of this second was spent by the refusals above: wait it out */
+		for (unsigned tries = 0; tries < 30 && (status == 0 || status == 429); tries++) {
+			if (status == 429)
+				sleep_ms(500);
+			CU_ASSERT_EQUAL(request(port, "GET", "/metrics", "Authorization: Basic cHJvbTpzM2NyZXQ=\r\n", &r), 0);
+			status = r.status;
+			resp_free(&r);
+		}
+		CU_ASSERT_EQUAL(status, 200);
+	}
+	CU_ASSERT_EQUAL(request(port, "GET", "/healthz", NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	resp_free(&r);
+	rw_http_stop(h);
+	free(t);
+
+	/* a bad web config: the server does not start, and says where */
+	f = fopen(cfg.http_web_config_file, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("basic_auth_users:\n  prom: plaintext\n", f);
+	fclose(f);
+	struct rw_http *bad = NULL;
+	char err[512] = "";
+	CU_ASSERT_EQUAL(rw_http_start(&bad, &cfg, err, sizeof err), -EINVAL);
+	CU_ASSERT_PTR_NULL(bad);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "web.yml:2: basic_auth_users.prom: expected a bcrypt hash"));
+	unlink(cfg.http_web_config_file);
+	rmdir(dir);
+}
+
 static const rw_test tests[] = {
 	RW_TEST(test_before_first_report),
 	RW_TEST(test_routes),
@@ -903,6 +975,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_addresses_and_fds),
 	RW_TEST(test_verdict_ids_digits_only),
 	RW_TEST(test_floods_leave_room_for_healthz),
+	RW_TEST(test_basic_auth),
 	{ NULL, NULL },
 };
 
