@@ -11,7 +11,7 @@ VERSION  := 0.1.0
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS   ?= -O2 -g
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen -DRW_VERSION=\"$(VERSION)\"
-LDLIBS   := -lcgroup -lmicrohttpd -lprotobuf-c -lz -lpthread -ldl
+LDLIBS   := -lcgroup -lmicrohttpd -lgnutls -lcrypt -lprotobuf-c -lz -lpthread -ldl
 ifeq ($(SANITIZE),1)
 # override: `make CFLAGS=...` on the command line must not drop the sanitizers from the objects.
 override CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -4,14 +4,15 @@
 #   install-deps.sh         everything the tests need too (`make check`, .ci/run)
 set -e
 PKGS="build-essential pkg-config libpfm4-dev libcgroup-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler
-zlib1g-dev librandomx-dev curl clang libbpf-dev bpftool"
+zlib1g-dev librandomx-dev curl clang libbpf-dev bpftool libcrypt-dev libgnutls28-dev"
 if [ "${1:-check}" != run ]; then
 PKGS="$PKGS libprotobuf-dev libcunit1-dev prometheus wrk prometheus-node-exporter stress-ng xz-utils openssl
 python3 python3-numpy sqlite3 valgrind"
 # make check-arm64: cross compiler, qemu-user, and the arm64 -dev packages via Debian multiarch (installing them
 # may upgrade amd64 packages of the same source to the identical version, as multiarch requires).
 PKGS="$PKGS gcc-aarch64-linux-gnu qemu-user-static libpfm4-dev:arm64 libcgroup-dev:arm64
-libmicrohttpd-dev:arm64 libprotobuf-c-dev:arm64 zlib1g-dev:arm64 libcunit1-dev:arm64"
+libmicrohttpd-dev:arm64 libprotobuf-c-dev:arm64 zlib1g-dev:arm64 libcunit1-dev:arm64 libcrypt-dev:arm64
+libgnutls28-dev:arm64"
 fi
 missing=""
 for p in $PKGS; do

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rigwatch/config.h"
@@ -63,6 +64,7 @@ static const struct key_def keys[] = {
 	K("http", "per_ip_connections", T_U32, http_per_ip_connections, 0, 100000),
 	K("http", "timeout_s", T_U32, http_timeout_s, 1, 3600),
 	K("http", "memory_limit", T_U32, http_memory_limit, 4096, 16777216),
+	K("http", "web_config_file", T_STR, http_web_config_file, 0, 0),
 	K("alerts", "output", T_STR, alerts_output, 0, 0),
 };
 
@@ -226,6 +228,11 @@ static int apply(struct rw_config *cfg, const struct key_def *k, const char *val
 		}
 		return 0;
 	case T_STR:
+		if (strchr(value, '"')) {
+			/* Printed quoted, and a quoted value cannot hold one. */
+			snprintf(err, errlen, "%s.%s: quotes are not allowed in the value", k->section, k->key);
+			return -EINVAL;
+		}
 		if (strlen(value) >= k->size) {
 			snprintf(err, errlen, "%s.%s: value longer than %zu bytes", k->section, k->key, k->size - 1);
 			return -EINVAL;
@@ -317,6 +324,48 @@ static int validate(const struct rw_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* The value part of `key = value`, already trimmed, checked and unquoted in place. A value is either quoted
+ * ("..." with no quote inside, nothing but blanks after it) or bare: a bare value may not contain a quote, '#'
+ * or ';' (comments go on their own line, so a '#' never silently cuts or joins a value) nor, except in a
+ * comma-separated list, blanks (a word after the value is junk, not part of it). */
+static int unquote(char **value, bool list, char *msg, size_t msglen)
+{
+	char *v = *value;
+	if (v[0] == '"') {
+		char *close = strchr(v + 1, '"');
+		if (!close) {
+			snprintf(msg, msglen, "unterminated quote");
+			return -EINVAL;
+		}
+		if (close[1] != '\0') {
+			snprintf(msg, msglen, "unexpected \"%.32s\" after the quoted value",
+				 close + 1 + strspn(close + 1, " \t\r\f\v"));
+			return -EINVAL;
+		}
+		*close = '\0';
+		*value = v + 1;
+		return 0;
+	}
+	size_t bad = strcspn(v, "\"#;");
+	if (v[bad]) {
+		if (v[bad] == '"')
+			snprintf(msg, msglen, "stray quote in an unquoted value");
+		else
+			snprintf(msg, msglen, "'%c' in an unquoted value: comments go on their own line (quote the "
+				 "value if it contains '%c')", v[bad], v[bad]);
+		return -EINVAL;
+	}
+	if (!list) {
+		size_t word = strcspn(v, " \t\r\f\v");
+		if (v[word]) {
+			snprintf(msg, msglen, "unexpected \"%.32s\" after the value (quote a value with blanks)",
+				 v + word + strspn(v + word, " \t\r\f\v"));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int rw_config_set(struct rw_config *cfg, const char *section, const char *key, const char *value, char *err,
 		  size_t errlen)
 {
@@ -342,6 +391,7 @@ int rw_config_parse(struct rw_config *cfg, const char *name, const char *text, c
 	char line[4096];
 	unsigned lineno = 0;
 	const char *p = text;
+	unsigned seen_line[sizeof keys / sizeof keys[0]] = { 0 };   /* line where each key was set, 0 = not yet */
 	int r = 0;
 
 	if (!tmp)
@@ -398,18 +448,28 @@ int rw_config_parse(struct rw_config *cfg, const char *name, const char *text, c
 			r = -EINVAL;
 			goto out;
 		}
-		/* Allow "quoted values" so a value can keep leading or trailing spaces or be empty. */
-		size_t vl = strlen(value);
-		if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
-			value[vl - 1] = '\0';
-			value++;
-		}
 		const struct key_def *k = find_key(section, key);
 		if (!k) {
 			snprintf(err, errlen, "%s:%u: unknown key \"%s\" in [%s]", name, lineno, key, section);
 			r = -EINVAL;
 			goto out;
 		}
+		if ((r = unquote(&value, k->type == T_GLOBS, msg, sizeof msg)) < 0) {
+			snprintf(err, errlen, "%s:%u: %s.%s: %s", name, lineno, section, key, msg);
+			goto out;
+		}
+		/* A repeated key would silently replace the earlier line's value; list keys append instead (and may
+		 * not be cleared by a later line, which would discard the earlier ones just as silently). */
+		unsigned *seen = &seen_line[k - keys];
+		if (*seen && (k->type != T_GLOBS || value[0] == '\0')) {
+			snprintf(err, errlen, "%s:%u: %s.%s: %s on line %u", name, lineno, section, key,
+				 k->type == T_GLOBS ? "empty value would clear the patterns given" : "already set",
+				 *seen);
+			r = -EINVAL;
+			goto out;
+		}
+		if (!*seen)
+			*seen = lineno;
 		if ((r = apply(tmp, k, value, msg, sizeof msg)) < 0) {
 			snprintf(err, errlen, "%s:%u: %s", name, lineno, msg);
 			goto out;
@@ -425,41 +485,74 @@ out:
 	return r;
 }
 
+/* Largest config file read: far above any real one, and a bound on what a wrong path can make us allocate. */
+#define CONFIG_MAX_BYTES (1u << 20)
+
 int rw_config_load(struct rw_config *cfg, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
+	/* Non-blocking, so that a FIFO or a device given by mistake cannot hang the open; anything but a regular
+	 * file is refused before a byte is read. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	char *text = NULL;
-	size_t cap = 0, len = 0;
+	size_t len = 0;
+	struct stat st;
 	int r;
 
-	if (!f) {
+	if (fd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return r;
 	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		r = -EINVAL;
+		goto out;
+	}
+	if (st.st_size > (off_t)CONFIG_MAX_BYTES) {
+		snprintf(err, errlen, "%s: larger than %u bytes", path, CONFIG_MAX_BYTES);
+		r = -EFBIG;
+		goto out;
+	}
+	/* Sized from fstat, grown if the file grew since, up to one byte past the bound (to notice that). */
+	size_t cap = (size_t)st.st_size + 64;
+	if (!(text = malloc(cap + 1))) {
+		r = -ENOMEM;
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
 	for (;;) {
-		if (len + 4096 + 1 > cap) {
-			if (cap > (1u << 20)) {
-				snprintf(err, errlen, "%s: larger than 1 MiB", path);
-				r = -EFBIG;
-				goto out;
-			}
-			char *n = realloc(text, cap = cap ? cap * 2 : 8192);
+		if (len == cap) {
+			size_t ncap = cap * 2 > CONFIG_MAX_BYTES + 1 ? CONFIG_MAX_BYTES + 1 : cap * 2;
+			char *n = ncap > cap ? realloc(text, ncap + 1) : NULL;
 			if (!n) {
 				r = -ENOMEM;
+				snprintf(err, errlen, "%s: out of memory", path);
 				goto out;
 			}
 			text = n;
+			cap = ncap;
 		}
-		size_t got = fread(text + len, 1, 4096, f);
-		len += got;
-		if (got < 4096)
+		ssize_t got = read(fd, text + len, cap - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -errno;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (got == 0)
 			break;
-	}
-	if (ferror(f)) {
-		r = -EIO;
-		snprintf(err, errlen, "%s: read error", path);
-		goto out;
+		len += (size_t)got;
+		if (len > CONFIG_MAX_BYTES) {
+			snprintf(err, errlen, "%s: larger than %u bytes", path, CONFIG_MAX_BYTES);
+			r = -EFBIG;
+			goto out;
+		}
 	}
 	text[len] = '\0';
 	if (strlen(text) != len) {
@@ -470,7 +563,7 @@ int rw_config_load(struct rw_config *cfg, const char *path, char *err, size_t er
 	r = rw_config_parse(cfg, path, text, err, errlen);
 out:
 	free(text);
-	fclose(f);
+	close(fd);
 	return r;
 }
 
@@ -509,11 +602,14 @@ void rw_config_print(const struct rw_config *cfg, FILE *out)
 			break;
 		case T_GLOBS: {
 			const struct rw_glob_list *l = (const struct rw_glob_list *)(const void *)field;
-			if (l->n == 0)
-				fputs("\"\"", out);
+			/* Quoted when a pattern holds a character a bare value may not. */
+			bool quote = l->n == 0;
+			for (unsigned j = 0; j < l->n; j++)
+				quote |= l->items[j][strcspn(l->items[j], "#;")] != '\0';
+			fputs(quote ? "\"" : "", out);
 			for (unsigned j = 0; j < l->n; j++)
 				fprintf(out, "%s%s", j ? ", " : "", l->items[j]);
-			fputc('\n', out);
+			fputs(quote ? "\"\n" : "\n", out);
 			break;
 		}
 		}

@@ -19,6 +19,7 @@
 #include "rigwatch/pmu.h"
 #include "rigwatch/score.h"
 #include "rigwatch/trace.h"
+#include "rigwatch/webconfig.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
@@ -48,6 +49,7 @@ static void usage(FILE *out)
 	      "flags:\n"
 	      "  --config.file=FILE          INI-style configuration (see deploy/rigwatch.conf)\n"
 	      "  --web.listen-address=ADDR   HTTP address (default 127.0.0.1:10170)\n"
+	      "  --web.config.file=FILE      TLS and basic auth, exporter-toolkit format (see rigwatch(8))\n"
 	      "  --interval=SECONDS          sampling interval (default 1; decimals allowed)\n"
 	      "  --response=MODE             off (default), dry-run, freeze, kill\n"
 	      "  --model=FILE                model file\n"
@@ -68,7 +70,7 @@ struct cli {
 };
 
 enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_INTERVAL, OPT_RESPONSE, OPT_MODEL, OPT_CGROUP_ROOT, OPT_LOGLEVEL, OPT_FPPATH,
-       OPT_OUTPUT, OPT_CGROUP, OPT_DURATION, OPT_LABEL };
+       OPT_OUTPUT, OPT_CGROUP, OPT_DURATION, OPT_LABEL, OPT_WEBCONFIG };
 
 /* --interval takes seconds as a decimal; the config keeps milliseconds. */
 static int interval_to_ms(const char *text, char *ms, size_t len)
@@ -85,6 +87,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	static const struct option opts[] = {
 		{ "config.file", required_argument, NULL, OPT_CONFIG },
 		{ "web.listen-address", required_argument, NULL, OPT_LISTEN },
+		{ "web.config.file", required_argument, NULL, OPT_WEBCONFIG },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "response", required_argument, NULL, OPT_RESPONSE },
 		{ "model", required_argument, NULL, OPT_MODEL },
@@ -125,6 +128,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			continue;
 		case OPT_LISTEN:
 			section = "agent", key = "listen_address";
+			break;
+		case OPT_WEBCONFIG:
+			section = "http", key = "web_config_file";
 			break;
 		case OPT_INTERVAL:
 			if (interval_to_ms(optarg, ms, sizeof ms) < 0) {
@@ -199,6 +205,16 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	for (unsigned i = 0; i < nsets; i++) {
 		if (rw_config_set(&cli->cfg, sets[i].section, sets[i].key, sets[i].value, err, sizeof err) < 0) {
 			fprintf(stderr, "rigwatch: flag: %s\n", err);
+			return -EINVAL;
+		}
+	}
+	if (cli->cfg.http_web_config_file[0]) {
+		/* checked here too, so check-config reports a bad web config as it does a bad config file */
+		struct rw_webconfig *wc = malloc(sizeof *wc);
+		int r = wc ? rw_webconfig_load(wc, cli->cfg.http_web_config_file, err, sizeof err) : -ENOMEM;
+		free(wc);
+		if (r < 0) {
+			fprintf(stderr, "rigwatch: web config: %s\n", wc ? err : strerror(ENOMEM));
 			return -EINVAL;
 		}
 	}

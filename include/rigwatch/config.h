@@ -64,6 +64,7 @@ struct rw_config {
 
 	/* [http] */
 	uint32_t http_max_connections, http_per_ip_connections, http_timeout_s, http_memory_limit;
+	char http_web_config_file[RW_CONFIG_PATH_LEN]; /* "" = plain HTTP, no authentication (see webconfig.h) */
 
 	/* [alerts] */
 	char alerts_output[RW_CONFIG_PATH_LEN]; /* "stdout", "" (off) or a file path */

@@ -16,7 +16,15 @@
  * Limits, from the [http] config section (defaults in config.c): max_connections (64) for all clients,
  * per_ip_connections (16) per client address (0 = no limit), timeout_s (10) for an idle or slow connection,
  * memory_limit (65536 bytes) per connection, which bounds request headers: a larger header gets 431 or a closed
- * connection. The listen backlog is the kernel's SOMAXCONN. */
+ * connection. The listen backlog is the kernel's SOMAXCONN.
+ *
+ * Hostile clients cannot starve it: a connection must deliver its request headers within
+ * min(timeout_s, RW_HTTP_HEADER_DEADLINE_S) of opening (or of its previous response) and take its response within
+ * RW_HTTP_RESPONSE_DEADLINE_S, however it trickles bytes; and the pool never refuses a connection. One that
+ * would exceed max_connections, or its address's per_ip_connections, displaces the oldest connection still waiting
+ * for its request (one that never sent a request first, then idle keep-alive ones; one mid-response only when no
+ * other is left), of the same address when it is that address's share that is full. So /healthz and a scrape
+ * get in during any flood: they send their request at once, the flood's connections do not. */
 #ifndef RIGWATCH_HTTP_H
 #define RIGWATCH_HTTP_H
 
@@ -26,6 +34,9 @@
 #include "rigwatch/report.h"
 
 struct rw_http;
+
+#define RW_HTTP_HEADER_DEADLINE_S   5u
+#define RW_HTTP_RESPONSE_DEADLINE_S 60u
 
 /* Bind cfg->listen_address ("host:port", "[v6addr]:port", ":port" for every address; port 0 picks a free one)
  * and start serving. Returns 0, or a negative errno with err saying why ("listen 127.0.0.1:10170: Address already

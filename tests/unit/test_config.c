@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "rigwatch/config.h"
 #include "rw_test.h"
@@ -96,7 +98,95 @@ static void test_set_like_flags(void)
 	/* found by fuzz_config: a quote inside a pattern would not survive print and parse */
 	CU_ASSERT_EQUAL(rw_config_parse(&c, "q", "[agent]\ninclude = \"\"=exclude = \"\"\n", err, sizeof err),
 			-EINVAL);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "q:2: agent.include: quotes are not allowed"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "q:2: agent.include: unexpected"));
+}
+
+/* Text that parses must mean what it says: each of these is an error naming the line, and the config is left
+ * as it was. */
+static void expect_parse_error(const char *text, const char *want)
+{
+	struct rw_config c, before;
+	char err[512] = "";
+	rw_config_defaults(&c);
+	before = c;
+	CU_ASSERT_EQUAL(rw_config_parse(&c, "t.conf", text, err, sizeof err), -EINVAL);
+	if (!strstr(err, want))
+		fprintf(stderr, "\n  got \"%s\", want \"%s\"\n", err, want);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+	CU_ASSERT_EQUAL(memcmp(&c, &before, sizeof c), 0);
+}
+
+static void test_strict_values(void)
+{
+	expect_parse_error("[agent]\nlog_level = \"debug\n", "t.conf:2: agent.log_level: unterminated quote");
+	expect_parse_error("[agent]\nlisten_address = \"1.2.3.4:5\" x\n", "t.conf:2: agent.listen_address: unexpected \"x\"");
+	expect_parse_error("[agent]\n\ninterval_ms = 500 # half a second\n", "t.conf:3: agent.interval_ms: '#' in an unquoted");
+	expect_parse_error("[agent]\nlisten_address = 1.2.3.4:5 ; x\n", "t.conf:2: agent.listen_address: ';' in an unquoted");
+	expect_parse_error("[agent]\nlog_level = debug info\n", "t.conf:2: agent.log_level: unexpected \"info\" after the value");
+	expect_parse_error("[agent]\nlog_level = de\"bug\n", "t.conf:2: agent.log_level: stray quote");
+	expect_parse_error("[agent]\ninterval_ms = 500\n[http]\ntimeout_s = 5\n[agent]\ninterval_ms = 600\n",
+			   "t.conf:6: agent.interval_ms: already set on line 2");
+	expect_parse_error("[agent]\ninclude = /a/*\ninclude = \"\"\n",
+			   "t.conf:3: agent.include: empty value would clear the patterns given on line 2");
+
+	/* What stays allowed: a quoted '#', a quoted list, list keys that repeat, blanks around the value. */
+	struct rw_config c;
+	char err[512] = "";
+	rw_config_defaults(&c);
+	CU_ASSERT_EQUAL(rw_config_parse(&c, "t.conf",
+					"[agent]\n  log_level =   warn  \nproc_root = \"/tmp/a #b\"\n"
+					"include = \"/x#1/*, /y\"\ninclude = /z\n# comment\n; comment\n",
+					err, sizeof err), 0);
+	CU_ASSERT_STRING_EQUAL(c.log_level, "warn");
+	CU_ASSERT_STRING_EQUAL(c.proc_root, "/tmp/a #b");
+	CU_ASSERT_EQUAL_FATAL(c.include.n, 3);
+	CU_ASSERT_STRING_EQUAL(c.include.items[0], "/x#1/*");
+	CU_ASSERT_STRING_EQUAL(c.include.items[2], "/z");
+	/* and the printed form of it parses back to the same patterns */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	rw_config_print(&c, m);
+	fclose(m);
+	struct rw_config back;
+	rw_config_defaults(&back);
+	CU_ASSERT_EQUAL(rw_config_parse(&back, "printed", text, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(memcmp(&back.include, &c.include, sizeof c.include), 0);
+	CU_ASSERT_STRING_EQUAL(back.proc_root, c.proc_root);
+	free(text);
+}
+
+/* A FIFO, a directory or a device is refused before anything is read (a FIFO with no writer would otherwise
+ * block the agent forever), and so is a file over the size bound. */
+static void test_only_regular_files(void)
+{
+	struct rw_config c, before;
+	char dir[] = "/tmp/rwcfg.XXXXXX", p[600], err[512] = "";
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	rw_config_defaults(&c);
+	before = c;
+
+	snprintf(p, sizeof p, "%s/fifo.conf", dir);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(p, 0600), 0);
+	CU_ASSERT_EQUAL(rw_config_load(&c, p, err, sizeof err), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "fifo.conf: not a regular file"));
+	unlink(p);
+
+	CU_ASSERT_EQUAL(rw_config_load(&c, dir, err, sizeof err), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a regular file"));
+	CU_ASSERT_EQUAL(rw_config_load(&c, "/dev/null", err, sizeof err), -EINVAL);
+
+	snprintf(p, sizeof p, "%s/big.conf", dir);
+	FILE *f = fopen(p, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	for (unsigned i = 0; i < 70000; i++)
+		fputs("# padding line\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(rw_config_load(&c, p, err, sizeof err), -EFBIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "big.conf: larger than"));
+	unlink(p);
+	CU_ASSERT_EQUAL(memcmp(&c, &before, sizeof c), 0);
+	rmdir(dir);
 }
 
 static void test_q16(void)
@@ -168,6 +258,8 @@ static const rw_test tests[] = {
 	RW_TEST(test_errors_name_file_and_line),
 	RW_TEST(test_missing_file),
 	RW_TEST(test_set_like_flags),
+	RW_TEST(test_strict_values),
+	RW_TEST(test_only_regular_files),
 	RW_TEST(test_q16),
 	RW_TEST(test_print_golden_and_round_trip),
 	{ NULL, NULL },
