@@ -69,6 +69,27 @@ const char *rw_fp_rmode_name(unsigned rmode)
 	return rmode < 4 ? names[rmode] : "?";
 }
 
+void rw_fp_traced_describe(const struct rw_fp_evidence *ev, int is_process, char *buf, unsigned len)
+{
+	char traced[17], tracer[17];
+	if (!buf || !len)
+		return;
+	buf[0] = '\0';
+	if (!ev->threads_traced)
+		return;
+	/* fixed arrays from a sample: never trust them to be terminated */
+	memcpy(traced, ev->traced_comm, 16);
+	traced[16] = '\0';
+	memcpy(tracer, ev->tracer_comm, 16);
+	tracer[16] = '\0';
+	char more[64] = "";
+	if (ev->threads_traced > 1)
+		snprintf(more, sizeof(more), " (and %u more busy threads)", (unsigned)ev->threads_traced - 1);
+	snprintf(buf, len, "thread %d (%s)%s is traced by pid %d (%s) %s; cannot read its FP state", (int)ev->traced_tid,
+		 traced[0] ? traced : "?", more, (int)ev->tracer_pid, tracer[0] ? tracer : "?",
+		 !ev->tracer_same_target ? "outside this target" : is_process ? "in the same process" : "in the same cgroup");
+}
+
 /* ---- one read ---------------------------------------------------------------------------------------------- */
 
 /* Tracees seized by one tracer thread that had not stopped in time. The ptrace relation belongs to a thread,

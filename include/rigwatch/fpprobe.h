@@ -36,6 +36,12 @@ void rw_fp_decode(uint32_t control, struct rw_fp_decoded *out);
 /* Name of a rounding mode: "nearest", "down", "up", "zero". */
 const char *rw_fp_rmode_name(unsigned rmode);
 
+/* The traced-thread evidence of ev in words, for a reason: "thread 4211 (redis-server) is traced by pid 4208
+ * (redis-server) in the same cgroup; cannot read its FP state" ("... and 2 more busy threads ..." when there are
+ * several; "in the same process" for a process target, "outside this target" otherwise). "" when
+ * ev->threads_traced is 0. Pure; any length. */
+void rw_fp_traced_describe(const struct rw_fp_evidence *ev, int is_process, char *buf, unsigned len);
+
 /* Read one thread's FP control register synchronously (for tests, the bench and tools). Returns 0 with
  * *control set and *stop_ns the time the thread was held stopped: from the last moment it was seen not yet
  * stopped (an upper bound on when it trapped) to the end of the detach; a thread that was waiting for a CPU when
