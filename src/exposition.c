@@ -20,6 +20,7 @@
 #include "rigwatch/verdict.h"
 #include "rigwatch/respond.h"
 #include "rigwatch/features.h"
+#include "rigwatch/fpprobe.h"
 #include "rigwatch/targets.h"
 
 #ifndef RW_VERSION
@@ -843,6 +844,38 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 		rw_buf_json_string(b, rw_source_name((enum rw_source)i));
 	}
 	buf_putc(b, ']');
+
+	if (s->fp.probes || s->fp.threads_traced) {
+		/* The FP evidence of the last interval as observed, whatever the model makes of it. */
+		json_key(b, "fp", &first);
+		buf_putc(b, '{');
+		f2 = true;
+		json_key(b, "observations", &f2);
+		put_u64(b, s->fp.probes);
+		json_key(b, "threads", &f2);
+		put_u64(b, s->fp.threads);
+		json_key(b, "modes", &f2);
+		buf_putc(b, '[');
+		for (unsigned m = 0; m < 4; m++) {
+			if (m)
+				buf_putc(b, ',');
+			put_u64(b, s->fp.mode_obs[m]);
+		}
+		buf_putc(b, ']');
+		json_key(b, "max_thread_nondefault", &f2);
+		put_u64(b, s->fp.max_thread_nondefault);
+		if (s->fp.threads_traced) {
+			char text[200];
+			rw_fp_traced_describe(&s->fp, rw_target_is_process(s->cgroup_id), text, sizeof text);
+			json_key(b, "traced_threads", &f2);
+			put_u64(b, s->fp.threads_traced);
+			json_key(b, "tracer_pid", &f2);
+			put_u64(b, (uint64_t)(s->fp.tracer_pid > 0 ? s->fp.tracer_pid : 0));
+			json_key(b, "traced", &f2);
+			rw_buf_json_string(b, text);
+		}
+		buf_putc(b, '}');
+	}
 
 	json_key(b, "reasons", &first);
 	buf_putc(b, '[');
