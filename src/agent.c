@@ -17,6 +17,7 @@
 #include "rigwatch/fpprobe.h"
 #include "rigwatch/http.h"
 #include "rigwatch/procscan.h"
+#include "rigwatch/procwatch.h"
 #include "rigwatch/cgroups.h"
 #include "rigwatch/cgstats.h"
 #include "rigwatch/log.h"
@@ -36,6 +37,9 @@
 #define PROCSCAN_BUSY_EVERY 10
 /* cpu.pressure's avg10 moves slowly: busy targets read it every so many intervals, carried in between. */
 #define PSI_EVERY 5
+/* Cgroups whose tasks the eBPF path counts per process: the root and non-target cgroups with processes (the eBPF
+ * map holds 64). */
+#define RW_AGENT_PROC_CGROUPS 64
 /* Retry cgroup files found missing every so many intervals. */
 #define CGFILES_RECHECK_EVERY 64
 
@@ -63,7 +67,11 @@ struct rw_agent {
 	struct rw_fpprobe *fpprobe;          /* the ptrace path; NULL when off or when eBPF is live */
 	struct rw_fpbpf *fpbpf;              /* the eBPF path; NULL when not live */
 	bool fpbpf_error_logged;
+	uint64_t proc_cg[RW_AGENT_PROC_CGROUPS];     /* cgroups counted per process: the root + this walk's */
+	uint64_t proc_cg_set[RW_AGENT_PROC_CGROUPS]; /* the set the eBPF program has */
+	unsigned n_proc_cg, n_proc_cg_set;
 	struct rw_procscan_rules *rules;     /* NULL when procscan.enabled is false */
+	struct rw_procwatch *procwatch;      /* busy processes outside every target cgroup */
 	struct rw_http *http;                /* RW_AGENT_HTTP */
 	struct rw_alerts *alerts;            /* RW_AGENT_ALERTS */
 	struct rw_fpprobe_target *busy;      /* targets for the probe's next round */
@@ -140,6 +148,8 @@ static int fp_open(struct rw_agent *a, char *err, size_t errlen)
 			/* Tasks of the root cgroup are counted per process: it holds every process of hosts without
 			 * per-service cgroups. */
 			uint64_t root_id = stat(a->root, &st) == 0 ? (uint64_t)st.st_ino : 1;
+			a->proc_cg[0] = a->proc_cg_set[0] = root_id;
+			a->n_proc_cg = a->n_proc_cg_set = 1;
 			rw_fpbpf_set_proc_cgroups(a->fpbpf, &root_id, 1);
 			rw_fpbpf_refresh(a->fpbpf); /* the first interval starts now */
 			struct rw_fpbpf_stats bs;
@@ -240,6 +250,8 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 		}
 		a->report.sources_available |= RW_SRC_BIT(RW_SRC_INDICATORS);
 	}
+	if ((r = rw_procwatch_new(&a->procwatch, cfg->proc_root, cfg->attention_cpu_q16)) < 0)
+		goto fail;
 	if ((r = fp_open(a, err, errlen)) < 0)
 		goto fail;
 	if ((flags & RW_AGENT_ALERTS) && (r = rw_alerts_open(&a->alerts, &a->cfg, err, errlen)) < 0) {
@@ -296,6 +308,7 @@ void rw_agent_close(struct rw_agent *a)
 	rw_respond_close(a->respond);
 	rw_alerts_close(a->alerts);
 	rw_procscan_rules_free(a->rules);
+	rw_procwatch_free(a->procwatch);
 	free(a->busy);
 	if (a->scoring)
 		rw_scorer_free(&a->scorer);
@@ -411,8 +424,8 @@ static void join_path(char *buf, size_t len, const char *mnt, const char *rel)
 	memcpy(buf + m, rel, r + 1);
 }
 
-/* Remember a busy target for the FP probe's next round. */
-static void queue_probe(struct rw_agent *a, uint64_t id, const char *v2_dir)
+/* Remember a busy target for the FP probe's next round: a cgroup (its v2 directory) or a process (pid > 0). */
+static void queue_probe(struct rw_agent *a, uint64_t id, const char *v2_dir, int32_t pid, uint64_t start_ticks)
 {
 	if (!a->fpprobe)
 		return;
@@ -428,7 +441,161 @@ static void queue_probe(struct rw_agent *a, uint64_t id, const char *v2_dir)
 	if ((size_t)snprintf(pt->path, sizeof pt->path, "%s", v2_dir) >= sizeof pt->path)
 		return;
 	pt->cgroup_id = id;
+	pt->pid = pid;
+	pt->start_ticks = start_ticks;
 	a->n_busy++;
+}
+
+/* The rest of a target's interval, cgroup or process alike: FP evidence, indicators, score, response, verdict
+ * change, and the sample to its consumer. Process targets (pid > 0) are never handed to the response: it acts on
+ * cgroups, and the root cgroup is never one of them. */
+static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_target *rt, bool busy,
+		    const char *v2_dir, int32_t pid, uint64_t start_ticks)
+{
+	struct rw_sample *s = &rt->sample;
+
+	/* FP evidence of this target during the interval that just ended, from whichever path is live. */
+	if (fp_collect(a, t->id, &s->fp) == 0 && s->fp.probes > 0)
+		s->sources |= RW_SRC_BIT(RW_SRC_FPPROBE);
+	/* Every target above attention_cpu goes to the probe, which shares its read budget among them by CPU. */
+	if (busy)
+		queue_probe(a, t->id, v2_dir, pid, start_ticks);
+	/* Indicators: a new target at once, busy ones every few intervals, idle ones now and then (spread by id so
+	 * the scans of many targets do not fall in one interval), carried in between. */
+	if (a->rules && (!t->have_indicators || (a->seq + t->id) % (busy ? PROCSCAN_BUSY_EVERY : PROCSCAN_IDLE_EVERY) == 0 ||
+			 (busy && !t->was_busy))) {
+		int r = pid > 0 ? rw_procscan_process(a->rules, a->cfg.proc_root, pid, &t->indicators)
+				: rw_procscan_target(a->rules, a->cfg.proc_root, v2_dir, &t->indicators);
+		if (r == 0)
+			t->have_indicators = true;
+	}
+	t->was_busy = busy;
+	if (t->have_indicators) {
+		s->ind = t->indicators;
+		s->sources |= RW_SRC_BIT(RW_SRC_INDICATORS);
+	}
+
+	/* Score, then respond: the one path the replay of a trace takes too. */
+	if (a->scoring && rw_scorer_score(&a->scorer, s, &rt->verdict) < 0)
+		return -ENOMEM;
+	if (a->respond && !rw_target_is_process(t->id)) {
+		rw_respond_consider(a->respond, rt, a->step_now_real);
+		if (rt->action != t->action && rt->action <= RW_ACTION_FAILED) {
+			if (rt->action != RW_ACTION_NONE)
+				a->report.actions_total[rt->action]++;
+			t->action = (uint8_t)rt->action;
+		}
+	}
+	if (a->scoring && rt->verdict.verdict != t->verdict) {
+		if (a->alerts)
+			rw_alerts_verdict_change(a->alerts, a->report.host, rt, (enum rw_verdict)t->verdict);
+		rw_log_info("verdict", "%s%s: %s -> %s (score %d%%)", t->path, pid > 0 ? " (process)" : "",
+			    rw_verdict_name((enum rw_verdict)t->verdict), rw_verdict_name(rt->verdict.verdict),
+			    (int)((int64_t)rt->verdict.score_q16 * 100 >> 16));
+		t->verdict = rt->verdict.verdict;
+	}
+
+	a->report.n_targets++;
+	if (a->on_sample) {
+		int r = a->on_sample(s, a->on_sample_arg);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* A busy process outside every target cgroup: its sample from /proc (CPU, memory, threads), then as any target. */
+static int visit_process(struct rw_agent *a, const struct rw_procwatch_entry *pe)
+{
+	static long hz;
+	bool created;
+	if (!hz && (hz = sysconf(_SC_CLK_TCK)) <= 0)
+		hz = 100;
+	struct rw_target *t = rw_targets_get(a->targets, pe->id, &created);
+	if (!t)
+		return -ENOMEM;
+	t->seen_seq = a->seq;
+	if (created || strcmp(t->path, pe->cgroup) != 0) {
+		snprintf(t->path, sizeof t->path, "%s", pe->cgroup);
+		struct rw_identity cgid;
+		rw_identity_from_path(pe->cgroup, &cgid);
+		memset(&t->identity, 0, sizeof t->identity);
+		t->identity.kind = RW_KIND_PROCESS;
+		snprintf(t->identity.runtime, sizeof t->identity.runtime, "process");
+		snprintf(t->identity.id, sizeof t->identity.id, "%d", (int)pe->info.pid);
+		snprintf(t->identity.name, sizeof t->identity.name, "%s", pe->info.comm);
+		memcpy(t->identity.unit, cgid.unit, sizeof t->identity.unit);
+		if (created)
+			t->first_seen_ns = a->step_now_real;
+	}
+	struct rw_cgstats cg = { .have = RW_CGS_CPU | RW_CGS_MEMORY | RW_CGS_MEMSTAT | RW_CGS_PIDS };
+	cg.user_usec = pe->info.utime * 1000000ull / (uint64_t)hz;
+	cg.system_usec = pe->info.stime * 1000000ull / (uint64_t)hz;
+	cg.usage_usec = cg.user_usec + cg.system_usec;
+	cg.memory_current = pe->info.rss_bytes;
+	cg.anon = pe->info.anon_bytes;
+	cg.file = pe->info.rss_bytes > pe->info.anon_bytes ? pe->info.rss_bytes - pe->info.anon_bytes : 0;
+	cg.pids_current = pe->info.threads;
+
+	bool had_prev = t->have_prev;
+	struct rw_cgstats prev = t->prev_cg;
+	uint64_t prev_mono = t->prev_time_ns;
+	t->prev_cg = cg;
+	t->prev_time_ns = a->step_now_mono;
+	t->have_prev = true;
+	if (!had_prev) {
+		queue_probe(a, t->id, "", pe->info.pid, pe->info.start_ticks);
+		return 0;
+	}
+	uint64_t interval_us = (a->step_now_mono - prev_mono) / 1000;
+	if (interval_us == 0)
+		return 0;
+	uint64_t cpu_usec = cg.usage_usec >= prev.usage_usec ? cg.usage_usec - prev.usage_usec : 0;
+	bool busy = (int64_t)((cpu_usec << 16) / interval_us) >= a->cfg.attention_cpu_q16;
+
+	struct rw_report_target *rt = report_slot(a);
+	if (!rt)
+		return -ENOMEM;
+	struct rw_sample *s = &rt->sample;
+	s->cgroup_id = t->id;
+	snprintf(s->cgroup, sizeof s->cgroup, "%s", t->path);
+	s->identity = t->identity;
+	s->time_ns = a->step_now_real;
+	s->interval_us = (uint32_t)(interval_us > UINT32_MAX ? UINT32_MAX : interval_us);
+	s->cg = cg;
+	s->cpu_usec = cpu_usec;
+	s->sources = RW_SRC_BIT(RW_SRC_CGROUP);
+	return conclude(a, t, rt, busy, "", pe->info.pid, pe->info.start_ticks);
+}
+
+static int visit_structure(const struct rw_cgroup_entry *e, void *arg)
+{
+	struct rw_agent *a = arg;
+	if (strlen(e->path) >= RW_CGROUP_PATH_MAX)
+		return 0;
+	int r = rw_procwatch_cgroup(a->procwatch, e->dir_fd, e->path);
+	/* The eBPF path counts the tasks of such cgroups per process, so that their busy processes (targets of
+	 * their own) have FP evidence too. */
+	if (r > 0 && a->fpbpf && a->n_proc_cg < RW_AGENT_PROC_CGROUPS)
+		a->proc_cg[a->n_proc_cg++] = e->id;
+	return r == -ENOMEM ? r : 0;
+}
+
+/* Hand the eBPF path this walk's cgroups whose tasks are counted per process, when the set changed. */
+static void fp_proc_cgroups(struct rw_agent *a)
+{
+	if (!a->fpbpf)
+		return;
+	if (a->n_proc_cg == a->n_proc_cg_set &&
+	    memcmp(a->proc_cg, a->proc_cg_set, a->n_proc_cg * sizeof a->proc_cg[0]) == 0)
+		return;
+	int r = rw_fpbpf_set_proc_cgroups(a->fpbpf, a->proc_cg, a->n_proc_cg);
+	if (r < 0) {
+		rw_log_warn("agent", "eBPF per-process cgroups: %s", strerror(-r));
+		return;
+	}
+	memcpy(a->proc_cg_set, a->proc_cg, a->n_proc_cg * sizeof a->proc_cg[0]);
+	a->n_proc_cg_set = a->n_proc_cg;
 }
 
 static bool is_known(uint64_t id, void *arg)
@@ -508,7 +675,7 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 		 * probe all the same (it measures new targets' threads over its own short window): the first sample
 		 * then already carries FP evidence, a second sooner to a verdict. */
 		if (!had_prev && (cg.have & RW_CGS_CPU))
-			queue_probe(a, t->id, v2);
+			queue_probe(a, t->id, v2, 0, 0);
 		return 0;
 	}
 
@@ -565,51 +732,7 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	if (rt->counters_denied)
 		a->counters_denied_total++;
 
-	/* The FP probe's reads of this target during the interval that just ended. */
-	if (fp_collect(a, t->id, &s->fp) == 0 && s->fp.probes > 0)
-		s->sources |= RW_SRC_BIT(RW_SRC_FPPROBE);
-	/* A target using less than the probe's per-thread CPU share cannot have a thread above it: not worth a
-	 * look at its threads. */
-	if (busy && cores_q16 >= a->cfg.fpprobe_min_thread_cpu_q16)
-		queue_probe(a, t->id, v2);
-	/* Indicators: a new target at once, busy ones every few intervals, idle ones now and then (spread by id so
-	 * the scans of many targets do not fall in one interval), carried in between. */
-	if (a->rules && (!t->have_indicators || (a->seq + t->id) % (busy ? PROCSCAN_BUSY_EVERY : PROCSCAN_IDLE_EVERY) == 0 ||
-			 (busy && !t->was_busy))) {
-		if (rw_procscan_target(a->rules, a->cfg.proc_root, v2, &t->indicators) == 0)
-			t->have_indicators = true;
-	}
-	if (t->have_indicators) {
-		s->ind = t->indicators;
-		s->sources |= RW_SRC_BIT(RW_SRC_INDICATORS);
-	}
-
-	/* Score, then respond: the one path the replay of a trace takes too. */
-	if (a->scoring && rw_scorer_score(&a->scorer, s, &rt->verdict) < 0)
-		return -ENOMEM;
-	if (a->respond) {
-		rw_respond_consider(a->respond, rt, a->step_now_real);
-		if (rt->action != t->action && rt->action <= RW_ACTION_FAILED) {
-			if (rt->action != RW_ACTION_NONE)
-				a->report.actions_total[rt->action]++;
-			t->action = (uint8_t)rt->action;
-		}
-	}
-	if (a->scoring && rt->verdict.verdict != t->verdict) {
-		if (a->alerts)
-			rw_alerts_verdict_change(a->alerts, a->report.host, rt, (enum rw_verdict)t->verdict);
-		rw_log_info("verdict", "%s: %s -> %s (score %d%%)", t->path, rw_verdict_name((enum rw_verdict)t->verdict),
-			    rw_verdict_name(rt->verdict.verdict), (int)((int64_t)rt->verdict.score_q16 * 100 >> 16));
-		t->verdict = rt->verdict.verdict;
-	}
-
-	a->report.n_targets++;
-	if (a->on_sample) {
-		int r = a->on_sample(s, a->on_sample_arg);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return conclude(a, t, rt, busy, v2, 0, 0);
 }
 
 int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
@@ -632,13 +755,23 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	for (unsigned i = 0; i < a->cfg.exclude.n; i++)
 		exc[i] = a->cfg.exclude.items[i];
 
-	r = rw_cgroup_walk_known(a->root, inc, a->cfg.include.n, exc, a->cfg.exclude.n, is_known, visit, a, &ws);
+	rw_procwatch_begin(a->procwatch, a->step_now_mono);
+	a->n_proc_cg = 1; /* proc_cg[0]: the root */
+	r = rw_cgroup_walk_all(a->root, inc, a->cfg.include.n, exc, a->cfg.exclude.n, is_known, visit,
+			       a->only_cgroup[0] ? NULL : visit_structure, a, &ws);
 	if (r < 0) {
 		rw_log_error("agent", "walking %s: %s", a->root, strerror(-r));
 		return r;
 	}
+	/* Busy processes outside every target cgroup, as targets of their own. */
+	rw_procwatch_end(a->procwatch);
+	unsigned pcur = 0;
+	for (const struct rw_procwatch_entry *pe; (pe = rw_procwatch_next(a->procwatch, &pcur)) != NULL;)
+		if ((r = visit_process(a, pe)) < 0)
+			return r;
 	rw_targets_sweep(a->targets, a->seq, release_target, a);
 	rw_fpprobe_set_targets(a->fpprobe, a->busy, a->n_busy);
+	fp_proc_cgroups(a);
 	if (a->scoring)
 		rw_scorer_expire(&a->scorer, a->step_now_real); /* targets not scored in this interval are gone */
 

@@ -177,6 +177,7 @@ struct walk {
 	const char *const *include, *const *exclude;
 	unsigned n_include, n_exclude;
 	rw_cgroup_visit_fn visit;
+	rw_cgroup_visit_fn structure;
 	rw_cgroup_known_fn known;
 	void *arg;
 	struct rw_walk_stats *stats;
@@ -228,6 +229,21 @@ static int offer(struct walk *w, int dfd, int pfd, const char *name, const struc
 	return w->visit(&e, w->arg);
 }
 
+/* Tell the caller about a populated directory that is no target (its own processes sit outside every target). */
+static int offer_structure(struct walk *w, int dfd, int pfd, const char *name, const struct rw_identity *id)
+{
+	struct stat st;
+	if (!w->structure || fstat(dfd, &st) < 0)
+		return 0;
+	if (w->n_include && !glob_any(w->include, w->n_include, w->path))
+		return 0;
+	if (glob_any(w->exclude, w->n_exclude, w->path))
+		return 0;
+	struct rw_cgroup_entry e = { .path = w->path, .id = (uint64_t)st.st_ino, .identity = id, .dir_fd = dfd,
+				     .parent_fd = pfd, .name = name };
+	return w->structure(&e, w->arg);
+}
+
 /* Visit the directory open at dfd whose relative path is in w->path (length len); pfd and name reach it from its
  * parent. */
 static int walk_dir(struct walk *w, int dfd, int pfd, const char *name, size_t len, int depth)
@@ -252,7 +268,8 @@ static int walk_dir(struct walk *w, int dfd, int pfd, const char *name, size_t l
 	 * a leaf needs no readdir, which is most of the cost of a walk over many containers. */
 	struct stat st;
 	if (depth > 0 && fstat(dfd, &st) == 0 && st.st_nlink == 2)
-		return id.kind == RW_KIND_OTHER ? offer(w, dfd, pfd, name, &id, (uint64_t)st.st_ino) : 0;
+		return id.kind == RW_KIND_OTHER ? offer(w, dfd, pfd, name, &id, (uint64_t)st.st_ino)
+						: offer_structure(w, dfd, pfd, name, &id);
 
 	int lfd = dup(dfd);
 	if (lfd < 0)
@@ -305,6 +322,8 @@ static int walk_dir(struct walk *w, int dfd, int pfd, const char *name, size_t l
 	closedir(d);
 	if (r == 0 && !has_children && depth > 0 && id.kind == RW_KIND_OTHER)
 		r = offer(w, dfd, pfd, name, &id, 0); /* a leaf with processes */
+	else if (r == 0)
+		r = offer_structure(w, dfd, pfd, name, &id);
 	return r;
 }
 
@@ -318,6 +337,13 @@ int rw_cgroup_walk_known(const char *root, const char *const *include, unsigned 
 			 const char *const *exclude, unsigned n_exclude, rw_cgroup_known_fn known,
 			 rw_cgroup_visit_fn visit, void *arg, struct rw_walk_stats *stats)
 {
+	return rw_cgroup_walk_all(root, include, n_include, exclude, n_exclude, known, visit, NULL, arg, stats);
+}
+
+int rw_cgroup_walk_all(const char *root, const char *const *include, unsigned n_include,
+		       const char *const *exclude, unsigned n_exclude, rw_cgroup_known_fn known,
+		       rw_cgroup_visit_fn visit, rw_cgroup_visit_fn structure, void *arg, struct rw_walk_stats *stats)
+{
 	struct rw_walk_stats local;
 	struct walk *w = malloc(sizeof *w);
 	int r;
@@ -328,7 +354,7 @@ int rw_cgroup_walk_known(const char *root, const char *const *include, unsigned 
 		stats = &local;
 	memset(stats, 0, sizeof *stats);
 	*w = (struct walk){ .include = include, .exclude = exclude, .n_include = n_include, .n_exclude = n_exclude,
-			    .visit = visit, .known = known, .arg = arg, .stats = stats };
+			    .visit = visit, .structure = structure, .known = known, .arg = arg, .stats = stats };
 	strcpy(w->path, "/");
 	int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {

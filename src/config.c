@@ -91,7 +91,7 @@ void rw_config_defaults(struct rw_config *cfg)
 	/* 4 misses a miner's mode changes in ~18 % of intervals, 8 in ~1 %; 16 (one read per 62.5 ms) also sees
 	 * 2+ non-default modes in most intervals of a miner hashing only 25 % of the time (tools/train traces) */
 	cfg->fpprobe_reads_per_thread = 16;
-	cfg->fpprobe_min_thread_cpu_q16 = 65536 / 10; /* 10 % of a core */
+	cfg->fpprobe_min_thread_cpu_q16 = 0; /* every thread that ran: targets share the budget by CPU instead */
 	cfg->procscan_enabled = true;
 	strcpy(cfg->procscan_rules, "models/indicators.rules");
 	strcpy(cfg->model_file, "models/rigwatch.model");

@@ -21,6 +21,8 @@
 #include "rigwatch/verdict.h"
 #include "rigwatch/respond.h"
 #include "rigwatch/features.h"
+#include "rigwatch/fpprobe.h"
+#include "rigwatch/targets.h"
 
 #ifndef RW_VERSION
 #define RW_VERSION "unknown"
@@ -795,6 +797,39 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 	rw_buf_json_string(b, s->cgroup);
 	json_key(b, "cgroup_id", &first);
 	put_u64(b, s->cgroup_id);
+	if (rw_target_is_process(s->cgroup_id)) {
+		/* A process outside every target cgroup: the cgroup above is where it sits. Its origin chain (it and its
+		 * ancestors, from the indicator scan) says who it is. */
+		json_key(b, "pid", &first);
+		put_u64(b, rw_proc_target_pid(s->cgroup_id));
+		json_key(b, "process", &first);
+		buf_putc(b, '[');
+		unsigned no = s->ind.n_origin < RW_ORIGIN_MAX ? s->ind.n_origin : RW_ORIGIN_MAX;
+		for (unsigned i = 0; i < no; i++) {
+			const struct rw_proc_origin *o = &s->ind.origin[i];
+			char comm[sizeof o->comm + 1], exe[sizeof o->exe + 1];
+			memcpy(comm, o->comm, sizeof o->comm);
+			comm[sizeof o->comm] = '\0';
+			memcpy(exe, o->exe, sizeof o->exe);
+			exe[sizeof o->exe] = '\0';
+			if (i)
+				buf_putc(b, ',');
+			f2 = true;
+			buf_putc(b, '{');
+			json_key(b, "pid", &f2);
+			put_u64(b, (uint64_t)(o->pid > 0 ? o->pid : 0));
+			json_key(b, "ppid", &f2);
+			put_u64(b, (uint64_t)(o->ppid > 0 ? o->ppid : 0));
+			json_key(b, "uid", &f2);
+			put_u64(b, o->uid);
+			json_key(b, "comm", &f2);
+			rw_buf_json_string(b, comm);
+			json_key(b, "exe", &f2);
+			rw_buf_json_string(b, exe);
+			buf_putc(b, '}');
+		}
+		buf_putc(b, ']');
+	}
 
 	json_key(b, "identity", &first);
 	buf_putc(b, '{');
@@ -826,6 +861,38 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 		rw_buf_json_string(b, rw_source_name((enum rw_source)i));
 	}
 	buf_putc(b, ']');
+
+	if (s->fp.probes || s->fp.threads_traced) {
+		/* The FP evidence of the last interval as observed, whatever the model makes of it. */
+		json_key(b, "fp", &first);
+		buf_putc(b, '{');
+		f2 = true;
+		json_key(b, "observations", &f2);
+		put_u64(b, s->fp.probes);
+		json_key(b, "threads", &f2);
+		put_u64(b, s->fp.threads);
+		json_key(b, "modes", &f2);
+		buf_putc(b, '[');
+		for (unsigned m = 0; m < 4; m++) {
+			if (m)
+				buf_putc(b, ',');
+			put_u64(b, s->fp.mode_obs[m]);
+		}
+		buf_putc(b, ']');
+		json_key(b, "max_thread_nondefault", &f2);
+		put_u64(b, s->fp.max_thread_nondefault);
+		if (s->fp.threads_traced) {
+			char text[200];
+			rw_fp_traced_describe(&s->fp, rw_target_is_process(s->cgroup_id), text, sizeof text);
+			json_key(b, "traced_threads", &f2);
+			put_u64(b, s->fp.threads_traced);
+			json_key(b, "tracer_pid", &f2);
+			put_u64(b, (uint64_t)(s->fp.tracer_pid > 0 ? s->fp.tracer_pid : 0));
+			json_key(b, "traced", &f2);
+			rw_buf_json_string(b, text);
+		}
+		buf_putc(b, '}');
+	}
 
 	json_key(b, "reasons", &first);
 	buf_putc(b, '[');

@@ -1,5 +1,6 @@
 /* fpprobe: read the FP control register (MXCSR / FPCR) of a target's busy threads with ptrace, a few times spread
  * over each interval, and report the rounding modes seen. See include/rigwatch/fpprobe.h for the safety rules. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -25,9 +26,13 @@
 #include "rigwatch/log.h"
 
 #define COMP "fpprobe"
-/* How long a thread may take to reach its ptrace stop. A running thread traps within microseconds; a runnable one
- * waits for a CPU (a few ms on a loaded host); one in uninterruptible sleep may take forever and is let go. */
-#define STOP_WAIT_NS   (20 * 1000000ull)
+/* How long a thread may take to reach its ptrace stop. Only threads in state R are interrupted: one running on a
+ * CPU traps within microseconds, a runnable one when the scheduler next gives it a CPU. On a loaded host that
+ * turn can be far off (CFS hands out slices of 3-24 ms to every runnable task in turn: with 250 spinners on 2
+ * cores a runnable thread waits over 100 ms), so the bound is generous; the prober sleeps in sigtimedwait
+ * meanwhile and costs nothing. A thread that still has not stopped is released the moment its stop arrives
+ * (every later wait of the prober watches for it), never held stopped across a sleep. */
+#define STOP_WAIT_NS   (150 * 1000000ull)
 #define STOP_SLICE_NS  (5 * 1000000ull) /* longest sleep between two looks while waiting for a stop */
 #define PENDING_MAX    16
 #define NEW_TARGET_WINDOW_MS 100  /* CPU-time window for a target seen for the first time */
@@ -69,6 +74,27 @@ const char *rw_fp_rmode_name(unsigned rmode)
 	return rmode < 4 ? names[rmode] : "?";
 }
 
+void rw_fp_traced_describe(const struct rw_fp_evidence *ev, int is_process, char *buf, unsigned len)
+{
+	char traced[17], tracer[17];
+	if (!buf || !len)
+		return;
+	buf[0] = '\0';
+	if (!ev->threads_traced)
+		return;
+	/* fixed arrays from a sample: never trust them to be terminated */
+	memcpy(traced, ev->traced_comm, 16);
+	traced[16] = '\0';
+	memcpy(tracer, ev->tracer_comm, 16);
+	tracer[16] = '\0';
+	char more[64] = "";
+	if (ev->threads_traced > 1)
+		snprintf(more, sizeof(more), " (and %u more busy threads)", (unsigned)ev->threads_traced - 1);
+	snprintf(buf, len, "thread %d (%s)%s is traced by pid %d (%s) %s; cannot read its FP state", (int)ev->traced_tid,
+		 traced[0] ? traced : "?", more, (int)ev->tracer_pid, tracer[0] ? tracer : "?",
+		 ev->tracer_same_target ? "in the same cgroup" : is_process ? "in another cgroup" : "outside this target");
+}
+
 /* ---- one read ---------------------------------------------------------------------------------------------- */
 
 /* Tracees seized by one tracer thread that had not stopped in time. The ptrace relation belongs to a thread,
@@ -91,8 +117,8 @@ static void sleep_ns(uint64_t ns)
 	nanosleep(&ts, NULL);
 }
 
-/* Tgid, TracerPid and State of a thread from <proc_root>/<tid>/status. */
-static int read_status(const char *proc_root, pid_t tid, pid_t *tgid, pid_t *tracer, char *state)
+/* Tgid, TracerPid, State and Name (comm, may be NULL) of a thread from <proc_root>/<tid>/status. */
+static int read_status(const char *proc_root, pid_t tid, pid_t *tgid, pid_t *tracer, char *state, char name[16])
 {
 	char path[RW_CONFIG_PATH_LEN + 48], buf[4096];
 	snprintf(path, sizeof(path), "%s/%d/status", proc_root, (int)tid);
@@ -107,12 +133,16 @@ static int read_status(const char *proc_root, pid_t tid, pid_t *tgid, pid_t *tra
 	*tgid = 0;
 	*tracer = 0;
 	*state = '?';
+	if (name)
+		name[0] = '\0';
 	for (char *line = buf; line && *line;) {
 		char *nl = strchr(line, '\n');
 		if (nl)
 			*nl = 0;
 		if (!strncmp(line, "State:", 6))
 			sscanf(line + 6, " %c", state);
+		else if (name && !strncmp(line, "Name:", 5))
+			sscanf(line + 5, " %15[^\n]", name);
 		else if (!strncmp(line, "Tgid:", 5))
 			*tgid = (pid_t)atoi(line + 5);
 		else if (!strncmp(line, "TracerPid:", 10))
@@ -204,10 +234,21 @@ static int get_control(pid_t tid, uint32_t *control)
 #endif
 }
 
-static int probe_one(const char *proc_root, pid_t tid, struct pending *pd, uint32_t *control, uint64_t *stop_ns)
+/* Who traces a thread that the probe found traced (-EBUSY). */
+struct traced {
+	pid_t tracer;
+	char comm[16];
+};
+
+/* One read. Only a thread in state R is interrupted (running or waiting for a CPU): a thread asleep in a system
+ * call would see it return early (epoll_wait, sigtimedwait and their like return EINTR when a ptrace interrupt
+ * wakes them), and one in D state (a vfork parent, a thread waiting for I/O) would be held until it wakes.
+ * Returns -EAGAIN, no failure, for a thread not in state R now. */
+static int probe_one(const char *proc_root, pid_t tid, struct pending *pd, uint32_t *control, uint64_t *stop_ns,
+		     struct traced *tr)
 {
 #if !defined(__x86_64__) && !defined(__aarch64__)
-	(void)proc_root; (void)tid; (void)pd; (void)control; (void)stop_ns;
+	(void)proc_root; (void)tid; (void)pd; (void)control; (void)stop_ns; (void)tr;
 	return -ENOTSUP;
 #else
 	pid_t tgid, tracer;
@@ -219,20 +260,27 @@ static int probe_one(const char *proc_root, pid_t tid, struct pending *pd, uint3
 	block_sigchld();
 	if (pd->n)
 		pending_release(pd, 0);
-	if (read_status(proc_root, tid, &tgid, &tracer, &state) < 0 || state == 'Z' || state == 'X')
+	if (pd->n >= PENDING_MAX)
+		return -EAGAIN;
+	/* The last look before the interrupt: its state now, not at the start of the round. */
+	if (read_status(proc_root, tid, &tgid, &tracer, &state, tr ? tr->comm : NULL) < 0 || state == 'Z' ||
+	    state == 'X')
 		return -ESRCH;
 	if (tgid == getpid())
 		return -EINVAL;
-	if (tracer != 0)
+	if (tracer != 0) {
+		if (tr)
+			tr->tracer = tracer;
 		return -EBUSY;
-	if (pd->n >= PENDING_MAX)
+	}
+	if (state != 'R')
 		return -EAGAIN;
 
 	uint64_t t0 = mono_ns();
 	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
 		rc = -errno;
 		/* An exiting task refuses with EPERM: that is a thread gone, not a refusal. */
-		if (rc == -EPERM && (read_status(proc_root, tid, &tgid, &tracer, &state) < 0 || state == 'Z' ||
+		if (rc == -EPERM && (read_status(proc_root, tid, &tgid, &tracer, &state, NULL) < 0 || state == 'Z' ||
 				     state == 'X'))
 			rc = -ESRCH;
 		return rc;
@@ -289,7 +337,7 @@ static __thread struct pending tls_pending;
 int rw_fpprobe_read_thread(pid_t tid, uint32_t *control, uint64_t *stop_ns)
 {
 	uint64_t ns = 0;
-	int rc = probe_one("/proc", tid, &tls_pending, control, &ns);
+	int rc = probe_one("/proc", tid, &tls_pending, control, &ns, NULL);
 	if (stop_ns)
 		*stop_ns = ns;
 	return rc;
@@ -324,6 +372,8 @@ struct thr_mode {
 
 struct tgt {
 	uint64_t id;
+	pid_t pid;                /* a process target; 0 for a cgroup */
+	uint64_t start_ticks;
 	char path[sizeof(((struct rw_fpprobe_target *)0)->path)];
 	bool active;
 	bool has;                 /* evidence since last collect */
@@ -332,15 +382,18 @@ struct tgt {
 	unsigned nthr, capthr;
 };
 
-/* A CPU-time snapshot of one target's threads (probe thread only). */
+/* A CPU-time snapshot of one target's threads (probe thread only), with the target's share of the read budget
+ * carried from round to round. */
 struct snap {
 	uint64_t id;
 	uint64_t time_ns;
+	uint64_t credit;          /* Q16 cores, grows by the target's weight each round it waits for reads */
 	unsigned n;
 	unsigned foreign;         /* tasks listed as 0: outside our PID namespace */
-	unsigned cap;             /* room in tid[] and cpu[]: grown as needed, most targets have few threads */
+	unsigned cap;             /* room in the arrays: grown as needed, most targets have few threads */
 	pid_t *tid;
-	uint64_t *cpu;
+	uint64_t *cpu;            /* utime + stime, clock ticks */
+	uint64_t *user;           /* utime */
 };
 
 struct rw_fpprobe {
@@ -353,6 +406,7 @@ struct rw_fpprobe {
 	char proc_root[RW_CONFIG_PATH_LEN];
 	uint32_t interval_ms, max_probes, reads_per_thread;
 	int32_t min_share_q16;
+	uint64_t tick_ns;
 	/* under mu */
 	struct tgt *tg;
 	unsigned ntg, captg;
@@ -362,70 +416,107 @@ struct rw_fpprobe {
 	struct pending pend;
 };
 
-
-/* Thread CPU time: schedstat's run time in ns, or utime+stime from stat where schedstat is absent. */
-static int thread_cpu_ns(const char *proc_root, pid_t tid, uint64_t *ns)
+/* State, utime and stime of one thread from <proc_root>/<tid>/task/<tid>/stat: the thread's own times (the
+ * stat of /proc/<tid> itself sums the whole thread group when tid is not the leader). */
+static int thread_times(const char *proc_root, pid_t tid, uint64_t *user, uint64_t *sys, char *state)
 {
-	char path[RW_CONFIG_PATH_LEN + 48], buf[1024];
-	unsigned long long run;
-	snprintf(path, sizeof(path), "%s/%d/schedstat", proc_root, (int)tid);
-	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) > 0 && sscanf(buf, "%llu", &run) == 1) {
-		*ns = run;
-		return 0;
-	}
-	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, (int)tid);
+	char path[RW_CONFIG_PATH_LEN + 64], buf[1024];
+	snprintf(path, sizeof(path), "%s/%d/task/%d/stat", proc_root, (int)tid, (int)tid);
 	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
 		return -ESRCH;
 	char *rp = strrchr(buf, ')');
 	unsigned long long ut, stt;
-	if (!rp || sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stt) != 2)
+	char st;
+	if (!rp || sscanf(rp + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &st, &ut, &stt) != 3)
 		return -EINVAL;
-	long hz = sysconf(_SC_CLK_TCK);
-	*ns = (ut + stt) * (1000000000ull / (unsigned long long)(hz > 0 ? hz : 100));
+	*user = ut;
+	*sys = stt;
+	if (state)
+		*state = st;
 	return 0;
 }
 
-/* Read cgroup.threads and every thread's CPU time into s. */
-static int take_snap(const struct rw_fpprobe *p, const char *cgdir, struct snap *s)
+/* Start time (clock ticks since boot) of a process, or 0 if it is gone. */
+static uint64_t proc_start_ticks(const char *proc_root, pid_t pid)
 {
-	char path[sizeof(((struct tgt *)0)->path) + 32];
-	snprintf(path, sizeof(path), "%s/cgroup.threads", cgdir);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -errno;
+	char path[RW_CONFIG_PATH_LEN + 32], buf[1024];
+	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, (int)pid);
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+		return 0;
+	char *rp = strrchr(buf, ')');
+	unsigned long long start;
+	if (!rp || sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			  &start) != 1)
+		return 0;
+	return start;
+}
+
+static int snap_add(struct snap *s, pid_t tid, const char *proc_root)
+{
+	uint64_t u, k;
+	if (thread_times(proc_root, tid, &u, &k, NULL) < 0)
+		return 0; /* gone */
+	if (s->n == s->cap) {
+		unsigned ncap = s->cap ? s->cap * 2 : 8;
+		if (ncap > MAX_TIDS)
+			ncap = MAX_TIDS;
+		pid_t *nt = realloc(s->tid, ncap * sizeof(*s->tid));
+		if (!nt)
+			return -ENOMEM;
+		s->tid = nt;
+		uint64_t *nc = realloc(s->cpu, ncap * sizeof(*s->cpu));
+		if (!nc)
+			return -ENOMEM;
+		s->cpu = nc;
+		uint64_t *nu = realloc(s->user, ncap * sizeof(*s->user));
+		if (!nu)
+			return -ENOMEM;
+		s->user = nu;
+		s->cap = ncap;
+	}
+	s->tid[s->n] = tid;
+	s->cpu[s->n] = u + k;
+	s->user[s->n] = u;
+	s->n++;
+	return 0;
+}
+
+/* Every thread of a target and its CPU times into s: from cgroup.threads for a cgroup, from /proc/<pid>/task for
+ * a process (after checking that the pid still names the process it did). */
+static int take_snap(const struct rw_fpprobe *p, const struct rw_fpprobe_target *t, struct snap *s)
+{
+	int tid, rc = 0;
 	s->n = 0;
 	s->foreign = 0;
 	s->time_ns = mono_ns();
-	int tid;
-	while (s->n < MAX_TIDS && fscanf(f, "%d", &tid) == 1) {
-		uint64_t ns;
-		if (tid <= 0) {
+	if (t->pid > 0) {
+		char path[RW_CONFIG_PATH_LEN + 32];
+		if (proc_start_ticks(p->proc_root, t->pid) != t->start_ticks)
+			return -ESRCH; /* exited; the pid may name another process by now */
+		snprintf(path, sizeof(path), "%s/%d/task", p->proc_root, (int)t->pid);
+		DIR *d = opendir(path);
+		if (!d)
+			return -errno;
+		struct dirent *de;
+		while (rc == 0 && s->n < MAX_TIDS && (de = readdir(d)) != NULL)
+			if ((tid = atoi(de->d_name)) > 0)
+				rc = snap_add(s, tid, p->proc_root);
+		closedir(d);
+		return rc;
+	}
+	char path[sizeof(t->path) + 32];
+	snprintf(path, sizeof(path), "%s/cgroup.threads", t->path);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (rc == 0 && s->n < MAX_TIDS && fscanf(f, "%d", &tid) == 1) {
+		if (tid <= 0)
 			s->foreign++; /* cgroup.threads shows 0 for a task outside our PID namespace */
-			continue;
-		}
-		if (thread_cpu_ns(p->proc_root, tid, &ns) < 0)
-			continue; /* gone */
-		if (s->n == s->cap) {
-			unsigned ncap = s->cap ? s->cap * 2 : 8;
-			if (ncap > MAX_TIDS)
-				ncap = MAX_TIDS;
-			pid_t *nt = realloc(s->tid, ncap * sizeof(*s->tid));
-			if (nt)
-				s->tid = nt;
-			uint64_t *nc = nt ? realloc(s->cpu, ncap * sizeof(*s->cpu)) : NULL;
-			if (!nc) {
-				fclose(f);
-				return -ENOMEM;
-			}
-			s->cpu = nc;
-			s->cap = ncap;
-		}
-		s->tid[s->n] = tid;
-		s->cpu[s->n] = ns;
-		s->n++;
+		else
+			rc = snap_add(s, tid, p->proc_root);
 	}
 	fclose(f);
-	return 0;
+	return rc;
 }
 
 static struct snap *snap_find(struct rw_fpprobe *p, uint64_t id)
@@ -440,16 +531,28 @@ static void snap_free(struct snap *s)
 {
 	free(s->tid);
 	free(s->cpu);
+	free(s->user);
 	s->cap = 0;
 	s->tid = NULL;
 	s->cpu = NULL;
+	s->user = NULL;
+}
+
+static void snaps_free(struct snap *v, unsigned n)
+{
+	if (!v)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		snap_free(&v[i]);
+	free(v);
 }
 
 struct cand {
 	unsigned tg;      /* index into the round's target copy */
 	pid_t tid;
-	uint64_t delta;   /* CPU ns over the window */
+	uint64_t delta;   /* CPU ticks over the window */
 	unsigned rank;    /* 0 = busiest thread of its target */
+	bool chosen;
 	bool dead;        /* exited or refused this round: do not retry */
 };
 
@@ -458,14 +561,6 @@ static int cand_by_target_delta(const void *a, const void *b)
 	const struct cand *x = a, *y = b;
 	if (x->tg != y->tg)
 		return x->tg < y->tg ? -1 : 1;
-	return x->delta > y->delta ? -1 : x->delta < y->delta;
-}
-
-static int cand_by_rank(const void *a, const void *b)
-{
-	const struct cand *x = a, *y = b;
-	if (x->rank != y->rank)
-		return x->rank < y->rank ? -1 : 1;
 	return x->delta > y->delta ? -1 : x->delta < y->delta;
 }
 
@@ -535,7 +630,50 @@ out:
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* Wait until deadline (monotonic ns) or until stop / a new round; returns true to go on with this round. */
+/* The cgroup2 line of /proc/<pid>/cgroup ("0::/path"), "" if unreadable. */
+static void proc_cgroup(const char *proc_root, pid_t pid, char *out, size_t len)
+{
+	char path[RW_CONFIG_PATH_LEN + 32], buf[4096];
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%d/cgroup", proc_root, (int)pid);
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+		return;
+	char *l = strstr(buf, "0::");
+	if (l && (l == buf || l[-1] == '\n'))
+		snprintf(out, len, "%.*s", (int)strcspn(l + 3, "\n"), l + 3);
+}
+
+/* A busy thread another process traces: evidence in itself (anti-debugging miners trace themselves so that no
+ * one else can attach). The first one of an interval is named in the evidence. */
+static void record_traced(struct rw_fpprobe *p, uint64_t id, pid_t tid, const struct traced *tr)
+{
+	char tcomm[16] = "", cg_a[512], cg_b[512];
+	char path[RW_CONFIG_PATH_LEN + 32];
+	snprintf(path, sizeof(path), "%s/%d/comm", p->proc_root, (int)tr->tracer);
+	char buf[64];
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) > 0)
+		snprintf(tcomm, sizeof(tcomm), "%.*s", (int)strcspn(buf, "\n"), buf);
+	proc_cgroup(p->proc_root, tid, cg_a, sizeof(cg_a));
+	proc_cgroup(p->proc_root, tr->tracer, cg_b, sizeof(cg_b));
+	pthread_mutex_lock(&p->mu);
+	struct tgt *t = tgt_find(p, id);
+	if (t) {
+		t->has = true;
+		if (t->ev.threads_traced < UINT16_MAX)
+			t->ev.threads_traced++;
+		if (!t->ev.tracer_pid) {
+			t->ev.tracer_pid = tr->tracer;
+			t->ev.traced_tid = tid;
+			t->ev.tracer_same_target = cg_a[0] && !strcmp(cg_a, cg_b);
+			memcpy(t->ev.traced_comm, tr->comm, sizeof(t->ev.traced_comm));
+			memcpy(t->ev.tracer_comm, tcomm, sizeof(t->ev.tracer_comm));
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Wait until deadline (monotonic ns) or until stop / a new round; returns true to go on with this round. While a
+ * tracee that did not stop in time is pending, the wait watches for its stop (SIGCHLD) and releases it at once. */
 static bool wait_until(struct rw_fpprobe *p, uint64_t deadline, unsigned gen)
 {
 	pthread_mutex_lock(&p->mu);
@@ -545,6 +683,15 @@ static bool wait_until(struct rw_fpprobe *p, uint64_t deadline, unsigned gen)
 		uint64_t t = mono_ns();
 		if (t >= deadline)
 			break;
+		if (p->pend.n) {
+			pthread_mutex_unlock(&p->mu);
+			uint64_t left = deadline - t;
+			struct timespec ts = { 0, (long)(left < STOP_SLICE_NS ? left : STOP_SLICE_NS) };
+			sigtimedwait(&sigchld_set, NULL, &ts);
+			pending_release(&p->pend, 0);
+			pthread_mutex_lock(&p->mu);
+			continue;
+		}
 		/* The condvar clock is CLOCK_REALTIME by default; convert the remaining time. */
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -558,26 +705,83 @@ static bool wait_until(struct rw_fpprobe *p, uint64_t deadline, unsigned gen)
 	return go;
 }
 
+/* Choose this round's threads within the budget (up to maxthreads). Every target with a thread that ran in user
+ * code gets credit in proportion to 1 + its cores each round; targets are served in order of credit, each
+ * target's busiest thread first, then second ones, and a served target starts again from zero. A target at 5 %
+ * of a core among busy ones is served within a few rounds, a busy one more often, and the budget stays the
+ * same however many targets there are. */
+static void choose(struct snap *cur, unsigned n, struct cand *cands, unsigned ncand, unsigned maxthreads,
+		   const uint64_t *tcpu_q16)
+{
+	if (!ncand)
+		return; /* qsort wants a real array even for no elements */
+	qsort(cands, ncand, sizeof(*cands), cand_by_target_delta);
+	unsigned *first = calloc(n, sizeof(*first)), *count = calloc(n, sizeof(*count)), *order = calloc(n, sizeof(*order));
+	if (!first || !count || !order)
+		goto out;
+	for (unsigned i = 0; i < ncand; i++) {
+		cands[i].rank = i && cands[i - 1].tg == cands[i].tg ? cands[i - 1].rank + 1 : 0;
+		if (!cands[i].rank)
+			first[cands[i].tg] = i;
+		count[cands[i].tg]++;
+	}
+	unsigned nt = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (count[i]) {
+			cur[i].credit += 65536 + tcpu_q16[i];
+			order[nt++] = i;
+		}
+	/* by credit, highest first (few targets: insertion sort) */
+	for (unsigned i = 1; i < nt; i++)
+		for (unsigned j = i; j > 0 && cur[order[j]].credit > cur[order[j - 1]].credit; j--) {
+			unsigned x = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = x;
+		}
+	unsigned taken = 0;
+	for (unsigned r = 0; taken < maxthreads; r++) {
+		bool any = false;
+		for (unsigned k = 0; k < nt && taken < maxthreads; k++) {
+			unsigned i = order[k];
+			if (r >= count[i])
+				continue;
+			any = true;
+			cands[first[i] + r].chosen = true;
+			cur[i].credit = 0;
+			taken++;
+		}
+		if (!any)
+			break;
+	}
+out:
+	free(first);
+	free(count);
+	free(order);
+}
+
 /* One round: choose threads from CPU-time deltas, then read each a few times, spread over the interval. */
 static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprobe_target *tgts, unsigned n)
 {
 	uint64_t start = mono_ns();
-	struct snap *cur = calloc(n ? n : 1, sizeof(*cur));
+	struct snap *cur = calloc(n ? n : 1, sizeof(*cur)), *base = NULL;
 	struct cand *cands = NULL;
+	uint64_t *tcpu = calloc(n ? n : 1, sizeof(*tcpu));
 	unsigned ncand = 0, capcand = 0;
 	bool any_new = false;
-	if (!cur)
-		return;
+	if (!cur || !tcpu)
+		goto out;
 
 	for (unsigned i = 0; i < n; i++) {
+		struct snap *old = snap_find(p, tgts[i].cgroup_id);
 		cur[i].id = tgts[i].cgroup_id;
-		if (take_snap(p, tgts[i].path, &cur[i]) < 0)
-			cur[i].n = 0; /* vanished cgroup: normal life */
-		if (!snap_find(p, tgts[i].cgroup_id))
+		if (old)
+			cur[i].credit = old->credit;
+		if (take_snap(p, &tgts[i], &cur[i]) < 0)
+			cur[i].n = 0; /* vanished cgroup or process: normal life */
+		if (!old)
 			any_new = true;
 	}
 	/* Targets seen for the first time have no earlier snapshot: measure them over a short window. */
-	struct snap *base = NULL;
 	if (any_new) {
 		base = cur;
 		cur = calloc(n, sizeof(*cur));
@@ -585,11 +789,17 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 			goto out;
 		for (unsigned i = 0; i < n; i++) {
 			cur[i].id = tgts[i].cgroup_id;
-			if (take_snap(p, tgts[i].path, &cur[i]) < 0)
+			cur[i].credit = base[i].credit;
+			if (take_snap(p, &tgts[i], &cur[i]) < 0)
 				cur[i].n = 0;
 		}
 	}
 
+	/* Candidates: every thread that ran since the last snapshot, mostly in user code: at least two clock ticks of
+	 * user time and no less user than system time (a thread that spends its time in system calls is likely to
+	 * be caught in one, which an interrupt would cut short; a miner hashes in user code; a thread that only
+	 * wakes to sleep again shows a stray user tick now and then, rarely two), and above min_thread_cpu of a
+	 * core when that is set. */
 	for (unsigned i = 0; i < n; i++) {
 		struct snap *prev = snap_find(p, tgts[i].cgroup_id);
 		if (!prev || !prev->tid)
@@ -600,20 +810,19 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 		if (window == 0)
 			continue;
 		for (unsigned k = 0; k < cur[i].n; k++) {
-			uint64_t before = 0;
-			bool found = false;
-			for (unsigned j = 0; j < prev->n; j++)
-				if (prev->tid[j] == cur[i].tid[k]) {
-					before = prev->cpu[j];
-					found = true;
-					break;
-				}
-			if (!found || cur[i].cpu[k] < before)
+			unsigned j = 0;
+			/* threads keep their order in cgroup.threads and task/: look near the same index first */
+			if (k < prev->n && prev->tid[k] == cur[i].tid[k])
+				j = k;
+			else
+				for (j = 0; j < prev->n && prev->tid[j] != cur[i].tid[k]; j++)
+					;
+			if (j == prev->n || cur[i].cpu[k] < prev->cpu[j] || cur[i].user[k] < prev->user[j])
 				continue; /* new thread: no delta yet */
-			uint64_t d = cur[i].cpu[k] - before;
-			/* share of one core, Q16.16: d / window */
-			uint64_t share = (d << 16) / window;
-			if ((int64_t)share < p->min_share_q16)
+			uint64_t d = cur[i].cpu[k] - prev->cpu[j], u = cur[i].user[k] - prev->user[j];
+			uint64_t share = ((d * p->tick_ns) << 16) / window; /* of one core, Q16.16 */
+			tcpu[i] += share;
+			if (u < 2 || u * 2 < d || (int64_t)share < p->min_share_q16)
 				continue;
 			if (ncand == capcand) {
 				capcand = capcand ? capcand * 2 : 64;
@@ -634,26 +843,23 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 				record(p, tgts[i].cgroup_id, 0, -ESRCH, 0);
 		}
 
-	/* Keep this round's snapshots as the next round's baseline; forget targets no longer busy. */
-	for (unsigned i = 0; i < p->nsnaps; i++)
-		snap_free(&p->snaps[i]);
-	free(p->snaps);
-	p->snaps = cur;
-	p->nsnaps = n;
-	cur = NULL;
-
-	/* Every thread above the share is a candidate (a miner sharing its cgroup with busy neighbours must still be
-	 * found). The budget goes round-robin by rank: every target's busiest thread first, then second ones... */
-	qsort(cands, ncand, sizeof(*cands), cand_by_target_delta);
-	for (unsigned i = 0; i < ncand; i++)
-		cands[i].rank = i && cands[i - 1].tg == cands[i].tg ? cands[i - 1].rank + 1 : 0;
-	qsort(cands, ncand, sizeof(*cands), cand_by_rank);
 	unsigned reads = p->reads_per_thread ? p->reads_per_thread : 1;
 	unsigned maxthreads = p->max_probes / reads;
 	if (maxthreads == 0)
 		maxthreads = 1, reads = p->max_probes ? p->max_probes : 1;
-	if (ncand > maxthreads)
-		ncand = maxthreads;
+	choose(cur, n, cands, ncand, maxthreads, tcpu);
+
+	/* Keep this round's snapshots as the next round's baseline; forget targets no longer busy. */
+	snaps_free(p->snaps, p->nsnaps);
+	p->snaps = cur;
+	p->nsnaps = n;
+	cur = NULL;
+
+	unsigned k = 0;
+	for (unsigned c = 0; c < ncand; c++)
+		if (cands[c].chosen)
+			cands[k++] = cands[c];
+	ncand = k;
 
 	uint64_t interval = (uint64_t)p->interval_ms * 1000000ull;
 	for (unsigned r = 0; r < reads && ncand; r++) {
@@ -665,14 +871,21 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 				continue;
 			uint32_t control = 0;
 			uint64_t ns = 0;
-			int rc = probe_one(p->proc_root, cands[c].tid, &p->pend, &control, &ns);
+			struct traced tr = { 0 };
+			int rc = probe_one(p->proc_root, cands[c].tid, &p->pend, &control, &ns, &tr);
+			if (rc == -EAGAIN)
+				continue; /* not running just now (asleep, stopped): try at the next read */
 			if (rc < 0) {
 				rw_log_debug(COMP, "thread %d: %s", (int)cands[c].tid,
 					     rc == -ETIMEDOUT ? "did not stop in time" : strerror(-rc));
-				if (rc != -ETIMEDOUT && rc != -EAGAIN)
+				if (rc != -ETIMEDOUT)
 					cands[c].dead = true;
 				if (rc == -EINVAL)
 					continue; /* our own thread: skipped, not a failure */
+				if (rc == -EBUSY) {
+					record_traced(p, tgts[cands[c].tg].cgroup_id, cands[c].tid, &tr);
+					continue;
+				}
 			}
 			record(p, tgts[cands[c].tg].cgroup_id, cands[c].tid, rc, control);
 		}
@@ -680,17 +893,10 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 	if (p->pend.n)
 		pending_release(&p->pend, 0);
 out:
-	if (base) {
-		for (unsigned i = 0; i < n; i++)
-			snap_free(&base[i]);
-		free(base);
-	}
-	if (cur) {
-		for (unsigned i = 0; i < n; i++)
-			snap_free(&cur[i]);
-		free(cur);
-	}
+	snaps_free(base, n);
+	snaps_free(cur, n);
 	free(cands);
+	free(tcpu);
 }
 
 static void *probe_main(void *arg)
@@ -707,16 +913,11 @@ static void *probe_main(void *arg)
 		pthread_mutex_lock(&p->mu);
 		while (!p->stop && p->gen == seen) {
 			if (p->pend.n) {
-				/* Late tracees: check on them every 100 ms while idle. */
-				struct timespec ts;
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_nsec += 100000000;
-				if (ts.tv_nsec >= 1000000000) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000;
-				}
-				pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+				/* A late tracee: released the moment its stop arrives (SIGCHLD), the wait cut into
+				 * slices only to notice a new round or the stop. */
 				pthread_mutex_unlock(&p->mu);
+				struct timespec ts = { 0, (long)STOP_SLICE_NS };
+				sigtimedwait(&sigchld_set, NULL, &ts);
 				pending_release(&p->pend, 0);
 				pthread_mutex_lock(&p->mu);
 			} else
@@ -732,6 +933,8 @@ static void *probe_main(void *arg)
 		for (unsigned i = 0; copy && i < p->ntg; i++)
 			if (p->tg[i].active) {
 				copy[n].cgroup_id = p->tg[i].id;
+				copy[n].pid = p->tg[i].pid;
+				copy[n].start_ticks = p->tg[i].start_ticks;
 				memcpy(copy[n].path, p->tg[i].path, sizeof(copy[n].path));
 				n++;
 			}
@@ -767,6 +970,8 @@ int rw_fpprobe_start(struct rw_fpprobe **out, const struct rw_config *cfg)
 	p->max_probes = cfg->fpprobe_max_probes;
 	p->reads_per_thread = cfg->fpprobe_reads_per_thread;
 	p->min_share_q16 = cfg->fpprobe_min_thread_cpu_q16;
+	long hz = sysconf(_SC_CLK_TCK);
+	p->tick_ns = 1000000000ull / (uint64_t)(hz > 0 ? hz : 100);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	int rc = pthread_create(&p->th, NULL, probe_main, p);
@@ -814,6 +1019,8 @@ void rw_fpprobe_set_targets(struct rw_fpprobe *p, const struct rw_fpprobe_target
 			g->id = t[k].cgroup_id;
 		}
 		snprintf(g->path, sizeof(g->path), "%s", t[k].path);
+		g->pid = t[k].pid;
+		g->start_ticks = t[k].start_ticks;
 		g->active = true;
 	}
 	p->gen++;
@@ -853,9 +1060,7 @@ void rw_fpprobe_stop(struct rw_fpprobe *p)
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->th, NULL);
-	for (unsigned i = 0; i < p->nsnaps; i++)
-		snap_free(&p->snaps[i]);
-	free(p->snaps);
+	snaps_free(p->snaps, p->nsnaps);
 	while (p->ntg)
 		tgt_drop(p, 0);
 	free(p->tg);

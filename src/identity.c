@@ -454,6 +454,9 @@ void rw_identity_label(const struct rw_identity *id, char *buf, unsigned len)
 	case RW_KIND_SCOPE:
 		snprintf(buf, len, "systemd:%s", id->unit);
 		return;
+	case RW_KIND_PROCESS:
+		snprintf(buf, len, "process:%s/%s", id->id, id->name);
+		return;
 	case RW_KIND_NONE:
 	case RW_KIND_OTHER:
 	default:
@@ -477,6 +480,8 @@ const char *rw_workload_kind_name(enum rw_workload_kind kind)
 		return "scope";
 	case RW_KIND_OTHER:
 		return "other";
+	case RW_KIND_PROCESS:
+		return "process";
 	}
 	return "unknown";
 }

@@ -540,28 +540,29 @@ static void fill_origin(struct rw_proc_origin *o, const struct proc *p, uint64_t
 	snprintf(o->exe, sizeof(o->exe), "%s", p->exe);
 }
 
-int rw_procscan_target(const struct rw_procscan_rules *rules, const char *proc_root, const char *cgroup_dir,
-		       struct rw_indicator_evidence *out)
+/* The scan of the processes listed in f (one pid per line), or of the one process `single` when f is NULL; `what`
+ * names them in logs. A single process always gets its origin chain (it and its ancestors): for a process target
+ * that chain is its identity. */
+static int scan(const struct rw_procscan_rules *rules, const char *proc_root, FILE *f, int32_t single,
+		const char *what, struct rw_indicator_evidence *out)
 {
-	char path[RW_CGROUP_PATH_MAX + 64];
+	char path[RW_CONFIG_PATH_LEN + 64];
 	struct proc *procs = NULL;
 	struct sock *socks = NULL;
 	unsigned nprocs = 0, nsocks = 0, capsocks = 0;
 	uint32_t matches = 0, conns = 0;
 	int rc = 0;
 
-	memset(out, 0, sizeof(*out));
-	if (!proc_root || !*proc_root)
-		proc_root = "/proc";
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup_dir);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -ENOENT; /* vanished cgroup: normal life */
 	/* Grown as needed: most targets hold a handful of processes, and zeroing room for MAX_PROCS on every scan
 	 * of every busy target was most of the agent's CPU time. */
 	unsigned cap = 0;
 	int pid;
-	while (nprocs < MAX_PROCS && fscanf(f, "%d", &pid) == 1) {
+	bool once = false;
+	while (nprocs < MAX_PROCS && (f ? fscanf(f, "%d", &pid) == 1 : !once)) {
+		if (!f) {
+			pid = single;
+			once = true;
+		}
 		if (pid <= 0)
 			continue; /* outside our PID namespace */
 		if (nprocs == cap) {
@@ -582,7 +583,6 @@ int rw_procscan_target(const struct rw_procscan_rules *rules, const char *proc_r
 			collect_sockets(proc_root, nprocs, pid, &socks, &nsocks, &capsocks);
 		nprocs++;
 	}
-	fclose(f);
 
 	/* Pool connections: each network namespace's TCP tables are read once, through one of its processes. */
 	if (nsocks) {
@@ -622,6 +622,8 @@ int rw_procscan_target(const struct rw_procscan_rules *rules, const char *proc_r
 	out->processes = (uint16_t)(nprocs > UINT16_MAX ? UINT16_MAX : nprocs);
 	out->matches = (uint16_t)((matches + conns) > UINT16_MAX ? UINT16_MAX : matches + conns);
 	out->pool_connections = (uint16_t)(conns > UINT16_MAX ? UINT16_MAX : conns);
+	if (!f && nprocs)
+		oldest = &procs[0];
 	if (oldest) {
 		uint64_t btime = boot_time(proc_root);
 		long hz = sysconf(_SC_CLK_TCK);
@@ -636,10 +638,40 @@ int rw_procscan_target(const struct rw_procscan_rules *rules, const char *proc_r
 			if (read_proc(proc_root, parent, &cur) < 0)
 				break; /* the parent is gone: the chain ends here */
 		}
-		rw_log_debug(COMP, "%s: %s; origin pid %d (%s)", cgroup_dir, out->evidence, (int)oldest->pid,
+		rw_log_debug(COMP, "%s: %s; origin pid %d (%s)", what, out->evidence, (int)oldest->pid,
 			     oldest->comm);
 	}
 	free(socks);
 	free(procs);
+	return rc;
+}
+
+int rw_procscan_target(const struct rw_procscan_rules *rules, const char *proc_root, const char *cgroup_dir,
+		       struct rw_indicator_evidence *out)
+{
+	char path[RW_CGROUP_PATH_MAX + 64];
+	memset(out, 0, sizeof(*out));
+	if (!proc_root || !*proc_root)
+		proc_root = "/proc";
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup_dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -ENOENT; /* vanished cgroup: normal life */
+	int rc = scan(rules, proc_root, f, 0, cgroup_dir, out);
+	fclose(f);
+	return rc;
+}
+
+int rw_procscan_process(const struct rw_procscan_rules *rules, const char *proc_root, int32_t pid,
+			struct rw_indicator_evidence *out)
+{
+	char what[32];
+	memset(out, 0, sizeof(*out));
+	if (!proc_root || !*proc_root)
+		proc_root = "/proc";
+	snprintf(what, sizeof(what), "pid %d", (int)pid);
+	int rc = scan(rules, proc_root, NULL, pid, what, out);
+	if (rc == 0 && !out->processes)
+		return -ENOENT; /* exited: normal life */
 	return rc;
 }

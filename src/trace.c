@@ -88,6 +88,7 @@ struct sample_msg {
 	/* fixed arrays in rw_sample may lack a terminator; protobuf strings need one */
 	char cgroup[RW_CGROUP_PATH_MAX], evidence[sizeof(((struct rw_sample *)0)->ind.evidence) + 1];
 	char comm[RW_ORIGIN_MAX][17], exe[RW_ORIGIN_MAX][97];
+	char traced_comm[17], tracer_comm[17];
 	char runtime[17], idstr[73], name[129], pod[41], job[49], unit[161];
 };
 
@@ -173,6 +174,10 @@ static void to_msg(const struct rw_sample *in, struct sample_msg *m)
 	m->fp.changes = in->fp.changes;
 	m->fp.threads_traced = in->fp.threads_traced;
 	m->fp.tracer_pid = in->fp.tracer_pid;
+	m->fp.traced_tid = in->fp.traced_tid;
+	m->fp.tracer_same_target = in->fp.tracer_same_target;
+	m->fp.traced_comm = TERM(m->traced_comm, in->fp.traced_comm);
+	m->fp.tracer_comm = TERM(m->tracer_comm, in->fp.tracer_comm);
 	m->s.fp = &m->fp;
 
 	m->ind.rule_hits = in->ind.rule_hits;
@@ -283,6 +288,10 @@ static void from_msg(const Rigwatch__Trace__Sample *m, struct rw_sample *out)
 		out->fp.threads_traced =
 			(uint16_t)(f->threads_traced > UINT16_MAX ? UINT16_MAX : f->threads_traced);
 		out->fp.tracer_pid = f->tracer_pid;
+		out->fp.traced_tid = f->traced_tid;
+		out->fp.tracer_same_target = f->tracer_same_target ? 1 : 0;
+		copy_str(out->fp.traced_comm, sizeof(out->fp.traced_comm), f->traced_comm);
+		copy_str(out->fp.tracer_comm, sizeof(out->fp.tracer_comm), f->tracer_comm);
 	}
 	if (m->ind) {
 		const Rigwatch__Trace__Indicators *in = m->ind;

@@ -68,6 +68,14 @@ int rw_cgroup_walk_known(const char *root, const char *const *include, unsigned 
 			 const char *const *exclude, unsigned n_exclude, rw_cgroup_known_fn known,
 			 rw_cgroup_visit_fn visit, void *arg, struct rw_walk_stats *stats);
 
+/* rw_cgroup_walk_known, and `structure` (may be NULL) for every populated directory that is neither a target nor
+ * inside one: the root, slices, pod and QoS levels, runtime helpers, a directory with children. Processes found
+ * there sit outside every target. The entry has the directory open (dir_fd) and its identity; include/exclude
+ * apply to it as to targets. */
+int rw_cgroup_walk_all(const char *root, const char *const *include, unsigned n_include,
+		       const char *const *exclude, unsigned n_exclude, rw_cgroup_known_fn known,
+		       rw_cgroup_visit_fn visit, rw_cgroup_visit_fn structure, void *arg, struct rw_walk_stats *stats);
+
 /* Inode number of a cgroup directory, or 0 if it vanished. */
 uint64_t rw_cgroup_id(const char *abs_path);
 

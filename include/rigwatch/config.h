@@ -40,7 +40,7 @@ struct rw_config {
 	char fpprobe_btf[RW_CONFIG_PATH_LEN]; /* BTF file for the eBPF path's relocations; "" = the kernel's */
 	uint32_t fpprobe_max_probes;          /* register reads per interval, all targets */
 	uint32_t fpprobe_reads_per_thread;    /* spread over the interval */
-	int32_t fpprobe_min_thread_cpu_q16;   /* share of a core a thread must use to be probed */
+	int32_t fpprobe_min_thread_cpu_q16;   /* share of a core a thread must use to be probed (0: any that ran) */
 
 	/* [procscan] */
 	bool procscan_enabled;

@@ -14,6 +14,8 @@ enum rw_workload_kind {
 	RW_KIND_SERVICE,     /* systemd .service */
 	RW_KIND_SCOPE,       /* systemd .scope (sessions, transient units) */
 	RW_KIND_OTHER,       /* anything else: a leaf with processes */
+	RW_KIND_PROCESS,     /* one busy process outside every target cgroup (root cgroup, a slice): runtime
+			      * "process", id its pid, name its comm, unit the innermost unit of its cgroup */
 };
 
 struct rw_identity {

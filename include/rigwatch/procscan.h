@@ -45,6 +45,12 @@ unsigned rw_procscan_rules_count(const struct rw_procscan_rules *rules);
 int rw_procscan_target(const struct rw_procscan_rules *rules, const char *proc_root, const char *cgroup_dir,
 		       struct rw_indicator_evidence *out);
 
+/* The same scan of one process (a process target). Its origin chain (it and its ancestors: pid, ppid, uid, start
+ * time, comm, exe) is always filled, suspicious or not: it names the process. Returns 0, or -ENOENT when it is
+ * gone. */
+int rw_procscan_process(const struct rw_procscan_rules *rules, const char *proc_root, int32_t pid,
+			struct rw_indicator_evidence *out);
+
 /* Name of one RW_IND_* bit ("name", "exe", "cmdline", "pool-host", "pool-port"). */
 const char *rw_procscan_kind_name(unsigned bit);
 

@@ -46,6 +46,10 @@ struct rw_fp_evidence {
 	uint16_t threads;         /* distinct threads observed */
 	uint16_t threads_traced;  /* busy threads that could not be read because another process traces them */
 	int32_t  tracer_pid;      /* the tracer of one such thread (0 if none) */
+	int32_t  traced_tid;      /* that thread */
+	uint8_t  tracer_same_target; /* 1: the tracer sits in the same cgroup as that thread */
+	char     traced_comm[16]; /* comm of that thread and of its tracer, for the reason; may lack a terminator */
+	char     tracer_comm[16];
 	uint32_t last_control;    /* last raw value observed (MXCSR or FPCR), for the operator */
 };
 

@@ -10,6 +10,7 @@
 #include "metrics.pb-c.h"
 #include "report_fixture.h"
 #include "rigwatch/exposition.h"
+#include "rigwatch/targets.h"
 #include "rw_test.h"
 
 #ifndef RW_VERSION
@@ -326,6 +327,49 @@ static void json_is(const char *in, const char *want)
 	rw_buf_free(&b);
 }
 
+/* A process target (root cgroup): its pid, its origin chain as "process", and FP evidence with a traced thread. */
+static void test_process_target_json(void)
+{
+	struct rw_report_target t;
+	memset(&t, 0, sizeof t);
+	struct rw_sample *s = &t.sample;
+	s->cgroup_id = rw_proc_target_id(4211, 98765);
+	snprintf(s->cgroup, sizeof s->cgroup, "/");
+	s->identity.kind = RW_KIND_PROCESS;
+	snprintf(s->identity.runtime, sizeof s->identity.runtime, "process");
+	snprintf(s->identity.id, sizeof s->identity.id, "4211");
+	snprintf(s->identity.name, sizeof s->identity.name, "redis-server");
+	s->ind.n_origin = 2;
+	s->ind.origin[0] = (struct rw_proc_origin){ .pid = 4211, .ppid = 4200, .uid = 1000, .comm = "redis-server",
+						    .exe = "/usr/bin/redis-server" };
+	s->ind.origin[1] = (struct rw_proc_origin){ .pid = 4200, .ppid = 1, .comm = "sh", .exe = "/bin/sh" };
+	s->fp.threads_traced = 1;
+	s->fp.tracer_pid = 4208;
+	s->fp.traced_tid = 4211;
+	s->fp.tracer_same_target = 1;
+	memcpy(s->fp.traced_comm, "redis-server", 13);
+	memcpy(s->fp.tracer_comm, "redis-server", 13);
+	struct rw_buf b = RW_BUF_INIT;
+	CU_ASSERT_EQUAL(rw_verdict_target_json(&t, &b), 0);
+	rw_buf_append(&b, "", 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"cgroup\":\"/\",\"cgroup_id\":"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"pid\":4211,\"process\":[{\"pid\":4211,\"ppid\":4200,\"uid\":1000,"
+					       "\"comm\":\"redis-server\",\"exe\":\"/usr/bin/redis-server\"},{\"pid\":4200,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"identity\":{\"runtime\":\"process\",\"id\":\"4211\",\"name\":\"redis-server\"}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"traced_threads\":1,\"tracer_pid\":4208,\"traced\":\"thread 4211 "
+					       "(redis-server) is traced by pid 4208 (redis-server) in the same cgroup; "
+					       "cannot read its FP state\""));
+	/* a cgroup target has neither */
+	s->cgroup_id = 4242;
+	s->fp.threads_traced = 0;
+	rw_buf_reset(&b);
+	CU_ASSERT_EQUAL(rw_verdict_target_json(&t, &b), 0);
+	rw_buf_append(&b, "", 1);
+	CU_ASSERT_PTR_NULL(strstr(b.data, "\"pid\""));
+	CU_ASSERT_PTR_NULL(strstr(b.data, "\"fp\""));
+	rw_buf_free(&b);
+}
+
 static void test_json_escape(void)
 {
 	json_is("plain", "\"plain\"");
@@ -422,6 +466,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_protobuf_roundtrip),
 	RW_TEST(test_protobuf_wire),
 	RW_TEST(test_json_escape),
+	RW_TEST(test_process_target_json),
 	RW_TEST(test_numbers),
 	RW_TEST(test_negotiate),
 	RW_TEST(test_buf_oom_sticky),

@@ -46,6 +46,12 @@ static void make_sample(struct rw_sample *s, uint64_t id, unsigned i, int miner)
 	s->fp.changes = miner ? 299000 : 0;
 	s->fp.threads_traced = miner ? 1 : 0;
 	s->fp.tracer_pid = miner ? 4208 : 0;
+	s->fp.traced_tid = miner ? 4211 : 0;
+	s->fp.tracer_same_target = (uint8_t)miner;
+	if (miner) {
+		memcpy(s->fp.traced_comm, "redis-server", 13);
+		memcpy(s->fp.tracer_comm, "0123456789abcde", 16); /* a full kernel comm: 15 bytes */
+	}
 	s->ind.processes = 1;
 	s->ind.n_origin = 1;
 	s->ind.origin[0].pid = 1234;
