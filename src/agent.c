@@ -185,6 +185,16 @@ static int fp_collect(struct rw_agent *a, uint64_t id, struct rw_fp_evidence *ou
 	return rw_fpprobe_collect(a->fpprobe, id, out);
 }
 
+/* Every response decision: its alert line now, and the counter. */
+static void on_response(const struct rw_respond_event *ev, void *arg)
+{
+	struct rw_agent *a = arg;
+	if ((unsigned)ev->action < RW_REPORT_RESPONSE_ACTIONS && (unsigned)ev->result < RW_REPORT_RESPONSE_RESULTS)
+		a->report.response_actions[ev->action][ev->result]++;
+	if (a->alerts)
+		rw_alerts_action(a->alerts, a->report.host, ev);
+}
+
 int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned flags, char *err, size_t errlen)
 {
 	struct rw_agent *a = calloc(1, sizeof *a);
@@ -194,6 +204,17 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 		return -ENOMEM;
 	a->cfg = *cfg;
 	a->flags = flags;
+	if (flags & RW_AGENT_RESPOND) {
+		/* Before any thread exists: capabilities are per thread. ptrace: the FP probe, the response's re-check,
+		 * and procscan (the kernel checks /proc/PID/fd and exe as ptrace read access). */
+		char dropped[512];
+		bool need_kill = cfg->response == RW_RESPONSE_FREEZE || cfg->response == RW_RESPONSE_KILL;
+		bool need_ptrace = cfg->fpprobe_enabled || cfg->procscan_enabled || cfg->response != RW_RESPONSE_OFF;
+		if ((r = rw_respond_drop_privileges(need_kill, need_ptrace, dropped, sizeof dropped)) < 0)
+			rw_log_warn("agent", "dropping capabilities: %s", strerror(-r));
+		else
+			rw_log_info("agent", "no_new_privs set; capabilities dropped: %s", dropped[0] ? dropped : "none held");
+	}
 	if (cfg->cgroup_root[0]) {
 		/* An explicit root (fixture trees, or a host whose mounts are elsewhere): v2 only, no v1 twins. */
 		if (strlen(cfg->cgroup_root) >= sizeof a->root) {
@@ -261,6 +282,7 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 	if ((flags & RW_AGENT_RESPOND) && cfg->response != RW_RESPONSE_OFF) {
 		if ((r = rw_respond_open(&a->respond, &a->cfg, a->root, err, errlen)) < 0)
 			goto fail;
+		rw_respond_on_event(a->respond, on_response, a);
 		rw_log_info("agent", "response %s armed (audit log %s)", rw_response_mode_name(cfg->response),
 			    cfg->audit_log);
 	}
@@ -475,16 +497,16 @@ static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_ta
 		s->sources |= RW_SRC_BIT(RW_SRC_INDICATORS);
 	}
 
-	/* Score, then respond: the one path the replay of a trace takes too. */
+	/* Score, then respond: the one path the replay of a trace takes too. A target the response froze or killed
+	 * keeps its verdict: stopped, it shows nothing. The response decides on process targets too (refused
+	 * unless [response] process_targets, then by pid). */
+	if (a->scoring && a->respond)
+		rw_scorer_hold(&a->scorer, t->id, rw_respond_holds(a->respond, t->id));
 	if (a->scoring && rw_scorer_score(&a->scorer, s, &rt->verdict) < 0)
 		return -ENOMEM;
-	if (a->respond && !rw_target_is_process(t->id)) {
+	if (a->respond) {
 		rw_respond_consider(a->respond, rt, a->step_now_real);
-		if (rt->action != t->action && rt->action <= RW_ACTION_FAILED) {
-			if (rt->action != RW_ACTION_NONE)
-				a->report.actions_total[rt->action]++;
-			t->action = (uint8_t)rt->action;
-		}
+		t->action = (uint8_t)rt->action;
 	}
 	if (a->scoring && rt->verdict.verdict != t->verdict) {
 		if (a->alerts)

@@ -95,6 +95,54 @@ static bool all_hex(const char *s, size_t n)
 	return true;
 }
 
+/* Falco's container/k8s/proc fields and ours for the workload's identity. */
+static void identity_fields(struct rw_buf *b, const struct rw_sample *s)
+{
+	const struct rw_identity *id = &s->identity;
+	if (id->id[0]) {
+		/* Falco's container.id is the 12-character short form of a 64-hex id */
+		char shortid[13];
+		bool longhex = strlen(id->id) == 64 && all_hex(id->id, 64);
+		snprintf(shortid, sizeof shortid, "%.12s", id->id);
+		field_str(b, "container.id", longhex ? shortid : id->id);
+		field_str(b, "container.full_id", id->id);
+	}
+	if (id->runtime[0])
+		field_str(b, "container.type", id->runtime);
+	if (id->name[0])
+		field_str(b, "rigwatch.name", id->name);
+	if (id->pod_uid[0])
+		field_str(b, "k8s.pod.uid", id->pod_uid);
+	if (id->slurm_job[0])
+		field_str(b, "rigwatch.slurm_job", id->slurm_job);
+	if (id->unit[0])
+		field_str(b, "rigwatch.unit", id->unit);
+	if (s->ind.n_origin) {
+		const struct rw_proc_origin *o = &s->ind.origin[0];
+		char comm[sizeof o->comm + 1], exe[sizeof o->exe + 1];
+		TERM(comm, o->comm);
+		TERM(exe, o->exe);
+		field_u64(b, "proc.pid", (uint64_t)(o->pid > 0 ? o->pid : 0));
+		field_str(b, "proc.name", comm);
+		field_str(b, "proc.exepath", exe);
+		field_u64(b, "user.uid", o->uid);
+	}
+}
+
+/* "docker:0123456789ab", "slurm:1234/step_0", "systemd:x.service", else the cgroup path */
+static void workload_label(const struct rw_sample *s, char *label, size_t len)
+{
+	const struct rw_identity *id = &s->identity;
+	if (id->runtime[0] && id->id[0])
+		snprintf(label, len, "%s:%.12s", id->runtime, id->id);
+	else if (id->slurm_job[0])
+		snprintf(label, len, "slurm:%s", id->slurm_job);
+	else if (id->unit[0])
+		snprintf(label, len, "systemd:%s", id->unit);
+	else
+		snprintf(label, len, "%s", s->cgroup);
+}
+
 int rw_alerts_format(const char *host, const struct rw_report_target *t, enum rw_verdict old, struct rw_buf *b)
 {
 	const struct rw_sample *s = &t->sample;
@@ -130,15 +178,7 @@ int rw_alerts_format(const char *host, const struct rw_report_target *t, enum rw
 	snprintf(tm, sizeof tm, "%.*s", (int)tb.len, tb.data ? tb.data : "");
 	rw_buf_free(&tb);
 
-	/* "docker:0123456789ab", "slurm:1234/step_0", "systemd:x.service", else the cgroup path */
-	if (id->runtime[0] && id->id[0])
-		snprintf(label, sizeof label, "%s:%.12s", id->runtime, id->id);
-	else if (id->slurm_job[0])
-		snprintf(label, sizeof label, "slurm:%s", id->slurm_job);
-	else if (id->unit[0])
-		snprintf(label, sizeof label, "systemd:%s", id->unit);
-	else
-		snprintf(label, sizeof label, "%s", s->cgroup);
+	workload_label(s, label, sizeof label);
 
 	for (unsigned i = 0; i < RW_SRC_COUNT; i++)
 		if (v->sources_used & RW_SRC_BIT(i)) {
@@ -190,34 +230,7 @@ int rw_alerts_format(const char *host, const struct rw_report_target *t, enum rw
 	field_str(b, "rigwatch.evidence", evidence);
 	field_str(b, "rigwatch.action", rw_action_state_name(t->action));
 	field_u64(b, "rigwatch.detections", v->detections);
-	if (id->id[0]) {
-		/* Falco's container.id is the 12-character short form of a 64-hex id */
-		char shortid[13];
-		bool longhex = strlen(id->id) == 64 && all_hex(id->id, 64);
-		snprintf(shortid, sizeof shortid, "%.12s", id->id);
-		field_str(b, "container.id", longhex ? shortid : id->id);
-		field_str(b, "container.full_id", id->id);
-	}
-	if (id->runtime[0])
-		field_str(b, "container.type", id->runtime);
-	if (id->name[0])
-		field_str(b, "rigwatch.name", id->name);
-	if (id->pod_uid[0])
-		field_str(b, "k8s.pod.uid", id->pod_uid);
-	if (id->slurm_job[0])
-		field_str(b, "rigwatch.slurm_job", id->slurm_job);
-	if (id->unit[0])
-		field_str(b, "rigwatch.unit", id->unit);
-	if (s->ind.n_origin) {
-		const struct rw_proc_origin *o = &s->ind.origin[0];
-		char comm[sizeof o->comm + 1], exe[sizeof o->exe + 1];
-		TERM(comm, o->comm);
-		TERM(exe, o->exe);
-		field_u64(b, "proc.pid", (uint64_t)(o->pid > 0 ? o->pid : 0));
-		field_str(b, "proc.name", comm);
-		field_str(b, "proc.exepath", exe);
-		field_u64(b, "user.uid", o->uid);
-	}
+	identity_fields(b, s);
 	rw_buf_puts(b, "},\"tags\":[\"rigwatch\",\"cryptomining\",\"mitre_impact\",\"T1496\"");
 	if (id->kind == RW_KIND_CONTAINER)
 		rw_buf_puts(b, ",\"container\"");
@@ -246,4 +259,115 @@ int rw_alerts_verdict_change(struct rw_alerts *a, const char *host, const struct
 	}
 	a->failing = false;
 	return 0;
+}
+
+/* Rule and priority of a response decision: a kill is Critical, a freeze Error, a dry-run or a held-back action
+ * Warning, a failure Error. */
+static void action_rule(const struct rw_respond_event *ev, const char **rule, const char **priority)
+{
+	switch (ev->result) {
+	case RW_RR_OK:
+	case RW_RR_VANISHED:
+		if (ev->action == RW_RA_KILL) {
+			*rule = "Cryptocurrency miner killed";
+			*priority = "Critical";
+		} else if (ev->action == RW_RA_FREEZE) {
+			*rule = "Cryptocurrency miner frozen";
+			*priority = "Error";
+		} else {
+			*rule = "Cryptocurrency miner would be stopped (dry-run)";
+			*priority = "Warning";
+		}
+		return;
+	case RW_RR_FROZEN_NOT_KILLED:
+		*rule = "Cryptocurrency miner frozen, not killed (shared cgroup)";
+		*priority = "Error";
+		return;
+	case RW_RR_FAILED:
+		*rule = "Cryptocurrency miner response failed";
+		*priority = "Error";
+		return;
+	default:
+		*rule = "Cryptocurrency miner response held back";
+		*priority = "Warning";
+		return;
+	}
+}
+
+int rw_alerts_action_format(const char *host, const struct rw_respond_event *ev, struct rw_buf *b)
+{
+	const struct rw_report_target *t = ev->target;
+	const struct rw_sample *s = &t->sample;
+	const struct rw_verdict_state *v = &t->verdict;
+	const char *rule, *priority;
+	char label[RW_CGROUP_PATH_MAX + 64], tm[40], score[32];
+
+	action_rule(ev, &rule, &priority);
+	workload_label(s, label, sizeof label);
+	struct rw_buf tb = RW_BUF_INIT;
+	rw_buf_rfc3339(&tb, ev->time_ns, 9);
+	snprintf(tm, sizeof tm, "%.*s", (int)tb.len, tb.data ? tb.data : "");
+	rw_buf_free(&tb);
+	struct rw_buf sb = RW_BUF_INIT;
+	rw_buf_q16(&sb, v->score_q16 < 0 ? 0 : v->score_q16 > 65536 ? 65536 : v->score_q16);
+	snprintf(score, sizeof score, "%.*s", (int)sb.len, sb.data ? sb.data : "0");
+	rw_buf_free(&sb);
+
+	struct rw_buf ob = RW_BUF_INIT;
+	rw_buf_printf(&ob, "%.*s: %s %s in %s (cgroup=%s action=%s result=%s verdict=%s score=%s detail=\"%s\" "
+			   "evidence=\"%s\")",
+		      18, tm[0] ? tm + 11 : "", priority, rule, label, s->cgroup, rw_respond_action_name(ev->action),
+		      rw_respond_result_name(ev->result), rw_verdict_name(v->verdict), score, ev->detail, ev->checks);
+	rw_buf_append(&ob, "", 1);
+
+	rw_buf_puts(b, "{\"time\":");
+	rw_buf_json_string(b, tm);
+	field_str(b, "rule", rule);
+	field_str(b, "priority", priority);
+	field_str(b, "source", "rigwatch");
+	field_str(b, "hostname", host);
+	field_str(b, "output", ob.err ? "" : ob.data);
+	rw_buf_free(&ob);
+	rw_buf_puts(b, ",\"output_fields\":{");
+	rw_buf_puts(b, "\"rigwatch.cgroup\":");
+	rw_buf_json_string(b, s->cgroup);
+	field_u64(b, "rigwatch.cgroup_id", s->cgroup_id);
+	field_str(b, "rigwatch.response.action", rw_respond_action_name(ev->action));
+	field_str(b, "rigwatch.response.result", rw_respond_result_name(ev->result));
+	field_str(b, "rigwatch.response.detail", ev->detail);
+	field_str(b, "rigwatch.response.evidence", ev->checks);
+	field_str(b, "rigwatch.verdict", rw_verdict_name(v->verdict));
+	rw_buf_puts(b, ",\"rigwatch.score\":");
+	rw_buf_puts(b, score);
+	identity_fields(b, s);
+	rw_buf_puts(b, "},\"tags\":[\"rigwatch\",\"cryptomining\",\"mitre_impact\",\"T1496\",\"response\"");
+	if (s->identity.kind == RW_KIND_CONTAINER)
+		rw_buf_puts(b, ",\"container\"");
+	if (s->identity.slurm_job[0])
+		rw_buf_puts(b, ",\"slurm\"");
+	rw_buf_puts(b, "]}\n");
+	return b->err;
+}
+
+static int write_line(struct rw_alerts *a)
+{
+	if (fwrite(a->line.data, 1, a->line.len, a->fp) != a->line.len || fflush(a->fp) != 0) {
+		int rc = errno ? -errno : -EIO;
+		clearerr(a->fp);
+		if (!a->failing)
+			rw_log_error("alerts", "write %s: %s", a->path, strerror(-rc));
+		a->failing = true;
+		return rc;
+	}
+	a->failing = false;
+	return 0;
+}
+
+int rw_alerts_action(struct rw_alerts *a, const char *host, const struct rw_respond_event *ev)
+{
+	if (!a || !a->fp)
+		return 0;
+	rw_buf_reset(&a->line);
+	int rc = rw_alerts_action_format(host, ev, &a->line);
+	return rc ? rc : write_line(a);
 }

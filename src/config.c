@@ -12,7 +12,7 @@
 
 #include "rigwatch/config.h"
 
-enum key_type { T_U32, T_Q16, T_BOOL, T_STR, T_GLOBS, T_RESPONSE, T_LOGLEVEL, T_FPPATH };
+enum key_type { T_U32, T_Q16, T_BOOL, T_STR, T_GLOBS, T_RESPONSE, T_LOGLEVEL, T_FPPATH, T_UNPROTECT };
 
 struct key_def {
 	const char *section;
@@ -60,6 +60,9 @@ static const struct key_def keys[] = {
 	K("response", "audit_log", T_STR, audit_log, 0, 0),
 	K("response", "allow_cgroup", T_GLOBS, allow_cgroups, 0, 0),
 	K("response", "allow_identity", T_GLOBS, allow_identities, 0, 0),
+	K("response", "unprotect", T_UNPROTECT, unprotect, 0, 0),
+	K("response", "process_targets", T_BOOL, response_process_targets, 0, 0),
+	K("response", "kube_pods_dir", T_STR, kube_pods_dir, 0, 0),
 	K("http", "max_connections", T_U32, http_max_connections, 1, 100000),
 	K("http", "per_ip_connections", T_U32, http_per_ip_connections, 0, 100000),
 	K("http", "timeout_s", T_U32, http_timeout_s, 1, 3600),
@@ -105,6 +108,7 @@ void rw_config_defaults(struct rw_config *cfg)
 	cfg->response_min_score_q16 = 65536 * 9 / 10;
 	cfg->response_max_actions_per_min = 6;
 	strcpy(cfg->audit_log, "/var/log/rigwatch/audit.jsonl");
+	strcpy(cfg->kube_pods_dir, "/var/log/pods");
 	cfg->http_max_connections = 64;
 	cfg->http_per_ip_connections = 16;
 	cfg->http_timeout_s = 10;
@@ -188,6 +192,35 @@ static char *trim(char *s)
 	return s;
 }
 
+/* An unprotect pattern must name a place: its first component literal (no glob character), no empty, "." or ".."
+ * component, no "**". "*", "/" or "*.service" would lift the protection of the whole host at once. */
+static bool unprotect_vague(const char *pat, char *err, size_t errlen, const struct key_def *k)
+{
+	const char *p = pat[0] == '/' ? pat + 1 : pat;
+	const char *slash = strchr(p, '/');
+	size_t first = slash ? (size_t)(slash - p) : strlen(p);
+	const char *why = NULL;
+
+	if (first == 0)
+		why = "names no cgroup";
+	else if (strcspn(p, "*?[") < first)
+		why = "its first component is a pattern; name the slice or cgroup it opens (e.g. system.slice/cron.service)";
+	else if (strstr(p, "**"))
+		why = "\"**\" is not a pattern here";
+	for (const char *c = p; !why && *c;) {
+		const char *e = strchr(c, '/');
+		size_t n = e ? (size_t)(e - c) : strlen(c);
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			why = "empty, \".\" or \"..\" component";
+		c += n + (e ? 1 : 0);
+		if (e && !*c)
+			why = "trailing '/'";
+	}
+	if (why)
+		snprintf(err, errlen, "%s.%s: \"%s\" is too vague to unprotect: %s", k->section, k->key, pat, why);
+	return why != NULL;
+}
+
 /* Apply one value; `err` gets a message without location. */
 static int apply(struct rw_config *cfg, const struct key_def *k, const char *value, char *err, size_t errlen)
 {
@@ -264,7 +297,8 @@ static int apply(struct rw_config *cfg, const struct key_def *k, const char *val
 		snprintf(err, errlen, "%s.%s: expected off, dry-run, freeze or kill, got \"%s\"", k->section, k->key,
 			 value);
 		return -EINVAL;
-	case T_GLOBS: {
+	case T_GLOBS:
+	case T_UNPROTECT: {
 		/* A comma-separated list; each occurrence of the key appends, "" clears. */
 		struct rw_glob_list *l = (struct rw_glob_list *)(void *)field;
 		char tmp[4096];
@@ -292,6 +326,8 @@ static int apply(struct rw_config *cfg, const struct key_def *k, const char *val
 					 RW_CONFIG_MAX_GLOBS, RW_CONFIG_GLOB_LEN - 1);
 				return -EINVAL;
 			}
+			if (k->type == T_UNPROTECT && unprotect_vague(tok, err, errlen, k))
+				return -EINVAL;
 			strcpy(l->items[l->n++], tok);
 		}
 		return 0;
@@ -454,7 +490,7 @@ int rw_config_parse(struct rw_config *cfg, const char *name, const char *text, c
 			r = -EINVAL;
 			goto out;
 		}
-		if ((r = unquote(&value, k->type == T_GLOBS, msg, sizeof msg)) < 0) {
+		if ((r = unquote(&value, k->type == T_GLOBS || k->type == T_UNPROTECT, msg, sizeof msg)) < 0) {
 			snprintf(err, errlen, "%s:%u: %s.%s: %s", name, lineno, section, key, msg);
 			goto out;
 		}
@@ -600,7 +636,8 @@ void rw_config_print(const struct rw_config *cfg, FILE *out)
 		case T_RESPONSE:
 			fprintf(out, "%s\n", rw_response_mode_name(*(const enum rw_response_mode *)(const void *)field));
 			break;
-		case T_GLOBS: {
+		case T_GLOBS:
+		case T_UNPROTECT: {
 			const struct rw_glob_list *l = (const struct rw_glob_list *)(const void *)field;
 			/* Quoted when a pattern holds a character a bare value may not. */
 			bool quote = l->n == 0;

@@ -515,8 +515,9 @@ static void fam_header(struct emitter *e)
 		e->fam.len += io__prometheus__client__metric_family__pack(&mf, (uint8_t *)e->fam.data + e->fam.len);
 }
 
-/* One sample: target index (-1 for a host-level series) and at most one extra label. */
-static void sample(struct emitter *e, int target, const char *lname, const char *lval, struct val v)
+/* One sample: target index (-1 for a host-level series) and at most two extra labels. */
+static void sample2(struct emitter *e, int target, const char *lname, const char *lval, const char *lname2,
+		    const char *lval2, struct val v)
 {
 	if (!e->started)
 		fam_header(e);
@@ -536,6 +537,14 @@ static void sample(struct emitter *e, int target, const char *lname, const char 
 			buf_putc(b, '"');
 			open = true;
 		}
+		if (lname2) {
+			buf_putc(b, open ? ',' : '{');
+			rw_buf_puts(b, lname2);
+			rw_buf_append(b, "=\"", 2);
+			rw_buf_puts(b, lval2);
+			buf_putc(b, '"');
+			open = true;
+		}
 		if (open)
 			buf_putc(b, '}');
 		buf_putc(b, ' ');
@@ -544,7 +553,7 @@ static void sample(struct emitter *e, int target, const char *lname, const char 
 		return;
 	}
 
-	Io__Prometheus__Client__LabelPair lp[L_COUNT + 1], *lpp[L_COUNT + 1];
+	Io__Prometheus__Client__LabelPair lp[L_COUNT + 2], *lpp[L_COUNT + 2];
 	size_t nl = 0;
 	if (target >= 0) {
 		for (unsigned l = 0; l < L_COUNT; l++) {
@@ -561,6 +570,13 @@ static void sample(struct emitter *e, int target, const char *lname, const char 
 		io__prometheus__client__label_pair__init(&lp[nl]);
 		lp[nl].name = (char *)lname;
 		lp[nl].value = (char *)lval;   /* ours: ASCII names */
+		lpp[nl] = &lp[nl];
+		nl++;
+	}
+	if (lname2) {
+		io__prometheus__client__label_pair__init(&lp[nl]);
+		lp[nl].name = (char *)lname2;
+		lp[nl].value = (char *)lval2;
 		lpp[nl] = &lp[nl];
 		nl++;
 	}
@@ -587,6 +603,11 @@ static void sample(struct emitter *e, int target, const char *lname, const char 
 	h += put_varint(p + h, n);
 	h += io__prometheus__client__metric__pack(&m, p + h);
 	e->fam.len += h;
+}
+
+static void sample(struct emitter *e, int target, const char *lname, const char *lval, struct val v)
+{
+	sample2(e, target, lname, lval, NULL, NULL, v);
 }
 
 /* Every family, host-level first, then per target. Names are lint-clean for `promtool check metrics`: base units,
@@ -655,10 +676,14 @@ static void render_families(struct emitter *e)
 	sample(e, -1, NULL, NULL, V(r->open_fds, 0));
 	fam(e, "rigwatch_perf_event_fds", F_GAUGE, "File descriptors spent on per-cgroup perf events.");
 	sample(e, -1, NULL, NULL, V(r->counter_fds, 0));
+	/* Every action x result pair from the start, at 0 until it happens: increase() sees the first one. */
 	fam(e, "rigwatch_response_actions_total", F_COUNTER,
-	    "Responses to confirmed miners since start, by what they led to (dry-run: would have acted).");
-	for (unsigned a = RW_ACTION_DRY_RUN; a <= RW_ACTION_FAILED; a++)
-		sample(e, -1, "action", rw_action_state_name((enum rw_action_state)a), V(r->actions_total[a], 0));
+	    "Response decisions on mining targets since start, by action (dry-run, freeze, kill) and result (ok, "
+	    "vanished, frozen_not_killed, failed, refused, rate_limited, no_evidence, recheck_failed).");
+	for (unsigned a = 0; a < RW_RA_COUNT; a++)
+		for (unsigned res = 0; res < RW_RR_COUNT; res++)
+			sample2(e, -1, "action", rw_respond_action_name((enum rw_respond_action)a), "result",
+				rw_respond_result_name((enum rw_respond_result)res), V(r->response_actions[a][res], 0));
 
 	/* Per target. */
 	fam(e, "rigwatch_target_score", F_GAUGE, "Fused miner probability of the target, 0 to 1.");

@@ -1,45 +1,52 @@
-/* respond: auto-kill for batch clusters. Decide, check the safety rules, rate-limit, audit, then freeze or kill.
+/* respond: auto-kill for batch clusters. Decide on behavioural evidence, check the safety rules, re-check the
+ * evidence right before acting, rate-limit, audit, then freeze or kill through a directory fd whose inode is the
+ * target's id: a path is looked up once, checked, and never again.
  *
- * Writes of cgroup.freeze and cgroup.kill go through libcgroup 2.0.2 (its "cgroup" pseudo-controller maps to the
- * first cgroup2 mount it registered) when that mount is the cgroup2 root we were given and a probe read through
- * it works; otherwise (fixture roots, a second cgroup2 mount, a v2 mount libcgroup skipped because its
- * cgroup.controllers is empty) plain writes. Reads (cgroup.events, cgroup.procs, cgroup.freeze) are always plain:
- * 2.0.2 cannot read cgroup.* values back through cgroup_get_cgroup() (notes §3.1, libcgroup issue #300).
+ * Writes of cgroup.freeze and cgroup.kill are plain openat()+write() relative to that fd; libcgroup only takes
+ * paths, which is what must not be trusted twice here.
  *
- * Everything here runs on the agent loop's thread; the waits are bounded (ACT_WAIT_MS) and only happen when acting.
+ * Everything here runs on the agent loop's thread; the waits are bounded (ACT_WAIT_MS, RW_RESPOND_RECHECK_MS) and
+ * only happen for a target that qualifies.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <libcgroup.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "rigwatch/fpprobe.h"
 #include "rigwatch/log.h"
 #include "rigwatch/respond.h"
+#include "rigwatch/targets.h"
 #include "rigwatch/verdict.h"
 #include "rigwatch/features.h"
 
 #define NS_PER_S        1000000000ull
 #define RATE_WINDOW_NS  (60ull * NS_PER_S)
 #define ACT_WAIT_MS     2000u          /* longest wait for frozen 1 / populated 0 */
-#define POLL_SLICE_MS   20             /* re-read cgroup.events at least this often, in case a notify is missed */
+#define POLL_SLICE_MS   10             /* cgroup.events re-read period while waiting */
 #define SUBTREE_MAX_DIRS  4096u        /* a bigger subtree is refused rather than half-checked */
 #define SUBTREE_MAX_DEPTH 32
+#define SELF_SEARCH_MAX_DIRS 200000u   /* the search for the agent's own cgroup gives up beyond this */
 #define MAX_FAILURES_PER_EPISODE 3
+#define MAX_RECHECKS_PER_EPISODE 5     /* fresh reads that did not qualify, before the episode is left alone */
 #define AUDIT_LINE_MAX  8192
 #define PIDS_MAX        8192u          /* processes signalled per cgroup per pass */
+#define SCAN_TIDS_MAX   4096u          /* threads the re-check hands to the FP reader */
+#define SCAN_UIDS_MAX   8
+#define SELF_CHAIN_MAX  64
 
 /* What respond remembers about one target it has acted on, or refused, in some mining episode. */
 struct entry {
@@ -50,7 +57,12 @@ struct entry {
 	bool done;              /* acted (or dry-run) in `episode`: nothing more until a new episode */
 	bool noted_refused;     /* refusal audited in `episode` */
 	bool noted_rate;        /* rate limit audited in `episode` */
+	bool noted_evidence;    /* "no behavioural evidence" audited in `episode` */
+	bool noted_recheck;     /* a failed re-check audited in `episode` */
 	unsigned failures;      /* failed attempts in `episode` */
+	unsigned rechecks;      /* re-checks that did not qualify in `episode` */
+	int fd;                 /* frozen/killed cgroup target: its directory, to see a thaw or its removal; -1 */
+	int pidfd;              /* frozen/killed process target: the process; -1 */
 };
 
 struct rw_respond {
@@ -60,11 +72,19 @@ struct rw_respond {
 	uint32_t max_per_min;
 	struct rw_glob_list allow_cgroups;
 	struct rw_glob_list allow_identities;
+	struct rw_glob_list unprotect;
+	bool process_targets;
+	char kube_pods_dir[RW_CONFIG_PATH_LEN];
+	char proc_root[RW_CONFIG_PATH_LEN];
 	char root[RW_CONFIG_PATH_LEN];
 	char self_cg[RW_CGROUP_PATH_MAX];
+	uint64_t self_chain[SELF_CHAIN_MAX];  /* inodes of the agent's cgroup and every ancestor up to the root */
+	unsigned n_self_chain;
 	char audit_path[RW_CONFIG_PATH_LEN];
 	int audit_fd;
-	bool libcg;
+	struct rw_respond_recheck recheck;
+	rw_respond_event_fn on_event;
+	void *on_event_arg;
 
 	uint64_t *rate_ring;    /* times of the last max_per_min actions, oldest at rate_head */
 	unsigned rate_n, rate_head;
@@ -74,6 +94,20 @@ struct rw_respond {
 
 	struct rw_respond_stats stats;
 };
+
+static const char *const ra_names[RW_RA_COUNT] = { "dry-run", "freeze", "kill" };
+static const char *const rr_names[RW_RR_COUNT] = { "ok", "vanished", "frozen_not_killed", "failed", "refused",
+						   "rate_limited", "no_evidence", "recheck_failed" };
+
+const char *rw_respond_action_name(enum rw_respond_action a)
+{
+	return (unsigned)a < RW_RA_COUNT ? ra_names[a] : "?";
+}
+
+const char *rw_respond_result_name(enum rw_respond_result r)
+{
+	return (unsigned)r < RW_RR_COUNT ? rr_names[r] : "?";
+}
 
 static const char *const action_names[] = { "none", "dry-run", "frozen", "killed", "failed" };
 
@@ -273,6 +307,148 @@ static bool cgroup_glob_protected(const struct rw_respond *r, const char *path, 
 	}
 }
 
+
+/* ---------------------------------------------------------------- the built-in protected set */
+
+static bool comp_is(const char *c, size_t n, const char *name)
+{
+	return strlen(name) == n && memcmp(c, name, n) == 0;
+}
+
+static bool comp_glob(const char *c, size_t n, const char *pat)
+{
+	char buf[256];
+	if (n >= sizeof buf)
+		return false;
+	memcpy(buf, c, n);
+	buf[n] = '\0';
+	return fnmatch(pat, buf, 0) == 0;
+}
+
+/* Container runtimes' and the kubelet's own cgroups where they are not systemd services (cgroupfs drivers,
+ * kubelet's --runtime-cgroups / --kubelet-cgroups / --system-reserved-cgroup). */
+static const char *const runtime_names[] = { "kubelet", "kube-proxy", "containerd", "dockerd", "docker-daemon",
+					     "crio", "cri-o", "podruntime", "runtime", "system", NULL };
+static const char *const runtime_globs[] = { "containerd-shim*", "docker-containerd*", "crio-conmon-*",
+					     "libpod-conmon-*", "conmon*", NULL };
+static const char *const slurm_daemons[] = { "slurmd", "slurmctld", "slurmdbd", "slurmrestd", NULL };
+
+/* A pod of the kube-system namespace: the kubelet keeps /var/log/pods/<namespace>_<pod>_<uid>. */
+static bool kube_system_pod(const struct rw_respond *r, const char *uid)
+{
+	DIR *d;
+	struct dirent *de;
+	bool found = false;
+	size_t ul = strlen(uid);
+
+	if (!uid[0] || !r->kube_pods_dir[0] || !(d = opendir(r->kube_pods_dir)))
+		return false;
+	while (!found && (de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		found = strncmp(de->d_name, "kube-system_", 12) == 0 && n > 12 + ul && de->d_name[n - ul - 1] == '_' &&
+			strcmp(de->d_name + n - ul, uid) == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+/* The built-in protection of one cgroup (path relative to the root; id: its identity, or NULL to read it off the
+ * path). Returns the reason in buf, or NULL. *hard: no setting lifts it. */
+static const char *protected_class(const struct rw_respond *r, const char *path, const struct rw_identity *given,
+				   bool *hard, char *buf, size_t len)
+{
+	struct rw_identity idbuf;
+	const struct rw_identity *id;
+
+	*hard = true;
+	if (is_root_path(path))
+		return snprintf(buf, len, "the cgroup2 root"), buf;
+	if (has_component(path, "init.scope"))
+		return snprintf(buf, len, "init.scope (PID 1)"), buf;
+	*hard = false;
+	/* the kind as the path says (the walk's own reading of it); a given identity may add a pod uid */
+	rw_identity_from_path(path, &idbuf);
+	if (given && given->pod_uid[0])
+		snprintf(idbuf.pod_uid, sizeof idbuf.pod_uid, "%s", given->pod_uid);
+	id = &idbuf;
+	bool workload = id->kind == RW_KIND_CONTAINER || id->kind == RW_KIND_SLURM;
+	for (const char *c = path; *c;) {
+		while (*c == '/')
+			c++;
+		const char *e = strchr(c, '/');
+		size_t n = e ? (size_t)(e - c) : strlen(c);
+		if (!n)
+			break;
+		if (n > 8 && memcmp(c + n - 8, ".service", 8) == 0)
+			return snprintf(buf, len, "systemd service %.*s", (int)n, c), buf;
+		if (comp_glob(c, n, "session-*.scope"))
+			return snprintf(buf, len, "user session %.*s", (int)n, c), buf;
+		if (comp_is(c, n, "slurmstepd.scope") && id->kind != RW_KIND_SLURM)
+			return snprintf(buf, len, "Slurm daemon (slurmstepd.scope outside a job step)"), buf;
+		for (unsigned i = 0; slurm_daemons[i]; i++)
+			if (comp_is(c, n, slurm_daemons[i]))
+				return snprintf(buf, len, "Slurm daemon cgroup %s", slurm_daemons[i]), buf;
+		for (unsigned i = 0; runtime_names[i]; i++)
+			if (comp_is(c, n, runtime_names[i]) && !workload)
+				return snprintf(buf, len, "container runtime or kubelet cgroup %.*s", (int)n, c), buf;
+		for (unsigned i = 0; runtime_globs[i]; i++)
+			if (comp_glob(c, n, runtime_globs[i]))
+				return snprintf(buf, len, "container runtime helper %.*s", (int)n, c), buf;
+		c += n;
+	}
+	if (!workload && (strncmp(path, "/system.slice/", 14) == 0 || strncmp(path, "system.slice/", 13) == 0 ||
+			  strcmp(path, "/system.slice") == 0))
+		return snprintf(buf, len, "in system.slice and not a container or Slurm step"), buf;
+	if (id->kind == RW_KIND_NONE)
+		return snprintf(buf, len, "a structure cgroup (slice, QoS level, Slurm job) holding other workloads"), buf;
+	if (id->pod_uid[0] && kube_system_pod(r, id->pod_uid))
+		return snprintf(buf, len, "kube-system pod %s", id->pod_uid), buf;
+	return NULL;
+}
+
+/* [response] unprotect: a pattern matching the cgroup or one of its ancestors lifts the built-in protection. */
+static const char *unprotected_by(const struct rw_respond *r, const char *path)
+{
+	char b[RW_CGROUP_PATH_MAX];
+
+	if (r->unprotect.n == 0)
+		return NULL;
+	snprintf(b, sizeof b, "%s", path[0] == '/' ? path + 1 : path);
+	for (;;) {
+		for (unsigned i = 0; i < r->unprotect.n; i++) {
+			const char *g = r->unprotect.items[i];
+			if (fnmatch(g[0] == '/' ? g + 1 : g, b, FNM_PATHNAME) == 0)
+				return g;
+		}
+		char *slash = strrchr(b, '/');
+		if (!slash)
+			return NULL;
+		*slash = '\0';
+	}
+}
+
+/* The protected set on one cgroup, unprotect applied. why gets "<class><where>". */
+static bool builtin_protected(const struct rw_respond *r, const char *path, const struct rw_identity *id, char *why,
+			      size_t len, const char *where)
+{
+	char cls[256];
+	bool hard;
+	if (!protected_class(r, path, id, &hard, cls, sizeof cls))
+		return false;
+	if (!hard && unprotected_by(r, path))
+		return false;
+	snprintf(why, len, "protected: %s%s%s", cls, where,
+		 hard ? "" : " (lift with [response] unprotect = <its path>)");
+	return true;
+}
+
+static bool in_self_chain(const struct rw_respond *r, uint64_t ino)
+{
+	for (unsigned i = 0; i < r->n_self_chain; i++)
+		if (r->self_chain[i] == ino)
+			return true;
+	return false;
+}
 struct subtree_check {
 	const struct rw_respond *r;
 	char *why;
@@ -309,20 +485,28 @@ static void check_descendants(struct subtree_check *sc, int dfd, char *rel, size
 		rel[rel_len] = '/';
 		memcpy(rel + rel_len + 1, de->d_name, n + 1);
 		if (cgroup_glob_protected(sc->r, rel, sc->why, sc->len, " (in the subtree)") ||
-		    identity_protected(sc->r, rel, NULL, sc->why, sc->len, " (in the subtree)")) {
+		    identity_protected(sc->r, rel, NULL, sc->why, sc->len, " (in the subtree)") ||
+		    builtin_protected(sc->r, rel, NULL, sc->why, sc->len, " (in the subtree)")) {
 			sc->refused = true;
 		} else {
 			int cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (cfd >= 0) /* a child that vanished meanwhile is simply gone */
+			struct stat st;
+			if (cfd >= 0 && fstat(cfd, &st) == 0 && in_self_chain(sc->r, (uint64_t)st.st_ino)) {
+				snprintf(sc->why, sc->len, "the agent's own cgroup %s is in the subtree", rel);
+				sc->refused = true;
+				close(cfd);
+			} else if (cfd >= 0) { /* a child that vanished meanwhile is simply gone */
 				check_descendants(sc, cfd, rel, rel_len + 1 + n, depth + 1);
+			}
 		}
 		rel[rel_len] = '\0';
 	}
 	closedir(d);
 }
 
-const char *rw_respond_allowed(const struct rw_respond *r, const char *cgroup, const struct rw_identity *id,
-			       char *why, size_t whylen)
+
+const char *rw_respond_allowed(const struct rw_respond *r, const char *cgroup, uint64_t cgroup_id,
+			       const struct rw_identity *id, char *why, size_t whylen)
 {
 	if (!r || !cgroup) {
 		snprintf(why, whylen, "no target");
@@ -336,8 +520,8 @@ const char *rw_respond_allowed(const struct rw_respond *r, const char *cgroup, c
 		snprintf(why, whylen, "the cgroup2 root");
 		return why;
 	}
-	if (path_covers(cgroup, r->self_cg)) {
-		if (strcmp(cgroup, r->self_cg) == 0)
+	if ((cgroup_id && in_self_chain(r, cgroup_id)) || (r->self_cg[0] && path_covers(cgroup, r->self_cg))) {
+		if ((r->n_self_chain && cgroup_id == r->self_chain[0]) || strcmp(cgroup, r->self_cg) == 0)
 			snprintf(why, whylen, "the agent's own cgroup");
 		else
 			snprintf(why, whylen, "an ancestor of the agent's own cgroup %s", r->self_cg);
@@ -351,72 +535,26 @@ const char *rw_respond_allowed(const struct rw_respond *r, const char *cgroup, c
 		return why;
 	if (identity_protected(r, cgroup, id, why, whylen, ""))
 		return why;
+	if (builtin_protected(r, cgroup, id, why, whylen, ""))
+		return why;
 
 	/* Acting freezes or kills the whole subtree: refuse if any descendant is protected. */
-	if (r->allow_cgroups.n || r->allow_identities.n) {
-		char path[RW_CONFIG_PATH_LEN + RW_CGROUP_PATH_MAX];
-		char rel[RW_CGROUP_PATH_MAX];
-		if (abs_path(r, path, sizeof path, cgroup, NULL) < 0) {
-			snprintf(why, whylen, "path too long");
+	char path[RW_CONFIG_PATH_LEN + RW_CGROUP_PATH_MAX];
+	char rel[RW_CGROUP_PATH_MAX];
+	if (abs_path(r, path, sizeof path, cgroup, NULL) < 0) {
+		snprintf(why, whylen, "path too long");
+		return why;
+	}
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) { /* a vanished target has no subtree to protect */
+		struct subtree_check sc = { .r = r, .why = why, .len = whylen };
+		snprintf(rel, sizeof rel, "%s", cgroup);
+		check_descendants(&sc, dfd, rel, strlen(rel), 0);
+		if (sc.refused)
 			return why;
-		}
-		int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) { /* a vanished target has no subtree to protect */
-			struct subtree_check sc = { .r = r, .why = why, .len = whylen };
-			snprintf(rel, sizeof rel, "%s", cgroup);
-			check_descendants(&sc, dfd, rel, strlen(rel), 0);
-			if (sc.refused)
-				return why;
-		}
 	}
 	return NULL;
 }
-
-/* ---------------------------------------------------------------- cgroup files */
-
-static bool dir_exists(const struct rw_respond *r, const char *rel)
-{
-	char path[RW_CONFIG_PATH_LEN + RW_CGROUP_PATH_MAX];
-	struct stat st;
-	return abs_path(r, path, sizeof path, rel, NULL) == 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int cg_write(const struct rw_respond *r, const char *rel, const char *file, const char *value)
-{
-	char path[RW_CONFIG_PATH_LEN + RW_CGROUP_PATH_MAX];
-	int ret;
-
-	if (r->libcg) {
-		struct cgroup *cg = cgroup_new_cgroup(is_root_path(rel) ? "/" : rel);
-		struct cgroup_controller *c = cg ? cgroup_add_controller(cg, "cgroup") : NULL;
-		ret = -ENOMEM;
-		if (c && cgroup_add_value_string(c, file, value) == 0) {
-			int e = cgroup_modify_cgroup(cg);
-			if (e == 0) {
-				ret = 0;
-			} else {
-				int le = cgroup_get_last_errno();
-				ret = le > 0 ? -le : -EIO;
-				if (!dir_exists(r, rel))
-					ret = -ENOENT;
-			}
-		}
-		if (cg)
-			cgroup_free(&cg);
-		return ret;
-	}
-	if ((ret = abs_path(r, path, sizeof path, rel, file)) < 0)
-		return ret;
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = write(fd, value, strlen(value));
-	ret = n < 0 ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-/* Whole small file into buf; -ENOENT when gone. */
 static int read_small(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -430,10 +568,41 @@ static int read_small(const char *path, char *buf, size_t len)
 }
 
 /* Value of `key` in a cgroup.events file: 0/1, or a negative errno (-ENOENT: the cgroup is gone). */
-static int events_value(const char *events_path, const char *key)
+
+/* A whole small file relative to a directory fd; -ENOENT/-ENODEV when the cgroup is gone. */
+static int read_at(int dfd, const char *file, char *buf, size_t len)
+{
+	int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len - 1);
+	int ret = n < 0 ? -errno : 0;
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return ret;
+}
+
+static int write_at(int dfd, const char *file, const char *value)
+{
+	int fd = openat(dfd, file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, value, strlen(value));
+	int ret = n < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static bool gone_errno(int e)
+{
+	return e == -ENOENT || e == -ENODEV;
+}
+
+/* Value of `key` in the cgroup's cgroup.events: 0/1, or a negative errno (-ENOENT: the cgroup is gone). */
+static int events_value(int dfd, const char *key)
 {
 	char buf[256];
-	int ret = read_small(events_path, buf, sizeof buf);
+	int ret = read_at(dfd, "cgroup.events", buf, sizeof buf);
 	if (ret < 0)
 		return ret;
 	size_t k = strlen(key);
@@ -443,82 +612,71 @@ static int events_value(const char *events_path, const char *key)
 	return -ENODATA;
 }
 
-/* Wait until cgroup.events says `key want`: inotify on the file (the kernel signals changes of populated and
- * frozen as modifications) with a short poll slice as a backstop. 0, RW_RESPOND_VANISHED, -ETIMEDOUT or -errno. */
-static int wait_events(const struct rw_respond *r, const char *rel, const char *key, int want, unsigned timeout_ms,
-		       unsigned *waited_ms)
+/* Wait until cgroup.events says `key want`, re-reading it every POLL_SLICE_MS. 0, RW_RESPOND_VANISHED,
+ * -ETIMEDOUT or -errno. */
+static int wait_events(int dfd, const char *key, int want, unsigned timeout_ms, unsigned *waited_ms)
 {
-	char path[RW_CONFIG_PATH_LEN + RW_CGROUP_PATH_MAX];
 	uint64_t start = mono_ms();
-	int ret, ifd;
-
-	if ((ret = abs_path(r, path, sizeof path, rel, "cgroup.events")) < 0)
-		return ret;
-	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (ifd >= 0 && inotify_add_watch(ifd, path, IN_MODIFY) < 0) {
-		close(ifd);
-		ifd = -1;
-	}
 	for (;;) {
-		int v = events_value(path, key);
+		int v = events_value(dfd, key);
 		uint64_t el = mono_ms() - start;
 		if (waited_ms)
 			*waited_ms = (unsigned)el;
-		if (v == -ENOENT || v == -ENODEV) {
-			ret = RW_RESPOND_VANISHED;
-			break;
-		}
-		if (v == want) {
-			ret = 0;
-			break;
-		}
-		if (v < 0) {
-			ret = v;
-			break;
-		}
-		if (el >= timeout_ms) {
-			ret = -ETIMEDOUT;
-			break;
-		}
-		int slice = (int)(timeout_ms - el < POLL_SLICE_MS ? timeout_ms - el : POLL_SLICE_MS);
-		if (ifd >= 0) {
-			struct pollfd pfd = { .fd = ifd, .events = POLLIN };
-			if (poll(&pfd, 1, slice) > 0) {
-				char drain[4096];
-				while (read(ifd, drain, sizeof drain) > 0)
-					;
-			}
-		} else {
-			struct timespec ts = { 0, (long)slice * 1000000L };
-			nanosleep(&ts, NULL);
-		}
+		if (gone_errno(v))
+			return RW_RESPOND_VANISHED;
+		if (v == want)
+			return 0;
+		if (v < 0)
+			return v;
+		if (el >= timeout_ms)
+			return -ETIMEDOUT;
+		unsigned slice = timeout_ms - el < POLL_SLICE_MS ? (unsigned)(timeout_ms - el) : POLL_SLICE_MS;
+		struct timespec ts = { 0, (long)slice * 1000000L };
+		nanosleep(&ts, NULL);
 	}
-	if (ifd >= 0)
-		close(ifd);
-	return ret;
 }
 
-int rw_respond_freeze(struct rw_respond *r, const char *cgroup, char *detail, size_t len)
+int rw_respond_open_target(const struct rw_respond *r, const char *cgroup, uint64_t cgroup_id, char *detail,
+			   size_t len)
+{
+	char path[RW_CONFIG_PATH_LEN + RW_CGROUP_PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (!canonical_path(cgroup) || abs_path(r, path, sizeof path, cgroup, NULL) < 0) {
+		snprintf(detail, len, "not a canonical cgroup path");
+		return -EINVAL;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(detail, len, "cgroup gone (%s)", strerror(e));
+		return e == ENOENT || e == ENOTDIR ? -ENOENT : -e;
+	}
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_ino != cgroup_id) {
+		snprintf(detail, len, "%s is now another cgroup (inode %llu, the target was %llu): not touched", cgroup,
+			 (unsigned long long)st.st_ino, (unsigned long long)cgroup_id);
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+int rw_respond_freeze(int dfd, char *detail, size_t len)
 {
 	unsigned waited = 0;
-	int ret;
-
-	if (!dir_exists(r, cgroup)) {
-		snprintf(detail, len, "cgroup gone");
-		return RW_RESPOND_VANISHED;
-	}
-	ret = cg_write(r, cgroup, "cgroup.freeze", "1");
+	int ret = write_at(dfd, "cgroup.freeze", "1");
 	if (ret < 0) {
-		if (!dir_exists(r, cgroup)) {
+		if (gone_errno(ret) || gone_errno(events_value(dfd, "populated"))) {
 			snprintf(detail, len, "cgroup gone");
 			return RW_RESPOND_VANISHED;
 		}
-		snprintf(detail, len, "writing cgroup.freeze%s: %s", r->libcg ? " (libcgroup)" : "", strerror(-ret));
+		snprintf(detail, len, "writing cgroup.freeze: %s", strerror(-ret));
 		return ret;
 	}
-	ret = wait_events(r, cgroup, "frozen", 1, ACT_WAIT_MS, &waited);
+	ret = wait_events(dfd, "frozen", 1, ACT_WAIT_MS, &waited);
 	if (ret == 0)
-		snprintf(detail, len, "cgroup.freeze=1%s; frozen 1 after %u ms", r->libcg ? " (libcgroup)" : "", waited);
+		snprintf(detail, len, "cgroup.freeze=1; frozen 1 after %u ms", waited);
 	else if (ret == RW_RESPOND_VANISHED)
 		snprintf(detail, len, "cgroup gone while freezing");
 	else
@@ -526,24 +684,22 @@ int rw_respond_freeze(struct rw_respond *r, const char *cgroup, char *detail, si
 	return ret;
 }
 
-int rw_respond_thaw(struct rw_respond *r, const char *cgroup, char *detail, size_t len)
+int rw_respond_thaw(int dfd, char *detail, size_t len)
 {
 	unsigned waited = 0;
-	int ret = cg_write(r, cgroup, "cgroup.freeze", "0");
+	int ret = write_at(dfd, "cgroup.freeze", "0");
 	if (ret < 0) {
-		if (!dir_exists(r, cgroup)) {
+		if (gone_errno(ret)) {
 			snprintf(detail, len, "cgroup gone");
 			return RW_RESPOND_VANISHED;
 		}
 		snprintf(detail, len, "writing cgroup.freeze: %s", strerror(-ret));
 		return ret;
 	}
-	ret = wait_events(r, cgroup, "frozen", 0, ACT_WAIT_MS, &waited);
+	ret = wait_events(dfd, "frozen", 0, ACT_WAIT_MS, &waited);
 	snprintf(detail, len, ret == 0 ? "thawed after %u ms" : "thaw: not thawed after %u ms", waited);
 	return ret;
 }
-
-/* Read a cgroup.procs file into pids[]; returns how many (at most max) or a negative errno. */
 static int read_pids(int dirfd_, pid_t *pids, unsigned max)
 {
 	int fd = openat(dirfd_, "cgroup.procs", O_RDONLY | O_CLOEXEC);
@@ -629,6 +785,7 @@ static unsigned signal_subtree(int dfd, pid_t *a, pid_t *b, int depth)
 			close(dup_fd);
 		return sent;
 	}
+	rewinddir(d); /* the dup shares the offset: start from the top on every pass */
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
@@ -642,31 +799,27 @@ static unsigned signal_subtree(int dfd, pid_t *a, pid_t *b, int depth)
 	return sent;
 }
 
-int rw_respond_kill(struct rw_respond *r, const char *cgroup, enum rw_kill_method how, char *detail, size_t len)
+int rw_respond_kill(int dfd, enum rw_kill_method how, char *detail, size_t len)
 {
-	char path[RW_CONFIG_PATH_LEN + RW_CGROUP_PATH_MAX];
 	uint64_t start = mono_ms();
 	unsigned waited = 0, sent = 0, passes = 0;
 	bool used_kill_file = false;
 	int ret;
 
-	if ((ret = abs_path(r, path, sizeof path, cgroup, "cgroup.kill")) < 0)
-		return ret;
-	if (!dir_exists(r, cgroup)) {
+	if (gone_errno(events_value(dfd, "populated"))) {
 		snprintf(detail, len, "cgroup gone");
 		return RW_RESPOND_VANISHED;
 	}
-	if (how == RW_KILL_AUTO && access(path, F_OK) == 0) {
-		ret = cg_write(r, cgroup, "cgroup.kill", "1");
+	if (how == RW_KILL_AUTO && faccessat(dfd, "cgroup.kill", F_OK, 0) == 0) {
+		ret = write_at(dfd, "cgroup.kill", "1");
 		if (ret == 0) {
 			used_kill_file = true;
-			ret = wait_events(r, cgroup, "populated", 0, ACT_WAIT_MS, &waited);
+			ret = wait_events(dfd, "populated", 0, ACT_WAIT_MS, &waited);
 			if (ret == 0 || ret == RW_RESPOND_VANISHED) {
-				snprintf(detail, len, "cgroup.kill%s; empty after %u ms",
-					 r->libcg ? " (libcgroup)" : "", waited);
+				snprintf(detail, len, "cgroup.kill; empty after %u ms", waited);
 				return ret;
 			}
-		} else if (!dir_exists(r, cgroup)) {
+		} else if (gone_errno(ret)) {
 			snprintf(detail, len, "cgroup gone");
 			return RW_RESPOND_VANISHED;
 		}
@@ -680,19 +833,12 @@ int rw_respond_kill(struct rw_respond *r, const char *cgroup, enum rw_kill_metho
 		snprintf(detail, len, "out of memory");
 		return -ENOMEM;
 	}
-	abs_path(r, path, sizeof path, cgroup, NULL);
 	for (;;) {
-		int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0) {
-			ret = RW_RESPOND_VANISHED;
-			break;
-		}
 		sent += signal_subtree(dfd, a, b, 0);
-		close(dfd);
 		passes++;
 		unsigned el = (unsigned)(mono_ms() - start);
 		unsigned left = el >= ACT_WAIT_MS ? 0 : ACT_WAIT_MS - el;
-		ret = wait_events(r, cgroup, "populated", 0, left < 50 ? left : 50, NULL);
+		ret = wait_events(dfd, "populated", 0, left < 50 ? left : 50, NULL);
 		if (ret != -ETIMEDOUT || left == 0)
 			break;
 	}
@@ -708,9 +854,6 @@ int rw_respond_kill(struct rw_respond *r, const char *cgroup, enum rw_kill_metho
 			 used_kill_file ? "cgroup.kill, then " : "", sent, passes, waited, strerror(-ret));
 	return ret;
 }
-
-/* ---------------------------------------------------------------- audit log */
-
 struct sbuf {
 	char *p;
 	size_t len, cap;
@@ -788,7 +931,7 @@ static int write_all(int fd, const char *p, size_t n)
 
 /* One JSON line, written and fsync()ed: an action is on disk before it is taken. */
 static int audit(struct rw_respond *r, const struct rw_report_target *t, uint64_t now_ns, const char *action,
-		 const char *result, const char *detail)
+		 const char *result, const char *detail, const char *interval_check, const char *recheck)
 {
 	char line[AUDIT_LINE_MAX], q[32];
 	struct sbuf s = { line, 0, sizeof line };
@@ -839,6 +982,11 @@ static int audit(struct rw_respond *r, const struct rw_report_target *t, uint64_
 	sb_str(&s, result);
 	sb_raw(&s, ",\"detail\":", 10);
 	sb_str(&s, detail ? detail : "");
+	sb_raw(&s, ",\"checks\":{\"interval\":", 22);
+	sb_str(&s, interval_check ? interval_check : "");
+	sb_raw(&s, ",\"recheck\":", 11);
+	sb_str(&s, recheck ? recheck : "");
+	sb_raw(&s, "}", 1);
 	/* a truncated line would not be JSON: cut it to a closed, minimal one */
 	if (s.len + 3 >= s.cap) {
 		s.len = 0;
@@ -861,7 +1009,6 @@ static int audit(struct rw_respond *r, const struct rw_report_target *t, uint64_
 }
 
 /* ---------------------------------------------------------------- state */
-
 static struct entry *find_entry(struct rw_respond *r, uint64_t id, size_t *pos)
 {
 	size_t lo = 0, hi = r->n_entries;
@@ -896,14 +1043,20 @@ static struct entry *add_entry(struct rw_respond *r, uint64_t id)
 	e = &r->entries[pos];
 	memset(e, 0, sizeof *e);
 	e->cgroup_id = id;
+	e->fd = e->pidfd = -1;
 	return e;
 }
 
 void rw_respond_forget(struct rw_respond *r, uint64_t cgroup_id)
 {
 	size_t pos;
-	if (!r || !find_entry(r, cgroup_id, &pos))
+	struct entry *e;
+	if (!r || !(e = find_entry(r, cgroup_id, &pos)))
 		return;
+	if (e->fd >= 0)
+		close(e->fd);
+	if (e->pidfd >= 0)
+		close(e->pidfd);
 	memmove(&r->entries[pos], &r->entries[pos + 1], (r->n_entries - pos - 1) * sizeof *r->entries);
 	r->n_entries--;
 }
@@ -932,29 +1085,594 @@ static void rate_record(struct rw_respond *r, uint64_t now_ns)
 	}
 }
 
-/* cgroup.freeze of a target we froze: 1 still frozen, 0 thawed by someone, negative when unreadable/gone. */
-static int freeze_file(const struct rw_respond *r, const char *rel)
+
+/* ---------------------------------------------------------------- evidence */
+
+bool rw_respond_evidence_qualifies(const struct rw_fp_evidence *fp, uint64_t cpu_usec, uint64_t window_us,
+				   char *why, size_t len)
 {
-	char path[RW_CONFIG_PATH_LEN + RW_CGROUP_PATH_MAX], buf[16];
-	int ret;
-	if ((ret = abs_path(r, path, sizeof path, rel, "cgroup.freeze")) < 0 ||
-	    (ret = read_small(path, buf, sizeof buf)) < 0)
-		return ret;
-	return buf[0] == '1';
+	uint64_t cores_q16 = window_us ? (cpu_usec << 16) / window_us : 0;
+	unsigned c100 = (unsigned)((cores_q16 * 100) >> 16);
+	bool fp_ok = fp && fp->path != RW_FP_PATH_NONE && fp->max_thread_nondefault >= RW_RESPOND_MIN_NONDEFAULT_MODES;
+	bool cpu_ok = cores_q16 >= RW_RESPOND_MIN_CORES_Q16;
+
+	if (!fp || fp->path == RW_FP_PATH_NONE || fp->probes == 0)
+		snprintf(why, len, "no FP evidence; %u.%02u cores", c100 / 100, c100 % 100);
+	else
+		snprintf(why, len,
+			 "%u non-default rounding modes on one thread (modes seen 0x%x, %u reads of %u threads, %u of %u "
+			 "consecutive reads changed mode, %s path); %u.%02u cores over %llu ms",
+			 fp->max_thread_nondefault, fp->modes_union, fp->probes, fp->threads, fp->changes, fp->pairs,
+			 fp->path == RW_FP_PATH_BPF ? "eBPF" : "ptrace", c100 / 100, c100 % 100,
+			 (unsigned long long)(window_us / 1000));
+	return fp_ok && cpu_ok;
 }
 
-static bool qualifies(const struct rw_respond *r, const struct rw_verdict_state *v)
+/* Numbers one per line (cgroup.procs, cgroup.threads), each handed to fn; stops early when fn returns false. */
+static int for_each_number(int dfd, const char *file, bool (*fn)(long v, void *arg), void *arg)
+{
+	int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC);
+	char buf[8192], cur[24];
+	size_t cn = 0;
+	ssize_t got;
+
+	if (fd < 0)
+		return -errno;
+	while ((got = read(fd, buf, sizeof buf)) > 0) {
+		for (ssize_t i = 0; i < got; i++) {
+			if (buf[i] != '\n') {
+				if (cn < sizeof cur - 1)
+					cur[cn++] = buf[i];
+				continue;
+			}
+			cur[cn] = '\0';
+			if (cn && !fn(atol(cur), arg)) {
+				close(fd);
+				return 0;
+			}
+			cn = 0;
+		}
+	}
+	close(fd);
+	return got < 0 ? -errno : 0;
+}
+
+/* What a fresh look at the target's processes found. */
+struct scan {
+	const struct rw_respond *r;
+	pid_t *tids;
+	unsigned n_tids, n_procs, n_uids, dirs;
+	uint32_t uids[SCAN_UIDS_MAX];
+	bool more_uids, has_self, truncated;
+	pid_t self;
+};
+
+static int proc_uid(const char *proc_root, long pid, uint32_t *uid)
+{
+	char path[RW_CONFIG_PATH_LEN + 32], buf[4096];
+	snprintf(path, sizeof path, "%s/%ld/status", proc_root, pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	char *u = strstr(buf, "\nUid:");
+	if (!u)
+		return -ENODATA;
+	*uid = (uint32_t)strtoul(u + 5, NULL, 10);
+	return 0;
+}
+
+static void scan_add_uid(struct scan *sc, uint32_t uid)
+{
+	for (unsigned i = 0; i < sc->n_uids; i++)
+		if (sc->uids[i] == uid)
+			return;
+	if (sc->n_uids < SCAN_UIDS_MAX)
+		sc->uids[sc->n_uids++] = uid;
+	else
+		sc->more_uids = true;
+}
+
+static bool scan_proc(long pid, void *arg)
+{
+	struct scan *sc = arg;
+	uint32_t uid;
+	sc->n_procs++;
+	if (pid == sc->self)
+		sc->has_self = true;
+	if (proc_uid(sc->r->proc_root, pid, &uid) == 0)
+		scan_add_uid(sc, uid);
+	return true;
+}
+
+static bool scan_thread(long tid, void *arg)
+{
+	struct scan *sc = arg;
+	if (sc->n_tids < SCAN_TIDS_MAX)
+		sc->tids[sc->n_tids++] = (pid_t)tid;
+	return true;
+}
+
+/* Processes, their uids and threads in the cgroup of dfd and its descendants. */
+static void scan_subtree(struct scan *sc, int dfd, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+
+	for_each_number(dfd, "cgroup.procs", scan_proc, sc);
+	if (sc->tids)
+		for_each_number(dfd, "cgroup.threads", scan_thread, sc);
+	if (depth >= SUBTREE_MAX_DEPTH || ++sc->dirs > SUBTREE_MAX_DIRS) {
+		sc->truncated = true;
+		return;
+	}
+	int dup_fd = dup(dfd);
+	if (dup_fd < 0 || !(d = fdopendir(dup_fd))) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		scan_subtree(sc, cfd, depth + 1);
+		close(cfd);
+	}
+	closedir(d);
+}
+
+static void scan_text(const struct scan *sc, char *buf, size_t len)
+{
+	int o = snprintf(buf, len, "%u processes, uids ", sc->n_procs);
+	for (unsigned i = 0; i < sc->n_uids && o > 0 && (size_t)o < len; i++)
+		o += snprintf(buf + o, len - (size_t)o, "%s%u", i ? "," : "", sc->uids[i]);
+	if (sc->more_uids && o > 0 && (size_t)o < len)
+		snprintf(buf + o, len - (size_t)o, ",...");
+}
+
+static int cpu_usage_usec(int dfd, uint64_t *out)
+{
+	char buf[1024];
+	int ret = read_at(dfd, "cpu.stat", buf, sizeof buf);
+	if (ret < 0)
+		return ret;
+	char *u = strstr(buf, "usage_usec ");
+	if (!u)
+		return -ENODATA;
+	*out = strtoull(u + 11, NULL, 10);
+	return 0;
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* utime + stime of a process (or thread) in microseconds, and its start time in clock ticks since boot. */
+static int proc_stat_times(const char *proc_root, long pid, uint64_t *cpu_usec, uint64_t *start_ticks)
+{
+	char path[RW_CONFIG_PATH_LEN + 40], buf[1024];
+	snprintf(path, sizeof path, "%s/%ld/stat", proc_root, pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	if (!p)
+		return -ENODATA;
+	/* fields after comm, numbered as in proc(5): state is 3, utime 14, stime 15, starttime 22 */
+	unsigned long long f[23] = { 0 };
+	unsigned field = 3;
+	for (char *save = NULL, *tok = strtok_r(p + 1, " ", &save); tok && field <= 22;
+	     tok = strtok_r(NULL, " ", &save), field++)
+		f[field] = strtoull(tok, NULL, 10);
+	if (field <= 22)
+		return -ENODATA;
+	long hz = sysconf(_SC_CLK_TCK);
+	if (cpu_usec)
+		*cpu_usec = (f[14] + f[15]) * 1000000ull / (unsigned long long)(hz > 0 ? hz : 100);
+	if (start_ticks)
+		*start_ticks = f[22];
+	return 0;
+}
+
+/* The fresh FP read through the agent's reader, with the CPU delta across it. */
+static bool fresh_evidence(const struct rw_respond *r, uint64_t id, int dfd, long pid, const pid_t *tids, unsigned n,
+			   char *text, size_t len)
+{
+	struct rw_fp_evidence fp;
+	uint64_t c0 = 0, c1 = 0, t0, t1;
+	int ret;
+
+	memset(&fp, 0, sizeof fp);
+	if (!r->recheck.read_fp) {
+		snprintf(text, len, "no FP reader: nothing can re-check the evidence");
+		return false;
+	}
+	ret = dfd >= 0 ? cpu_usage_usec(dfd, &c0) : proc_stat_times(r->proc_root, pid, &c0, NULL);
+	t0 = mono_us();
+	if (ret == 0)
+		ret = r->recheck.read_fp(r->recheck.arg, id, tids, n, RW_RESPOND_RECHECK_MS, &fp);
+	if (ret == 0)
+		ret = dfd >= 0 ? cpu_usage_usec(dfd, &c1) : proc_stat_times(r->proc_root, pid, &c1, NULL);
+	t1 = mono_us();
+	if (ret < 0) {
+		snprintf(text, len, "fresh read failed: %s", strerror(-ret));
+		return false;
+	}
+	return rw_respond_evidence_qualifies(&fp, c1 >= c0 ? c1 - c0 : 0, t1 - t0, text, len);
+}
+
+/* ---------------------------------------------------------------- decisions */
+
+/* Audit one decision and hand it to the event callback. Returns the audit write's result. */
+static int decide(struct rw_respond *r, const struct rw_report_target *t, uint64_t now_ns, enum rw_respond_action ra,
+		  enum rw_respond_result rr, const char *detail, const char *icheck, const char *rcheck)
+{
+	int ret = audit(r, t, now_ns, ra_names[ra], rr_names[rr], detail, icheck, rcheck);
+	if (r->on_event) {
+		char checks[1200];
+		snprintf(checks, sizeof checks, "interval: %s%s%s", icheck ? icheck : "-", rcheck && rcheck[0] ? "; re-check: " : "",
+			 rcheck && rcheck[0] ? rcheck : "");
+		struct rw_respond_event ev = { .target = t, .action = ra, .result = rr, .detail = detail ? detail : "",
+					       .checks = checks, .time_ns = now_ns };
+		r->on_event(&ev, r->on_event_arg);
+	}
+	return ret;
+}
+
+static bool gates(const struct rw_respond *r, const struct rw_verdict_state *v)
 {
 	return v->verdict == RW_VERDICT_MINING && v->intervals_in_verdict >= r->min_intervals &&
 	       v->score_q16 >= r->min_score_q16;
 }
 
+/* A frozen target thawed by someone else is theirs again. */
+static void refresh_entry(struct entry *e, const char *name)
+{
+	char buf[16];
+	if (e->state != RW_ACTION_FROZEN || e->fd < 0)
+		return;
+	if (read_at(e->fd, "cgroup.freeze", buf, sizeof buf) == 0 && buf[0] == '0') {
+		rw_log_info("respond", "%s was thawed by someone else; left alone until it enters mining anew", name);
+		e->state = RW_ACTION_NONE;
+		e->action_time_ns = 0;
+		close(e->fd);
+		e->fd = -1;
+	}
+}
+
+bool rw_respond_holds(const struct rw_respond *r, uint64_t target_id)
+{
+	struct entry *e = r ? find_entry((struct rw_respond *)r, target_id, NULL) : NULL;
+	return e && (e->state == RW_ACTION_FROZEN || e->state == RW_ACTION_KILLED);
+}
+
+static void refuse(struct rw_respond *r, struct entry *e, const struct rw_report_target *t, uint64_t now_ns,
+		   enum rw_respond_action ra, const char *why, const char *icheck, const char *rcheck)
+{
+	if (e->noted_refused)
+		return;
+	e->noted_refused = true;
+	r->stats.refused++;
+	rw_log_warn("respond", "not acting on %s (mining, score %d/65536): %s", t->sample.cgroup, t->verdict.score_q16,
+		    why);
+	decide(r, t, now_ns, ra, RW_RR_REFUSED, why, icheck, rcheck);
+}
+
+static void recheck_failed(struct rw_respond *r, struct entry *e, const struct rw_report_target *t, uint64_t now_ns,
+			   enum rw_respond_action ra, const char *detail, const char *icheck, const char *rcheck)
+{
+	e->rechecks++;
+	if (e->noted_recheck)
+		return;
+	e->noted_recheck = true;
+	rw_log_warn("respond", "not acting on %s: the re-check right before acting did not hold: %s (%s)",
+		    t->sample.cgroup, detail, rcheck);
+	decide(r, t, now_ns, ra, RW_RR_RECHECK_FAILED, detail, icheck, rcheck);
+}
+
+/* Per-process target: by pid, the start time checked once the pid is pinned by a pidfd. Returns the pidfd or
+ * a negative errno (-ESRCH: gone or a reused pid). */
+static int open_process(const struct rw_respond *r, uint64_t id, long *pid_out, char *detail, size_t len)
+{
+	long pid = (long)rw_proc_target_pid(id);
+	uint64_t want = (id >> 22) & ((1ull << 41) - 1), have = 0;
+	int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	*pid_out = pid;
+	if (fd < 0) {
+		int e = errno;
+		snprintf(detail, len, "process %ld: %s", pid, strerror(e));
+		return -e;
+	}
+	if (proc_stat_times(r->proc_root, pid, NULL, &have) < 0 || (have & ((1ull << 41) - 1)) != want) {
+		snprintf(detail, len, "process %ld is gone (pid reused: start time %llu, the target's %llu)", pid,
+			 (unsigned long long)have, (unsigned long long)want);
+		close(fd);
+		return -ESRCH;
+	}
+	return fd;
+}
+
+static bool collect_task(long tid, void *arg)
+{
+	return scan_thread(tid, arg);
+}
+
+/* The process target's own cgroup path (its "0::" line), relative to the cgroup2 root as it sees it. */
+static void process_cgroup(const struct rw_respond *r, long pid, char *out, size_t len)
+{
+	char path[RW_CONFIG_PATH_LEN + 32], buf[2048];
+	snprintf(path, sizeof path, "%s/%ld/cgroup", r->proc_root, pid);
+	out[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	char *l = strstr(buf, "0::");
+	if (l && (l == buf || l[-1] == '\n')) {
+		l += 3;
+		l[strcspn(l, "\n")] = '\0';
+		snprintf(out, len, "%s", l);
+	}
+}
+
+static void act_on_process(struct rw_respond *r, struct entry *e, struct rw_report_target *t, uint64_t now_ns,
+			   enum rw_respond_action ra, const char *icheck)
+{
+	char detail[512], rcheck[640] = "", why[512], cg[RW_CGROUP_PATH_MAX];
+	long pid;
+	pid_t *tids = NULL;
+
+	if (!r->process_targets) {
+		refuse(r, e, t, now_ns, ra, "a per-process target: [response] process_targets is off", icheck, "");
+		return;
+	}
+	int pfd = open_process(r, t->sample.cgroup_id, &pid, detail, sizeof detail);
+	if (pfd < 0) {
+		if (pfd == -ESRCH) {
+			rate_record(r, now_ns);
+			e->done = true;
+			e->state = ra == RW_RA_DRY_RUN ? RW_ACTION_DRY_RUN : RW_ACTION_KILLED;
+			decide(r, t, now_ns, ra, RW_RR_VANISHED, detail, icheck, "");
+		} else {
+			recheck_failed(r, e, t, now_ns, ra, detail, icheck, "");
+		}
+		return;
+	}
+	process_cgroup(r, pid, cg, sizeof cg);
+	if (pid <= 1 || pid == getpid() || pid == getppid()) {
+		refuse(r, e, t, now_ns, ra, "the agent, its parent or PID 1", icheck, "");
+		goto out;
+	}
+	if (cg[0] && !is_root_path(cg) &&
+	    (builtin_protected(r, cg, NULL, why, sizeof why, "") || cgroup_glob_protected(r, cg, why, sizeof why, "") ||
+	     identity_protected(r, cg, NULL, why, sizeof why, ""))) {
+		refuse(r, e, t, now_ns, ra, why, icheck, "");
+		goto out;
+	}
+	struct scan sc = { .r = r, .self = getpid() };
+	char taskdir[RW_CONFIG_PATH_LEN + 40];
+	snprintf(taskdir, sizeof taskdir, "%s/%ld/task", r->proc_root, pid);
+	tids = malloc(SCAN_TIDS_MAX * sizeof *tids);
+	DIR *d = tids ? opendir(taskdir) : NULL;
+	if (d) {
+		struct dirent *de;
+		sc.tids = tids;
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
+				collect_task(atol(de->d_name), &sc);
+		closedir(d);
+	}
+	bool ok = fresh_evidence(r, t->sample.cgroup_id, -1, pid, tids, sc.n_tids, rcheck, sizeof rcheck);
+	/* the same process still, after the read */
+	uint64_t st = 0;
+	if (proc_stat_times(r->proc_root, pid, NULL, &st) < 0 ||
+	    (st & ((1ull << 41) - 1)) != ((t->sample.cgroup_id >> 22) & ((1ull << 41) - 1)))
+		ok = false;
+	if (!ok) {
+		recheck_failed(r, e, t, now_ns, ra, "process target did not re-qualify", icheck, rcheck);
+		goto out;
+	}
+	rate_record(r, now_ns);
+	if (ra == RW_RA_DRY_RUN) {
+		decide(r, t, now_ns, ra, RW_RR_OK, "dry-run: no change made; freeze or kill mode would act now", icheck,
+		       rcheck);
+		r->stats.dry_runs++;
+		e->done = true;
+		e->state = RW_ACTION_DRY_RUN;
+		goto out;
+	}
+	if (audit(r, t, now_ns, ra_names[ra], "pending", "", icheck, rcheck) < 0) {
+		decide(r, t, now_ns, ra, RW_RR_FAILED, "audit log not writable", icheck, rcheck);
+		r->stats.failures++;
+		e->failures++;
+		e->state = RW_ACTION_FAILED;
+		goto out;
+	}
+	int sig = ra == RW_RA_FREEZE ? SIGSTOP : SIGKILL;
+	if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0) {
+		int er = errno;
+		snprintf(detail, sizeof detail, "%s to process %ld: %s", sig == SIGSTOP ? "SIGSTOP" : "SIGKILL", pid,
+			 strerror(er));
+		if (er == ESRCH) {
+			e->state = ra == RW_RA_FREEZE ? RW_ACTION_FROZEN : RW_ACTION_KILLED;
+			e->done = true;
+			decide(r, t, now_ns, ra, RW_RR_VANISHED, detail, icheck, rcheck);
+		} else {
+			decide(r, t, now_ns, ra, RW_RR_FAILED, detail, icheck, rcheck);
+			r->stats.failures++;
+			e->failures++;
+			e->state = RW_ACTION_FAILED;
+		}
+		goto out;
+	}
+	snprintf(detail, sizeof detail, "%s to process %ld (start time checked, through a pidfd)",
+		 sig == SIGSTOP ? "SIGSTOP" : "SIGKILL", pid);
+	e->state = ra == RW_RA_FREEZE ? RW_ACTION_FROZEN : RW_ACTION_KILLED;
+	e->done = true;
+	if (ra == RW_RA_FREEZE)
+		r->stats.freezes++;
+	else
+		r->stats.kills++;
+	decide(r, t, now_ns, ra, RW_RR_OK, detail, icheck, rcheck);
+	rw_log_warn("respond", "%s process %ld: %s", ra_names[ra], pid, detail);
+out:
+	free(tids);
+	if (e->pidfd < 0 && (e->state == RW_ACTION_FROZEN || e->state == RW_ACTION_KILLED))
+		e->pidfd = pfd;
+	else
+		close(pfd);
+}
+
+/* The cgroup target, through its directory fd: re-check, then act. */
+static void act_on_cgroup(struct rw_respond *r, struct entry *e, struct rw_report_target *t, uint64_t now_ns,
+			  enum rw_respond_action ra, const char *icheck)
+{
+	const char *cg = t->sample.cgroup;
+	char detail[1200], detail2[400], rcheck[900], who[160];
+	struct scan sc = { .r = r, .self = getpid() };
+	int fd = rw_respond_open_target(r, cg, t->sample.cgroup_id, detail, sizeof detail);
+
+	if (fd == -ENOENT) {
+		/* gone before we could act: nothing left to do, which is what acting was for */
+		rate_record(r, now_ns);
+		e->done = true;
+		e->state = ra == RW_RA_DRY_RUN ? RW_ACTION_DRY_RUN : ra == RW_RA_FREEZE ? RW_ACTION_FROZEN : RW_ACTION_KILLED;
+		if (ra == RW_RA_DRY_RUN)
+			r->stats.dry_runs++;
+		else if (ra == RW_RA_FREEZE)
+			r->stats.freezes++;
+		else
+			r->stats.kills++;
+		decide(r, t, now_ns, ra, RW_RR_VANISHED, detail, icheck, "");
+		return;
+	}
+	if (fd < 0) {
+		recheck_failed(r, e, t, now_ns, ra, detail, icheck, "");
+		return;
+	}
+	if (!(sc.tids = malloc(SCAN_TIDS_MAX * sizeof *sc.tids))) {
+		close(fd);
+		return; /* out of memory: do nothing, which is the safe side */
+	}
+	scan_subtree(&sc, fd, 0);
+	scan_text(&sc, who, sizeof who);
+	if (sc.has_self) {
+		snprintf(detail, sizeof detail, "the agent's own process (pid %d) is in this cgroup's subtree", sc.self);
+		refuse(r, e, t, now_ns, ra, detail, icheck, who);
+		goto out;
+	}
+	if (sc.truncated) {
+		snprintf(detail, sizeof detail, "subtree larger than %u cgroups or %d levels: not checked, not touched",
+			 SUBTREE_MAX_DIRS, SUBTREE_MAX_DEPTH);
+		refuse(r, e, t, now_ns, ra, detail, icheck, who);
+		goto out;
+	}
+	bool ok = sc.n_procs > 0 && fresh_evidence(r, t->sample.cgroup_id, fd, 0, sc.tids, sc.n_tids, rcheck, sizeof rcheck);
+	if (sc.n_procs == 0)
+		snprintf(rcheck, sizeof rcheck, "no processes left");
+	size_t rl = strlen(rcheck);
+	snprintf(rcheck + rl, sizeof rcheck - rl, "; %s", who);
+	if (!ok) {
+		recheck_failed(r, e, t, now_ns, ra, "the fresh read does not show hashing", icheck, rcheck);
+		goto out;
+	}
+	rate_record(r, now_ns);
+	if (ra == RW_RA_DRY_RUN) {
+		decide(r, t, now_ns, ra, RW_RR_OK, "dry-run: no change made; freeze or kill mode would act now", icheck,
+		       rcheck);
+		rw_log_warn("respond", "dry-run: would act on %s", cg);
+		r->stats.dry_runs++;
+		e->done = true;
+		e->state = RW_ACTION_DRY_RUN;
+		goto out;
+	}
+	if (audit(r, t, now_ns, ra_names[ra], "pending", "", icheck, rcheck) < 0) {
+		/* no record, no action */
+		decide(r, t, now_ns, ra, RW_RR_FAILED, "audit log not writable", icheck, rcheck);
+		rw_log_error("respond", "%s %s failed: audit log not writable", ra_names[ra], cg);
+		r->stats.failures++;
+		e->failures++;
+		e->state = RW_ACTION_FAILED;
+		goto out;
+	}
+	rw_log_warn("respond", "%s %s (%s, score %d/65536, %u intervals; %s)", ra_names[ra], cg,
+		    rw_verdict_name(t->verdict.verdict), t->verdict.score_q16, t->verdict.intervals_in_verdict, rcheck);
+	/* freeze first in both modes: nothing forks away between the scan of the processes and the kill */
+	int ret = rw_respond_freeze(fd, detail2, sizeof detail2);
+	enum rw_respond_result rr = RW_RR_OK;
+	enum rw_action_state state = RW_ACTION_FROZEN;
+	snprintf(detail, sizeof detail, "%s", detail2);
+	if (ret == 0 && ra == RW_RA_KILL) {
+		struct scan again = { .r = r, .self = getpid() };
+		scan_subtree(&again, fd, 0); /* frozen now: this is who the kill would hit */
+		if (again.n_uids > 1 || again.more_uids || again.has_self) {
+			scan_text(&again, who, sizeof who);
+			snprintf(detail, sizeof detail,
+				 "%s; not killed: %s share this cgroup, and one process's evidence does not condemn "
+				 "another user's processes; left frozen for an operator (thaw: write 0 to cgroup.freeze)",
+				 detail2, who);
+			rr = RW_RR_FROZEN_NOT_KILLED;
+		} else {
+			char kd[400];
+			ret = rw_respond_kill(fd, RW_KILL_AUTO, kd, sizeof kd);
+			snprintf(detail, sizeof detail, "%s; %s", detail2, kd);
+			state = RW_ACTION_KILLED;
+			if (ret == 0) /* leave the empty cgroup usable for whoever owns it */
+				rw_respond_thaw(fd, detail2, sizeof detail2);
+		}
+	} else if (ret == RW_RESPOND_VANISHED && ra == RW_RA_KILL) {
+		state = RW_ACTION_KILLED;
+	}
+	if (ret < 0) {
+		decide(r, t, now_ns, ra, RW_RR_FAILED, detail, icheck, rcheck);
+		rw_log_error("respond", "%s %s failed: %s", ra_names[ra], cg, detail);
+		r->stats.failures++;
+		e->failures++;
+		e->state = RW_ACTION_FAILED;
+		goto out;
+	}
+	if (ret == RW_RESPOND_VANISHED)
+		rr = RW_RR_VANISHED;
+	e->done = true;
+	e->state = state;
+	if (state == RW_ACTION_FROZEN)
+		r->stats.freezes++;
+	else
+		r->stats.kills++;
+	decide(r, t, now_ns, ra, rr, detail, icheck, rcheck);
+	rw_log_warn("respond", "%s %s: %s", ra_names[ra], cg, detail);
+	if (e->fd < 0) {
+		e->fd = fd; /* kept: a thaw or the cgroup's removal is seen through it */
+		fd = -1;
+	}
+out:
+	free(sc.tids);
+	if (fd >= 0)
+		close(fd);
+}
+
 int rw_respond_consider(struct rw_respond *r, struct rw_report_target *t, uint64_t now_ns)
 {
-	const char *cg, *act_name;
-	char why[512], detail[512], detail2[512];
+	char icheck[384], why[512];
 	struct entry *e;
-	int ret;
 
 	if (!r || !t)
 		return -EINVAL;
@@ -962,42 +1680,52 @@ int rw_respond_consider(struct rw_respond *r, struct rw_report_target *t, uint64
 	t->action_time_ns = 0;
 	if (r->mode == RW_RESPONSE_OFF)
 		return 0;
-	cg = t->sample.cgroup;
 
 	e = find_entry(r, t->sample.cgroup_id, NULL);
-	if (e && e->state == RW_ACTION_FROZEN && freeze_file(r, cg) == 0) {
-		rw_log_info("respond", "%s was thawed by someone else; left alone until it enters mining anew", cg);
-		e->state = RW_ACTION_NONE;
-		e->action_time_ns = 0;
-	}
 	if (e) {
+		refresh_entry(e, t->sample.cgroup);
 		t->action = e->state;
 		t->action_time_ns = e->action_time_ns;
 	}
-	if (!qualifies(r, &t->verdict))
+	if (!gates(r, &t->verdict))
 		return 0;
 	if (e && e->episode == t->verdict.since_ns &&
-	    (e->done || (e->state == RW_ACTION_FAILED && e->failures >= MAX_FAILURES_PER_EPISODE)))
+	    (e->done || (e->state == RW_ACTION_FAILED && e->failures >= MAX_FAILURES_PER_EPISODE) ||
+	     e->rechecks >= MAX_RECHECKS_PER_EPISODE))
 		return 0;
 	if (!e && !(e = add_entry(r, t->sample.cgroup_id)))
 		return 0; /* out of memory: do nothing, which is the safe side */
 	if (e->episode != t->verdict.since_ns) {
 		e->episode = t->verdict.since_ns;
-		e->done = e->noted_refused = e->noted_rate = false;
-		e->failures = 0;
+		e->done = e->noted_refused = e->noted_rate = e->noted_evidence = e->noted_recheck = false;
+		e->failures = e->rechecks = 0;
 	}
-	act_name = r->mode == RW_RESPONSE_DRY_RUN ? "dry-run" : r->mode == RW_RESPONSE_FREEZE ? "freeze" : "kill";
+	enum rw_respond_action ra = r->mode == RW_RESPONSE_DRY_RUN ? RW_RA_DRY_RUN
+				    : r->mode == RW_RESPONSE_FREEZE ? RW_RA_FREEZE
+								    : RW_RA_KILL;
+	enum rw_action_state before = e->state;
 
-	if (rw_respond_allowed(r, cg, &t->sample.identity, why, sizeof why)) {
-		if (!e->noted_refused) {
-			e->noted_refused = true;
-			r->stats.refused++;
-			rw_log_warn("respond", "not acting on %s (mining, score %d/65536): %s", cg, t->verdict.score_q16,
-				    why);
-			audit(r, t, now_ns, act_name, "refused", why);
+	/* 1. behaviour in this interval: names, command lines and connections are not looked at */
+	if (!rw_respond_evidence_qualifies(&t->sample.fp, t->sample.cpu_usec, t->sample.interval_us, icheck,
+					   sizeof icheck)) {
+		if (!e->noted_evidence) {
+			e->noted_evidence = true;
+			rw_log_warn("respond", "not acting on %s (mining): no behavioural evidence of hashing (%s)",
+				    t->sample.cgroup, icheck);
+			decide(r, t, now_ns, ra, RW_RR_NO_EVIDENCE,
+			       "mining verdict without behavioural evidence of hashing: indicators (names, command lines, "
+			       "connections) never act",
+			       icheck, "");
 		}
 		return 0;
 	}
+	/* 2. the rules */
+	if (!rw_target_is_process(t->sample.cgroup_id) &&
+	    rw_respond_allowed(r, t->sample.cgroup, t->sample.cgroup_id, &t->sample.identity, why, sizeof why)) {
+		refuse(r, e, t, now_ns, ra, why, icheck, "");
+		return 0;
+	}
+	/* 3. the rate limit */
 	if (!rate_ok(r, now_ns)) {
 		if (!e->noted_rate) {
 			e->noted_rate = true;
@@ -1006,99 +1734,41 @@ int rw_respond_consider(struct rw_respond *r, struct rw_report_target *t, uint64
 				snprintf(why, sizeof why, "rate limit: %u actions in the last 60 s", r->max_per_min);
 			else
 				snprintf(why, sizeof why, "rate limit: max_actions_per_min is 0");
-			rw_log_warn("respond", "not acting on %s yet: %s", cg, why);
-			audit(r, t, now_ns, act_name, "rate_limited", why);
+			rw_log_warn("respond", "not acting on %s yet: %s", t->sample.cgroup, why);
+			decide(r, t, now_ns, ra, RW_RR_RATE_LIMITED, why, icheck, "");
 		}
 		return 0;
 	}
-	rate_record(r, now_ns);
-
-	if (r->mode == RW_RESPONSE_DRY_RUN) {
-		audit(r, t, now_ns, act_name, "ok", "dry-run: no change made; freeze or kill mode would act now");
-		rw_log_warn("respond", "dry-run: would act on %s", cg);
-		r->stats.dry_runs++;
-		e->done = true;
-		e->state = RW_ACTION_DRY_RUN;
-		goto out;
-	}
-
-	if (audit(r, t, now_ns, act_name, "pending", "") < 0) {
-		/* no record, no action */
-		snprintf(detail, sizeof detail, "audit log not writable");
-		ret = -EIO;
-		goto failed;
-	}
-	rw_log_warn("respond", "%s %s (%s, score %d/65536, %u intervals)", act_name, cg,
-		    rw_verdict_name(t->verdict.verdict), t->verdict.score_q16, t->verdict.intervals_in_verdict);
-	if (r->mode == RW_RESPONSE_FREEZE) {
-		ret = rw_respond_freeze(r, cg, detail, sizeof detail);
-	} else {
-		/* freeze first so nothing forks away between reading cgroup.procs and the kill */
-		ret = rw_respond_freeze(r, cg, detail2, sizeof detail2);
-		if (ret != RW_RESPOND_VANISHED) {
-			int kret = rw_respond_kill(r, cg, RW_KILL_AUTO, detail, sizeof detail);
-			char tail[1200];
-			snprintf(tail, sizeof tail, "%s; %s", detail2, detail);
-			size_t tn = strlen(tail) < sizeof detail - 1 ? strlen(tail) : sizeof detail - 1;
-			memcpy(detail, tail, tn);
-			detail[tn] = '\0';
-			ret = kret;
-			if (ret == 0) {
-				/* leave the empty cgroup usable for whoever owns it (a frozen cgroup would freeze
-				 * anything its owner puts back in) */
-				rw_respond_thaw(r, cg, detail2, sizeof detail2);
-			}
-		} else {
-			snprintf(detail, sizeof detail, "%s", detail2);
-		}
-	}
-	if (ret < 0)
-		goto failed;
-	audit(r, t, now_ns, act_name, ret == RW_RESPOND_VANISHED ? "vanished" : "ok", detail);
-	e->done = true;
-	e->state = r->mode == RW_RESPONSE_FREEZE ? RW_ACTION_FROZEN : RW_ACTION_KILLED;
-	if (r->mode == RW_RESPONSE_FREEZE)
-		r->stats.freezes++;
+	/* 4. fresh evidence, then the action, through an fd on that very cgroup or process */
+	if (rw_target_is_process(t->sample.cgroup_id))
+		act_on_process(r, e, t, now_ns, ra, icheck);
 	else
-		r->stats.kills++;
-	rw_log_warn("respond", "%s %s: %s", act_name, cg, detail);
-	goto out;
-
-failed:
-	audit(r, t, now_ns, act_name, "failed", detail);
-	rw_log_error("respond", "%s %s failed: %s", act_name, cg, detail);
-	r->stats.failures++;
-	e->failures++;
-	e->state = RW_ACTION_FAILED;
-out:
-	e->action_time_ns = now_ns;
+		act_on_cgroup(r, e, t, now_ns, ra, icheck);
+	if (e->state != before || e->done || e->state == RW_ACTION_FAILED)
+		e->action_time_ns = now_ns;
 	t->action = e->state;
-	t->action_time_ns = now_ns;
+	t->action_time_ns = e->action_time_ns;
 	return 0;
 }
 
-/* ---------------------------------------------------------------- open / close */
+/* ---------------------------------------------------------------- the agent's own cgroup */
 
-/* The agent's own cgroup: the "0::" line of /proc/self/cgroup. */
-static int read_self_cgroup(const char *proc_root, char *out, size_t len, char *err, size_t errlen)
+/* The "0::" line of /proc/self/cgroup: where the kernel says we are, relative to our cgroup namespace's root. */
+static int read_self_cgroup(const char *proc_root, char *out, size_t len)
 {
 	char path[RW_CONFIG_PATH_LEN + 32], buf[4096];
 	int ret;
 
 	snprintf(path, sizeof path, "%s/self/cgroup", proc_root[0] ? proc_root : "/proc");
-	if ((ret = read_small(path, buf, sizeof buf)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+	if ((ret = read_small(path, buf, sizeof buf)) < 0)
 		return ret;
-	}
 	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		if (strncmp(line, "0::", 3) != 0)
 			continue;
 		char *nl = strchr(line, '\n');
 		size_t n = nl ? (size_t)(nl - line - 3) : strlen(line + 3);
-		if (n >= len) {
-			snprintf(err, errlen, "%s: cgroup path too long", path);
+		if (n >= len)
 			return -ENAMETOOLONG;
-		}
 		memcpy(out, line + 3, n);
 		out[n] = '\0';
 		char *del = strstr(out, " (deleted)");
@@ -1108,38 +1778,110 @@ static int read_self_cgroup(const char *proc_root, char *out, size_t len, char *
 			snprintf(out, len, "/");
 		return 0;
 	}
-	snprintf(err, errlen, "%s: no cgroup2 (\"0::\") line", path);
 	return -ENOENT;
 }
 
-/* libcgroup only when its cgroup2 mount is our root and its "cgroup" pseudo-controller resolves there. */
-static bool libcgroup_fits(const char *root)
+static bool stop_at_pid(long v, void *arg)
 {
-	char want[PATH_MAX], have[PATH_MAX], line[1024], buf[256];
-	void *h = NULL;
-	FILE *f;
-	bool ok = false;
-
-	if (!realpath(root, want) || cgroup_init() != 0)
+	bool *found = arg;
+	if (v == (long)getpid()) {
+		*found = true;
 		return false;
-	/* cgroup_init() registers the first cgroup2 mount of /proc/mounts (2.0.2, src/api.c) */
-	if (!(f = fopen("/proc/mounts", "re")))
-		return false;
-	while (fgets(line, sizeof line, f)) {
-		char dev[256], mnt[512], type[64];
-		if (sscanf(line, "%255s %511s %63s", dev, mnt, type) == 3 && strcmp(type, "cgroup2") == 0) {
-			ok = realpath(mnt, have) && strcmp(have, want) == 0;
-			break;
-		}
 	}
-	fclose(f);
-	if (!ok)
-		return false;
-	int e = cgroup_read_value_begin("cgroup", "/", "cgroup.controllers", &h, buf, sizeof buf);
-	if (h)
-		cgroup_read_value_end(&h);
-	return e == 0 || e == ECGEOF;
+	return true;
 }
+
+static bool lists_self(int dfd)
+{
+	bool found = false;
+	for_each_number(dfd, "cgroup.procs", stop_at_pid, &found);
+	return found;
+}
+
+/* Depth-first search below dfd (consumed) for the directory whose cgroup.procs lists us; rel gets its path. */
+static bool search_self(int dfd, char *rel, size_t rel_len, int depth, unsigned *dirs)
+{
+	DIR *d;
+	struct dirent *de;
+	bool found = false;
+
+	if (lists_self(dfd)) {
+		close(dfd);
+		return true;
+	}
+	if (depth >= SUBTREE_MAX_DEPTH || ++*dirs > SELF_SEARCH_MAX_DIRS || !(d = fdopendir(dfd))) {
+		close(dfd);
+		return false;
+	}
+	while (!found && (de = readdir(d)) != NULL) {
+		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		size_t n = strlen(de->d_name);
+		if (rel_len + 1 + n >= RW_CGROUP_PATH_MAX)
+			continue;
+		int cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		rel[rel_len] = '/';
+		memcpy(rel + rel_len + 1, de->d_name, n + 1);
+		found = search_self(cfd, rel, rel_len + 1 + n, depth + 1, dirs);
+		if (!found)
+			rel[rel_len] = '\0';
+	}
+	closedir(d);
+	return found;
+}
+
+/* Find the agent's cgroup in the tree below r->root, by its cgroup.procs, and the inodes of it and each ancestor. */
+static int find_self(struct rw_respond *r, char *err, size_t errlen)
+{
+	char said[RW_CGROUP_PATH_MAX] = "", path[RW_CONFIG_PATH_LEN + RW_CGROUP_PATH_MAX], rel[RW_CGROUP_PATH_MAX];
+	unsigned dirs = 0;
+	bool found = false;
+	int fd, ret;
+
+	ret = read_self_cgroup(r->proc_root, said, sizeof said);
+	rel[0] = '\0';
+	if (ret == 0 && !is_root_path(said) && canonical_path(said) && abs_path(r, path, sizeof path, said, NULL) == 0 &&
+	    (fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		found = lists_self(fd);
+		close(fd);
+		if (found)
+			snprintf(rel, sizeof rel, "%s", said);
+	}
+	if (!found && (fd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
+		found = search_self(fd, rel, 0, 0, &dirs);
+	if (!found) {
+		snprintf(err, errlen,
+			 "respond: cannot find the agent's own cgroup in the tree it walks (%s; /proc/self/cgroup says "
+			 "\"%s\"): freeze/kill/dry-run cannot be armed without it, since the agent could act on itself. Run "
+			 "the agent inside that hierarchy, or set response.mode = off",
+			 r->root, ret == 0 ? said : strerror(-ret));
+		return -ENOENT;
+	}
+	if (!rel[0])
+		snprintf(rel, sizeof rel, "/");
+	snprintf(r->self_cg, sizeof r->self_cg, "%s", rel);
+	/* inodes of the cgroup and every ancestor up to the root */
+	r->n_self_chain = 0;
+	for (char cur[RW_CGROUP_PATH_MAX];;) {
+		struct stat st;
+		snprintf(cur, sizeof cur, "%s", rel);
+		if (abs_path(r, path, sizeof path, cur, NULL) == 0 && stat(path, &st) == 0 &&
+		    r->n_self_chain < SELF_CHAIN_MAX)
+			r->self_chain[r->n_self_chain++] = (uint64_t)st.st_ino;
+		if (is_root_path(rel))
+			break;
+		char *slash = strrchr(rel, '/');
+		if (slash == rel)
+			rel[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- open / close */
 
 int rw_respond_open(struct rw_respond **out, const struct rw_config *cfg, const char *cgroup2_root, char *err,
 		    size_t errlen)
@@ -1163,18 +1905,22 @@ int rw_respond_open(struct rw_respond **out, const struct rw_config *cfg, const 
 	r->max_per_min = cfg->response_max_actions_per_min;
 	r->allow_cgroups = cfg->allow_cgroups;
 	r->allow_identities = cfg->allow_identities;
+	r->unprotect = cfg->unprotect;
+	r->process_targets = cfg->response_process_targets;
+	snprintf(r->kube_pods_dir, sizeof r->kube_pods_dir, "%s", cfg->kube_pods_dir);
+	snprintf(r->proc_root, sizeof r->proc_root, "%s", cfg->proc_root[0] ? cfg->proc_root : "/proc");
 	snprintf(r->root, sizeof r->root, "%s", cgroup2_root);
 	for (size_t n = strlen(r->root); n > 1 && r->root[n - 1] == '/'; n--)
 		r->root[n - 1] = '\0';
 	snprintf(r->audit_path, sizeof r->audit_path, "%s", cfg->audit_log);
+	r->recheck.read_fp = rw_respond_fp_ptrace;
 
-	ret = read_self_cgroup(cfg->proc_root, r->self_cg, sizeof r->self_cg, err, errlen);
 	if (r->mode == RW_RESPONSE_OFF) {
 		/* nothing will be touched: no audit log, and not knowing our own cgroup does not matter */
 		*out = r;
 		return 0;
 	}
-	if (ret < 0)
+	if ((ret = find_self(r, err, errlen)) < 0)
 		goto fail;
 	if (r->max_per_min && !(r->rate_ring = calloc(r->max_per_min, sizeof *r->rate_ring))) {
 		ret = -ENOMEM;
@@ -1204,9 +1950,10 @@ int rw_respond_open(struct rw_respond **out, const struct rw_config *cfg, const 
 		snprintf(err, errlen, "response.audit_log: %s: %s", r->audit_path, strerror(errno));
 		goto fail;
 	}
-	r->libcg = libcgroup_fits(r->root);
-	rw_log_info("respond", "mode %s, own cgroup %s, audit log %s, cgroup writes via %s",
-		    rw_response_mode_name(r->mode), r->self_cg, r->audit_path, r->libcg ? "libcgroup" : "plain writes");
+	rw_log_info("respond", "mode %s, own cgroup %s (inode %llu, %u ancestors), audit log %s",
+		    rw_response_mode_name(r->mode), r->self_cg,
+		    (unsigned long long)(r->n_self_chain ? r->self_chain[0] : 0), r->n_self_chain ? r->n_self_chain - 1 : 0,
+		    r->audit_path);
 	*out = r;
 	return 0;
 fail:
@@ -1220,9 +1967,29 @@ void rw_respond_close(struct rw_respond *r)
 		return;
 	if (r->audit_fd >= 0)
 		close(r->audit_fd);
+	for (size_t i = 0; i < r->n_entries; i++) {
+		if (r->entries[i].fd >= 0)
+			close(r->entries[i].fd);
+		if (r->entries[i].pidfd >= 0)
+			close(r->entries[i].pidfd);
+	}
 	free(r->rate_ring);
 	free(r->entries);
 	free(r);
+}
+
+void rw_respond_set_recheck(struct rw_respond *r, const struct rw_respond_recheck *rc)
+{
+	if (r && rc)
+		r->recheck = *rc;
+}
+
+void rw_respond_on_event(struct rw_respond *r, rw_respond_event_fn fn, void *arg)
+{
+	if (!r)
+		return;
+	r->on_event = fn;
+	r->on_event_arg = arg;
 }
 
 void rw_respond_get_stats(const struct rw_respond *r, struct rw_respond_stats *out)
@@ -1234,10 +2001,162 @@ void rw_respond_get_stats(const struct rw_respond *r, struct rw_respond_stats *o
 
 const char *rw_respond_self_cgroup(const struct rw_respond *r)
 {
-	return r->self_cg[0] ? r->self_cg : "/";
+	return r->self_cg;
 }
 
-bool rw_respond_uses_libcgroup(const struct rw_respond *r)
+/* ---------------------------------------------------------------- the ptrace FP reader */
+
+#define PT_MAX_THREADS 4      /* busiest threads read */
+#define PT_CANDIDATES  256    /* threads whose CPU is compared */
+#define PT_ROUNDS      10     /* reads per thread */
+
+int rw_respond_fp_ptrace(void *arg, uint64_t target_id, const pid_t *tids, unsigned n, unsigned window_ms,
+			 struct rw_fp_evidence *out)
 {
-	return r->libcg;
+	uint64_t before[PT_CANDIDATES], after;
+	pid_t pick[PT_MAX_THREADS];
+	uint64_t best[PT_MAX_THREADS];
+	unsigned np = 0;
+	(void)arg;
+	(void)target_id;
+
+	memset(out, 0, sizeof *out);
+	if (n > PT_CANDIDATES)
+		n = PT_CANDIDATES;
+	for (unsigned i = 0; i < n; i++)
+		if (proc_stat_times("/proc", tids[i], &before[i], NULL) < 0)
+			before[i] = UINT64_MAX;
+	struct timespec q = { (time_t)(window_ms / 4 / 1000), (long)(window_ms / 4 % 1000) * 1000000L };
+	nanosleep(&q, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		if (before[i] == UINT64_MAX || proc_stat_times("/proc", tids[i], &after, NULL) < 0 || after <= before[i])
+			continue;
+		uint64_t d = after - before[i];
+		unsigned at = np < PT_MAX_THREADS ? np++ : PT_MAX_THREADS;
+		if (at == PT_MAX_THREADS) {
+			unsigned lo = 0;
+			for (unsigned j = 1; j < PT_MAX_THREADS; j++)
+				if (best[j] < best[lo])
+					lo = j;
+			if (best[lo] >= d)
+				continue;
+			at = lo;
+		}
+		pick[at] = tids[i];
+		best[at] = d;
+	}
+	if (np == 0)
+		return 0; /* nothing ran: no observations, which does not qualify */
+
+	uint8_t modes[PT_MAX_THREADS] = { 0 };
+	int last[PT_MAX_THREADS];
+	for (unsigned j = 0; j < np; j++)
+		last[j] = -1;
+	long gap_ns = (long)window_ms * 3 / 4 * 1000000L / PT_ROUNDS;
+	for (unsigned round = 0; round < PT_ROUNDS; round++) {
+		for (unsigned j = 0; j < np; j++) {
+			uint32_t control = 0;
+			uint64_t stop_ns = 0;
+			if (rw_fpprobe_read_thread(pick[j], &control, &stop_ns) < 0) {
+				out->failed++;
+				continue;
+			}
+			struct rw_fp_decoded dc;
+			rw_fp_decode(control, &dc);
+			modes[j] |= (uint8_t)(1u << dc.rmode);
+			out->modes_union |= (uint8_t)(1u << dc.rmode);
+			out->mode_obs[dc.rmode & 3]++;
+			out->probes++;
+			if (dc.ftz || dc.daz)
+				out->ftz_daz = 1;
+			if (dc.ftz && dc.daz)
+				out->ftz_daz_obs++;
+			if (last[j] >= 0) {
+				out->pairs++;
+				out->changes += last[j] != dc.rmode;
+			}
+			last[j] = dc.rmode;
+			out->last_control = control;
+		}
+		struct timespec g = { gap_ns / 1000000000L, gap_ns % 1000000000L };
+		nanosleep(&g, NULL);
+	}
+	rw_fpprobe_release_pending(50);
+	for (unsigned j = 0; j < np; j++) {
+		unsigned all = (unsigned)__builtin_popcount(modes[j]);
+		unsigned nondef = (unsigned)__builtin_popcount(modes[j] & 0xe);
+		if (all)
+			out->threads++;
+		if (all > out->max_thread_modes)
+			out->max_thread_modes = (uint8_t)all;
+		if (nondef > out->max_thread_nondefault)
+			out->max_thread_nondefault = (uint8_t)nondef;
+	}
+	if (out->probes)
+		out->path = RW_FP_PATH_PTRACE;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- least privilege */
+
+/* Capabilities the agent never uses, whatever the configuration. Kept: DAC_OVERRIDE and DAC_READ_SEARCH (cgroup
+ * and /proc files), SYS_ADMIN/PERFMON/BPF (counters, eBPF), SYS_NICE (the probe thread's priority), SYS_RESOURCE
+ * (RLIMIT_NOFILE, locked memory for BPF maps), IPC_LOCK, NET_BIND_SERVICE (a listen port below 1024),
+ * KILL and SYS_PTRACE when asked for. SETPCAP goes last, once the bounding set is cut. */
+static const struct { int cap; const char *name; } never[] = {
+	{ CAP_CHOWN, "chown" }, { CAP_FOWNER, "fowner" }, { CAP_FSETID, "fsetid" }, { CAP_SETGID, "setgid" },
+	{ CAP_SETUID, "setuid" }, { CAP_LINUX_IMMUTABLE, "linux_immutable" },
+	{ CAP_NET_BROADCAST, "net_broadcast" }, { CAP_NET_ADMIN, "net_admin" }, { CAP_NET_RAW, "net_raw" },
+	{ CAP_IPC_OWNER, "ipc_owner" }, { CAP_SYS_MODULE, "sys_module" }, { CAP_SYS_RAWIO, "sys_rawio" },
+	{ CAP_SYS_CHROOT, "sys_chroot" }, { CAP_SYS_PACCT, "sys_pacct" }, { CAP_SYS_BOOT, "sys_boot" },
+	{ CAP_SYS_TIME, "sys_time" }, { CAP_SYS_TTY_CONFIG, "sys_tty_config" }, { CAP_MKNOD, "mknod" },
+	{ CAP_LEASE, "lease" }, { CAP_AUDIT_WRITE, "audit_write" }, { CAP_AUDIT_CONTROL, "audit_control" },
+	{ CAP_SETFCAP, "setfcap" }, { CAP_MAC_OVERRIDE, "mac_override" }, { CAP_MAC_ADMIN, "mac_admin" },
+	{ CAP_SYSLOG, "syslog" }, { CAP_WAKE_ALARM, "wake_alarm" }, { CAP_BLOCK_SUSPEND, "block_suspend" },
+	{ CAP_AUDIT_READ, "audit_read" }, { 40 /* CAP_CHECKPOINT_RESTORE */, "checkpoint_restore" },
+};
+
+int rw_respond_drop_privileges(bool need_kill, bool need_ptrace, char *dropped, size_t len)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	int drop[64], nd = 0, o = 0;
+
+	dropped[0] = '\0';
+	for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
+		drop[nd++] = never[i].cap;
+	if (!need_kill)
+		drop[nd++] = CAP_KILL;
+	if (!need_ptrace)
+		drop[nd++] = CAP_SYS_PTRACE;
+	drop[nd++] = CAP_SETPCAP;
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	/* the bounding set first (it needs CAP_SETPCAP), so that nothing exec'd could get them back either */
+	for (int i = 0; i < nd; i++)
+		prctl(PR_CAPBSET_DROP, drop[i], 0, 0, 0); /* EINVAL for a capability this kernel lacks: fine */
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (int i = 0; i < nd; i++) {
+		unsigned w = (unsigned)drop[i] / 32, b = 1u << ((unsigned)drop[i] % 32);
+		if (w > 1)
+			continue;
+		if (data[w].permitted & b) {
+			const char *name = drop[i] == CAP_KILL ? "kill" : drop[i] == CAP_SYS_PTRACE ? "sys_ptrace"
+					   : drop[i] == CAP_SETPCAP ? "setpcap" : NULL;
+			for (size_t k = 0; !name && k < sizeof never / sizeof never[0]; k++)
+				if (never[k].cap == drop[i])
+					name = never[k].name;
+			if (o >= 0 && (size_t)o < len)
+				o += snprintf(dropped + o, len - (size_t)o, "%s%s", o ? "," : "", name ? name : "?");
+		}
+		data[w].effective &= ~b;
+		data[w].permitted &= ~b;
+		data[w].inheritable &= ~b;
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
 }

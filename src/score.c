@@ -70,6 +70,15 @@ const struct rw_score_target *rw_scorer_find(const struct rw_scorer *sc, uint64_
 	return t->cgroup_id ? t : NULL;
 }
 
+void rw_scorer_hold(struct rw_scorer *sc, uint64_t cgroup_id, int held)
+{
+	if (cgroup_id == 0 || !sc->slots)
+		return;
+	struct rw_score_target *t = lookup(sc, cgroup_id);
+	if (t->cgroup_id)
+		t->tracker.held = held;
+}
+
 int rw_scorer_score(struct rw_scorer *sc, const struct rw_sample *s, struct rw_verdict_state *out)
 {
 	/* cgroup id 0 never names a cgroup; key it as 1 to keep "free" unambiguous (only synthetic tests do this) */

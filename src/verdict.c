@@ -296,6 +296,10 @@ int rw_verdict_update(struct rw_verdict_tracker *t, const struct rw_config *cfg,
 		t->st.first_seen_ns = t->st.since_ns = time_ns;
 		changed = 1;
 	}
+	if (t->held && !changed) {
+		t->st.intervals_in_verdict++;
+		return 0;
+	}
 
 	enum rw_verdict level = level_of(cfg, mo->p_q16);
 	t->levels[t->pos] = (uint8_t)level;

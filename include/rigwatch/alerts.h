@@ -26,6 +26,14 @@ int rw_alerts_verdict_change(struct rw_alerts *a, const char *host, const struct
 struct rw_buf;
 int rw_alerts_format(const char *host, const struct rw_report_target *t, enum rw_verdict old, struct rw_buf *out);
 
+/* Write the alert for a response decision (freeze, kill, dry-run; done, refused, failed...), at the moment it is
+ * taken: rule "Cryptocurrency miner killed" (Critical), "... frozen" (Error), "... would be stopped (dry-run)"
+ * (Warning), "... response held back" (Warning: refused, rate limited, no behavioural evidence, re-check failed),
+ * with the decision, the evidence it rested on and the workload's identity in output_fields. */
+struct rw_respond_event;
+int rw_alerts_action(struct rw_alerts *a, const char *host, const struct rw_respond_event *ev);
+int rw_alerts_action_format(const char *host, const struct rw_respond_event *ev, struct rw_buf *out);
+
 /* Close the file (not stdout). NULL is a no-op. */
 void rw_alerts_close(struct rw_alerts *a);
 

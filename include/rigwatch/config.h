@@ -61,6 +61,9 @@ struct rw_config {
 	char audit_log[RW_CONFIG_PATH_LEN];
 	struct rw_glob_list allow_cgroups;
 	struct rw_glob_list allow_identities; /* "docker:<id>", "pod:<uid>", "slurm:<job>", "unit:<name>" */
+	struct rw_glob_list unprotect;        /* cgroup globs lifting the built-in protected set where they match */
+	bool response_process_targets;        /* act on per-process targets (by pid, start time checked) */
+	char kube_pods_dir[RW_CONFIG_PATH_LEN]; /* kubelet's pod log dirs (<ns>_<pod>_<uid>): finds kube-system pods */
 
 	/* [http] */
 	uint32_t http_max_connections, http_per_ip_connections, http_timeout_s, http_memory_limit;

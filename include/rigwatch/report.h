@@ -18,6 +18,9 @@ enum rw_action_state {
 	RW_ACTION_FAILED,
 };
 
+#define RW_REPORT_RESPONSE_ACTIONS 3
+#define RW_REPORT_RESPONSE_RESULTS 8
+
 struct rw_report_target {
 	struct rw_sample sample;
 	struct rw_verdict_state verdict;
@@ -48,7 +51,9 @@ struct rw_report {
 	bool pmu_cgroup_permitted;
 	char pmu_name[32];
 	uint32_t sources_available;    /* RW_SRC_BIT()s the host can provide */
-	uint64_t actions_total[RW_ACTION_FAILED + 1]; /* responses taken since start, by the state they led to */
+	/* rigwatch_response_actions_total{action,result}: every response decision since start, indexed by
+	 * enum rw_respond_action and enum rw_respond_result (respond.h) */
+	uint64_t response_actions[RW_REPORT_RESPONSE_ACTIONS][RW_REPORT_RESPONSE_RESULTS];
 	uint64_t start_time_ns;
 };
 

@@ -37,6 +37,9 @@ void rw_scorer_free(struct rw_scorer *sc);
  * NULL). Returns 1 when the verdict changed (a new target's first interval counts), 0 if not, -ENOMEM. */
 int rw_scorer_score(struct rw_scorer *sc, const struct rw_sample *s, struct rw_verdict_state *out);
 
+/* Hold a known target's verdict as it is (see rw_verdict_update), or release it. Unknown ids are ignored. */
+void rw_scorer_hold(struct rw_scorer *sc, uint64_t cgroup_id, int held);
+
 /* The state of a target, or NULL if unknown. */
 const struct rw_score_target *rw_scorer_find(const struct rw_scorer *sc, uint64_t cgroup_id);
 

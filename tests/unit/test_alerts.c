@@ -11,6 +11,7 @@
 #include "rigwatch/config.h"
 #include "rigwatch/exposition.h"
 #include "rigwatch/log.h"
+#include "rigwatch/respond.h"
 #include "rw_test.h"
 
 /* Run python3 on the text with the given assertions; it sees the lines as `L` (a list of parsed objects). */
@@ -52,6 +53,47 @@ static void test_format_mining(void)
 		"assert f[\"proc.pid\"]==777 and f[\"proc.name\"]==\"xmrig\" and f[\"proc.exepath\"]==\"/tmp/.x/xmrig\"\n"
 		"assert f[\"user.uid\"]==1000 and f[\"rigwatch.action\"]==\"dry-run\"\n"
 		"assert a[\"tags\"]==[\"rigwatch\",\"cryptomining\",\"mitre_impact\",\"T1496\",\"container\"], a[\"tags\"]\n"),
+		0);
+	rw_buf_free(&b);
+}
+
+/* A response decision is an alert of its own: a kill is Critical, a hold-back a Warning, with the decision, the
+ * evidence and the identity in output_fields. */
+static void test_format_action(void)
+{
+	struct rw_report rep;
+	struct rw_report_target t[4];
+	struct rw_buf b = RW_BUF_INIT;
+	fixture_report(&rep, t);
+	struct rw_respond_event ev = { .target = &t[0], .action = RW_RA_KILL, .result = RW_RR_OK,
+				       .detail = "cgroup.freeze=1; frozen 1 after 3 ms; cgroup.kill; empty after 9 ms",
+				       .checks = "interval: 3 non-default \"rounding\" modes; re-check: 2 modes",
+				       .time_ns = 1714560003000000000ull };
+	CU_ASSERT_EQUAL_FATAL(rw_alerts_action_format("node-1", &ev, &b), 0);
+	ev.action = RW_RA_FREEZE;
+	ev.result = RW_RR_REFUSED;
+	ev.detail = "protected: systemd service cron.service";
+	CU_ASSERT_EQUAL_FATAL(rw_alerts_action_format("node-1", &ev, &b), 0);
+	ev.action = RW_RA_DRY_RUN;
+	ev.result = RW_RR_OK;
+	CU_ASSERT_EQUAL_FATAL(rw_alerts_action_format("node-1", &ev, &b), 0);
+	ev.action = RW_RA_KILL;
+	ev.result = RW_RR_FROZEN_NOT_KILLED;
+	CU_ASSERT_EQUAL_FATAL(rw_alerts_action_format("node-1", &ev, &b), 0);
+	CU_ASSERT_EQUAL(py_check(b.data, b.len,
+		"assert len(L)==4\n"
+		"a=L[0]; f=a[\"output_fields\"]\n"
+		"assert a[\"rule\"]==\"Cryptocurrency miner killed\" and a[\"priority\"]==\"Critical\", a\n"
+		"assert a[\"time\"]==\"2024-05-01T10:40:03.000000000Z\" and a[\"source\"]==\"rigwatch\"\n"
+		"assert a[\"output\"].startswith(\"10:40:03.000000000: Critical Cryptocurrency miner killed in docker:0123456789ab \"), a[\"output\"]\n"
+		"assert f[\"rigwatch.response.action\"]==\"kill\" and f[\"rigwatch.response.result\"]==\"ok\"\n"
+		"assert f[\"rigwatch.response.evidence\"].startswith(\"interval: 3 non-default \\\"rounding\\\"\")\n"
+		"assert f[\"container.id\"]==\"0123456789ab\" and f[\"rigwatch.cgroup_id\"]==4242 and f[\"proc.name\"]==\"xmrig\"\n"
+		"assert \"response\" in a[\"tags\"] and \"container\" in a[\"tags\"]\n"
+		"assert L[1][\"rule\"]==\"Cryptocurrency miner response held back\" and L[1][\"priority\"]==\"Warning\"\n"
+		"assert L[1][\"output_fields\"][\"rigwatch.response.detail\"]==\"protected: systemd service cron.service\"\n"
+		"assert L[2][\"rule\"]==\"Cryptocurrency miner would be stopped (dry-run)\" and L[2][\"priority\"]==\"Warning\"\n"
+		"assert L[3][\"output_fields\"][\"rigwatch.response.result\"]==\"frozen_not_killed\" and L[3][\"priority\"]==\"Error\"\n"),
 		0);
 	rw_buf_free(&b);
 }
@@ -142,6 +184,7 @@ static void test_file_output(void)
 
 static const rw_test tests[] = {
 	RW_TEST(test_format_mining),
+	RW_TEST(test_format_action),
 	RW_TEST(test_format_hostile_and_cleared),
 	RW_TEST(test_file_output),
 	{ NULL, NULL },

@@ -1,19 +1,27 @@
-/* respond: the safety rules table-tested, gating and the rate limit with a fake clock, and real freeze/kill on
- * real child cgroups under the cgroup2 mount with real sleeping and busy processes. Needs root and cgroup2. */
+/* respond: the safety rules table-tested (protected set, unprotect, own cgroup by inode, in and out of a cgroup
+ * namespace), what qualifies, gating and the rate limit with a fake clock, and real freeze/kill on real child
+ * cgroups under the cgroup2 mount with real processes: idle, busy, and busy switching the FP rounding mode the way
+ * RandomX does, read back by the real ptrace re-check. Needs root and cgroup2. */
 #include <errno.h>
 #include <fcntl.h>
+#include <fenv.h>
+#include <sched.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "rigwatch/config.h"
 #include "rigwatch/respond.h"
+#include "rigwatch/targets.h"
 #include "rw_test.h"
 
 #define S 1000000000ull
@@ -115,23 +123,44 @@ static bool events_wait(const char *rel, const char *what, int ms)
 	return events_has(rel, what);
 }
 
-/* Start a child in cgroup rel: busy (spins) or idle (pause); returns once it is listed in cgroup.procs. */
-static pid_t spawn_in(const char *rel, bool busy)
+enum kind { IDLE = 0, BUSY = 1, FPSWITCH = 2 };
+
+/* Busy, switching the SSE rounding mode among all four the way RandomX's CFROUND does, with FP work between. */
+static void fp_switcher(void)
+{
+	static const int modes[] = { FE_TONEAREST, FE_DOWNWARD, FE_UPWARD, FE_TOWARDZERO };
+	volatile double x = 1.0;
+	for (unsigned i = 0;; i++) {
+		fesetround(modes[(i >> 4) & 3]);
+		for (int k = 0; k < 2000; k++)
+			x = x * 1.0000001 + 1e-9;
+	}
+}
+
+/* Start a child in cgroup rel (NULL: stays where we are), as uid (0: root): idle (pause), busy (spins) or
+ * FPSWITCH; returns once it is listed in cgroup.procs. */
+static pid_t spawn_as(const char *rel, enum kind kind, uid_t uid)
 {
 	char p[1024], buf[4096], me[32];
 	pid_t pid = fork();
 	if (pid == 0) {
 		rw_test_child_detach();
-		snprintf(p, sizeof p, "%s%s/cgroup.procs", cg2, rel);
+		snprintf(p, sizeof p, "%s%s/cgroup.procs", cg2, rel ? rel : "");
 		snprintf(me, sizeof me, "%d", getpid());
-		if (write_file(p, me) < 0)
+		if (rel && write_file(p, me) < 0)
 			_exit(3);
-		if (busy)
+		if (uid && (setgid(uid) < 0 || setuid(uid) < 0))
+			_exit(4);
+		if (kind == FPSWITCH)
+			fp_switcher();
+		if (kind == BUSY)
 			for (volatile unsigned long i = 0;; i++)
 				;
 		for (;;)
 			pause();
 	}
+	if (!rel)
+		return pid;
 	snprintf(me, sizeof me, "%d\n", pid);
 	for (int i = 0; i < 200; i++) {
 		if (cg_file(rel, "cgroup.procs", buf, sizeof buf) == 0 && strstr(buf, me))
@@ -139,6 +168,11 @@ static pid_t spawn_in(const char *rel, bool busy)
 		usleep(5000);
 	}
 	return pid;
+}
+
+static pid_t spawn_in(const char *rel, bool busy)
+{
+	return spawn_as(rel, busy ? BUSY : IDLE, 0);
 }
 
 /* Reaped with SIGKILL (true), or still alive / other end (false). Waits up to 2 s. */
@@ -211,6 +245,7 @@ static void target_init(struct rw_report_target *t, uint64_t id, const char *cg,
 	memset(t, 0, sizeof *t);
 	t->sample.cgroup_id = id;
 	snprintf(t->sample.cgroup, sizeof t->sample.cgroup, "%s", cg);
+	rw_identity_from_path(cg, &t->sample.identity);
 	t->verdict.verdict = v;
 	t->verdict.score_q16 = score;
 	t->verdict.intervals_in_verdict = intervals;
@@ -221,6 +256,37 @@ static void target_init(struct rw_report_target *t, uint64_t id, const char *cg,
 	snprintf(t->verdict.reasons[0].feature, sizeof t->verdict.reasons[0].feature, "fp_rounding_modes");
 	t->verdict.reasons[0].value_q16 = 4 << 16;
 	snprintf(t->verdict.reasons[0].detail, sizeof t->verdict.reasons[0].detail, "4 \"distinct\" modes in 1 s");
+	/* the interval's behavioural evidence: one core, three non-default rounding modes on one thread */
+	t->sample.interval_us = 1000000;
+	t->sample.cpu_usec = 1000000;
+	t->sample.fp.path = RW_FP_PATH_PTRACE;
+	t->sample.fp.probes = 16;
+	t->sample.fp.threads = 1;
+	t->sample.fp.modes_union = 0xf;
+	t->sample.fp.max_thread_modes = 4;
+	t->sample.fp.max_thread_nondefault = 3;
+}
+
+static bool is_root(const char *rel)
+{
+	return rel[0] == '\0' || strcmp(rel, "/") == 0;
+}
+
+/* A cgroup's id: the inode of its directory. */
+static uint64_t cg_ino(const char *rel)
+{
+	char p[1024];
+	struct stat st;
+	abs_of(p, sizeof p, rel);
+	return stat(p, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+static void move_self(const char *rel)
+{
+	char p[1024], pid[32];
+	snprintf(p, sizeof p, "%s%s/cgroup.procs", cg2, is_root(rel) ? "" : rel);
+	snprintf(pid, sizeof pid, "%d", getpid());
+	CU_ASSERT_EQUAL(write_file(p, pid), 0);
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -276,7 +342,7 @@ static void test_rules_self_root_init(void)
 		{ "/system.slice/docker-" HEX64 ".scope", false, NULL },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-		const char *res = rw_respond_allowed(r, table[i].path, NULL, why, sizeof why);
+		const char *res = rw_respond_allowed(r, table[i].path, 0, NULL, why, sizeof why);
 		if ((res != NULL) != table[i].refused)
 			printf("  rule mismatch for '%s': %s\n", table[i].path, res ? res : "allowed");
 		CU_ASSERT_EQUAL(res != NULL, table[i].refused);
@@ -284,17 +350,23 @@ static void test_rules_self_root_init(void)
 			CU_ASSERT_PTR_NOT_NULL(strstr(res, table[i].why_has));
 	}
 	/* own cgroup and each ancestor, up to the root */
-	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, self_rel, NULL, why, sizeof why) ?: "", "own cgroup"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, self_rel, 0, NULL, why, sizeof why) ?: "", "own cgroup"));
 	snprintf(a, sizeof a, "%s/agent", base_rel);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, a, NULL, why, sizeof why) ?: "", "ancestor"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, base_rel, NULL, why, sizeof why) ?: "", "ancestor"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, a, 0, NULL, why, sizeof why) ?: "", "ancestor"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, base_rel, 0, NULL, why, sizeof why) ?: "", "ancestor"));
+	/* by inode: a path that does not say so is still the agent's cgroup or an ancestor */
+	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, "/elsewhere", cg_ino(self_rel), NULL, why, sizeof why) ?: "",
+				      "own cgroup"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, "/elsewhere", cg_ino(base_rel), NULL, why, sizeof why) ?: "",
+				      "ancestor"));
+	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, "/elsewhere", cg_ino(self_rel) + 999999, NULL, why, sizeof why));
 	/* siblings and name prefixes are not ancestors */
 	snprintf(a, sizeof a, "%s/agentx", base_rel);
-	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, NULL, why, sizeof why));
+	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why));
 	snprintf(a, sizeof a, "%s/agent/inner2", base_rel);
-	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, NULL, why, sizeof why));
+	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why));
 	snprintf(a, sizeof a, "%s/other", base_rel);
-	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, NULL, why, sizeof why));
+	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why));
 	rw_respond_close(r);
 
 	/* back where we came from */
@@ -339,11 +411,11 @@ static void test_rules_allow_lists(void)
 		{ "/system.slice/docker-" HEX64 ".scope/sub", true, "allow_identity docker:" },
 		{ "/system.slice/nginx.service", true, "unit:nginx.service" },
 		{ "/system.slice/nginx.service/worker", true, "unit:nginx.service" },
-		{ "/system.slice/apache.service", false, NULL },
+		{ "/system.slice/apache.service", true, "systemd service apache.service" }, /* built in */
 		{ "/user.slice/ci-42.scope", true, "unit:ci-*.scope" },
 	};
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-		const char *res = rw_respond_allowed(r, paths[i].path, NULL, why, sizeof why);
+		const char *res = rw_respond_allowed(r, paths[i].path, 0, NULL, why, sizeof why);
 		if ((res != NULL) != paths[i].refused)
 			printf("  allow mismatch for '%s': %s\n", paths[i].path, res ? res : "allowed");
 		CU_ASSERT_EQUAL(res != NULL, paths[i].refused);
@@ -378,7 +450,7 @@ static void test_rules_allow_lists(void)
 		snprintf(id.pod_uid, sizeof id.pod_uid, "%s", ids[i].pod);
 		snprintf(id.slurm_job, sizeof id.slurm_job, "%s", ids[i].job);
 		snprintf(id.unit, sizeof id.unit, "%s", ids[i].unit);
-		const char *res = rw_respond_allowed(r, "/some/workload", &id, why, sizeof why);
+		const char *res = rw_respond_allowed(r, "/some/workload", 0, &id, why, sizeof why);
 		if ((res != NULL) != ids[i].refused)
 			printf("  identity mismatch #%zu %s:%s: %s\n", i, ids[i].runtime, ids[i].id,
 			       res ? res : "allowed");
@@ -395,19 +467,19 @@ static void test_rules_allow_lists(void)
 	snprintf(a, sizeof a, "%s/parent", base_rel);
 	snprintf(b, sizeof b, "%s/parent/keepme", base_rel);
 	CU_ASSERT_EQUAL_FATAL(mkcg(a), 0);
-	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, NULL, why, sizeof why));
+	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why));
 	CU_ASSERT_EQUAL_FATAL(mkcg(b), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, a, NULL, why, sizeof why) ?: "", "in the subtree"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, a, 0, NULL, why, sizeof why) ?: "", "in the subtree"));
 	rmcg(b);
 	snprintf(b, sizeof b, "%s/parent/x/precious.service", base_rel);
 	snprintf(why, sizeof why, "%s/parent/x", base_rel);
 	CU_ASSERT_EQUAL_FATAL(mkcg(why), 0);
 	CU_ASSERT_EQUAL_FATAL(mkcg(b), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, a, NULL, why, sizeof why) ?: "", "unit:precious.service"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, a, 0, NULL, why, sizeof why) ?: "", "unit:precious.service"));
 	rmcg(b);
 	snprintf(b, sizeof b, "%s/parent/x", base_rel);
 	rmcg(b);
-	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, NULL, why, sizeof why));
+	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why));
 	rmcg(a);
 	rw_respond_close(r);
 	unlink(audit_path);
@@ -517,14 +589,24 @@ static void test_gating_and_rate_limit(void)
 	unlink(audit_path);
 }
 
-/* freeze / thaw / kill / vanished on real cgroups. `root` is the cgroup2 mount or a second (bind) mount of it. */
-static void actions_on(const char *root, bool expect_libcg)
+static int open_target_ok(struct rw_respond *r, const char *rel)
+{
+	char detail[512];
+	int fd = rw_respond_open_target(r, rel, cg_ino(rel), detail, sizeof detail);
+	if (fd < 0)
+		printf("  open_target %s: %s\n", rel, detail);
+	CU_ASSERT(fd >= 0);
+	return fd;
+}
+
+/* freeze / thaw / kill / vanished on real cgroups, through inode-checked directory fds. `root` is the cgroup2
+ * mount or a second mount of it. */
+static void actions_on(const char *root)
 {
 	struct rw_config c;
 	char a[256], sub[256], gone[256], detail[512];
 	config_for(&c, RW_RESPONSE_FREEZE);
 	struct rw_respond *r = open_ok(&c, root);
-	CU_ASSERT_EQUAL(rw_respond_uses_libcgroup(r), expect_libcg);
 
 	snprintf(a, sizeof a, "%s/act", base_rel);
 	snprintf(sub, sizeof sub, "%s/act/sub", base_rel);
@@ -532,18 +614,27 @@ static void actions_on(const char *root, bool expect_libcg)
 	CU_ASSERT_EQUAL_FATAL(mkcg(sub), 0);
 	pid_t busy = spawn_in(a, true), idle = spawn_in(a, false), deep = spawn_in(sub, true);
 
-	CU_ASSERT_EQUAL(rw_respond_freeze(r, a, detail, sizeof detail), 0);
+	/* the path must still name the target: another inode is refused */
+	CU_ASSERT_EQUAL(rw_respond_open_target(r, a, cg_ino(sub), detail, sizeof detail), -ESTALE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(detail, "another cgroup"));
+	snprintf(gone, sizeof gone, "%s/never-there", base_rel);
+	CU_ASSERT_EQUAL(rw_respond_open_target(r, gone, 12345, detail, sizeof detail), -ENOENT);
+	CU_ASSERT_EQUAL(rw_respond_open_target(r, "/a/../b", 1, detail, sizeof detail), -EINVAL);
+
+	int fd = open_target_ok(r, a);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(rw_respond_freeze(fd, detail, sizeof detail), 0);
 	CU_ASSERT(events_has(a, "frozen 1"));
 	CU_ASSERT(events_wait(sub, "frozen 1", 1000)); /* descendants too */
 	CU_ASSERT_PTR_NOT_NULL(strstr(detail, "frozen 1 after"));
-	CU_ASSERT_EQUAL(rw_respond_freeze(r, a, detail, sizeof detail), 0); /* idempotent */
+	CU_ASSERT_EQUAL(rw_respond_freeze(fd, detail, sizeof detail), 0); /* idempotent */
 	CU_ASSERT(events_has(a, "frozen 1"));
-	CU_ASSERT_EQUAL(rw_respond_thaw(r, a, detail, sizeof detail), 0);
+	CU_ASSERT_EQUAL(rw_respond_thaw(fd, detail, sizeof detail), 0);
 	CU_ASSERT(events_has(a, "frozen 0"));
 
 	/* cgroup.kill on the subtree (a frozen one, as in kill mode) */
-	CU_ASSERT_EQUAL(rw_respond_freeze(r, a, detail, sizeof detail), 0);
-	CU_ASSERT_EQUAL(rw_respond_kill(r, a, RW_KILL_AUTO, detail, sizeof detail), 0);
+	CU_ASSERT_EQUAL(rw_respond_freeze(fd, detail, sizeof detail), 0);
+	CU_ASSERT_EQUAL(rw_respond_kill(fd, RW_KILL_AUTO, detail, sizeof detail), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(detail, "cgroup.kill"));
 	CU_ASSERT(events_has(a, "populated 0"));
 	char procs[256] = "x";
@@ -554,31 +645,39 @@ static void actions_on(const char *root, bool expect_libcg)
 	CU_ASSERT(died_by_sigkill(busy));
 	CU_ASSERT(died_by_sigkill(idle));
 	CU_ASSERT(died_by_sigkill(deep));
-	CU_ASSERT_EQUAL(rw_respond_kill(r, a, RW_KILL_AUTO, detail, sizeof detail), 0); /* idempotent */
-	rw_respond_thaw(r, a, detail, sizeof detail);
+	CU_ASSERT_EQUAL(rw_respond_kill(fd, RW_KILL_AUTO, detail, sizeof detail), 0); /* idempotent */
+	rw_respond_thaw(fd, detail, sizeof detail);
 
-	/* the fallback for kernels before 5.14: SIGKILL over cgroup.procs of the subtree, frozen and not */
+	/* the fallback for kernels before 5.14: SIGKILL over cgroup.procs of the subtree, frozen and not; the same fd
+	 * serves every pass */
 	busy = spawn_in(a, true);
 	idle = spawn_in(sub, false);
-	CU_ASSERT_EQUAL(rw_respond_kill(r, a, RW_KILL_SIGNALS, detail, sizeof detail), 0);
+	CU_ASSERT_EQUAL(rw_respond_kill(fd, RW_KILL_SIGNALS, detail, sizeof detail), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(detail, "SIGKILL to 2 processes"));
 	CU_ASSERT(events_has(a, "populated 0"));
 	CU_ASSERT(died_by_sigkill(busy));
 	CU_ASSERT(died_by_sigkill(idle));
 	busy = spawn_in(sub, true);
-	CU_ASSERT_EQUAL(rw_respond_freeze(r, a, detail, sizeof detail), 0);
-	CU_ASSERT_EQUAL(rw_respond_kill(r, a, RW_KILL_SIGNALS, detail, sizeof detail), 0);
+	CU_ASSERT_EQUAL(rw_respond_freeze(fd, detail, sizeof detail), 0);
+	CU_ASSERT_EQUAL(rw_respond_kill(fd, RW_KILL_SIGNALS, detail, sizeof detail), 0);
 	CU_ASSERT(events_has(a, "populated 0"));
 	CU_ASSERT(died_by_sigkill(busy));
-	rw_respond_thaw(r, a, detail, sizeof detail);
+	rw_respond_thaw(fd, detail, sizeof detail);
 
-	/* vanished is success */
-	snprintf(gone, sizeof gone, "%s/never-there", base_rel);
-	CU_ASSERT_EQUAL(rw_respond_freeze(r, gone, detail, sizeof detail), RW_RESPOND_VANISHED);
-	CU_ASSERT_EQUAL(rw_respond_kill(r, gone, RW_KILL_AUTO, detail, sizeof detail), RW_RESPOND_VANISHED);
-	CU_ASSERT_EQUAL(rw_respond_kill(r, gone, RW_KILL_SIGNALS, detail, sizeof detail), RW_RESPOND_VANISHED);
-
+	/* the cgroup goes while we hold its fd: vanished is success, and nothing else is touched */
 	rmcg(sub);
+	rmcg(a);
+	CU_ASSERT_EQUAL(rw_respond_freeze(fd, detail, sizeof detail), RW_RESPOND_VANISHED);
+	CU_ASSERT_EQUAL(rw_respond_kill(fd, RW_KILL_AUTO, detail, sizeof detail), RW_RESPOND_VANISHED);
+	CU_ASSERT_EQUAL(rw_respond_kill(fd, RW_KILL_SIGNALS, detail, sizeof detail), RW_RESPOND_VANISHED);
+	/* a new cgroup of the same name is another inode: the old fd never reaches it */
+	CU_ASSERT_EQUAL_FATAL(mkcg(a), 0);
+	busy = spawn_in(a, false);
+	CU_ASSERT_EQUAL(rw_respond_freeze(fd, detail, sizeof detail), RW_RESPOND_VANISHED);
+	CU_ASSERT(events_has(a, "frozen 0"));
+	CU_ASSERT_EQUAL(kill(busy, 0), 0);
+	reap(busy);
+	close(fd);
 	rmcg(a);
 	rw_respond_close(r);
 	unlink(audit_path);
@@ -588,11 +687,11 @@ static void test_actions_real_cgroups(void)
 {
 	if (!have_cgroups())
 		return;
-	actions_on(cg2, true);
+	actions_on(cg2);
 }
 
-/* A second mount of the same cgroup2 hierarchy is not libcgroup's: plain writes, same behaviour. */
-static void test_actions_plain_writes(void)
+/* A second mount of the same cgroup2 hierarchy: the agent in a container sees the host's tree there. */
+static void test_actions_second_mount(void)
 {
 	if (!have_cgroups())
 		return;
@@ -600,21 +699,71 @@ static void test_actions_plain_writes(void)
 	snprintf(mnt, sizeof mnt, "/tmp/rwrespond-cg2.%d", getpid());
 	mkdir(mnt, 0700);
 	if (mount("none", mnt, "cgroup2", 0, NULL) < 0) {
-		printf("  (plain-write variant skipped: mount cgroup2: %s)\n", strerror(errno));
+		printf("  (second-mount variant skipped: mount cgroup2: %s)\n", strerror(errno));
 		rmdir(mnt);
 		return;
 	}
 	char save[512];
 	snprintf(save, sizeof save, "%s", cg2);
 	snprintf(cg2, sizeof cg2, "%s", mnt);   /* the helpers write through the second mount as well */
-	actions_on(mnt, false);
+	actions_on(mnt);
 	snprintf(cg2, sizeof cg2, "%s", save);
 	umount2(mnt, MNT_DETACH);
 	rmdir(mnt);
 }
 
-/* The whole path through rw_respond_consider: freeze mode and kill mode on real processes, audit lines in order,
- * idempotence, a thaw by someone else respected, and no action without an audit record. */
+/* Events handed to the callback, for the counters and alerts. */
+static struct {
+	unsigned n;
+	enum rw_respond_action action[32];
+	enum rw_respond_result result[32];
+	char checks[32][256];
+} evs;
+
+static void on_event(const struct rw_respond_event *ev, void *arg)
+{
+	(void)arg;
+	if (evs.n < 32) {
+		evs.action[evs.n] = ev->action;
+		evs.result[evs.n] = ev->result;
+		snprintf(evs.checks[evs.n], sizeof evs.checks[0], "%s", ev->checks);
+		evs.n++;
+	}
+}
+
+static bool last_event(enum rw_respond_action a, enum rw_respond_result res)
+{
+	if (!evs.n)
+		return false;
+	if (evs.action[evs.n - 1] != a || evs.result[evs.n - 1] != res)
+		printf("  last event %s/%s, wanted %s/%s\n", rw_respond_action_name(evs.action[evs.n - 1]),
+		       rw_respond_result_name(evs.result[evs.n - 1]), rw_respond_action_name(a),
+		       rw_respond_result_name(res));
+	return evs.action[evs.n - 1] == a && evs.result[evs.n - 1] == res;
+}
+
+/* rw_respond_consider until it acts, each try a new mining episode: on a loaded machine (load 40 on 2 cores is
+ * seen) a re-check may find the workload starved below the CPU floor, which is right, and the next one not. */
+static void consider_until_acted(struct rw_respond *r, struct rw_report_target *t, uint64_t now_ns)
+{
+	for (int i = 0; i < 30; i++) {
+		rw_respond_consider(r, t, now_ns);
+		if (t->action != RW_ACTION_NONE)
+			return;
+		t->verdict.since_ns++;
+		usleep(100000);
+	}
+}
+
+/* Audit lines other than re-checks that did not hold (see consider_until_acted). */
+static int audit_decisions(void)
+{
+	return audit_count(NULL, NULL) - audit_count("\"result\":\"recheck_failed\"", NULL);
+}
+
+/* The whole path through rw_respond_consider: freeze mode and kill mode on real processes, the real ptrace
+ * re-check of a process that switches rounding modes, audit lines in order with both checks, idempotence, a
+ * thaw by someone else respected, and no action without an audit record. */
 static void test_consider_freeze_kill(void)
 {
 	if (!have_cgroups())
@@ -627,15 +776,20 @@ static void test_consider_freeze_kill(void)
 	snprintf(b, sizeof b, "%s/benign", base_rel);
 	CU_ASSERT_EQUAL_FATAL(mkcg(a), 0);
 	CU_ASSERT_EQUAL_FATAL(mkcg(b), 0);
-	pid_t m = spawn_in(a, true), bn = spawn_in(b, true);
+	pid_t m = spawn_as(a, FPSWITCH, 0), bn = spawn_in(b, true);
 
 	config_for(&c, RW_RESPONSE_FREEZE);
 	struct rw_respond *r = open_ok(&c, cg2);
-	target_init(&t, 31, a, RW_VERDICT_MINING, 65536, 3, t0);
-	target_init(&benign, 32, b, RW_VERDICT_CLEAN, 100, 50, t0);
-	rw_respond_consider(r, &t, t0);
+	memset(&evs, 0, sizeof evs);
+	rw_respond_on_event(r, on_event, NULL);
+	target_init(&t, cg_ino(a), a, RW_VERDICT_MINING, 65536, 3, t0);
+	target_init(&benign, cg_ino(b), b, RW_VERDICT_CLEAN, 100, 50, t0);
+	consider_until_acted(r, &t, t0);
 	rw_respond_consider(r, &benign, t0);
 	CU_ASSERT_EQUAL(t.action, RW_ACTION_FROZEN);
+	CU_ASSERT(last_event(RW_RA_FREEZE, RW_RR_OK));
+	CU_ASSERT(rw_respond_holds(r, t.sample.cgroup_id));
+	CU_ASSERT(!rw_respond_holds(r, benign.sample.cgroup_id));
 	CU_ASSERT_EQUAL(benign.action, RW_ACTION_NONE);
 	CU_ASSERT(events_has(a, "frozen 1"));
 	CU_ASSERT(events_has(b, "frozen 0"));
@@ -643,11 +797,15 @@ static void test_consider_freeze_kill(void)
 	CU_ASSERT_EQUAL(audit_count("\"action\":\"freeze\"", "\"result\":\"ok\""), 1);
 	CU_ASSERT_EQUAL(audit_count("\"evidence\":{\"score\":1,\"verdict\":\"mining\"", "fp_rounding_modes"), 2);
 	CU_ASSERT_EQUAL(audit_count("4 \\\"distinct\\\" modes", NULL), 2);     /* escaped */
+	/* both checks in the audit line: the interval's and the fresh read's, with who is in the cgroup */
+	CU_ASSERT_EQUAL(audit_count("\"checks\":{\"interval\":\"3 non-default rounding modes", "\"recheck\":\""), 2);
+	CU_ASSERT_EQUAL(audit_count("ptrace path", "1 processes, uids 0"), 2);
 	/* pending comes first */
 	FILE *f = fopen(audit_path, "r");
 	char line[8192] = "";
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof line, f));
+	while (fgets(line, sizeof line, f) && strstr(line, "\"result\":\"recheck_failed\""))
+		;
 	CU_ASSERT_PTR_NOT_NULL(strstr(line, "\"result\":\"pending\""));
 	fclose(f);
 	/* stays frozen and marked frozen, even after the verdict drops; nothing more is written */
@@ -658,21 +816,26 @@ static void test_consider_freeze_kill(void)
 	CU_ASSERT_EQUAL(t.action, RW_ACTION_FROZEN);
 	CU_ASSERT_EQUAL(t.action_time_ns, t0);
 	CU_ASSERT(events_has(a, "frozen 1"));
-	CU_ASSERT_EQUAL(audit_count(NULL, NULL), 2);
-	/* an operator thaws it: respected for this episode */
-	rw_respond_thaw(r, a, detail, sizeof detail);
+	CU_ASSERT_EQUAL(audit_decisions(), 2);
+	/* an operator thaws it: respected for this episode, and the verdict is no longer held */
+	int fd = open_target_ok(r, a);
+	rw_respond_thaw(fd, detail, sizeof detail);
+	close(fd);
 	t.verdict.verdict = RW_VERDICT_MINING;
 	rw_respond_consider(r, &t, t0 + 3 * S);
 	CU_ASSERT_EQUAL(t.action, RW_ACTION_NONE);
+	CU_ASSERT(!rw_respond_holds(r, t.sample.cgroup_id));
 	CU_ASSERT(events_has(a, "frozen 0"));
 	rw_respond_close(r);
 
 	/* kill mode: freeze then kill; the benign neighbour keeps running */
 	config_for(&c, RW_RESPONSE_KILL);
 	r = open_ok(&c, cg2);
+	rw_respond_on_event(r, on_event, NULL);
 	rw_respond_consider(r, &benign, t0);
-	rw_respond_consider(r, &t, t0 + 4 * S);
+	consider_until_acted(r, &t, t0 + 4 * S);
 	CU_ASSERT_EQUAL(t.action, RW_ACTION_KILLED);
+	CU_ASSERT(last_event(RW_RA_KILL, RW_RR_OK));
 	CU_ASSERT(died_by_sigkill(m));
 	CU_ASSERT(events_has(a, "populated 0"));
 	CU_ASSERT(events_has(a, "frozen 0")); /* left thawed and empty */
@@ -682,7 +845,8 @@ static void test_consider_freeze_kill(void)
 	CU_ASSERT_EQUAL(audit_count("\"action\":\"kill\"", "\"result\":\"ok\""), 1);
 	rw_respond_consider(r, &t, t0 + 5 * S);
 	CU_ASSERT_EQUAL(t.action, RW_ACTION_KILLED);
-	CU_ASSERT_EQUAL(audit_count(NULL, NULL), 2);
+	CU_ASSERT(rw_respond_holds(r, t.sample.cgroup_id)); /* killed, and its cgroup is still there */
+	CU_ASSERT_EQUAL(audit_decisions(), 2);
 	/* a target that vanished before the action: success */
 	struct rw_report_target g;
 	char gone[256];
@@ -698,12 +862,12 @@ static void test_consider_freeze_kill(void)
 	rw_respond_close(r);
 
 	/* no audit record, no action: /dev/full takes the open but not the write */
-	m = spawn_in(a, true);
+	m = spawn_as(a, FPSWITCH, 0);
 	config_for(&c, RW_RESPONSE_KILL);
 	snprintf(c.audit_log, sizeof c.audit_log, "/dev/full");
 	r = open_ok(&c, cg2);
-	target_init(&t, 34, a, RW_VERDICT_MINING, 65536, 3, t0);
-	rw_respond_consider(r, &t, t0);
+	target_init(&t, cg_ino(a), a, RW_VERDICT_MINING, 65536, 3, t0);
+	consider_until_acted(r, &t, t0);
 	CU_ASSERT_EQUAL(t.action, RW_ACTION_FAILED);
 	CU_ASSERT(events_has(a, "populated 1"));
 	CU_ASSERT(events_has(a, "frozen 0"));
@@ -715,6 +879,409 @@ static void test_consider_freeze_kill(void)
 	rmcg(a);
 	rmcg(b);
 	unlink(audit_path);
+}
+
+/* What may act: only FP evidence of hashing plus CPU, in the interval and in the fresh read. */
+static void test_qualification(void)
+{
+	struct rw_fp_evidence fp;
+	char why[512];
+	memset(&fp, 0, sizeof fp);
+	/* nothing observed: never, whatever the CPU */
+	CU_ASSERT(!rw_respond_evidence_qualifies(&fp, 1000000, 1000000, why, sizeof why));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "no FP evidence"));
+	CU_ASSERT(!rw_respond_evidence_qualifies(NULL, 1000000, 1000000, why, sizeof why));
+	fp.path = RW_FP_PATH_PTRACE;
+	fp.probes = 16;
+	fp.threads = 1;
+	fp.modes_union = 0x3;
+	fp.max_thread_nondefault = 1; /* round-upward only: interval arithmetic, not RandomX */
+	CU_ASSERT(!rw_respond_evidence_qualifies(&fp, 1000000, 1000000, why, sizeof why));
+	fp.max_thread_nondefault = 2;
+	fp.modes_union = 0x7;
+	CU_ASSERT(rw_respond_evidence_qualifies(&fp, 1000000, 1000000, why, sizeof why));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "2 non-default rounding modes"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "1.00 cores"));
+	/* the same FP evidence without CPU in the same window: a stopped or idle target does not act */
+	CU_ASSERT(!rw_respond_evidence_qualifies(&fp, 90000, 1000000, why, sizeof why));
+	CU_ASSERT(rw_respond_evidence_qualifies(&fp, 100000, 1000000, why, sizeof why));
+	CU_ASSERT(!rw_respond_evidence_qualifies(&fp, 100000, 0, why, sizeof why));
+	fp.path = RW_FP_PATH_BPF;
+	CU_ASSERT(rw_respond_evidence_qualifies(&fp, 400000, 400000, why, sizeof why));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "eBPF"));
+}
+
+/* A `mining` verdict is not enough: names alone (no FP evidence in the interval) and a fresh read that does not
+ * show hashing (an idle process, the stale-indicator case) never act. */
+static void test_recheck_blocks(void)
+{
+	if (!have_cgroups())
+		return;
+	struct rw_config c;
+	struct rw_report_target t;
+	char a[256];
+	const uint64_t t0 = 1700000000ull * S;
+	snprintf(a, sizeof a, "%s/named", base_rel);
+	CU_ASSERT_EQUAL_FATAL(mkcg(a), 0);
+	pid_t idle = spawn_in(a, false);
+
+	config_for(&c, RW_RESPONSE_KILL);
+	struct rw_respond *r = open_ok(&c, cg2);
+	memset(&evs, 0, sizeof evs);
+	rw_respond_on_event(r, on_event, NULL);
+	/* indicators only: score 0.99 and mining, but no FP evidence */
+	target_init(&t, cg_ino(a), a, RW_VERDICT_MINING, 65536 * 99 / 100, 9, t0);
+	memset(&t.sample.fp, 0, sizeof t.sample.fp);
+	t.verdict.sources_used = RW_SRC_BIT(RW_SRC_INDICATORS);
+	rw_respond_consider(r, &t, t0);
+	CU_ASSERT_EQUAL(t.action, RW_ACTION_NONE);
+	CU_ASSERT(last_event(RW_RA_KILL, RW_RR_NO_EVIDENCE));
+	CU_ASSERT_EQUAL(audit_count("\"result\":\"no_evidence\"", "indicators"), 1);
+	rw_respond_consider(r, &t, t0 + S);
+	CU_ASSERT_EQUAL(audit_count("\"result\":\"no_evidence\"", NULL), 1); /* once per episode */
+
+	/* the interval claims hashing, the process is idle now: the fresh read decides */
+	target_init(&t, cg_ino(a), a, RW_VERDICT_MINING, 65536, 9, t0 + 10 * S);
+	rw_respond_consider(r, &t, t0 + 10 * S);
+	CU_ASSERT_EQUAL(t.action, RW_ACTION_NONE);
+	CU_ASSERT(last_event(RW_RA_KILL, RW_RR_RECHECK_FAILED));
+	CU_ASSERT_EQUAL(audit_count("\"result\":\"recheck_failed\"", "1 processes"), 1);
+	CU_ASSERT(events_has(a, "frozen 0"));
+	CU_ASSERT_EQUAL(kill(idle, 0), 0);
+	/* a busy process that never touches the rounding mode: still no */
+	pid_t busy = spawn_in(a, true);
+	target_init(&t, cg_ino(a), a, RW_VERDICT_MINING, 65536, 9, t0 + 20 * S);
+	rw_respond_consider(r, &t, t0 + 20 * S);
+	CU_ASSERT_EQUAL(t.action, RW_ACTION_NONE);
+	CU_ASSERT(last_event(RW_RA_KILL, RW_RR_RECHECK_FAILED));
+	CU_ASSERT(events_has(a, "frozen 0"));
+	CU_ASSERT_EQUAL(kill(busy, 0), 0);
+	CU_ASSERT_EQUAL(kill(idle, 0), 0);
+	/* the path names another cgroup now (the target went, a new one took its name): not touched */
+	target_init(&t, cg_ino(a) + 1000000, a, RW_VERDICT_MINING, 65536, 9, t0 + 30 * S);
+	rw_respond_consider(r, &t, t0 + 30 * S);
+	CU_ASSERT(last_event(RW_RA_KILL, RW_RR_RECHECK_FAILED));
+	CU_ASSERT_EQUAL(audit_count("another cgroup", NULL), 1);
+	CU_ASSERT_EQUAL(kill(busy, 0), 0);
+	rw_respond_close(r);
+	reap(busy);
+	reap(idle);
+	rmcg(a);
+	unlink(audit_path);
+}
+
+/* Kill mode, a cgroup holding processes of two users: frozen, not killed, and the reason says so. */
+static void test_shared_cgroup_frozen_not_killed(void)
+{
+	if (!have_cgroups())
+		return;
+	struct rw_config c;
+	struct rw_report_target t;
+	char a[256];
+	const uint64_t t0 = 1700000000ull * S;
+	snprintf(a, sizeof a, "%s/shared", base_rel);
+	CU_ASSERT_EQUAL_FATAL(mkcg(a), 0);
+	pid_t victim = spawn_in(a, false);
+	pid_t miner = spawn_as(a, FPSWITCH, 65534);
+
+	config_for(&c, RW_RESPONSE_KILL);
+	struct rw_respond *r = open_ok(&c, cg2);
+	memset(&evs, 0, sizeof evs);
+	rw_respond_on_event(r, on_event, NULL);
+	target_init(&t, cg_ino(a), a, RW_VERDICT_MINING, 65536, 9, t0);
+	consider_until_acted(r, &t, t0);
+	CU_ASSERT_EQUAL(t.action, RW_ACTION_FROZEN);
+	CU_ASSERT(last_event(RW_RA_KILL, RW_RR_FROZEN_NOT_KILLED));
+	CU_ASSERT(events_has(a, "frozen 1"));
+	CU_ASSERT_EQUAL(kill(victim, 0), 0);
+	CU_ASSERT_EQUAL(kill(miner, 0), 0);
+	CU_ASSERT_EQUAL(audit_count("\"result\":\"frozen_not_killed\"", "uids 0,65534"), 1);
+	CU_ASSERT(rw_respond_holds(r, t.sample.cgroup_id));
+	rw_respond_close(r);
+	char p[1024];
+	snprintf(p, sizeof p, "%s%s/cgroup.freeze", cg2, a);
+	write_file(p, "0");
+	reap(miner);
+	reap(victim);
+	rmcg(a);
+	unlink(audit_path);
+}
+
+/* The agent moved into the target after start: the process scan right before acting finds its pid. */
+static void test_never_the_agent_pid(void)
+{
+	if (!have_cgroups())
+		return;
+	struct rw_config c;
+	struct rw_report_target t;
+	char a[256], buf[1024], orig[512] = "/";
+	const uint64_t t0 = 1700000000ull * S;
+	read_file("/proc/self/cgroup", buf, sizeof buf);
+	char *l = strstr(buf, "0::");
+	if (l)
+		sscanf(l + 3, "%511s", orig);
+	snprintf(a, sizeof a, "%s/withagent", base_rel);
+	CU_ASSERT_EQUAL_FATAL(mkcg(a), 0);
+	pid_t miner = spawn_as(a, FPSWITCH, 0);
+
+	config_for(&c, RW_RESPONSE_FREEZE);
+	struct rw_respond *r = open_ok(&c, cg2);
+	move_self(a);
+	target_init(&t, cg_ino(a), a, RW_VERDICT_MINING, 65536, 9, t0);
+	rw_respond_consider(r, &t, t0);
+	CU_ASSERT_EQUAL(t.action, RW_ACTION_NONE);
+	CU_ASSERT(events_has(a, "frozen 0"));
+	CU_ASSERT_EQUAL(audit_count("\"result\":\"refused\"", "the agent's own process"), 1);
+	move_self(orig);
+	rw_respond_close(r);
+	reap(miner);
+	rmcg(a);
+	unlink(audit_path);
+}
+
+/* The built-in protected set, and unprotect lifting only what it names. */
+static void test_protected_set(void)
+{
+	if (!have_cgroups())
+		return;
+	struct rw_config c;
+	char why[512], dir[256], p[512];
+	config_for(&c, RW_RESPONSE_DRY_RUN);
+	snprintf(dir, sizeof dir, "/tmp/rwrespond-pods.%d", getpid());
+	mkdir(dir, 0755);
+	snprintf(p, sizeof p, "%s/kube-system_coredns-5d78c9869d-abcde_aaaa1111-2222-3333-4444-555566667777", dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/team-a_job-7_bbbb1111-2222-3333-4444-555566667777", dir);
+	mkdir(p, 0755);
+	snprintf(c.kube_pods_dir, sizeof c.kube_pods_dir, "%s", dir);
+	struct rw_respond *r = open_ok(&c, cg2);
+	struct { const char *path; bool refused; const char *why_has; } table[] = {
+		{ "/system.slice/sshd.service", true, "systemd service sshd.service" },
+		{ "/system.slice/cron.service", true, "systemd service cron.service" },
+		{ "/system.slice/kubelet.service", true, "systemd service kubelet.service" },
+		{ "/system.slice/containerd.service", true, "systemd service" },
+		{ "/rwtest/cron.service", true, "systemd service cron.service" },  /* the name is enough */
+		{ "/system.slice/run-r1234.scope", true, "in system.slice" },
+		{ "/user.slice/user-1000.slice/session-3.scope", true, "user session session-3.scope" },
+		{ "/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope", true, "user@1000.service" },
+		{ "/kubepods.slice", true, "structure" },
+		{ "/kubepods/burstable", true, "structure" },
+		{ "/kubelet", true, "kubelet" },
+		{ "/system.slice/crio-conmon-" HEX64 ".scope", true, "crio-conmon" },
+		{ "/system.slice/slurmstepd.scope", true, "Slurm daemon" },
+		{ "/system.slice/slurmstepd.scope/system", true, "Slurm daemon" },
+		{ "/slurmd", true, "Slurm daemon" },
+		{ "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-podaaaa1111_2222_3333_4444_555566667777"
+		  ".slice/cri-containerd-" HEX64 ".scope", true, "kube-system pod" },
+		/* what kill mode is for */
+		{ "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-podbbbb1111_2222_3333_4444_555566667777"
+		  ".slice/cri-containerd-" HEX64 ".scope", false, NULL },
+		{ "/system.slice/docker-" HEX64 ".scope", false, NULL },
+		{ "/docker/" HEX64, false, NULL },
+		{ "/system.slice/slurmstepd.scope/job_42/step_0", false, NULL },
+		{ "/batch/job-7", false, NULL },
+	};
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		const char *res = rw_respond_allowed(r, table[i].path, 0, NULL, why, sizeof why);
+		if ((res != NULL) != table[i].refused || (res && table[i].why_has && !strstr(res, table[i].why_has)))
+			printf("  protected-set mismatch for '%s': %s\n", table[i].path, res ? res : "allowed");
+		CU_ASSERT_EQUAL(res != NULL, table[i].refused);
+		if (res && table[i].why_has)
+			CU_ASSERT_PTR_NOT_NULL(strstr(res, table[i].why_has));
+	}
+	rw_respond_close(r);
+
+	/* unprotect: what it names, and nothing else; never the root, init.scope or the agent */
+	config_for(&c, RW_RESPONSE_DRY_RUN);
+	char err[256];
+	CU_ASSERT_EQUAL(rw_config_parse(&c, "t.conf", "[response]\nunprotect = system.slice/cron.service, /rwtest/*.service\n",
+					err, sizeof err), 0);
+	r = open_ok(&c, cg2);
+	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, "/system.slice/cron.service", 0, NULL, why, sizeof why));
+	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, "/rwtest/cron.service", 0, NULL, why, sizeof why));
+	CU_ASSERT_PTR_NOT_NULL(rw_respond_allowed(r, "/system.slice/sshd.service", 0, NULL, why, sizeof why));
+	CU_ASSERT_PTR_NOT_NULL(rw_respond_allowed(r, "/rwtest/x/cron.service", 0, NULL, why, sizeof why));
+	CU_ASSERT_PTR_NOT_NULL(rw_respond_allowed(r, "/system.slice/cron.service/init.scope", 0, NULL, why, sizeof why));
+	rw_respond_close(r);
+
+	/* vague values are rejected, naming the key, and the config is left as it was */
+	const char *vague[] = { "*", "/", "/*", "*.service", "*/cron.service", "system.slice/**", "a/../b",
+				"system.slice//x", "[s]ystem.slice/x", "system.slice/" };
+	for (size_t i = 0; i < sizeof vague / sizeof vague[0]; i++) {
+		char text[256];
+		struct rw_config before = c;
+		snprintf(text, sizeof text, "[response]\nunprotect = %s\n", vague[i]);
+		int ret = rw_config_parse(&c, "t.conf", text, err, sizeof err);
+		if (ret != -EINVAL)
+			printf("  unprotect '%s' accepted\n", vague[i]);
+		CU_ASSERT_EQUAL(ret, -EINVAL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.conf:2"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "response.unprotect"));
+		CU_ASSERT_EQUAL(memcmp(&before, &c, sizeof c), 0);
+	}
+	snprintf(p, sizeof p, "%s/kube-system_coredns-5d78c9869d-abcde_aaaa1111-2222-3333-4444-555566667777", dir);
+	rmdir(p);
+	snprintf(p, sizeof p, "%s/team-a_job-7_bbbb1111-2222-3333-4444-555566667777", dir);
+	rmdir(p);
+	rmdir(dir);
+	unlink(audit_path);
+}
+
+/* Own cgroup found by inode inside a cgroup namespace, where /proc/self/cgroup says "/"; and arming refused when
+ * the agent is not in the tree it walks. Runs in a child: unshare(CLONE_NEWCGROUP) is for the rest of a process. */
+static void test_self_in_cgroup_namespace(void)
+{
+	if (!have_cgroups())
+		return;
+	char ns[256], other[256];
+	snprintf(ns, sizeof ns, "%s/nsagent", base_rel);
+	snprintf(other, sizeof other, "%s/elsewhere", base_rel);
+	CU_ASSERT_EQUAL_FATAL(mkcg(ns), 0);
+	CU_ASSERT_EQUAL_FATAL(mkcg(other), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char p[1024], me[32], buf[256], err[512];
+		struct rw_config c;
+		struct rw_respond *r = NULL;
+		snprintf(p, sizeof p, "%s%s/cgroup.procs", cg2, ns);
+		snprintf(me, sizeof me, "%d", getpid());
+		if (write_file(p, me) < 0 || unshare(CLONE_NEWCGROUP) < 0)
+			_exit(10);
+		read_file("/proc/self/cgroup", buf, sizeof buf);
+		if (!strstr(buf, "0::/\n"))
+			_exit(11); /* the namespace did not hide the path: the test would prove nothing */
+		config_for(&c, RW_RESPONSE_KILL);
+		if (rw_respond_open(&r, &c, cg2, err, sizeof err) < 0)
+			_exit(12);
+		if (strcmp(rw_respond_self_cgroup(r), ns) != 0)
+			_exit(13);
+		char why[512];
+		if (!rw_respond_allowed(r, "/renamed/elsewhere", cg_ino(ns), NULL, why, sizeof why) || !strstr(why, "own"))
+			_exit(14);
+		if (!rw_respond_allowed(r, "/x", cg_ino(base_rel), NULL, why, sizeof why) || !strstr(why, "ancestor"))
+			_exit(15);
+		rw_respond_close(r);
+		/* a root the agent is not in: refused, clearly */
+		char root[1024];
+		snprintf(root, sizeof root, "%s%s", cg2, other);
+		if (rw_respond_open(&r, &c, root, err, sizeof err) != -ENOENT || !strstr(err, "own cgroup"))
+			_exit(16);
+		/* mode off needs no self */
+		config_for(&c, RW_RESPONSE_OFF);
+		if (rw_respond_open(&r, &c, root, err, sizeof err) != 0)
+			_exit(17);
+		rw_respond_close(r);
+		unlink(audit_path);
+		_exit(0);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		printf("  namespace child: status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	rmcg(ns);
+	rmcg(other);
+}
+
+static uint64_t start_ticks(pid_t pid)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof p, "/proc/%d/stat", pid);
+	if (read_file(p, buf, sizeof buf) < 0)
+		return 0;
+	char *c = strrchr(buf, ')');
+	unsigned long long v = 0;
+	int field = 2;
+	for (char *tok = strtok(c + 1, " "); tok; tok = strtok(NULL, " "))
+		if (++field == 22) {
+			v = strtoull(tok, NULL, 10);
+			break;
+		}
+	return v;
+}
+
+/* Per-process targets: refused unless opted in; then by pid, and only the process with that start time. */
+static void test_process_targets(void)
+{
+	if (!have_cgroups())
+		return;
+	struct rw_config c;
+	struct rw_report_target t;
+	const uint64_t t0 = 1700000000ull * S;
+	pid_t m = spawn_as(NULL, FPSWITCH, 0);
+	usleep(100000);
+	uint64_t id = rw_proc_target_id((uint32_t)m, start_ticks(m));
+
+	config_for(&c, RW_RESPONSE_KILL);
+	struct rw_respond *r = open_ok(&c, cg2);
+	target_init(&t, id, "/", RW_VERDICT_MINING, 65536, 9, t0);
+	rw_respond_consider(r, &t, t0);
+	CU_ASSERT_EQUAL(t.action, RW_ACTION_NONE);
+	CU_ASSERT_EQUAL(audit_count("\"result\":\"refused\"", "process_targets is off"), 1);
+	CU_ASSERT_EQUAL(kill(m, 0), 0);
+	rw_respond_close(r);
+
+	config_for(&c, RW_RESPONSE_KILL);
+	c.response_process_targets = true;
+	r = open_ok(&c, cg2);
+	/* the same pid with another start time is another process: gone, nothing sent */
+	target_init(&t, rw_proc_target_id((uint32_t)m, start_ticks(m) + 1), "/", RW_VERDICT_MINING, 65536, 9, t0);
+	rw_respond_consider(r, &t, t0);
+	CU_ASSERT_EQUAL(audit_count("\"result\":\"vanished\"", "pid reused"), 1);
+	CU_ASSERT_EQUAL(kill(m, 0), 0);
+	target_init(&t, id, "/", RW_VERDICT_MINING, 65536, 9, t0 + S);
+	consider_until_acted(r, &t, t0 + S);
+	CU_ASSERT_EQUAL(t.action, RW_ACTION_KILLED);
+	CU_ASSERT(died_by_sigkill(m));
+	CU_ASSERT_EQUAL(audit_count("\"result\":\"ok\"", "start time checked"), 1);
+	rw_respond_close(r);
+	unlink(audit_path);
+}
+
+static bool has_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return false;
+	return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
+}
+
+/* Least privilege, in a child: without CAP_KILL another user's process cannot be signalled; no_new_privs set. */
+static void test_drop_privileges(void)
+{
+	if (geteuid() != 0 || !has_cap(CAP_KILL)) {
+		printf("  (skipped: needs root with CAP_KILL)\n");
+		return;
+	}
+	pid_t other = spawn_as(NULL, IDLE, 65534);
+	usleep(50000);
+	for (int round = 0; round < 2; round++) {
+		bool keep = round == 0; /* freeze/kill mode with ptrace, then off without */
+		pid_t pid = fork();
+		if (pid == 0) {
+			char dropped[512];
+			if (rw_respond_drop_privileges(keep, keep, dropped, sizeof dropped) < 0)
+				_exit(10);
+			if (has_cap(CAP_SETUID) || !strstr(dropped, "setuid") || prctl(PR_CAPBSET_READ, CAP_SETUID, 0, 0, 0))
+				_exit(11);
+			if (has_cap(CAP_KILL) != keep || has_cap(CAP_SYS_PTRACE) != keep ||
+			    (prctl(PR_CAPBSET_READ, CAP_KILL, 0, 0, 0) == 1) != keep)
+				_exit(12);
+			if ((kill(other, 0) == 0) != keep || (!keep && errno != EPERM))
+				_exit(13);
+			if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+				_exit(14);
+			_exit(0);
+		}
+		int st = 0;
+		waitpid(pid, &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			printf("  privileges child (keep %d): status %d\n", keep, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	CU_ASSERT_EQUAL(kill(other, 0), 0);
+	reap(other);
 }
 
 static void test_open_errors(void)
@@ -740,8 +1307,16 @@ static const rw_test tests[] = {
 	RW_TEST(test_rules_allow_lists),
 	RW_TEST(test_gating_and_rate_limit),
 	RW_TEST(test_actions_real_cgroups),
-	RW_TEST(test_actions_plain_writes),
+	RW_TEST(test_actions_second_mount),
+	RW_TEST(test_qualification),
+	RW_TEST(test_protected_set),
+	RW_TEST(test_self_in_cgroup_namespace),
 	RW_TEST(test_consider_freeze_kill),
+	RW_TEST(test_recheck_blocks),
+	RW_TEST(test_shared_cgroup_frozen_not_killed),
+	RW_TEST(test_never_the_agent_pid),
+	RW_TEST(test_process_targets),
+	RW_TEST(test_drop_privileges),
 	{ NULL, NULL },
 };
 

@@ -94,6 +94,32 @@ static void test_leave_after_m(void)
 	CU_ASSERT_EQUAL(t.st.detections, 2);
 }
 
+/* A target the response froze or killed: held at `mining` however long it shows nothing, released when thawed. */
+static void test_held_verdict(void)
+{
+	struct rw_verdict_tracker t;
+	setup(2, 3, 3);
+	rw_verdict_tracker_init(&t);
+	feed(&t, HIGH, 1 * S);
+	feed(&t, HIGH, 2 * S);
+	CU_ASSERT_EQUAL(t.st.verdict, RW_VERDICT_MINING);
+	int32_t score = t.st.score_q16;
+	t.held = 1;
+	for (unsigned i = 3; i < 40; i++)
+		CU_ASSERT_EQUAL(feed(&t, LOW, i * S), 0);
+	CU_ASSERT_EQUAL(t.st.verdict, RW_VERDICT_MINING);
+	CU_ASSERT_EQUAL(t.st.score_q16, score);
+	CU_ASSERT_EQUAL(t.st.since_ns, 2 * S);
+	CU_ASSERT_EQUAL(t.st.detections, 1);
+	CU_ASSERT_EQUAL(t.st.intervals_in_verdict, 38);
+	/* thawed: the tracker judges again, and leaves after m intervals below */
+	t.held = 0;
+	CU_ASSERT_EQUAL(feed(&t, LOW, 40 * S), 0);
+	CU_ASSERT_EQUAL(feed(&t, LOW, 41 * S), 0);
+	CU_ASSERT_EQUAL(feed(&t, LOW, 42 * S), 1);
+	CU_ASSERT_EQUAL(t.st.verdict, RW_VERDICT_CLEAN);
+}
+
 static void test_suspect_path(void)
 {
 	struct rw_verdict_tracker t;
@@ -172,6 +198,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_window_slides),
 	RW_TEST(test_leave_after_m),
 	RW_TEST(test_suspect_path),
+	RW_TEST(test_held_verdict),
 	RW_TEST(test_reason_texts),
 	RW_TEST(test_reasons_ranked_by_contribution),
 	{ NULL, NULL },
