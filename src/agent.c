@@ -185,6 +185,57 @@ static int fp_collect(struct rw_agent *a, uint64_t id, struct rw_fp_evidence *ou
 	return rw_fpprobe_collect(a->fpprobe, id, out);
 }
 
+/* The response's fresh FP read on the eBPF path: what the target's threads showed at their context switches during
+ * the window, the difference of two reads of its counts (the interval keeps them). Only what happened in the
+ * window counts: observations, modes, changes; the most non-default modes on one thread is bounded by the
+ * non-default modes the window saw. The thread list is not needed: every thread of the target is counted. */
+static int fp_recheck_bpf(void *arg, uint64_t id, const pid_t *tids, unsigned n, unsigned window_ms,
+			  struct rw_fp_evidence *out)
+{
+	struct rw_agent *a = arg;
+	struct rw_fp_evidence e0, e1;
+	(void)tids;
+	(void)n;
+	bool proc = rw_target_is_process(id);
+	uint32_t pid = rw_proc_target_pid(id);
+	if (proc)
+		rw_fpbpf_peek_process(a->fpbpf, pid, &e0);
+	else
+		rw_fpbpf_peek_cgroup(a->fpbpf, id, &e0);
+	struct timespec ts = { window_ms / 1000, (long)(window_ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	if (proc)
+		rw_fpbpf_peek_process(a->fpbpf, pid, &e1);
+	else
+		rw_fpbpf_peek_cgroup(a->fpbpf, id, &e1);
+	memset(out, 0, sizeof *out);
+	if (e1.probes < e0.probes) /* cannot happen on one thread; be safe */
+		e0 = (struct rw_fp_evidence){ 0 };
+	out->probes = e1.probes - e0.probes;
+	if (!out->probes)
+		return 0;
+	out->path = RW_FP_PATH_BPF;
+	unsigned nondefault = 0;
+	for (int m = 0; m < 4; m++) {
+		out->mode_obs[m] = e1.mode_obs[m] - e0.mode_obs[m];
+		if (out->mode_obs[m]) {
+			out->modes_union |= (uint8_t)(1u << m);
+			nondefault += m > 0;
+		}
+	}
+	out->ftz_daz_obs = e1.ftz_daz_obs - e0.ftz_daz_obs;
+	out->pairs = e1.pairs - e0.pairs;
+	out->changes = e1.changes - e0.changes;
+	out->threads = e1.threads;
+	out->ftz_daz = out->ftz_daz_obs > 0;
+	out->last_control = e1.last_control;
+	unsigned all = (unsigned)__builtin_popcount(out->modes_union);
+	out->max_thread_modes = (uint8_t)(e1.max_thread_modes < all ? e1.max_thread_modes : all);
+	out->max_thread_nondefault = (uint8_t)(e1.max_thread_nondefault < nondefault ? e1.max_thread_nondefault : nondefault);
+	return 0;
+}
+
 /* Every response decision: its alert line now, and the counter. */
 static void on_response(const struct rw_respond_event *ev, void *arg)
 {
@@ -283,6 +334,12 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 		if ((r = rw_respond_open(&a->respond, &a->cfg, a->root, err, errlen)) < 0)
 			goto fail;
 		rw_respond_on_event(a->respond, on_response, a);
+		if (a->fpbpf) {
+			/* The re-check reads what the eBPF path sees: a miner that another process traces cannot be
+			 * read with ptrace, but its context switches are counted all the same. */
+			struct rw_respond_recheck rc = { .read_fp = fp_recheck_bpf, .arg = a };
+			rw_respond_set_recheck(a->respond, &rc);
+		}
 		rw_log_info("agent", "response %s armed (audit log %s)", rw_response_mode_name(cfg->response),
 			    cfg->audit_log);
 	}

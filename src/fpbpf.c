@@ -334,6 +334,32 @@ int rw_fpbpf_collect_process(const struct rw_fpbpf *b, uint32_t tgid, struct rw_
 	return collect(b, FPMODE_KEY_PROC | tgid, out);
 }
 
+/* One key's counts gathered since the last refresh, read without deleting them (the interval keeps them). */
+static int peek(struct rw_fpbpf *b, uint64_t key, struct rw_fp_evidence *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!b)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(b->counts_fd, &key, b->vals) != 0)
+		return errno == ENOENT ? -ENOENT : -errno;
+	merge(b, b->vals, out);
+	return out->probes ? 0 : -ENOENT;
+}
+
+int rw_fpbpf_peek_cgroup(struct rw_fpbpf *b, uint64_t cgroup_id, struct rw_fp_evidence *out)
+{
+	if (cgroup_id & FPMODE_KEY_PROC) {
+		memset(out, 0, sizeof *out);
+		return -ENOENT;
+	}
+	return peek(b, cgroup_id, out);
+}
+
+int rw_fpbpf_peek_process(struct rw_fpbpf *b, uint32_t tgid, struct rw_fp_evidence *out)
+{
+	return peek(b, FPMODE_KEY_PROC | tgid, out);
+}
+
 void rw_fpbpf_stats(const struct rw_fpbpf *b, struct rw_fpbpf_stats *out)
 {
 	memset(out, 0, sizeof *out);
@@ -390,6 +416,22 @@ int rw_fpbpf_collect_cgroup(const struct rw_fpbpf *b, uint64_t cgroup_id, struct
 int rw_fpbpf_collect_process(const struct rw_fpbpf *b, uint32_t tgid, struct rw_fp_evidence *out)
 {
 	(void)b, (void)tgid;
+	memset(out, 0, sizeof *out);
+	return -ENOENT;
+}
+
+int rw_fpbpf_peek_cgroup(struct rw_fpbpf *b, uint64_t cgroup_id, struct rw_fp_evidence *out)
+{
+	(void)b;
+	(void)cgroup_id;
+	memset(out, 0, sizeof *out);
+	return -ENOENT;
+}
+
+int rw_fpbpf_peek_process(struct rw_fpbpf *b, uint32_t tgid, struct rw_fp_evidence *out)
+{
+	(void)b;
+	(void)tgid;
 	memset(out, 0, sizeof *out);
 	return -ENOENT;
 }

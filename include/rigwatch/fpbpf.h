@@ -57,6 +57,11 @@ int rw_fpbpf_refresh(struct rw_fpbpf *b);
 int rw_fpbpf_collect_cgroup(const struct rw_fpbpf *b, uint64_t cgroup_id, struct rw_fp_evidence *out);
 int rw_fpbpf_collect_process(const struct rw_fpbpf *b, uint32_t tgid, struct rw_fp_evidence *out);
 
+/* What a target has gathered since the last refresh, read without taking it from the interval: the response's
+ * re-check reads it twice around a short window. Returns 0, or -ENOENT with *out zeroed when there is nothing. */
+int rw_fpbpf_peek_cgroup(struct rw_fpbpf *b, uint64_t cgroup_id, struct rw_fp_evidence *out);
+int rw_fpbpf_peek_process(struct rw_fpbpf *b, uint32_t tgid, struct rw_fp_evidence *out);
+
 void rw_fpbpf_stats(const struct rw_fpbpf *b, struct rw_fpbpf_stats *out);
 
 #endif
