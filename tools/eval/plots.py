@@ -64,16 +64,16 @@ def main(out):
     # time to mining against CPU share
     fig, ax = plt.subplots(figsize=(7, 4.5))
     xs = [0.05, 0.25, 0.25, 2.2]
-    ax.step([0.05, 0.25, 2.2], [30, 10, 10], where="post", color="red", ls="--", lw=1, label="deadline")
-    for t in traces:
-        if t["label"] != "mining":
-            continue
+    ax.step([0.05, 0.25, 2.2], [30, 10, 10], where="post", color="red", ls="--", lw=1,
+            label="deadline (at a steady CPU share)")
+    offsets = [(5, 3), (5, -10), (5, 11), (-60, 5)]
+    for k, t in enumerate(x for x in traces if x["label"] == "mining"):
         c, tm = float(t["mean_cores"]), float(t["held_to_mining_s"])
         ok = t["pass"] == "1"
         ax.scatter([c], [tm if tm >= 0 else 40], marker="o" if ok else "x", s=40,
                    color="tab:blue" if ok else "red")
         ax.annotate(t["recording"].replace(".trace", "").replace("rx-", ""), (c, tm if tm >= 0 else 40),
-                    fontsize=7, xytext=(4, 2), textcoords="offset points")
+                    fontsize=7, xytext=offsets[k % len(offsets)], textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlim(0.03, 2.5)
     ax.set_ylim(0, 42)
