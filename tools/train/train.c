@@ -267,18 +267,28 @@ static void fit_once(const struct rw_model *m, unsigned s, int hold, double lamb
 			const struct row *r = &rows[i];
 			if ((int)r->cls == hold || !(r->f.sources & RW_SRC_BIT(s)))
 				continue;
-			/* class-balanced: each class weighs 1/2 in total */
-			double cw = 0.5 / cls[r->label];
-			design(m, src, &r->f, x);
-			x[n] = 1;
-			double z = 0;
-			for (unsigned j = 0; j < d; j++)
-				z += w[j] * x[j];
-			double p = 1 / (1 + exp(-z));
-			for (unsigned j = 0; j < d; j++) {
-				g[j] += cw * (p - r->label) * x[j];
-				for (unsigned k = 0; k < d; k++)
-					H[j * d + k] += cw * p * (1 - p) * x[j] * x[k];
+			/* class-balanced: each class weighs 1/2 in total. Cgroup rows count twice, half each: as recorded,
+			 * and without the memory files, as on a host whose memory controller is not where the agent
+			 * reads (hybrid hierarchies): otherwise the intercept learns to expect the memory terms and says
+			 * "miner" wherever they are missing. */
+			unsigned views = s == RW_SRC_CGROUP ? 2 : 1;
+			for (unsigned v = 0; v < views; v++) {
+				struct rw_features fv = r->f;
+				if (v == 1)
+					fv.present &= ~(RW_F_BIT(RW_F_MEMORY_GIB) | RW_F_BIT(RW_F_HUGEPAGE_SHARE) |
+							RW_F_BIT(RW_F_ANON_GIB));
+				double cw = 0.5 / cls[r->label] / views;
+				design(m, src, &fv, x);
+				x[n] = 1;
+				double z = 0;
+				for (unsigned j = 0; j < d; j++)
+					z += w[j] * x[j];
+				double p = 1 / (1 + exp(-z));
+				for (unsigned j = 0; j < d; j++) {
+					g[j] += cw * (p - r->label) * x[j];
+					for (unsigned k = 0; k < d; k++)
+						H[j * d + k] += cw * p * (1 - p) * x[j] * x[k];
+				}
 			}
 		}
 		/* L2 on the weights (not the intercept) keeps separable data finite */
