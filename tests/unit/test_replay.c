@@ -287,6 +287,7 @@ static void test_single_source_never_mining(void)
 					f.v[RW_F_FP_TRACED_THREADS] = (int32_t)c << 16;
 				}
 				rw_model_eval(&model, &f, &out);
+				rw_model_explain(&model, &f, &out);   /* the tracker writes the reasons from it */
 				CU_ASSERT_FALSE(out.agreed);
 				CU_ASSERT(out.p_q16 <= alone_p);
 				rw_verdict_tracker_init(&tr);
