@@ -207,21 +207,17 @@ void rw_model_eval(const struct rw_model *m, const struct rw_features *f, struct
 		source_eval(m, f, out, RW_SRC_INDICATORS, RW_F_IND_RULES, RW_F_COUNT, &total);
 	}
 	/* Agreement: `mining` needs the FP fingerprint and one more kind of evidence. Without it the fused log-odds
-	 * stop at `alone`, whatever the weights say. */
-	uint32_t agree = 0;
-	if ((out->sources_used & RW_SRC_BIT(RW_SRC_FPPROBE)) && out->source_logit_q16[RW_SRC_FPPROBE] > 0)
-		agree |= RW_SRC_BIT(RW_SRC_FPPROBE);
-	if ((out->sources_used & RW_SRC_BIT(RW_SRC_PMU)) && out->source_logit_q16[RW_SRC_PMU] > 0)
-		agree |= RW_SRC_BIT(RW_SRC_PMU);
-	if ((out->sources_used & RW_SRC_BIT(RW_SRC_INDICATORS)) && out->source_logit_q16[RW_SRC_INDICATORS] > 0)
-		agree |= RW_SRC_BIT(RW_SRC_INDICATORS);
+	 * stop at `alone`, whatever the weights say. A source's stored log-odds are 0 where it was not used, so
+	 * "> 0" also says it was. */
+	uint32_t agree = (uint32_t)(out->source_logit_q16[RW_SRC_PMU] > 0) << RW_SRC_PMU |
+			 (uint32_t)(out->source_logit_q16[RW_SRC_FPPROBE] > 0) << RW_SRC_FPPROBE |
+			 (uint32_t)(out->source_logit_q16[RW_SRC_INDICATORS] > 0) << RW_SRC_INDICATORS;
 	/* From the cgroup only RandomX's memory footprint counts, not how busy or steady the target is: plenty of
 	 * legitimate work is busy and steady. */
-	if ((f->present & m->eval_mask[RW_SRC_CGROUP] & RW_F_BIT(RW_F_ANON_GIB)) &&
-	    (out->sources_used & RW_SRC_BIT(RW_SRC_CGROUP)) && eval_term(m, f, RW_F_ANON_GIB) > 0)
+	if ((f->present & m->eval_mask[RW_SRC_CGROUP] & RW_F_BIT(RW_F_ANON_GIB)) && eval_term(m, f, RW_F_ANON_GIB) > 0)
 		agree |= RW_SRC_BIT(RW_SRC_CGROUP);
 	out->agree = agree;
-	out->agreed = (agree & RW_SRC_BIT(RW_SRC_FPPROBE)) && (agree & ~RW_SRC_BIT(RW_SRC_FPPROBE));
+	out->agreed = (int)((agree >> RW_SRC_FPPROBE) & 1) & ((agree & ~RW_SRC_BIT(RW_SRC_FPPROBE)) != 0);
 	int32_t hi = m->cap_q16;
 	if (!out->agreed && m->alone_q16 < hi)
 		hi = m->alone_q16;
