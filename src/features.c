@@ -145,9 +145,8 @@ static void fpprobe_features(struct rw_features_state *st, const struct rw_sampl
 		st->fp[slot].pairs = fp->pairs;
 		st->fp[slot].changes = fp->changes;
 	}
-	if (!measured)
-		return;
-
+	/* The shares speak for the whole window: an interval without reads (the thread got too little CPU to be
+	 * probed this time) keeps what the previous ones showed. */
 	uint64_t mode[4] = { 0, 0, 0, 0 }, ftz = 0, pairs = 0, changes = 0;
 	for (unsigned w = 0; w < RW_FP_WINDOW; w++) {
 		for (unsigned m = 0; m < 4; m++)
@@ -157,7 +156,9 @@ static void fpprobe_features(struct rw_features_state *st, const struct rw_sampl
 		changes += st->fp[w].changes;
 	}
 	uint64_t n = mode[0] + mode[1] + mode[2] + mode[3];
-	set(out, RW_F_FP_TRACED_THREADS, (int32_t)(fp->threads_traced > 32767 ? 32767 : fp->threads_traced) << 16);
+	if (measured)
+		set(out, RW_F_FP_TRACED_THREADS,
+		    (int32_t)(fp->threads_traced > 32767 ? 32767 : fp->threads_traced) << 16);
 	if (n >= RW_FP_MIN_OBS) {
 		/* Gini-Simpson index over its maximum: (n^2 - sum n_m^2) / n^2 * 4/3. n is at most 4 * 2^32, so the
 		 * squares need 128 bits only in theory; cap n's scale to keep them in 64. */
@@ -174,6 +175,9 @@ static void fpprobe_features(struct rw_features_state *st, const struct rw_sampl
 			/* 1 - sum of squared shares over modes 1..3, over its maximum 2/3 */
 			uint64_t sqn = mode[1] * mode[1] + mode[2] * mode[2] + mode[3] * mode[3];
 			set(out, RW_F_FP_NONDEFAULT_EVENNESS, rw_ratio_q16((nd * nd - sqn) * 3, nd * nd * 2, 1));
+		} else {
+			/* enough reads, hardly any in a non-default mode: no spread over them to speak of */
+			set(out, RW_F_FP_NONDEFAULT_EVENNESS, 0);
 		}
 		int32_t nondefault = rw_ratio_q16(nd, n, 1);
 		int32_t ftz_share = rw_ratio_q16(ftz > n ? n : ftz, n, 1);

@@ -24,7 +24,8 @@ enum rw_feature {
 	RW_F_FP_MODE_EVENNESS,     /* how evenly the four rounding modes are used: 1 - sum of squared shares, over its
 				    * maximum 3/4 (0: one mode, 1: all four in equal shares, 0.67: two in equal shares) */
 	RW_F_FP_NONDEFAULT_EVENNESS,/* the same over the three non-default modes only (max 2/3 -> 1): a busy neighbour
-				    * thread at round-to-nearest in the same cgroup does not dilute it */
+				    * thread at round-to-nearest in the same cgroup does not dilute it; 0 when fewer
+				    * than RW_FP_MIN_NONDEFAULT of the reads are in a non-default mode */
 	RW_F_FP_NONDEFAULT_SHARE,  /* share of observations in a rounding mode other than to-nearest */
 	RW_F_FP_CHANGE_RATE,       /* share of consecutive observations of one thread that changed rounding mode */
 	RW_F_FP_FTZ_DAZ_NONDEFAULT,/* min(share with flush-to-zero and denormals-are-zero both set, non-default share) */

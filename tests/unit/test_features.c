@@ -63,6 +63,8 @@ static void test_missing_sources_are_missing(void)
 	rw_features_compute(&st, &s, &f);
 	CU_ASSERT(f.present & RW_F_BIT(RW_F_FP_MODE_EVENNESS));
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_MODE_EVENNESS], 0);
+	CU_ASSERT(f.present & RW_F_BIT(RW_F_FP_NONDEFAULT_EVENNESS));   /* no non-default reads: 0, not missing */
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_EVENNESS], 0);
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_SHARE], 0);
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_CHANGE_RATE], 0);
 	CU_ASSERT(f.sources & RW_SRC_BIT(RW_SRC_FPPROBE));
@@ -92,6 +94,7 @@ static void test_fpprobe_features(void)
 	fp_randomx(&s, 4);
 	rw_features_compute(&st, &s, &f);
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_MODE_EVENNESS], 65536);
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_EVENNESS], 65536);
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_SHARE], 49152);
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_CHANGE_RATE], rw_ratio_q16(12, 15, 1));
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_FTZ_DAZ_NONDEFAULT], 49152);   /* min(1, 0.75) */

@@ -111,4 +111,8 @@ LIMIT 20000) INSERT INTO t(k, v) SELECT abs(random()) % 1000, hex(randomblob(32)
 max(v) FROM t GROUP BY k ORDER BY 2 DESC LIMIT 5; SELECT count(*) FROM t WHERE k BETWEEN 100 AND 200 AND length(v) = 64; \
 DELETE FROM t WHERE id % 3 = 0;' >/dev/null; done"
 rec idle-http benign ordinary 25 python3 -m http.server --bind 127.0.0.1 0
+# Big anonymous memory, busy and steady, round-to-nearest: RandomX's memory footprint without its FP fingerprint.
+rec stress-vm-1g benign ordinary 25 stress-ng --vm 1 --vm-bytes 1G --vm-keep -t 120
+rec numpy-bigarray benign ordinary 25 /usr/bin/python3 -c \
+	"exec('import numpy as np\\na = np.random.rand(80000000)\\nwhile True: a = np.sqrt(a * a + 1.0) - 0.5')"
 exit 0
