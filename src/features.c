@@ -17,15 +17,18 @@ static const struct {
 	[RW_F_FP_SCALAR_PER_INSN] = { "scalar_double_per_insn", RW_SRC_PMU },
 	[RW_F_FP_SIMD_PER_INSN]   = { "fp_simd_per_insn", RW_SRC_PMU },
 	[RW_F_CRYPTO_PKI]         = { "crypto_pki", RW_SRC_PMU },
-	[RW_F_FP_ROUNDING_MODES]  = { "fp_rounding_modes", RW_SRC_FPPROBE },
-	[RW_F_FP_THREAD_MODES]    = { "fp_thread_modes", RW_SRC_FPPROBE },
-	[RW_F_FP_NONDEFAULT_MODES]= { "fp_nondefault_modes", RW_SRC_FPPROBE },
-	[RW_F_FP_FTZ_DAZ]         = { "fp_ftz_daz", RW_SRC_FPPROBE },
+	[RW_F_FP_MODE_EVENNESS]   = { "fp_mode_evenness", RW_SRC_FPPROBE },
+	[RW_F_FP_NONDEFAULT_EVENNESS] = { "fp_nondefault_evenness", RW_SRC_FPPROBE },
+	[RW_F_FP_NONDEFAULT_SHARE]= { "fp_nondefault_share", RW_SRC_FPPROBE },
+	[RW_F_FP_CHANGE_RATE]     = { "fp_change_rate", RW_SRC_FPPROBE },
+	[RW_F_FP_FTZ_DAZ_NONDEFAULT] = { "fp_ftz_daz_nondefault", RW_SRC_FPPROBE },
+	[RW_F_FP_TRACED_THREADS]  = { "fp_traced_threads", RW_SRC_FPPROBE },
 	[RW_F_CORES]              = { "cores", RW_SRC_CGROUP },
 	[RW_F_THROTTLE]           = { "throttle", RW_SRC_CGROUP },
 	[RW_F_CPU_STEADINESS]     = { "cpu_steadiness", RW_SRC_CGROUP },
 	[RW_F_MEMORY_GIB]         = { "memory_gib", RW_SRC_CGROUP },
 	[RW_F_HUGEPAGE_SHARE]     = { "hugepage_share", RW_SRC_CGROUP },
+	[RW_F_ANON_GIB]           = { "anon_gib", RW_SRC_CGROUP },
 	[RW_F_IND_RULES]          = { "indicator_rules", RW_SRC_INDICATORS },
 	[RW_F_IND_MATCHES]        = { "indicator_matches", RW_SRC_INDICATORS },
 	[RW_F_POOL_CONNECTIONS]   = { "pool_connections", RW_SRC_INDICATORS },
@@ -121,16 +124,68 @@ static void pmu_features(const struct rw_sample *s, struct rw_features *out)
 		set(out, RW_F_CRYPTO_PKI, rw_ratio_q16(s->counters[RW_CTR_CRYPTO], insn, 1000));
 }
 
-static void fpprobe_features(const struct rw_sample *s, struct rw_features *out)
+/* The FP evidence is judged on shares, not counts: RandomX's CFROUND draws the rounding mode from random data, so
+ * a hashing thread spends near-equal shares in all four modes and changes mode between most observations, however
+ * many observations there are; legitimate users of the modes differ in the mix (interval arithmetic: nearest and
+ * upward; stochastic rounding: upward and downward; -ffast-math: FTZ/DAZ with nearest only). The shares are taken
+ * over the last RW_FP_WINDOW intervals, so a thread that hashes a little each second still adds up to enough
+ * observations. The counts of an interval without FP evidence enter the window as zeros. */
+static void fpprobe_features(struct rw_features_state *st, const struct rw_sample *s, struct rw_features *out)
 {
-	/* No successful read: the probe saw nothing, which is not the same as "default mode". */
-	if (!(s->sources & RW_SRC_BIT(RW_SRC_FPPROBE)) || s->fp.probes == 0)
-		return;
-	set(out, RW_F_FP_ROUNDING_MODES, __builtin_popcount(s->fp.modes_union & 0xf) << 16);
-	set(out, RW_F_FP_THREAD_MODES, (int32_t)(s->fp.max_thread_modes > 4 ? 4 : s->fp.max_thread_modes) << 16);
-	set(out, RW_F_FP_NONDEFAULT_MODES,
-	    (int32_t)(s->fp.max_thread_nondefault > 3 ? 3 : s->fp.max_thread_nondefault) << 16);
-	set(out, RW_F_FP_FTZ_DAZ, s->fp.ftz_daz ? 65536 : 0);
+	const struct rw_fp_evidence *fp = &s->fp;
+	/* Traced threads are evidence without a single read: the probe was there and was refused. */
+	int measured = ((s->sources & RW_SRC_BIT(RW_SRC_FPPROBE)) && fp->probes > 0) || fp->threads_traced > 0;
+	unsigned slot = st->fp_pos;
+	st->fp_pos = (st->fp_pos + 1) % RW_FP_WINDOW;
+	memset(&st->fp[slot], 0, sizeof(st->fp[slot]));
+	if (measured) {
+		for (unsigned m = 0; m < 4; m++)
+			st->fp[slot].mode_obs[m] = fp->mode_obs[m];
+		st->fp[slot].ftz_daz_obs = fp->ftz_daz_obs;
+		st->fp[slot].pairs = fp->pairs;
+		st->fp[slot].changes = fp->changes;
+	}
+	/* The shares speak for the whole window: an interval without reads (the thread got too little CPU to be
+	 * probed this time) keeps what the previous ones showed. */
+	uint64_t mode[4] = { 0, 0, 0, 0 }, ftz = 0, pairs = 0, changes = 0;
+	for (unsigned w = 0; w < RW_FP_WINDOW; w++) {
+		for (unsigned m = 0; m < 4; m++)
+			mode[m] += st->fp[w].mode_obs[m];
+		ftz += st->fp[w].ftz_daz_obs;
+		pairs += st->fp[w].pairs;
+		changes += st->fp[w].changes;
+	}
+	uint64_t n = mode[0] + mode[1] + mode[2] + mode[3];
+	if (measured)
+		set(out, RW_F_FP_TRACED_THREADS,
+		    (int32_t)(fp->threads_traced > 32767 ? 32767 : fp->threads_traced) << 16);
+	if (n >= RW_FP_MIN_OBS) {
+		/* Gini-Simpson index over its maximum: (n^2 - sum n_m^2) / n^2 * 4/3. n is at most 4 * 2^32, so the
+		 * squares need 128 bits only in theory; cap n's scale to keep them in 64. */
+		while (n > (1u << 30)) {
+			for (unsigned m = 0; m < 4; m++)
+				mode[m] >>= 1;
+			ftz >>= 1;
+			n = mode[0] + mode[1] + mode[2] + mode[3];
+		}
+		uint64_t sq = mode[0] * mode[0] + mode[1] * mode[1] + mode[2] * mode[2] + mode[3] * mode[3];
+		set(out, RW_F_FP_MODE_EVENNESS, rw_ratio_q16((n * n - sq) * 4, n * n * 3, 1));
+		uint64_t nd = n - mode[0];
+		if (nd >= RW_FP_MIN_NONDEFAULT) {
+			/* 1 - sum of squared shares over modes 1..3, over its maximum 2/3 */
+			uint64_t sqn = mode[1] * mode[1] + mode[2] * mode[2] + mode[3] * mode[3];
+			set(out, RW_F_FP_NONDEFAULT_EVENNESS, rw_ratio_q16((nd * nd - sqn) * 3, nd * nd * 2, 1));
+		} else {
+			/* enough reads, hardly any in a non-default mode: no spread over them to speak of */
+			set(out, RW_F_FP_NONDEFAULT_EVENNESS, 0);
+		}
+		int32_t nondefault = rw_ratio_q16(nd, n, 1);
+		int32_t ftz_share = rw_ratio_q16(ftz > n ? n : ftz, n, 1);
+		set(out, RW_F_FP_NONDEFAULT_SHARE, nondefault);
+		set(out, RW_F_FP_FTZ_DAZ_NONDEFAULT, ftz_share < nondefault ? ftz_share : nondefault);
+	}
+	if (pairs >= RW_FP_MIN_PAIRS)
+		set(out, RW_F_FP_CHANGE_RATE, rw_ratio_q16(changes > pairs ? pairs : changes, pairs, 1));
 }
 
 /* Steadiness of CPU use over the window: 1 - MAD/mean, in 0..1. A miner holds its cores flat; interactive and batch
@@ -172,8 +227,10 @@ static void cgroup_features(struct rw_features_state *st, const struct rw_sample
 		set(out, RW_F_THROTTLE, rw_ratio_q16(s->throttled_usec, s->interval_us, 1));
 	if (cg->have & RW_CGS_MEMORY)
 		set(out, RW_F_MEMORY_GIB, clamp_i64((int64_t)(cg->memory_current >> 14)));
-	if (cg->have & RW_CGS_MEMSTAT)
+	if (cg->have & RW_CGS_MEMSTAT) {
 		set(out, RW_F_HUGEPAGE_SHARE, rw_ratio_q16(cg->anon_thp, cg->anon, 1));
+		set(out, RW_F_ANON_GIB, clamp_i64((int64_t)(cg->anon >> 14)));
+	}
 }
 
 static void indicator_features(const struct rw_sample *s, struct rw_features *out)
@@ -198,7 +255,7 @@ void rw_features_compute(struct rw_features_state *st, const struct rw_sample *s
 	out->evidence[0] = '\0';
 	out->interval_ms = (s->interval_us + 500) / 1000;
 	pmu_features(s, out);
-	fpprobe_features(s, out);
+	fpprobe_features(st, s, out);
 	cgroup_features(st, s, out);
 	indicator_features(s, out);
 }

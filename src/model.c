@@ -107,8 +107,8 @@ static inline int64_t term_contrib(const struct rw_model_term *t, int32_t x)
 
 /* features.h keeps each source's features together and in source order: the evaluation walks them by constant
  * ranges, which the compiler unrolls into straight-line code with constant offsets. */
-_Static_assert(RW_F_IPC == 0 && RW_F_FP_ROUNDING_MODES == 8 && RW_F_CORES == 12 && RW_F_IND_RULES == 17 &&
-		       RW_F_COUNT == 20 && RW_SRC_PMU == 0 && RW_SRC_FPPROBE == 1 && RW_SRC_CGROUP == 2 &&
+_Static_assert(RW_F_IPC == 0 && RW_F_FP_MODE_EVENNESS == 8 && RW_F_CORES == 14 && RW_F_IND_RULES == 20 &&
+		       RW_F_COUNT == 23 && RW_SRC_PMU == 0 && RW_SRC_FPPROBE == 1 && RW_SRC_CGROUP == 2 &&
 		       RW_SRC_INDICATORS == 3,
 	       "rw_model_eval's feature ranges follow enum rw_feature and enum rw_source");
 
@@ -195,18 +195,33 @@ void rw_model_eval(const struct rw_model *m, const struct rw_features *f, struct
 	/* Every source with every feature (a host with a PMU, a busy target): one test for all, then straight-line. */
 	if ((f->sources & ALL_SOURCES) == ALL_SOURCES && (f->present & ALL_FEATURES) == ALL_FEATURES) {
 		out->sources_used = ALL_SOURCES;
-		total += source_full(m, f, out, RW_SRC_PMU, RW_F_IPC, RW_F_FP_ROUNDING_MODES);
-		total += source_full(m, f, out, RW_SRC_FPPROBE, RW_F_FP_ROUNDING_MODES, RW_F_CORES);
+		total += source_full(m, f, out, RW_SRC_PMU, RW_F_IPC, RW_F_FP_MODE_EVENNESS);
+		total += source_full(m, f, out, RW_SRC_FPPROBE, RW_F_FP_MODE_EVENNESS, RW_F_CORES);
 		total += source_full(m, f, out, RW_SRC_CGROUP, RW_F_CORES, RW_F_IND_RULES);
 		total += source_full(m, f, out, RW_SRC_INDICATORS, RW_F_IND_RULES, RW_F_COUNT);
 	} else {
 		out->sources_used = 0;
-		source_eval(m, f, out, RW_SRC_PMU, RW_F_IPC, RW_F_FP_ROUNDING_MODES, &total);
-		source_eval(m, f, out, RW_SRC_FPPROBE, RW_F_FP_ROUNDING_MODES, RW_F_CORES, &total);
+		source_eval(m, f, out, RW_SRC_PMU, RW_F_IPC, RW_F_FP_MODE_EVENNESS, &total);
+		source_eval(m, f, out, RW_SRC_FPPROBE, RW_F_FP_MODE_EVENNESS, RW_F_CORES, &total);
 		source_eval(m, f, out, RW_SRC_CGROUP, RW_F_CORES, RW_F_IND_RULES, &total);
 		source_eval(m, f, out, RW_SRC_INDICATORS, RW_F_IND_RULES, RW_F_COUNT, &total);
 	}
-	out->logit_q16 = clamp32(total, -m->cap_q16, m->cap_q16);
+	/* Agreement: `mining` needs the FP fingerprint and one more kind of evidence. Without it the fused log-odds
+	 * stop at `alone`, whatever the weights say. A source's stored log-odds are 0 where it was not used, so
+	 * "> 0" also says it was. */
+	uint32_t agree = (uint32_t)(out->source_logit_q16[RW_SRC_PMU] > 0) << RW_SRC_PMU |
+			 (uint32_t)(out->source_logit_q16[RW_SRC_FPPROBE] > 0) << RW_SRC_FPPROBE |
+			 (uint32_t)(out->source_logit_q16[RW_SRC_INDICATORS] > 0) << RW_SRC_INDICATORS;
+	/* From the cgroup only RandomX's memory footprint counts, not how busy or steady the target is: plenty of
+	 * legitimate work is busy and steady. */
+	if ((f->present & m->eval_mask[RW_SRC_CGROUP] & RW_F_BIT(RW_F_ANON_GIB)) && eval_term(m, f, RW_F_ANON_GIB) > 0)
+		agree |= RW_SRC_BIT(RW_SRC_CGROUP);
+	out->agree = agree;
+	out->agreed = (int)((agree >> RW_SRC_FPPROBE) & 1) & ((agree & ~RW_SRC_BIT(RW_SRC_FPPROBE)) != 0);
+	int32_t hi = m->cap_q16;
+	if (!out->agreed && m->alone_q16 < hi)
+		hi = m->alone_q16;
+	out->logit_q16 = clamp32(total, -m->cap_q16, hi);
 	out->p_q16 = rw_sigmoid_q16(out->logit_q16);
 }
 
@@ -371,15 +386,16 @@ static int parse_text(struct rw_model *m, struct parse *p, char *text)
 			strcpy(m->name, tok[1]);
 			seen_name = true;
 		} else if (!strcmp(tok[0], "fusion")) {
-			static const char *const keys[] = { "bias", "cap" };
-			const char *v[2];
+			static const char *const keys[] = { "bias", "cap", "alone" };
+			const char *v[3];
 			if (seen_fusion)
 				return fail(p, "fusion given twice");
 			if (cur >= 0)
 				return fail(p, "fusion must come before the sources");
-			if ((rc = parse_args(p, tok + 1, ntok - 1, keys, 2, v)) < 0 ||
+			if ((rc = parse_args(p, tok + 1, ntok - 1, keys, 3, v)) < 0 ||
 			    (rc = parse_int(p, "bias", v[0], -16 * 256, 16 * 256, &m->bias)) < 0 ||
-			    (rc = parse_int(p, "cap", v[1], 1, 16 * 256, &m->cap)) < 0)
+			    (rc = parse_int(p, "cap", v[1], 1, 16 * 256, &m->cap)) < 0 ||
+			    (rc = parse_int(p, "alone", v[2], -16 * 256, 16 * 256, &m->alone)) < 0)
 				return rc;
 			seen_fusion = true;
 		} else if (!strcmp(tok[0], "source")) {
@@ -494,6 +510,7 @@ static int parse_text(struct rw_model *m, struct parse *p, char *text)
 
 	m->bias_q16 = m->bias * (65536 / RW_LOGIT_UNIT);
 	m->cap_q16 = m->cap * (65536 / RW_LOGIT_UNIT);
+	m->alone_q16 = m->alone * (65536 / RW_LOGIT_UNIT);
 	for (unsigned s = 0; s < RW_SRC_COUNT; s++) {
 		struct rw_model_source *src = &m->src[s];
 		src->intercept_q16 = src->intercept * (65536 / RW_LOGIT_UNIT);
@@ -595,7 +612,7 @@ void rw_model_print(const struct rw_model *m, FILE *out)
 
 	fprintf(out, "rigwatch-model %u\nname %s\n", m->version ? m->version : RW_MODEL_VERSION, m->name);
 	print_prov(m, "model", out);
-	fprintf(out, "fusion bias=%d cap=%d\n", m->bias, m->cap);
+	fprintf(out, "fusion bias=%d cap=%d alone=%d\n", m->bias, m->cap, m->alone);
 	for (unsigned s = 0; s < RW_SRC_COUNT; s++) {
 		const struct rw_model_source *src = &m->src[s];
 		fprintf(out, "\nsource %s intercept=%d cap_pos=%d cap_neg=%d\n", rw_source_name(s), src->intercept,

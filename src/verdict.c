@@ -151,23 +151,33 @@ void rw_reason_describe(int feature, int32_t v, uint32_t interval_ms, const char
 		put_dec(&t, v, 2);
 		put_str(&t, " AES/crypto operations per 1000 instructions");
 		break;
-	case RW_F_FP_ROUNDING_MODES:
-		put_count(&t, n, " distinct FP rounding mode", " distinct FP rounding modes");
-		put_str(&t, " in ");
-		put_span(&t, interval_ms);
+	case RW_F_FP_MODE_EVENNESS:
+		put_str(&t, "FP rounding modes ");
+		put_int(&t, percent(v));
+		put_str(&t, " % even (100: all four in equal shares)");
 		break;
-	case RW_F_FP_THREAD_MODES:
-		put_count(&t, n, " FP rounding mode", " FP rounding modes");
-		put_str(&t, " on one thread in ");
-		put_span(&t, interval_ms);
+	case RW_F_FP_NONDEFAULT_EVENNESS:
+		put_str(&t, "non-default FP rounding modes ");
+		put_int(&t, percent(v));
+		put_str(&t, " % even (100: all three in equal shares)");
 		break;
-	case RW_F_FP_NONDEFAULT_MODES:
-		put_count(&t, n, " non-default FP rounding mode", " non-default FP rounding modes");
-		put_str(&t, " on one thread in ");
-		put_span(&t, interval_ms);
+	case RW_F_FP_NONDEFAULT_SHARE:
+		put_int(&t, percent(v));
+		put_str(&t, " % of FP reads in a non-default rounding mode");
 		break;
-	case RW_F_FP_FTZ_DAZ:
-		put_str(&t, v ? "FP flush-to-zero/denormals-are-zero set" : "FP flush-to-zero/denormals-are-zero not set");
+	case RW_F_FP_CHANGE_RATE:
+		put_str(&t, "FP rounding mode changed between ");
+		put_int(&t, percent(v));
+		put_str(&t, " % of consecutive reads of a thread");
+		break;
+	case RW_F_FP_FTZ_DAZ_NONDEFAULT:
+		put_str(&t, "FP flush-to-zero and denormals-are-zero with non-default rounding in ");
+		put_int(&t, percent(v));
+		put_str(&t, " % of reads");
+		break;
+	case RW_F_FP_TRACED_THREADS:
+		put_count(&t, n, " busy thread", " busy threads");
+		put_str(&t, " traced by another process (FP state unreadable)");
 		break;
 	case RW_F_CORES:
 		put_dec(&t, v, 2);
@@ -194,6 +204,15 @@ void rw_reason_describe(int feature, int32_t v, uint32_t interval_ms, const char
 		} else {
 			put_dec(&t, v, 2);
 			put_str(&t, " GiB of memory");
+		}
+		break;
+	case RW_F_ANON_GIB:
+		if (v < 65536) {
+			put_int(&t, (int32_t)(((int64_t)v * 1024 + 32768) >> 16));
+			put_str(&t, " MiB of anonymous memory");
+		} else {
+			put_dec(&t, v, 2);
+			put_str(&t, " GiB of anonymous memory");
 		}
 		break;
 	case RW_F_HUGEPAGE_SHARE:
@@ -252,9 +271,12 @@ unsigned rw_verdict_reasons(const struct rw_features *f, const struct rw_model_o
 	return n;
 }
 
-static enum rw_verdict level_of(const struct rw_config *cfg, int32_t p)
+/* `mining` only where the model's sources agree (model.h): a single source reaches `suspect` at most, whatever the
+ * configured thresholds. */
+static enum rw_verdict level_of(const struct rw_config *cfg, const struct rw_model_output *mo)
 {
-	if (p >= cfg->mining_threshold_q16)
+	int32_t p = mo->p_q16;
+	if (p >= cfg->mining_threshold_q16 && mo->agreed)
 		return RW_VERDICT_MINING;
 	if (p >= cfg->suspect_threshold_q16)
 		return RW_VERDICT_SUSPECT;
@@ -301,7 +323,7 @@ int rw_verdict_update(struct rw_verdict_tracker *t, const struct rw_config *cfg,
 		return 0;
 	}
 
-	enum rw_verdict level = level_of(cfg, mo->p_q16);
+	enum rw_verdict level = level_of(cfg, mo);
 	t->levels[t->pos] = (uint8_t)level;
 	t->pos = (t->pos + 1) % n;
 	if (t->filled < n)

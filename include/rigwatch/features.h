@@ -19,17 +19,25 @@ enum rw_feature {
 	RW_F_FP_SCALAR_PER_INSN,   /* scalar double FP per instruction */
 	RW_F_FP_SIMD_PER_INSN,     /* FP/SIMD work without a width split, per instruction */
 	RW_F_CRYPTO_PKI,           /* AES/crypto ops per 1000 instructions */
-	/* fpprobe: FP control register of the busy threads */
-	RW_F_FP_ROUNDING_MODES,    /* distinct rounding modes seen, all threads (0..4) */
-	RW_F_FP_THREAD_MODES,      /* most distinct rounding modes on one thread */
-	RW_F_FP_NONDEFAULT_MODES,  /* most distinct non-default rounding modes on one thread (0..3) */
-	RW_F_FP_FTZ_DAZ,           /* flush-to-zero or denormals-are-zero seen (0 or 1) */
+	/* fpprobe: FP control register of the busy threads, as shares of the observations over the last
+	 * RW_FP_WINDOW intervals, so that they mean the same at 16 reads an interval (ptrace) or hundreds (eBPF) */
+	RW_F_FP_MODE_EVENNESS,     /* how evenly the four rounding modes are used: 1 - sum of squared shares, over its
+				    * maximum 3/4 (0: one mode, 1: all four in equal shares, 0.67: two in equal shares) */
+	RW_F_FP_NONDEFAULT_EVENNESS,/* the same over the three non-default modes only (max 2/3 -> 1): a busy neighbour
+				    * thread at round-to-nearest in the same cgroup does not dilute it; 0 when fewer
+				    * than RW_FP_MIN_NONDEFAULT of the reads are in a non-default mode */
+	RW_F_FP_NONDEFAULT_SHARE,  /* share of observations in a rounding mode other than to-nearest */
+	RW_F_FP_CHANGE_RATE,       /* share of consecutive observations of one thread that changed rounding mode */
+	RW_F_FP_FTZ_DAZ_NONDEFAULT,/* min(share with flush-to-zero and denormals-are-zero both set, non-default share) */
+	RW_F_FP_TRACED_THREADS,    /* busy threads the probe could not read because another process traces them */
 	/* cgroup: resource behaviour */
 	RW_F_CORES,                /* CPU cores used over the interval */
 	RW_F_THROTTLE,             /* share of the interval spent throttled */
 	RW_F_CPU_STEADINESS,       /* 1 - mean absolute deviation / mean of cores used over the window (0..1) */
 	RW_F_MEMORY_GIB,           /* memory.current in GiB */
 	RW_F_HUGEPAGE_SHARE,       /* anon_thp / anon (0..1) */
+	RW_F_ANON_GIB,             /* anonymous memory in GiB: RandomX cannot hash without its 256 MiB cache (light
+				    * mode) or 2080 MiB dataset (fast mode) */
 	/* indicators: names, flags, connections */
 	RW_F_IND_RULES,            /* distinct indicator rule kinds matched */
 	RW_F_IND_MATCHES,          /* rule matches over all processes */
@@ -43,6 +51,12 @@ enum rw_feature {
 #define RW_STEADY_MIN    3
 /* Below this many cores used on average a target is idle: steadiness 0 (not "steadily busy"). */
 #define RW_STEADY_IDLE_Q16 (65536 / 64)
+/* FP shares are taken over this many intervals, and only once they rest on enough observations (pairs for the
+ * change rate): a share of three reads says little, whichever path produced them. */
+#define RW_FP_WINDOW    8
+#define RW_FP_MIN_OBS   12
+#define RW_FP_MIN_PAIRS 8
+#define RW_FP_MIN_NONDEFAULT 8
 
 struct rw_features {
 	uint32_t present;          /* RW_F_BIT()s of features that have a value */
@@ -56,6 +70,10 @@ struct rw_features {
 struct rw_features_state {
 	int32_t cores[RW_STEADY_WINDOW];
 	unsigned pos, filled;
+	struct {
+		uint32_t mode_obs[4], ftz_daz_obs, pairs, changes;
+	} fp[RW_FP_WINDOW];        /* the FP evidence of the latest intervals (zero where none) */
+	unsigned fp_pos;
 };
 
 void rw_features_state_init(struct rw_features_state *st);

@@ -2,18 +2,24 @@
  * features of its source; the sources that measured something are fused as a capped sum of log-odds.
  * Integer-only inference (Q16.16, 128-bit products), sigmoid by table.
  *
- * File format, version 1 (models/rigwatch.model; one statement a line, `#` comments, key=value arguments):
+ * Agreement: no single source convicts. The sources that "agree" are fpprobe, pmu and indicators when their capped
+ * log-odds are above 0, and the cgroup when its RandomX memory-footprint term (anon_gib) contributes above 0 (not
+ * its busy or steady terms). Unless fpprobe agrees together with at least one of the others, the fused log-odds
+ * are capped at `alone` (below the mining threshold in the shipped model), and the verdict tracker does not
+ * enter `mining` whatever the thresholds (rw_model_output.agreed).
  *
- *   rigwatch-model 1
+ * File format, version 2 (models/rigwatch.model; one statement a line, `#` comments, key=value arguments):
+ *
+ *   rigwatch-model 2
  *   name rigwatch-prior
- *   fusion bias=-384 cap=2560
+ *   fusion bias=-384 cap=2560 alone=256
  *   source fpprobe intercept=-512 cap_pos=1536 cap_neg=1024
  *   feature fp_rounding_modes lo=1 hi=4 center=1.5 scale=1 weight=640
  *   ...
  *   provenance kind prior
  *   provenance note free text
  *
- * Log-odds quantities (bias, cap, intercept, cap_pos, cap_neg, weight) are integers in units of 1/256 log-odds.
+ * Log-odds quantities (bias, cap, alone, intercept, cap_pos, cap_neg, weight) are integers in units of 1/256 log-odds.
  * lo, hi, center and scale are decimals in the feature's own units: a feature contributes
  * weight/256 * (clamp(x, lo, hi) - center) / scale, and nothing when it is missing. Every source appears once, and
  * lists every feature of its source (weight=0 to leave one out). `provenance KEY TEXT` lines belong to the block
@@ -28,9 +34,9 @@
 
 #include "rigwatch/features.h"
 
-#define RW_MODEL_VERSION 1
+#define RW_MODEL_VERSION 2
 #define RW_LOGIT_UNIT 256          /* file log-odds unit: 1/256 */
-#define RW_MODEL_PROVENANCE_MAX 4096
+#define RW_MODEL_PROVENANCE_MAX 8192
 
 #define RW_MODEL_MULT_SHIFT 24
 
@@ -52,8 +58,8 @@ struct rw_model_source {
 struct rw_model {
 	unsigned version;
 	char name[64];
-	int32_t bias, cap;         /* fusion, 1/256 log-odds */
-	int32_t bias_q16, cap_q16;
+	int32_t bias, cap, alone;  /* fusion, 1/256 log-odds; alone: the cap without agreement */
+	int32_t bias_q16, cap_q16, alone_q16;
 	struct rw_model_source src[RW_SRC_COUNT];
 	struct rw_model_term terms[RW_F_COUNT];
 	unsigned n_terms;
@@ -75,6 +81,8 @@ struct rw_model_output {
 	int32_t p_q16;                         /* fused probability of mining, 0..65536 */
 	int32_t logit_q16;                     /* fused log-odds, after caps */
 	uint32_t sources_used;                 /* RW_SRC_BIT()s that had a present feature */
+	uint32_t agree;                        /* RW_SRC_BIT()s whose evidence is for mining (see Agreement) */
+	int agreed;                            /* fpprobe and another source agree: `mining` is allowed */
 	int32_t source_logit_q16[RW_SRC_COUNT];/* per-source log-odds after caps; 0 where unused */
 	int32_t contrib_q16[RW_F_COUNT];       /* each feature's log-odds contribution, 0 where missing; filled
 						* by rw_model_explain(), not by rw_model_eval() */

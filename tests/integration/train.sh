@@ -15,9 +15,9 @@ cmp "$tmp/a.model" models/rigwatch.model || {
 	diff models/rigwatch.model "$tmp/a.model" | head -20
 	fail "models/rigwatch.model is not what tools/train/train-shipped.sh makes of tests/data/traces"
 }
-"$RW_BUILD/rigwatch" replay --model="$tmp/a.model" tests/data/traces/rx-light-1t-100.trace > "$tmp/replay" 2>&1 ||
+"$RW_BUILD/rigwatch" replay --model="$tmp/a.model" tests/data/traces/rx-light-1t.trace > "$tmp/replay" 2>&1 ||
 	{ cat "$tmp/replay"; fail "rigwatch replay exited $?"; }
-grep -q '"verdict":"mining"' "$tmp/replay" || fail "replay of rx-light-1t-100 with the trained model: no mining"
+grep -q '"verdict":"mining"' "$tmp/replay" || fail "replay of rx-light-1t with the trained model: no mining"
 # A bad argument is a usage error (exit 2) naming it.
 "$RW_BUILD/train" --out "$tmp/c.model" frobnicate:x > "$tmp/c.err" 2>&1; rc=$?
 [ $rc -eq 2 ] && grep -q frobnicate "$tmp/c.err" || fail "bad argument: exit $rc, $(cat "$tmp/c.err")"

@@ -52,19 +52,36 @@ static void test_missing_sources_are_missing(void)
 	s.sources |= RW_SRC_BIT(RW_SRC_FPPROBE);   /* probe ran but read nothing */
 	s.counters_present = 0;
 	rw_features_compute(&st, &s, &f);
-	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_FP_ROUNDING_MODES));
+	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_FP_MODE_EVENNESS));
 	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_IPC));
 	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_IND_RULES));
 	CU_ASSERT_EQUAL(f.sources, RW_SRC_BIT(RW_SRC_CGROUP));
-	/* a probe that read the default mode is evidence: 1 mode, present */
-	s.fp.probes = 4;
-	s.fp.modes_union = 1;
-	s.fp.max_thread_modes = 1;
+	/* reads of the default mode are evidence: one mode, present, once there are enough of them */
+	s.fp.probes = 16;
+	s.fp.mode_obs[0] = 16;
+	s.fp.pairs = 15;
 	rw_features_compute(&st, &s, &f);
-	CU_ASSERT(f.present & RW_F_BIT(RW_F_FP_ROUNDING_MODES));
-	CU_ASSERT_EQUAL(f.v[RW_F_FP_ROUNDING_MODES], 1 << 16);
-	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_MODES], 0);
+	CU_ASSERT(f.present & RW_F_BIT(RW_F_FP_MODE_EVENNESS));
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_MODE_EVENNESS], 0);
+	CU_ASSERT(f.present & RW_F_BIT(RW_F_FP_NONDEFAULT_EVENNESS));   /* no non-default reads: 0, not missing */
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_EVENNESS], 0);
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_SHARE], 0);
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_CHANGE_RATE], 0);
 	CU_ASSERT(f.sources & RW_SRC_BIT(RW_SRC_FPPROBE));
+}
+
+/* RandomX-like reads: all four modes in equal shares, FTZ+DAZ set, most pairs changing. */
+static void fp_randomx(struct rw_sample *s, uint32_t per_mode)
+{
+	s->sources |= RW_SRC_BIT(RW_SRC_FPPROBE);
+	s->fp.path = RW_FP_PATH_PTRACE;
+	s->fp.probes = 4 * per_mode;
+	for (unsigned m = 0; m < 4; m++)
+		s->fp.mode_obs[m] = per_mode;
+	s->fp.ftz_daz_obs = 4 * per_mode;
+	s->fp.pairs = 4 * per_mode - 1;
+	s->fp.changes = 3 * per_mode;
+	s->fp.threads = 1;
 }
 
 static void test_fpprobe_features(void)
@@ -74,17 +91,100 @@ static void test_fpprobe_features(void)
 	struct rw_sample s;
 	rw_features_state_init(&st);
 	base_sample(&s);
-	s.sources |= RW_SRC_BIT(RW_SRC_FPPROBE);
-	s.fp.probes = 6;
-	s.fp.modes_union = 0xf;
-	s.fp.max_thread_modes = 4;
-	s.fp.max_thread_nondefault = 3;
-	s.fp.ftz_daz = 1;
+	fp_randomx(&s, 4);
 	rw_features_compute(&st, &s, &f);
-	CU_ASSERT_EQUAL(f.v[RW_F_FP_ROUNDING_MODES], 4 << 16);
-	CU_ASSERT_EQUAL(f.v[RW_F_FP_THREAD_MODES], 4 << 16);
-	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_MODES], 3 << 16);
-	CU_ASSERT_EQUAL(f.v[RW_F_FP_FTZ_DAZ], 65536);
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_MODE_EVENNESS], 65536);
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_EVENNESS], 65536);
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_SHARE], 49152);
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_CHANGE_RATE], rw_ratio_q16(12, 15, 1));
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_FTZ_DAZ_NONDEFAULT], 49152);   /* min(1, 0.75) */
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_TRACED_THREADS], 0);
+
+	/* shares, not counts: 25 times the observations (the eBPF path) give the same values */
+	struct rw_features g;
+	rw_features_state_init(&st);
+	fp_randomx(&s, 100);
+	s.fp.changes = 300;
+	s.fp.pairs = 400;
+	rw_features_compute(&st, &s, &g);
+	CU_ASSERT_EQUAL(g.v[RW_F_FP_MODE_EVENNESS], 65536);
+	CU_ASSERT_EQUAL(g.v[RW_F_FP_NONDEFAULT_SHARE], f.v[RW_F_FP_NONDEFAULT_SHARE]);
+	CU_ASSERT_EQUAL(g.v[RW_F_FP_CHANGE_RATE], 49152);
+
+	/* two modes in equal shares (stochastic rounding: upward and downward): evenness 2/3; -ffast-math (FTZ+DAZ,
+	 * nearest only): no FTZ+DAZ-with-non-default evidence */
+	rw_features_state_init(&st);
+	memset(&s.fp, 0, sizeof(s.fp));
+	s.fp.probes = 16;
+	s.fp.mode_obs[1] = s.fp.mode_obs[2] = 8;
+	rw_features_compute(&st, &s, &f);
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_MODE_EVENNESS], rw_ratio_q16(2, 3, 1));
+	rw_features_state_init(&st);
+	memset(&s.fp, 0, sizeof(s.fp));
+	s.fp.probes = s.fp.mode_obs[0] = s.fp.ftz_daz_obs = 16;
+	rw_features_compute(&st, &s, &f);
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_FTZ_DAZ_NONDEFAULT], 0);
+}
+
+/* Too few observations for a share: missing. Over the window they add up. */
+static void test_fpprobe_min_observations(void)
+{
+	struct rw_features_state st;
+	struct rw_features f;
+	struct rw_sample s;
+	rw_features_state_init(&st);
+	base_sample(&s);
+	fp_randomx(&s, 1);       /* 4 reads, 3 pairs */
+	rw_features_compute(&st, &s, &f);
+	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_FP_MODE_EVENNESS));
+	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_FP_CHANGE_RATE));
+	rw_features_compute(&st, &s, &f);
+	rw_features_compute(&st, &s, &f);     /* 12 reads, 9 pairs over three intervals */
+	CU_ASSERT(f.present & RW_F_BIT(RW_F_FP_MODE_EVENNESS));
+	CU_ASSERT(f.present & RW_F_BIT(RW_F_FP_CHANGE_RATE));
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_MODE_EVENNESS], 65536);
+	/* the window forgets: after RW_FP_WINDOW intervals without reads, nothing is left */
+	memset(&s.fp, 0, sizeof(s.fp));
+	s.sources &= ~RW_SRC_BIT(RW_SRC_FPPROBE);
+	for (unsigned i = 0; i < RW_FP_WINDOW; i++)
+		rw_features_compute(&st, &s, &f);
+	fp_randomx(&s, 1);
+	rw_features_compute(&st, &s, &f);
+	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_FP_MODE_EVENNESS));
+}
+
+/* Busy threads another process traces: FP evidence without a single read. */
+static void test_fpprobe_traced_threads(void)
+{
+	struct rw_features_state st;
+	struct rw_features f;
+	struct rw_sample s;
+	rw_features_state_init(&st);
+	base_sample(&s);
+	s.fp.threads_traced = 2;
+	s.fp.tracer_pid = 1234;
+	rw_features_compute(&st, &s, &f);
+	CU_ASSERT(f.present & RW_F_BIT(RW_F_FP_TRACED_THREADS));
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_TRACED_THREADS], 2 << 16);
+	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_FP_MODE_EVENNESS));
+	CU_ASSERT(f.sources & RW_SRC_BIT(RW_SRC_FPPROBE));
+}
+
+/* RandomX's memory footprint: anonymous memory from memory.stat. */
+static void test_anon_memory(void)
+{
+	struct rw_features_state st;
+	struct rw_features f;
+	struct rw_sample s;
+	rw_features_state_init(&st);
+	base_sample(&s);
+	s.cg.anon = 256ull << 20;
+	rw_features_compute(&st, &s, &f);
+	CU_ASSERT(f.present & RW_F_BIT(RW_F_ANON_GIB));
+	CU_ASSERT_EQUAL(f.v[RW_F_ANON_GIB], 65536 / 4);
+	s.cg.have &= ~RW_CGS_MEMSTAT;
+	rw_features_compute(&st, &s, &f);
+	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_ANON_GIB));
 }
 
 static void test_pmu_ratios(void)
@@ -198,6 +298,9 @@ static const rw_test tests[] = {
 	RW_TEST(test_cgroup_features),
 	RW_TEST(test_missing_sources_are_missing),
 	RW_TEST(test_fpprobe_features),
+	RW_TEST(test_fpprobe_min_observations),
+	RW_TEST(test_fpprobe_traced_threads),
+	RW_TEST(test_anon_memory),
 	RW_TEST(test_pmu_ratios),
 	RW_TEST(test_ratio_saturates),
 	RW_TEST(test_steadiness_window),

@@ -18,8 +18,10 @@ static int load_shipped(struct rw_model *m)
 	return rw_model_load(m, "models/rigwatch.model", err, sizeof(err));
 }
 
-/* Double reference of the same model: what rw_model_eval approximates. */
-static double reference(const struct rw_model *m, const struct rw_features *f)
+/* Double reference of the same model: what rw_model_eval approximates. Whether the sources agreed is taken from
+ * the integer model (test_agreement checks that decision itself): a source's log-odds within rounding of 0 could
+ * go either way in doubles. */
+static double reference(const struct rw_model *m, const struct rw_features *f, int agreed)
 {
 	double total = m->bias / 256.0;
 	for (unsigned s = 0; s < RW_SRC_COUNT; s++) {
@@ -43,6 +45,8 @@ static double reference(const struct rw_model *m, const struct rw_features *f)
 	}
 	if (total > m->cap / 256.0)
 		total = m->cap / 256.0;
+	if (!agreed && total > m->alone / 256.0)
+		total = m->alone / 256.0;
 	if (total < -m->cap / 256.0)
 		total = -m->cap / 256.0;
 	return 1.0 / (1.0 + exp(-total));
@@ -82,8 +86,8 @@ static int random_model(struct rw_model *m)
 {
 	char text[8192];
 	size_t n = 0;
-	n += (size_t)snprintf(text + n, sizeof(text) - n, "rigwatch-model 1\nname random\nfusion bias=%d cap=%d\n",
-			      (int)(rnd() % 1024) - 512, 256 + (int)(rnd() % 3500));
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "rigwatch-model 2\nname random\nfusion bias=%d cap=%d alone=%d\n",
+			      (int)(rnd() % 1024) - 512, 256 + (int)(rnd() % 3500), (int)(rnd() % 1024) - 256);
 	for (unsigned s = 0; s < RW_SRC_COUNT; s++) {
 		n += (size_t)snprintf(text + n, sizeof(text) - n, "source %s intercept=%d cap_pos=%d cap_neg=%d\n",
 				      rw_source_name(s), (int)(rnd() % 2048) - 1024, (int)(rnd() % 3000),
@@ -109,7 +113,8 @@ static void test_shipped_model_loads(void)
 		fprintf(stderr, "%s\n", err);
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
 	/* trained by tools/train/train-shipped.sh (tests/unit/test_replay.c checks it against the recordings) */
-	CU_ASSERT_STRING_EQUAL(model.name, "rigwatch-2026-11-28");
+	CU_ASSERT_STRING_EQUAL(model.name, "rigwatch-2026-11-30");
+	CU_ASSERT(model.alone > 0 && rw_sigmoid_q16(model.alone_q16) < 65536 * 8 / 10);  /* below mining 0.8 */
 	CU_ASSERT_STRING_EQUAL(model.src[RW_SRC_FPPROBE].kind, "trained");
 	CU_ASSERT_EQUAL(model.n_terms, RW_F_COUNT);
 	CU_ASSERT_STRING_EQUAL(model.src[RW_SRC_PMU].kind, "prior");
@@ -134,7 +139,7 @@ static void test_random_inputs_match_double_reference(void)
 		}
 		random_features(m, &f);
 		rw_model_eval(m, &f, &out);
-		double d = fabs(out.p_q16 / 65536.0 - reference(m, &f));
+		double d = fabs(out.p_q16 / 65536.0 - reference(m, &f, out.agreed));
 		/* the explanation adds up to the score: per source, intercept + contributions (before caps) */
 		rw_model_explain(m, &f, &out);
 		for (unsigned s = 0; s < RW_SRC_COUNT; s++) {
@@ -173,6 +178,13 @@ static void test_sigmoid_table(void)
 	CU_ASSERT(worst < 1.0 / 4096);
 }
 
+static void set_f(struct rw_features *f, enum rw_feature i, double v)
+{
+	f->v[i] = (int32_t)lrint(v * 65536);
+	f->present |= RW_F_BIT(i);
+	f->sources |= RW_SRC_BIT(rw_feature_source(i));
+}
+
 static void test_missing_sources_contribute_nothing(void)
 {
 	struct rw_features f;
@@ -182,29 +194,86 @@ static void test_missing_sources_contribute_nothing(void)
 	rw_model_eval(&model, &f, &out);
 	CU_ASSERT_EQUAL(out.sources_used, 0);
 	CU_ASSERT_EQUAL(out.logit_q16, model.bias_q16);
-	/* fpprobe alone, all four modes on one thread: capped at cap_pos */
-	f.present = RW_F_BIT(RW_F_FP_ROUNDING_MODES) | RW_F_BIT(RW_F_FP_THREAD_MODES) |
-		    RW_F_BIT(RW_F_FP_NONDEFAULT_MODES) | RW_F_BIT(RW_F_FP_FTZ_DAZ);
-	f.sources = RW_SRC_BIT(RW_SRC_FPPROBE);
-	f.v[RW_F_FP_ROUNDING_MODES] = 4 << 16;
-	f.v[RW_F_FP_THREAD_MODES] = 4 << 16;
-	f.v[RW_F_FP_NONDEFAULT_MODES] = 3 << 16;
-	f.v[RW_F_FP_FTZ_DAZ] = 1 << 16;
+	/* ordinary code: round-to-nearest only, no changes */
+	set_f(&f, RW_F_FP_MODE_EVENNESS, 0);
+	set_f(&f, RW_F_FP_NONDEFAULT_EVENNESS, 0);
+	set_f(&f, RW_F_FP_NONDEFAULT_SHARE, 0);
+	set_f(&f, RW_F_FP_CHANGE_RATE, 0);
+	set_f(&f, RW_F_FP_FTZ_DAZ_NONDEFAULT, 0);
+	set_f(&f, RW_F_FP_TRACED_THREADS, 0);
 	rw_model_eval(&model, &f, &out);
 	rw_model_explain(&model, &f, &out);
 	CU_ASSERT_EQUAL(out.sources_used, RW_SRC_BIT(RW_SRC_FPPROBE));
-	CU_ASSERT_EQUAL(out.source_logit_q16[RW_SRC_FPPROBE], model.src[RW_SRC_FPPROBE].cap_pos_q16);
-	CU_ASSERT_EQUAL(out.logit_q16, model.bias_q16 + model.src[RW_SRC_FPPROBE].cap_pos_q16);
-	CU_ASSERT(out.p_q16 > 65536 * 99 / 100);
-	CU_ASSERT(out.contrib_q16[RW_F_FP_NONDEFAULT_MODES] > 0);
+	CU_ASSERT(out.source_logit_q16[RW_SRC_FPPROBE] < 0);
+	CU_ASSERT_FALSE(out.agreed);
+	CU_ASSERT(out.p_q16 < 65536 / 10);
 	CU_ASSERT_EQUAL(out.contrib_q16[RW_F_CORES], 0);
-	/* ordinary code: round-to-nearest only */
-	f.v[RW_F_FP_ROUNDING_MODES] = 1 << 16;
-	f.v[RW_F_FP_THREAD_MODES] = 1 << 16;
-	f.v[RW_F_FP_NONDEFAULT_MODES] = 0;
-	f.v[RW_F_FP_FTZ_DAZ] = 0;
+}
+
+/* No single source convicts: each at its most miner-like value alone stops at the `alone` cap, below the mining
+ * threshold; the FP fingerprint with RandomX's memory footprint (or counters, or indicators) gets through. */
+static void test_agreement(void)
+{
+	struct rw_features fp, cg, ind, f;
+	struct rw_model_output out;
+	CU_ASSERT_EQUAL_FATAL(load_shipped(&model), 0);
+	int32_t alone_p = rw_sigmoid_q16(model.alone_q16);
+
+	memset(&fp, 0, sizeof(fp));
+	set_f(&fp, RW_F_FP_MODE_EVENNESS, 1);
+	set_f(&fp, RW_F_FP_NONDEFAULT_EVENNESS, 1);
+	set_f(&fp, RW_F_FP_NONDEFAULT_SHARE, 0.75);
+	set_f(&fp, RW_F_FP_CHANGE_RATE, 0.75);
+	set_f(&fp, RW_F_FP_FTZ_DAZ_NONDEFAULT, 0.75);
+	set_f(&fp, RW_F_FP_TRACED_THREADS, 0);
+	rw_model_eval(&model, &fp, &out);
+	CU_ASSERT(out.source_logit_q16[RW_SRC_FPPROBE] > 0);
+	CU_ASSERT_EQUAL(out.agree, RW_SRC_BIT(RW_SRC_FPPROBE));
+	CU_ASSERT_FALSE(out.agreed);
+	CU_ASSERT(out.p_q16 <= alone_p);
+
+	memset(&cg, 0, sizeof(cg));   /* fast mode's dataset, two busy steady cores */
+	set_f(&cg, RW_F_CORES, 2);
+	set_f(&cg, RW_F_CPU_STEADINESS, 1);
+	set_f(&cg, RW_F_MEMORY_GIB, 2.1);
+	set_f(&cg, RW_F_ANON_GIB, 2.05);
+	set_f(&cg, RW_F_HUGEPAGE_SHARE, 0);
+	rw_model_eval(&model, &cg, &out);
+	CU_ASSERT_EQUAL(out.agree, RW_SRC_BIT(RW_SRC_CGROUP));
+	CU_ASSERT_FALSE(out.agreed);
+	CU_ASSERT(out.p_q16 <= alone_p);
+
+	memset(&ind, 0, sizeof(ind));
+	set_f(&ind, RW_F_IND_RULES, 4);
+	set_f(&ind, RW_F_IND_MATCHES, 10);
+	set_f(&ind, RW_F_POOL_CONNECTIONS, 4);
+	rw_model_eval(&model, &ind, &out);
+	CU_ASSERT_FALSE(out.agreed);
+	CU_ASSERT(out.p_q16 <= alone_p);
+
+	/* indicators with the memory footprint, still without the FP fingerprint: not agreement */
+	f = cg;
+	for (int i = RW_F_IND_RULES; i <= RW_F_POOL_CONNECTIONS; i++)
+		set_f(&f, i, ind.v[i] / 65536.0);
 	rw_model_eval(&model, &f, &out);
-	CU_ASSERT(out.p_q16 < 65536 / 100);
+	CU_ASSERT_FALSE(out.agreed);
+	CU_ASSERT(out.p_q16 <= alone_p);
+
+	/* the FP fingerprint with the footprint: agreed, and past the mining threshold */
+	f = fp;
+	for (int i = RW_F_CORES; i <= RW_F_ANON_GIB; i++)
+		if (cg.present & RW_F_BIT(i))
+			set_f(&f, i, cg.v[i] / 65536.0);
+	rw_model_eval(&model, &f, &out);
+	CU_ASSERT(out.agreed);
+	CU_ASSERT(out.p_q16 > 65536 * 8 / 10);
+
+	/* busy and steady is not the footprint: the FP fingerprint with 20 MiB of memory does not agree */
+	set_f(&f, RW_F_ANON_GIB, 0.02);
+	set_f(&f, RW_F_MEMORY_GIB, 0.03);
+	rw_model_eval(&model, &f, &out);
+	CU_ASSERT_FALSE(out.agreed);
+	CU_ASSERT(out.p_q16 <= alone_p);
 }
 
 static void test_print_round_trips(void)
@@ -255,11 +324,11 @@ static void test_strict_parser_errors(void)
 	expect_error("bad-number.model", "bad-number.model:12:", "scale: expected a decimal number");
 	expect_error("bad-weight.model", "bad-weight.model:13:", "weight: expected an integer");
 	expect_error("missing-feature.model", "missing-feature.model:14:", "source pmu: missing feature crypto_pki");
-	expect_error("missing-source.model", "missing-source.model:27:", "missing source indicators");
+	expect_error("missing-source.model", "missing-source.model:30:", "missing source indicators");
 	expect_error("wrong-source.model", "wrong-source.model:11:", "belongs to source fpprobe, not pmu");
-	expect_error("bad-version.model", "bad-version.model:2:", "version 2 not supported");
+	expect_error("bad-version.model", "bad-version.model:2:", "version 3 not supported");
 	expect_error("unknown-statement.model", "unknown-statement.model:5:", "unknown statement \"layer\"");
-	expect_error("no-kind.model", "no-kind.model:20:", "missing \"provenance kind\"");
+	expect_error("no-kind.model", "no-kind.model:22:", "missing \"provenance kind\"");
 	expect_error("duplicate-feature.model", "duplicate-feature.model:12:", "feature llc_mpki given twice");
 	expect_error("bad-scale.model", "bad-scale.model:11:", "scale must be positive");
 	expect_error("overflow.model", "overflow.model:9:", "weight/scale too large");
@@ -274,6 +343,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_random_inputs_match_double_reference),
 	RW_TEST(test_sigmoid_table),
 	RW_TEST(test_missing_sources_contribute_nothing),
+	RW_TEST(test_agreement),
 	RW_TEST(test_print_round_trips),
 	RW_TEST(test_strict_parser_errors),
 	{ NULL, NULL },

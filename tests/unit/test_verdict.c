@@ -29,7 +29,27 @@ static int feed(struct rw_verdict_tracker *t, int32_t p, uint64_t time_ns)
 	struct rw_model_output mo;
 	memset(&mo, 0, sizeof(mo));
 	mo.p_q16 = p;
+	mo.agreed = 1;
 	return rw_verdict_update(t, &cfg, &feat, &mo, time_ns);
+}
+
+/* Without the model's agreement a score over the mining threshold is `suspect` at most. */
+static void test_mining_needs_agreement(void)
+{
+	struct rw_verdict_tracker t;
+	struct rw_model_output mo;
+	setup(3, 5, 2);
+	rw_verdict_tracker_init(&t);
+	memset(&mo, 0, sizeof(mo));
+	mo.p_q16 = 65536;
+	for (uint64_t i = 0; i < 10; i++)
+		rw_verdict_update(&t, &cfg, &feat, &mo, i * 1000000000ull);
+	CU_ASSERT_EQUAL(t.st.verdict, RW_VERDICT_SUSPECT);
+	CU_ASSERT_EQUAL(t.st.detections, 0);
+	mo.agreed = 1;
+	for (uint64_t i = 10; i < 13; i++)
+		rw_verdict_update(&t, &cfg, &feat, &mo, i * 1000000000ull);
+	CU_ASSERT_EQUAL(t.st.verdict, RW_VERDICT_MINING);
 }
 
 #define HIGH 60000   /* over mining */
@@ -145,14 +165,18 @@ static void test_suspect_path(void)
 static void test_reason_texts(void)
 {
 	char buf[128];
-	rw_reason_describe(RW_F_FP_ROUNDING_MODES, 4 << 16, 1000, NULL, buf, sizeof(buf));
-	CU_ASSERT_STRING_EQUAL(buf, "4 distinct FP rounding modes in 1 s");
+	rw_reason_describe(RW_F_FP_MODE_EVENNESS, (int32_t)(0.98 * 65536 + 0.5), 1000, NULL, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "FP rounding modes 98 % even (100: all four in equal shares)");
+	rw_reason_describe(RW_F_FP_TRACED_THREADS, 2 << 16, 1000, NULL, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "2 busy threads traced by another process (FP state unreadable)");
+	rw_reason_describe(RW_F_ANON_GIB, 256 * 64, 1000, NULL, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "256 MiB of anonymous memory");
 	rw_reason_describe(RW_F_PD_PER_INSN, (int32_t)(0.21 * 65536 + 0.5), 1000, NULL, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "packed-double FP 0.21 per instruction");
 	rw_reason_describe(RW_F_IND_RULES, 1 << 16, 1000, "cmdline contains stratum+tcp://", buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "cmdline contains stratum+tcp://");
-	rw_reason_describe(RW_F_FP_NONDEFAULT_MODES, 1 << 16, 500, NULL, buf, sizeof(buf));
-	CU_ASSERT_STRING_EQUAL(buf, "1 non-default FP rounding mode on one thread in 500 ms");
+	rw_reason_describe(RW_F_FP_CHANGE_RATE, 3 << 14, 500, NULL, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "FP rounding mode changed between 75 % of consecutive reads of a thread");
 	rw_reason_describe(RW_F_CORES, (int32_t)(1.98 * 65536 + 0.5), 1000, NULL, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "1.98 CPU cores used over 1 s");
 	rw_reason_describe(RW_F_MEMORY_GIB, (int32_t)(2080.0 / 1024 * 65536), 1000, NULL, buf, sizeof(buf));
@@ -170,13 +194,13 @@ static void test_reasons_ranked_by_contribution(void)
 	memset(&mo, 0, sizeof(mo));
 	memset(&feat, 0, sizeof(feat));
 	feat.interval_ms = 1000;
-	feat.present = RW_F_BIT(RW_F_FP_ROUNDING_MODES) | RW_F_BIT(RW_F_IND_RULES) | RW_F_BIT(RW_F_CORES) |
+	feat.present = RW_F_BIT(RW_F_FP_MODE_EVENNESS) | RW_F_BIT(RW_F_IND_RULES) | RW_F_BIT(RW_F_CORES) |
 		       RW_F_BIT(RW_F_MEMORY_GIB);
-	feat.v[RW_F_FP_ROUNDING_MODES] = 4 << 16;
+	feat.v[RW_F_FP_MODE_EVENNESS] = 65536;
 	feat.v[RW_F_IND_RULES] = 1 << 16;
 	feat.v[RW_F_CORES] = 1 << 16;
 	strcpy(feat.evidence, "cmdline contains stratum+tcp://");
-	mo.contrib_q16[RW_F_FP_ROUNDING_MODES] = 3 << 16;
+	mo.contrib_q16[RW_F_FP_MODE_EVENNESS] = 3 << 16;
 	mo.contrib_q16[RW_F_IND_RULES] = 5 << 16;
 	mo.contrib_q16[RW_F_CORES] = 1 << 10;
 	mo.contrib_q16[RW_F_MEMORY_GIB] = -(1 << 16);    /* against: not a reason */
@@ -186,8 +210,8 @@ static void test_reasons_ranked_by_contribution(void)
 	CU_ASSERT_STRING_EQUAL(r[0].feature, "indicator_rules");
 	CU_ASSERT_EQUAL(r[0].source, RW_SRC_INDICATORS);
 	CU_ASSERT_STRING_EQUAL(r[0].detail, "cmdline contains stratum+tcp://");
-	CU_ASSERT_STRING_EQUAL(r[1].detail, "4 distinct FP rounding modes in 1 s");
-	CU_ASSERT_EQUAL(r[1].value_q16, 4 << 16);
+	CU_ASSERT_STRING_EQUAL(r[1].detail, "FP rounding modes 100 % even (100: all four in equal shares)");
+	CU_ASSERT_EQUAL(r[1].value_q16, 65536);
 	CU_ASSERT_STRING_EQUAL(r[2].feature, "cores");
 	CU_ASSERT_EQUAL(rw_verdict_reasons(&feat, &mo, r, 1), 1);
 	CU_ASSERT_STRING_EQUAL(rw_verdict_name(RW_VERDICT_SUSPECT), "suspect");
@@ -200,6 +224,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_suspect_path),
 	RW_TEST(test_held_verdict),
 	RW_TEST(test_reason_texts),
+	RW_TEST(test_mining_needs_agreement),
 	RW_TEST(test_reasons_ranked_by_contribution),
 	{ NULL, NULL },
 };
