@@ -126,6 +126,8 @@ check: deps
 	$(MAKE) fuzz FUZZ_SECONDS=15 RW_TALLY=$(TALLY)
 	$(MAKE) check-install RW_TALLY=$(TALLY)
 	$(MAKE) churn RW_TALLY=$(TALLY)
+	@rc=0; $(MAKE) eval-check || rc=$$?; \
+	if [ $$rc = 0 ]; then echo "eval 1 0 0"; else echo "eval 0 1 0"; fi >> $(TALLY); [ $$rc = 0 ]
 	@sh tests/tally.sh $(TALLY)
 
 # Paths in the example config, the unit and the man page are written for PREFIX=/usr/local and rewritten here.
