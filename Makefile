@@ -149,7 +149,7 @@ VALGRIND     ?= valgrind --quiet --error-exitcode=99 --leak-check=full --errors-
 SYSCONFDIR   ?= /etc
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 
-.PHONY: check-arm64 fuzz fuzz-build fuzz-bins check-valgrind check-install churn
+.PHONY: check-arm64 fuzz fuzz-build fuzz-bins check-valgrind check-install churn fleet
 
 check-arm64:
 	$(MAKE) CC=$(ARM64_CC) BUILD=$(ARM64_BUILD) $(ARM64_BUILD)/rigwatch $(patsubst $(BUILD)/%,$(ARM64_BUILD)/%,$(UNIT_BIN))
@@ -193,3 +193,9 @@ check-install: $(BIN)
 # The churn soak (tools/bench/churn.sh): 2,000 cgroups under a running agent at 0.2 s.
 churn: $(BIN)
 	sh tools/bench/churn.sh $(BUILD) 2000 50 || [ $$? = 77 ]
+
+# The fleet (tests/integration/fleet.sh): eight agents in their own network and UTS namespaces, a real Prometheus
+# and Alertmanager with the shipped rules and routes, the miner, kill and agent-down scenarios asserted at a webhook
+# receiver, fleet figures printed. `make check` runs the short variant through the integration runner.
+fleet: $(BIN) tools
+	RW_FLEET_FULL=1 RW_BUILD=$(abspath $(BUILD)) RW_TOP=$(CURDIR) sh tests/integration/fleet.sh

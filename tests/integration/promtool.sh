@@ -11,6 +11,23 @@ tmp=$(mktemp -d)
 ( cd "$RW_TOP/deploy/prometheus" && promtool check rules rigwatch.rules.yml && promtool test rules rules_test.yml &&
 	promtool check config prometheus.yml ) > "$tmp/rules.log" 2>&1 || { cat "$tmp/rules.log"; fail "deploy/prometheus rules"; }
 note "deploy/prometheus: rules valid, rules_test.yml passes"
+# the Alertmanager example: valid, and each kind of rigwatch alert routed to the receiver meant for it
+if command -v amtool >/dev/null; then
+	am="$RW_TOP/deploy/prometheus/alertmanager.yml"
+	amtool check-config "$am" > "$tmp/am.log" 2>&1 || { cat "$tmp/am.log"; fail "amtool check-config alertmanager.yml"; }
+	for want in "security-page alertname=RigwatchMinerDetected severity=critical" \
+		"security-page alertname=RigwatchResponseAction severity=critical" \
+		"security alertname=RigwatchMinerDetectedBriefly severity=warning" \
+		"security alertname=RigwatchResponseDryRun severity=warning" \
+		"ops alertname=RigwatchDown severity=warning" \
+		"ops-info alertname=RigwatchSourceUnavailable severity=info"; do
+		set -- $want
+		rcv=$1; shift
+		got=$(amtool config routes test --config.file="$am" "$@" 2>/dev/null)
+		[ "$got" = "$rcv" ] || fail "alertmanager.yml routes $* to '$got', want $rcv"
+	done
+	note "deploy/prometheus/alertmanager.yml: valid, routes as documented"
+fi
 
 busy=$(rw_mkcg busy)
 p1=$(rw_run_in "$busy" sh -c 'while :; do :; done')
