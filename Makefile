@@ -182,7 +182,7 @@ VALGRIND     ?= valgrind --quiet --error-exitcode=99 --leak-check=full --errors-
 SYSCONFDIR   ?= /etc
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 
-.PHONY: check-arm64 fuzz fuzz-build fuzz-bins check-valgrind check-install churn
+.PHONY: check-arm64 fuzz fuzz-build fuzz-bins check-valgrind check-install churn fleet
 
 check-arm64:
 	$(MAKE) CC=$(ARM64_CC) BUILD=$(ARM64_BUILD) $(ARM64_BUILD)/rigwatch $(patsubst $(BUILD)/%,$(ARM64_BUILD)/%,$(UNIT_BIN))
@@ -229,3 +229,9 @@ churn: $(BIN)
 	@rc=0; sh tools/bench/churn.sh $(BUILD) 2000 50 || rc=$$?; \
 	case $$rc in 0) r="1 0 0" ;; 77) r="0 0 1" ;; *) r="0 1 0" ;; esac; \
 	[ -z "$(RW_TALLY)" ] || echo "churn $$r" >> $(RW_TALLY); [ $$rc = 0 ] || [ $$rc = 77 ]
+
+# The fleet (tests/integration/fleet.sh): eight agents in their own network and UTS namespaces, a real Prometheus
+# and Alertmanager with the shipped rules and routes, the miner, kill and agent-down scenarios asserted at a webhook
+# receiver, fleet figures printed. `make check` runs the short variant through the integration runner.
+fleet: $(BIN) tools
+	RW_FLEET_FULL=1 RW_BUILD=$(abspath $(BUILD)) RW_TOP=$(CURDIR) sh tests/integration/fleet.sh

@@ -11,6 +11,51 @@ tmp=$(mktemp -d)
 ( cd "$RW_TOP/deploy/prometheus" && promtool check rules rigwatch.rules.yml && promtool test rules rules_test.yml &&
 	promtool check config prometheus.yml ) > "$tmp/rules.log" 2>&1 || { cat "$tmp/rules.log"; fail "deploy/prometheus rules"; }
 note "deploy/prometheus: rules valid, rules_test.yml passes"
+# the Alertmanager example: valid, and each kind of rigwatch alert routed to the receiver meant for it
+if command -v amtool >/dev/null; then
+	am="$RW_TOP/deploy/prometheus/alertmanager.yml"
+	amtool check-config "$am" > "$tmp/am.log" 2>&1 || { cat "$tmp/am.log"; fail "amtool check-config alertmanager.yml"; }
+	for want in "security-page alertname=RigwatchMinerDetected severity=critical" \
+		"security-page alertname=RigwatchResponseAction severity=critical" \
+		"security alertname=RigwatchMinerDetectedBriefly severity=warning" \
+		"security alertname=RigwatchResponseDryRun severity=warning" \
+		"ops alertname=RigwatchDown severity=warning" \
+		"ops-info alertname=RigwatchSourceUnavailable severity=info"; do
+		set -- $want
+		rcv=$1; shift
+		got=$(amtool config routes test --config.file="$am" "$@" 2>/dev/null)
+		[ "$got" = "$rcv" ] || fail "alertmanager.yml routes $* to '$got', want $rcv"
+	done
+	note "deploy/prometheus/alertmanager.yml: valid, routes as documented"
+	# Inhibition (amtool cannot test it): a real Alertmanager on this file, given alerts as Prometheus would send
+	# them. A response on /a suppresses the miner page for /a only; the record of /a and the page for /b stay.
+	AM=$(command -v prometheus-alertmanager || command -v alertmanager) || AM=""
+	if [ -n "$AM" ]; then
+		amport=$(rw_free_port)
+		sed 's|http://alert-receiver.example:9095|http://127.0.0.1:9|' "$am" > "$tmp/am.yml"
+		"$AM" --config.file="$tmp/am.yml" --storage.path="$tmp/am-data" --web.listen-address="127.0.0.1:$amport" \
+			--cluster.listen-address= > "$tmp/am-run.log" 2>&1 &
+		rw_pids="$rw_pids $!"
+		amu="http://127.0.0.1:$amport"
+		rw_wait_http "$amu/-/ready" 30 || { cat "$tmp/am-run.log"; fail "alertmanager not ready"; }
+		for a in "alertname=RigwatchMinerDetected severity=critical instance=h5:10170 cgroup=/a verdict=mining" \
+			"alertname=RigwatchMinerDetected severity=critical instance=h5:10170 cgroup=/b verdict=mining" \
+			"alertname=RigwatchMinerDetectedBriefly severity=warning instance=h5:10170 cgroup=/a" \
+			"alertname=RigwatchResponseAction severity=critical instance=h5:10170 cgroup=/a action=kill result=ok"; do
+			amtool --alertmanager.url="$amu" alert add $a || fail "amtool alert add $a"
+		done
+		i=0
+		until curl -sf "$amu/api/v2/alerts" | python3 -c '
+import json, sys
+st = {(a["labels"]["alertname"], a["labels"]["cgroup"]): a["status"]["state"] for a in json.load(sys.stdin)}
+sys.exit(st != {("RigwatchMinerDetected", "/a"): "suppressed", ("RigwatchMinerDetected", "/b"): "active",
+                ("RigwatchMinerDetectedBriefly", "/a"): "active", ("RigwatchResponseAction", "/a"): "active"})'; do
+			i=$((i + 1)); [ $i -lt 50 ] || { curl -s "$amu/api/v2/alerts"; fail "alertmanager.yml: inhibition not as documented"; }
+			sleep 0.2
+		done
+		note "deploy/prometheus/alertmanager.yml: a response inhibits the miner page of its own target only"
+	fi
+fi
 
 busy=$(rw_mkcg busy)
 p1=$(rw_run_in "$busy" sh -c 'while :; do :; done')
