@@ -203,7 +203,8 @@ int rw_fpbpf_set_proc_cgroups(struct rw_fpbpf *b, const uint64_t *ids, unsigned 
 		if (!keep)
 			bpf_map_delete_elem(b->proc_fd, &b->proc_ids[i]);
 	}
-	memcpy(b->proc_ids, ids, n * sizeof *ids);
+	if (n)
+		memcpy(b->proc_ids, ids, n * sizeof *ids);
 	b->n_proc = n;
 	__atomic_store_n(&b->skel->bss->n_proc_cgroups, n, __ATOMIC_RELAXED);
 	return 0;
