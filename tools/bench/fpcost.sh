@@ -7,7 +7,9 @@
 #   2. context-switch throughput of `stress-ng --switch 1` in a watched cgroup, ratio to no agent at all;
 #   3. stalls of a spinning thread in a watched cgroup (build/bench/stallgap: gaps over 50 us in its own progress).
 # Usage: tools/bench/fpcost.sh [BUILD_DIR] [ROUNDS] [SECONDS]    (root; cgroup2; x86_64 with BTF for the eBPF path)
+# FPCOST_PARTS=cpu,watched (default both) picks the parts; FPCOST_BUSY="10 50" the busy counts of part 1.
 set -u
+parts=",${FPCOST_PARTS:-cpu,watched},"
 build=${1:-build}
 rounds=${2:-3}
 secs=${3:-20}
@@ -64,6 +66,7 @@ prog_stats() { # prog id -> "run_time_ns run_cnt"
 
 # --- 1. agent CPU at 500 cgroups ---------------------------------------------------------------------------------
 mkdir -p "$parent"
+case $parts in *,cpu,*) ;; *) false ;; esac && {
 i=0
 while [ $i -lt 500 ]; do
 	d=$parent/c$i; mkdir -p "$d"
@@ -73,7 +76,7 @@ done
 echo "agent CPU, 500 cgroups, $rounds alternating rounds of $secs s (medians; % of one core)"
 printf '%-6s %-7s %10s %12s %12s %14s\n' busy path "agent_%" "bpf_prog_%" "ns/run" "runs/s"
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
-for busy in 10 50; do
+for busy in ${FPCOST_BUSY:-10 50}; do
 	busy_pids=""
 	i=0
 	while [ $i -lt "$busy" ]; do
@@ -117,6 +120,8 @@ echo "$stats_was" > /proc/sys/kernel/bpf_stats_enabled
 kill -9 $pids 2>/dev/null; pids=""
 sleep 0.5
 find "$parent" -depth -mindepth 1 -type d -exec rmdir {} \; 2>/dev/null
+}
+case $parts in *,watched,*) ;; *) exit 0 ;; esac
 
 # --- 2, 3. a watched workload: context switches and stalls ---------------------------------------------------------
 w=$parent/work; mkdir -p "$w"
