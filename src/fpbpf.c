@@ -203,7 +203,8 @@ int rw_fpbpf_set_proc_cgroups(struct rw_fpbpf *b, const uint64_t *ids, unsigned 
 		if (!keep)
 			bpf_map_delete_elem(b->proc_fd, &b->proc_ids[i]);
 	}
-	memcpy(b->proc_ids, ids, n * sizeof *ids);
+	if (n)
+		memcpy(b->proc_ids, ids, n * sizeof *ids);
 	b->n_proc = n;
 	__atomic_store_n(&b->skel->bss->n_proc_cgroups, n, __ATOMIC_RELAXED);
 	return 0;
@@ -273,6 +274,7 @@ int rw_fpbpf_refresh(struct rw_fpbpf *b)
 
 	/* New interval first: per-thread state from before it no longer pairs with what follows. */
 	__atomic_add_fetch(&b->skel->data->epoch, 1, __ATOMIC_RELAXED);
+	b->n_entries = 0; /* on an error below, no evidence rather than the last interval's again */
 	while (!b->batch_unsupported && n < b->cap) {
 		uint32_t count = b->cap - n;
 		LIBBPF_OPTS(bpf_map_batch_opts, bo);
@@ -296,7 +298,6 @@ int rw_fpbpf_refresh(struct rw_fpbpf *b)
 	}
 	if (b->batch_unsupported)
 		n = read_per_key(b);
-	b->n_entries = 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct entry *e = &b->entries[b->n_entries];
 		e->key = b->keys[i];

@@ -22,6 +22,8 @@ done
 	skip "eBPF FP path not loadable here: $("$RW" events --fp.path=bpf 2>/dev/null | grep '^FP path')"
 CPU1=$(awk '$9 == "cgroup" && $NF ~ /(^|,)cpu(,|$)/ { print $5; exit }' /proc/self/mountinfo)
 tmp=$(mktemp -d)
+ts0=$(date +%s)
+phase() { note "[$(($(date +%s) - ts0)) s] $*"; }
 EVIDENCE_S=${RW_FPBPF_EVIDENCE_S:-90}   # bound for the evidence of every scenario
 VERDICT_S=${RW_FPBPF_VERDICT_S:-90}     # bound for every verdict, after the evidence
 v1quota=""
@@ -49,7 +51,7 @@ start_rx() { # name extra-args... : rxload renamed, in its own v2 cgroup; prints
 wait_ready() { # name
 	i=0
 	while ! grep -q '^rxload: ready' "$tmp/$1.out"; do
-		i=$((i + 1)); [ $i -lt 900 ] || { cat "$tmp/$1.out"; fail "$1: rxload not ready in 90 s"; }
+		i=$((i + 1)); [ $i -lt 2400 ] || { cat "$tmp/$1.out"; fail "$1: rxload not ready in 240 s"; }
 		sleep 0.1
 	done
 }
@@ -77,6 +79,7 @@ if [ -n "$CPU1" ]; then
 else
 	note "quota: no v1 cpu controller mounted here; scenario left out"
 fi
+phase "started the RandomX workloads"
 for s in $scenarios; do wait_ready "$s"; done
 note "all rxload ready: $(for s in $scenarios; do printf '%s ' "$s:$(sed -n 's/.*init_ms=\([0-9]*\).*/\1/p' "$tmp/$s.out")ms"; done)"
 
@@ -110,6 +113,7 @@ tracer_pid=$(awk '/^TracerPid:/ { print $2 }' /proc/"$p_traced"/status)
 [ "$tracer_pid" != 0 ] || fail "traced: TracerPid is 0 after the tracer attached"
 note "traced: $(cat "$tmp/tracer.out"), TracerPid $tracer_pid"
 
+phase "neighbours, throttler and tracer running"
 rw_start_agent "$tmp" '[fpprobe]
 path = bpf
 '
@@ -117,51 +121,51 @@ t0=$(date +%s)
 curl -sf "$url/metrics" | grep -q '^rigwatch_fp_path{path="bpf"} 1' || fail "/metrics: FP path is not bpf"
 grep -q 'FP path: eBPF' "$tmp/agent.log" || { cat "$tmp/agent.log"; fail "agent log does not name the eBPF path"; }
 
-# Poll /metrics: per scenario, the union of rounding modes observed, observations, best verdict and when.
-for s in $scenarios nb1 nb5 nb7; do echo 0 > "$tmp/$s.modes"; echo 0 > "$tmp/$s.obs"; : > "$tmp/$s.mining"; done
-all_done() {
-	for s in $scenarios; do
-		[ "$(cat "$tmp/$s.modes")" = 15 ] && [ -s "$tmp/$s.mining" ] || return 1
-	done
-	return 0
-}
+# Poll /metrics: per cgroup, the union of rounding modes observed, the observations, and when it was first
+# `mining`. One awk per poll: on this contended machine every process the script spawns waits for a CPU, and this
+# script runs at a higher priority than the workloads (not the agent) so that its own polling is not what is slow.
+renice -n -5 $$ > /dev/null 2>&1 || true
+for s in $scenarios nb1 nb5 nb7; do echo "$s 0 0 -1"; done > "$tmp/state"
 deadline=$((t0 + EVIDENCE_S + VERDICT_S))
-while [ "$(date +%s)" -lt $deadline ] && ! all_done; do
+while [ "$(date +%s)" -lt $deadline ]; do
 	curl -sf "$url/metrics" > "$tmp/m" || fail "/metrics did not answer"
-	now=$(($(date +%s) - t0))
-	for s in $scenarios nb1 nb5 nb7; do
-		cg="/rwtest.$$/$s"
-		awk -v cg="cgroup=\"$cg\"" -v prev="$(cat "$tmp/$s.modes")" -v pobs="$(cat "$tmp/$s.obs")" '
-			BEGIN { bit["nearest"] = 1; bit["down"] = 2; bit["up"] = 4; bit["zero"] = 8; m = prev; o = pobs }
-			index($0, "rigwatch_target_fp_observations{" cg ",") == 1 && $2 > 0 {
-				match($0, /mode="[a-z]*"/); md = substr($0, RSTART + 6, RLENGTH - 7)
-				if (int(m / bit[md]) % 2 == 0) m += bit[md]; o += $2 }
-			END { print m > "/dev/stderr"; print o }' "$tmp/m" 2> "$tmp/$s.modes.new" > "$tmp/$s.obs.new"
-		mv "$tmp/$s.modes.new" "$tmp/$s.modes"; mv "$tmp/$s.obs.new" "$tmp/$s.obs"
-		if [ ! -s "$tmp/$s.mining" ] &&
-			grep -q "^rigwatch_target_verdict{cgroup=\"$cg\",verdict=\"mining\"} 1" "$tmp/m"; then
-			echo "$now" > "$tmp/$s.mining"
-		fi
-	done
+	awk -v now=$(($(date +%s) - t0)) -v pre="cgroup=\"/rwtest.$$/" -v want="$scenarios" '
+		FNR == NR { n++; name[n] = $1; modes[$1] = $2; obs[$1] = $3; at[$1] = $4; next }
+		{ i = index($0, pre); if (!i) next
+		  rest = substr($0, i + length(pre)); s = substr(rest, 1, index(rest, "\"") - 1) }
+		/^rigwatch_target_fp_observations\{/ && $2 > 0 {
+			b = /mode="nearest"/ ? 1 : /mode="down"/ ? 2 : /mode="up"/ ? 4 : 8
+			if (int(modes[s] / b) % 2 == 0) modes[s] += b
+			obs[s] += $2 }
+		/^rigwatch_target_verdict\{/ && /verdict="mining"\} 1$/ && at[s] < 0 { at[s] = now }
+		END {
+			for (k = 1; k <= n; k++) print name[k], modes[name[k]], obs[name[k]], at[name[k]]
+			split(want, w, " "); for (k in w) if (modes[w[k]] != 15 || at[w[k]] < 0) exit 1
+			exit 0 }' "$tmp/state" "$tmp/m" > "$tmp/state.new"
+	rc=$?
+	mv "$tmp/state.new" "$tmp/state"
+	[ $rc = 0 ] && break
 	sleep 1
 done
+phase "polling done"
+renice -n 0 $$ > /dev/null 2>&1 || true
 
-curl -sf "$url/verdicts" > "$tmp/verdicts.json"
 bad_ev=""; bad_verdict=""
 for s in $scenarios; do
-	modes=$(cat "$tmp/$s.modes"); obs=$(cat "$tmp/$s.obs")
+	set -- $(awk -v s="$s" '$1 == s { print $2, $3, $4 }' "$tmp/state")
+	modes=$1; obs=$2; at=$3
 	score=$(grep "^rigwatch_target_score{cgroup=\"/rwtest.$$/$s\"}" "$tmp/m" | awk '{ print $2 }')
-	if [ -s "$tmp/$s.mining" ]; then v="mining after $(cat "$tmp/$s.mining") s"; else v="NOT mining (score ${score:-none})"; fi
+	if [ "$at" -ge 0 ]; then v="mining after $at s"; else v="NOT mining (score ${score:-none})"; fi
 	note "$s: modes seen 0x$(printf %x "$modes"), $obs observations; $v"
 	[ "$modes" = 15 ] && [ "$obs" -gt 0 ] || bad_ev="$bad_ev $s"
-	[ -s "$tmp/$s.mining" ] || bad_verdict="$bad_verdict $s"
+	[ "$at" -ge 0 ] || bad_verdict="$bad_verdict $s"
 done
 for s in nb1 nb5 nb7; do
-	modes=$(cat "$tmp/$s.modes")
-	note "neighbour $s: modes seen 0x$(printf %x "$modes"), $(cat "$tmp/$s.obs") observations"
-	[ "$modes" -le 1 ] || fail "benign neighbour $s showed a non-default rounding mode (0x$(printf %x "$modes"))"
-	grep -q "^rigwatch_target_verdict{cgroup=\"/rwtest.$$/$s\",verdict=\"mining\"} 1" "$tmp/m" &&
-		fail "benign neighbour $s is mining"
+	set -- $(awk -v s="$s" '$1 == s { print $2, $3, $4 }' "$tmp/state")
+	note "neighbour $s: modes seen 0x$(printf %x "$1"), $2 observations"
+	[ "$2" -gt 0 ] || fail "benign neighbour $s: no FP observations"
+	[ "$1" -le 1 ] || fail "benign neighbour $s showed a non-default rounding mode (0x$(printf %x "$1"))"
+	[ "$3" -lt 0 ] || fail "benign neighbour $s is mining"
 done
 [ "$(awk '/^TracerPid:/ { print $2 }' /proc/"$p_traced"/status)" = "$tracer_pid" ] ||
 	fail "traced: the helper no longer traces it"
