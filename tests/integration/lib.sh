@@ -22,14 +22,25 @@ RW_CG_PARENT="$CG2/rwtest.$$"
 rw_cg_children=""
 rw_pids=""
 
+# On a hybrid host the memory controller lives on v1: each test cgroup gets its v1 memory twin at the same path, as
+# systemd gives every unit there, so the agent reads memory.stat (`mining` needs RandomX's memory footprint).
+RW_MEM1=""
+if ! grep -qw memory "$CG2/cgroup.controllers" 2>/dev/null; then
+	RW_MEM1=$(awk '$9 == "cgroup" && $NF ~ /(^|,)memory(,|$)/ { print $5; exit }' /proc/self/mountinfo)
+fi
+
 rw_mkcg() { # name -> prints absolute path
 	mkdir -p "$RW_CG_PARENT/$1" || fail "mkdir $RW_CG_PARENT/$1"
+	[ -n "$RW_MEM1" ] && mkdir -p "$RW_MEM1${RW_CG_PARENT#"$CG2"}/$1" 2>/dev/null
 	echo "$RW_CG_PARENT/$1"
 }
 
-rw_run_in() { # cgroup-path command... : start command in the cgroup, print its pid
+rw_run_in() { # cgroup-path command... : start command in the cgroup (and its v1 memory twin), print its pid
 	cg=$1; shift
-	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@" >/dev/null 2>&1 &
+	twin=""
+	[ -n "$RW_MEM1" ] && [ -d "$RW_MEM1${cg#"$CG2"}" ] && twin="$RW_MEM1${cg#"$CG2"}"
+	sh -c 'echo $$ > "$0/cgroup.procs" || exit 1; [ -z "$1" ] || echo $$ > "$1/cgroup.procs"; shift; exec "$@"' \
+		"$cg" "$twin" "$@" >/dev/null 2>&1 &
 	echo $!
 }
 
@@ -42,6 +53,9 @@ rw_cleanup() {
 		done
 		sleep 0.2
 		find "$RW_CG_PARENT" -depth -type d -exec rmdir {} \; 2>/dev/null
+	fi
+	if [ -n "$RW_MEM1" ] && [ -d "$RW_MEM1${RW_CG_PARENT#"$CG2"}" ]; then
+		find "$RW_MEM1${RW_CG_PARENT#"$CG2"}" -depth -type d -exec rmdir {} \; 2>/dev/null
 	fi
 }
 trap rw_cleanup EXIT INT TERM

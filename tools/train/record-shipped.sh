@@ -55,9 +55,8 @@ READY=$R rec rx-fast-2t mining rx-fast 25 $rx --mode fast --threads 2 --name red
 # default after each hash, and its 1 s duty period locked in phase with the agent's 1 s interval: all 650 ptrace
 # reads in 25 s fell in the sleeping 75 % and saw round-to-nearest only. A known miss of the ptrace path.
 [ "${PHASELOCKED:-0}" = 1 ] && READY=$R rec rx-fast-1t-d25 mining rx-fast 30 $rx --mode fast --threads 1 --duty 25 --name php-fpm
-# On a duty cycle: hash PCT % of each second, sleep the rest. One class per duty level: held out together, the
-# 10 % and 5 % miners are missed (their fingerprint, mostly round-to-nearest reads of a sleeping thread, is not
-# learnt from faster miners); see tools/eval and the README.
+# On a duty cycle: hash PCT % of each second, sleep the rest. One class per duty level (held out together, the
+# 10 % and 5 % miners reach `mining` after 20-23 s of their 30: see the README).
 READY=$R rec rx-light-1t-d50 mining rx-duty-50 25 $rx --mode light --threads 1 --duty 50 --name java
 # The ptrace FP path reads only threads above fpprobe.min_thread_cpu (default 0.1 of a core): these three use less
 # per thread on this busy host and are recorded with it at 0.02 (tools/train/lowcpu.conf); at the default they
