@@ -37,6 +37,8 @@
 #define PROCSCAN_BUSY_EVERY 10
 /* cpu.pressure's avg10 moves slowly: busy targets read it every so many intervals, carried in between. */
 #define PSI_EVERY 5
+/* Processes whose /proc status one target's memory fallback reads at most. */
+#define PROC_MEMORY_MAX_PIDS 256
 /* Cgroups whose tasks the eBPF path counts per process: the root and non-target cgroups with processes (the eBPF
  * map holds 64). */
 #define RW_AGENT_PROC_CGROUPS 64
@@ -683,6 +685,30 @@ static bool is_known(uint64_t id, void *arg)
 	return rw_targets_find(a->targets, id) != NULL;
 }
 
+/* A busy target whose cgroup memory files cannot be read (on a hybrid host, a cgroup with no twin in the v1
+ * memory hierarchy): its processes' memory from /proc instead, read every PROCSCAN_BUSY_EVERY intervals and
+ * carried between. RandomX's footprint (its 256 MiB cache or 2 GiB dataset) must not vanish with a missing
+ * controller. */
+static void proc_memory(struct rw_agent *a, struct rw_target *t, const char *v2_dir, struct rw_cgstats *cg)
+{
+	if (!t->have_proc_mem || (a->seq + t->id) % PROCSCAN_BUSY_EVERY == 0) {
+		char procs[RW_MOUNT_PATH_MAX + RW_CGROUP_PATH_MAX + 16];
+		uint64_t anon, rss;
+		snprintf(procs, sizeof procs, "%s/cgroup.procs", v2_dir);
+		if (rw_proc_memory_of_cgroup(a->cfg.proc_root, procs, PROC_MEMORY_MAX_PIDS, &anon, &rss) > 0) {
+			t->proc_anon = anon;
+			t->proc_rss = rss;
+			t->have_proc_mem = true;
+		}
+	}
+	if (!t->have_proc_mem)
+		return;
+	cg->anon = t->proc_anon;
+	if (!(cg->have & RW_CGS_MEMORY))
+		cg->memory_current = t->proc_rss;
+	cg->have |= RW_CGS_PROCMEM;
+}
+
 static int visit(const struct rw_cgroup_entry *e, void *arg)
 {
 	struct rw_agent *a = arg;
@@ -777,6 +803,8 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	s->cg = cg;
 	s->cpu_usec = cpu_usec;
 	s->sources = RW_SRC_BIT(RW_SRC_CGROUP);
+	if (!(cg.have & RW_CGS_MEMSTAT) && busy)
+		proc_memory(a, t, v2, &s->cg);
 	if (cg.have & RW_CGS_THROTTLE) {
 		s->throttled_usec = cg.throttled_usec >= prev.throttled_usec ? cg.throttled_usec - prev.throttled_usec : 0;
 		s->nr_throttled = cg.nr_throttled >= prev.nr_throttled ? cg.nr_throttled - prev.nr_throttled : 0;

@@ -225,10 +225,13 @@ static void cgroup_features(struct rw_features_state *st, const struct rw_sample
 	}
 	if ((cg->have & RW_CGS_THROTTLE) && s->interval_us > 0)
 		set(out, RW_F_THROTTLE, rw_ratio_q16(s->throttled_usec, s->interval_us, 1));
-	if (cg->have & RW_CGS_MEMORY)
+	if (cg->have & (RW_CGS_MEMORY | RW_CGS_PROCMEM))
 		set(out, RW_F_MEMORY_GIB, clamp_i64((int64_t)(cg->memory_current >> 14)));
 	if (cg->have & RW_CGS_MEMSTAT) {
 		set(out, RW_F_HUGEPAGE_SHARE, rw_ratio_q16(cg->anon_thp, cg->anon, 1));
+		set(out, RW_F_ANON_GIB, clamp_i64((int64_t)(cg->anon >> 14)));
+	} else if (cg->have & RW_CGS_PROCMEM) {
+		/* the processes' anonymous memory; /proc gives no huge-page split of it */
 		set(out, RW_F_ANON_GIB, clamp_i64((int64_t)(cg->anon >> 14)));
 	}
 }

@@ -255,3 +255,33 @@ const struct rw_procwatch_entry *rw_procwatch_next(struct rw_procwatch *w, unsig
 	}
 	return NULL;
 }
+
+int rw_proc_memory_of_cgroup(const char *proc_root, const char *procs_path, unsigned max_pids, uint64_t *anon,
+			     uint64_t *rss)
+{
+	char procs[16384];
+	*anon = *rss = 0;
+	ssize_t n = rw_read_small(AT_FDCWD, procs_path, procs, sizeof procs);
+	if (n < 0)
+		return (int)n;
+	int counted = 0;
+	for (char *p = procs; *p && (unsigned)counted < max_pids;) {
+		char *end;
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		char status[4096];
+		struct rw_proc_info info;
+		memset(&info, 0, sizeof info);
+		if (pid > 0 && read_file(proc_root, (int)pid, "status", status, sizeof status) == 0 &&
+		    rw_proc_parse_status(status, &info) == 0) {
+			*anon += info.anon_bytes;
+			*rss += info.rss_bytes;
+			counted++;
+		}
+		p = end;
+		while (*p == '\n')
+			p++;
+	}
+	return counted;
+}

@@ -14,6 +14,8 @@ enum {
 	RW_CGS_MEMSTAT  = 1u << 3, /* anon/anon_thp/file */
 	RW_CGS_PIDS     = 1u << 4,
 	RW_CGS_PSI      = 1u << 5,
+	RW_CGS_PROCMEM  = 1u << 6, /* anon (and memory_current unless RW_CGS_MEMORY) summed from the processes' /proc
+				    * status, where the cgroup's memory files cannot be read */
 };
 
 /* Cumulative counters as the kernel reports them, and gauges. */

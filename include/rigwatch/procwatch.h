@@ -57,4 +57,11 @@ void rw_procwatch_end(struct rw_procwatch *w);
 /* The process targets after the scan: pass *cursor = 0 first; NULL at the end. */
 const struct rw_procwatch_entry *rw_procwatch_next(struct rw_procwatch *w, unsigned *cursor);
 
+/* Memory of a cgroup's processes from /proc (RssAnon and VmRSS summed over the pids listed in procs_path, at most
+ * max_pids of them): for targets whose cgroup memory files cannot be read (a hybrid host whose v1 memory hierarchy
+ * has no twin of the cgroup). Threads share their process's memory, so cgroup.procs (not cgroup.threads) is the
+ * list. Returns how many processes were counted, or a negative errno if the list cannot be read. */
+int rw_proc_memory_of_cgroup(const char *proc_root, const char *procs_path, unsigned max_pids, uint64_t *anon,
+			     uint64_t *rss);
+
 #endif

@@ -51,6 +51,9 @@ struct rw_target {
 	bool counters_denied;                 /* busy, but no counters could be opened */
 	bool denied_logged;
 
+	uint64_t proc_anon, proc_rss;         /* processes' memory from /proc, where the cgroup's cannot be read */
+	bool have_proc_mem;
+
 	struct rw_indicator_evidence indicators; /* latest process scan, carried between scans */
 	bool have_indicators;
 	uint8_t verdict;                      /* enum rw_verdict after the previous interval, for alerts */

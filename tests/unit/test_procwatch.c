@@ -165,11 +165,53 @@ static void test_table(void)
 	rmdir(dir);
 }
 
+/* The memory fallback sums the listed processes' RssAnon: a child that touched 64 MiB shows it, a gone pid is
+ * skipped, an unreadable list is an error. */
+static void test_memory_of_cgroup(void)
+{
+	int pfd[2];
+	CU_ASSERT_FATAL(pipe(pfd) == 0);
+	pid_t child = fork();
+	if (child == 0) {
+		rw_test_child_detach();
+		size_t len = 64u << 20;
+		volatile char *m = malloc(len);
+		if (!m)
+			_exit(1);
+		for (size_t i = 0; i < len; i += 4096)
+			m[i] = 1;
+		(void)!write(pfd[1], "x", 1);
+		for (;;)
+			pause();
+	}
+	char x;
+	CU_ASSERT_FATAL(read(pfd[0], &x, 1) == 1);
+	close(pfd[0]);
+	close(pfd[1]);
+	char dir[] = "/tmp/rwprocmem.XXXXXX", path[64];
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fprintf(f, "%d\n999999999\n", (int)child); /* the second pid does not exist */
+	fclose(f);
+	uint64_t anon = 0, rss = 0;
+	CU_ASSERT_EQUAL(rw_proc_memory_of_cgroup("/proc", path, 16, &anon, &rss), 1);
+	CU_ASSERT(anon >= (60ull << 20));
+	CU_ASSERT(rss >= anon);
+	unlink(path);
+	CU_ASSERT(rw_proc_memory_of_cgroup("/proc", path, 16, &anon, &rss) < 0);
+	rmdir(dir);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+}
+
 static const rw_test tests[] = {
 	RW_TEST(test_parse_stat),
 	RW_TEST(test_parse_status),
 	RW_TEST(test_ids),
 	RW_TEST(test_table),
+	RW_TEST(test_memory_of_cgroup),
 	{ NULL, NULL },
 };
 
