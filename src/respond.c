@@ -402,7 +402,7 @@ static const char *protected_class(const struct rw_respond *r, const char *path,
 	if (id->kind == RW_KIND_NONE)
 		return snprintf(buf, len, "a structure cgroup (slice, QoS level, Slurm job) holding other workloads"), buf;
 	if (id->pod_uid[0] && kube_system_pod(r, id->pod_uid))
-		return snprintf(buf, len, "kube-system pod %s", id->pod_uid), buf;
+		return snprintf(buf, len, "kube-system pod %.40s", id->pod_uid), buf;
 	return NULL;
 }
 
@@ -1428,8 +1428,11 @@ static void process_cgroup(const struct rw_respond *r, long pid, char *out, size
 	char *l = strstr(buf, "0::");
 	if (l && (l == buf || l[-1] == '\n')) {
 		l += 3;
-		l[strcspn(l, "\n")] = '\0';
-		snprintf(out, len, "%s", l);
+		size_t k = strcspn(l, "\n");
+		if (k >= len)
+			k = len - 1;
+		memcpy(out, l, k);
+		out[k] = '\0';
 	}
 }
 
