@@ -7,7 +7,7 @@ PKGS="build-essential pkg-config libpfm4-dev libcgroup-dev libmicrohttpd-dev lib
 zlib1g-dev librandomx-dev curl"
 if [ "${1:-check}" != run ]; then
 PKGS="$PKGS clang libprotobuf-dev libcunit1-dev prometheus wrk prometheus-node-exporter stress-ng xz-utils openssl
-python3 python3-numpy sqlite3 valgrind strace"
+python3 python3-numpy sqlite3 valgrind"
 # make check-arm64: cross compiler, qemu-user, and the arm64 -dev packages via Debian multiarch (installing them
 # may upgrade amd64 packages of the same source to the identical version, as multiarch requires).
 PKGS="$PKGS gcc-aarch64-linux-gnu qemu-user-static libpfm4-dev:arm64 libcgroup-dev:arm64
