@@ -41,7 +41,7 @@
 #define SUBTREE_MAX_DEPTH 32
 #define SELF_SEARCH_MAX_DIRS 200000u   /* the search for the agent's own cgroup gives up beyond this */
 #define MAX_FAILURES_PER_EPISODE 3
-#define MAX_RECHECKS_PER_EPISODE 5     /* fresh reads that did not qualify, before the episode is left alone */
+#define MAX_RECHECKS_PER_EPISODE 10    /* fresh reads that did not qualify, before the episode is left alone */
 #define AUDIT_LINE_MAX  8192
 #define PIDS_MAX        8192u          /* processes signalled per cgroup per pass */
 #define SCAN_TIDS_MAX   4096u          /* threads the re-check hands to the FP reader */
@@ -2126,6 +2126,7 @@ int rw_respond_drop_privileges(bool need_kill, bool need_ptrace, char *dropped, 
 	int drop[64], nd = 0, o = 0;
 
 	dropped[0] = '\0';
+	memset(data, 0, sizeof data);
 	for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
 		drop[nd++] = never[i].cap;
 	if (!need_kill)
