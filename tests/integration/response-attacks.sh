@@ -214,7 +214,7 @@ PYEOF
 python3 "$tmp/inotify.py" "$dry" "$tmp/inotify.txt" &
 wpid=$!
 rw_pids="$rw_pids $wpid"
-wait_for 30 grep -q '^ready [1-9]' "$tmp/inotify.txt" || fail "D: inotify watcher did not start"
+wait_for 30 grep -qs '^ready [1-9]' "$tmp/inotify.txt" || fail "D: inotify watcher did not start"
 ev_before=$(cat "$dry/cgroup.events")
 conf "$tmp/e.conf"
 start_agent dry-run "$tmp/e.conf" "$tmp/agent.e.log"
