@@ -211,7 +211,8 @@ fuzz: fuzz-build
 VALGRIND_SKIP_LIST := fpprobe/test_read_modes fpprobe/test_stopped_thread fpprobe/test_uninterruptible_thread \
 	fpprobe/test_probe_thread \
 	fpbpf/test_observe_modes fpbpf/test_per_process_cgroup fpbpf/test_map_full fpbpf/test_bad_btf \
-	fpbpf/test_verifier_reject
+	fpbpf/test_verifier_reject \
+	respond/test_consider_freeze_kill respond/test_shared_cgroup_frozen_not_killed respond/test_process_targets
 VALGRIND_SKIP := $(subst $(hw_space),$(hw_comma),$(strip $(VALGRIND_SKIP_LIST)))
 
 check-valgrind: $(UNIT_BIN)

@@ -41,7 +41,7 @@
 #define SUBTREE_MAX_DEPTH 32
 #define SELF_SEARCH_MAX_DIRS 200000u   /* the search for the agent's own cgroup gives up beyond this */
 #define MAX_FAILURES_PER_EPISODE 3
-#define MAX_RECHECKS_PER_EPISODE 5     /* fresh reads that did not qualify, before the episode is left alone */
+#define MAX_RECHECKS_PER_EPISODE 10    /* fresh reads that did not qualify, before the episode is left alone */
 #define AUDIT_LINE_MAX  8192
 #define PIDS_MAX        8192u          /* processes signalled per cgroup per pass */
 #define SCAN_TIDS_MAX   4096u          /* threads the re-check hands to the FP reader */
@@ -402,7 +402,7 @@ static const char *protected_class(const struct rw_respond *r, const char *path,
 	if (id->kind == RW_KIND_NONE)
 		return snprintf(buf, len, "a structure cgroup (slice, QoS level, Slurm job) holding other workloads"), buf;
 	if (id->pod_uid[0] && kube_system_pod(r, id->pod_uid))
-		return snprintf(buf, len, "kube-system pod %s", id->pod_uid), buf;
+		return snprintf(buf, len, "kube-system pod %.40s", id->pod_uid), buf;
 	return NULL;
 }
 
@@ -1428,8 +1428,11 @@ static void process_cgroup(const struct rw_respond *r, long pid, char *out, size
 	char *l = strstr(buf, "0::");
 	if (l && (l == buf || l[-1] == '\n')) {
 		l += 3;
-		l[strcspn(l, "\n")] = '\0';
-		snprintf(out, len, "%s", l);
+		size_t k = strcspn(l, "\n");
+		if (k >= len)
+			k = len - 1;
+		memcpy(out, l, k);
+		out[k] = '\0';
 	}
 }
 
@@ -2123,6 +2126,7 @@ int rw_respond_drop_privileges(bool need_kill, bool need_ptrace, char *dropped, 
 	int drop[64], nd = 0, o = 0;
 
 	dropped[0] = '\0';
+	memset(data, 0, sizeof data);
 	for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
 		drop[nd++] = never[i].cap;
 	if (!need_kill)

@@ -43,7 +43,7 @@
 struct rw_respond;
 
 /* Least CPU use, in cores (Q16.16), for a target to count as hashing: in the interval and in the re-check. */
-#define RW_RESPOND_MIN_CORES_Q16 (65536 / 10)
+#define RW_RESPOND_MIN_CORES_Q16 (65536 / 20)
 /* Distinct non-default rounding modes one thread must show. */
 #define RW_RESPOND_MIN_NONDEFAULT_MODES 2
 /* How long the re-check reads the target (FP reads spread over it, CPU delta across it). */
