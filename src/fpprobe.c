@@ -26,13 +26,14 @@
 #include "rigwatch/log.h"
 
 #define COMP "fpprobe"
-/* How long a thread may take to reach its ptrace stop. Only threads in state R are interrupted: one running on a
- * CPU traps within microseconds, a runnable one when the scheduler next gives it a CPU. On a loaded host that
- * turn can be far off (CFS hands out slices of 3-24 ms to every runnable task in turn: with 250 spinners on 2
- * cores a runnable thread waits over 100 ms), so the bound is generous; the prober sleeps in sigtimedwait
- * meanwhile and costs nothing. A thread that still has not stopped is released the moment its stop arrives
- * (every later wait of the prober watches for it), never held stopped across a sleep. */
-#define STOP_WAIT_NS   (150 * 1000000ull)
+/* How long the prober waits for a thread to reach its ptrace stop before it goes on with the next one. Only threads
+ * in state R are interrupted: one running on a CPU traps within microseconds, a runnable one when the scheduler
+ * next gives it a CPU. On a crowded host that turn can be far off (CFS hands out slices of 3-24 ms to every
+ * runnable task in turn: at load 80 on 2 cores a runnable thread waits 100 ms and more), and a prober that waited
+ * for each such thread would read few. So the wait is short and the thread is not lost: it stays seized with its
+ * stop pending, and the moment the stop arrives (every later wait of the prober watches for SIGCHLD) its register
+ * is read and it is released, never held stopped across a sleep. */
+#define STOP_WAIT_NS   (30 * 1000000ull)
 #define STOP_SLICE_NS  (5 * 1000000ull) /* longest sleep between two looks while waiting for a stop */
 #define PENDING_MAX    16
 #define NEW_TARGET_WINDOW_MS 100  /* CPU-time window for a target seen for the first time */
@@ -101,8 +102,14 @@ void rw_fp_traced_describe(const struct rw_fp_evidence *ev, int is_process, char
  * not a process, so this list belongs to the thread that made it. */
 struct pending {
 	pid_t tid[PENDING_MAX];
+	uint64_t target[PENDING_MAX]; /* the target it was read for; 0 for the synchronous API */
 	unsigned n;
+	struct rw_fpprobe *owner;     /* the probe thread's list: a late stop still yields its read */
 };
+
+struct rw_fpprobe;
+static void record(struct rw_fpprobe *p, uint64_t id, pid_t tid, int rc, uint32_t control);
+static int get_control(pid_t tid, uint32_t *control);
 
 static uint64_t mono_ns(void)
 {
@@ -174,7 +181,13 @@ static void pending_release(struct pending *pd, uint64_t wait_ns)
 			int st = 0;
 			pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
 			if (r == tid && WIFSTOPPED(st)) {
+				/* It stopped after all (it waited that long for a CPU): the read it was stopped for is
+				 * taken now, at no extra stop. */
+				uint32_t control = 0;
+				int rc = pd->owner && pd->target[i] ? get_control(tid, &control) : -ESRCH;
 				detach_stopped(tid, st);
+				if (rc == 0)
+					record(pd->owner, pd->target[i], tid, 0, control);
 				keep = false;
 			} else if (r == tid || (r < 0 && errno != EINTR)) {
 				keep = false; /* exited, or no longer ours */
@@ -183,9 +196,10 @@ static void pending_release(struct pending *pd, uint64_t wait_ns)
 				break;
 			sleep_ns(200000);
 		}
-		if (keep)
+		if (keep) {
+			pd->target[k] = pd->target[i];
 			pd->tid[k++] = tid;
-		else
+		} else
 			rw_log_debug(COMP, "released late tracee %d", (int)tid);
 	}
 	pd->n = k;
@@ -290,7 +304,7 @@ static int probe_one(const char *proc_root, pid_t tid, struct pending *pd, uint3
 		/* Not stopped, so it cannot be detached now; it has no stop pending either, unless the interrupt
 		 * raced with something, in which case it is released like a late one. */
 		if (rc != -ESRCH)
-			pd->tid[pd->n++] = tid;
+			pd->target[pd->n] = 0, pd->tid[pd->n++] = tid;
 		return rc;
 	}
 	/* Bounded wait: poll without yielding for a few microseconds (the usual case is a thread running on another
@@ -312,7 +326,7 @@ static int probe_one(const char *proc_root, pid_t tid, struct pending *pd, uint3
 			return -ESRCH;
 		uint64_t t = mono_ns();
 		if (t - t0 > STOP_WAIT_NS) {
-			pd->tid[pd->n++] = tid;
+			pd->target[pd->n] = 0, pd->tid[pd->n++] = tid;
 			return -ETIMEDOUT;
 		}
 		before_stop = t;
@@ -875,6 +889,11 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 			int rc = probe_one(p->proc_root, cands[c].tid, &p->pend, &control, &ns, &tr);
 			if (rc == -EAGAIN)
 				continue; /* not running just now (asleep, stopped): try at the next read */
+			if (rc == -ETIMEDOUT && p->pend.n && p->pend.tid[p->pend.n - 1] == cands[c].tid) {
+				/* still waiting for a CPU: its read is taken when its stop arrives */
+				p->pend.target[p->pend.n - 1] = tgts[cands[c].tg].cgroup_id;
+				continue;
+			}
 			if (rc < 0) {
 				rw_log_debug(COMP, "thread %d: %s", (int)cands[c].tid,
 					     rc == -ETIMEDOUT ? "did not stop in time" : strerror(-rc));
@@ -970,6 +989,7 @@ int rw_fpprobe_start(struct rw_fpprobe **out, const struct rw_config *cfg)
 	p->max_probes = cfg->fpprobe_max_probes;
 	p->reads_per_thread = cfg->fpprobe_reads_per_thread;
 	p->min_share_q16 = cfg->fpprobe_min_thread_cpu_q16;
+	p->pend.owner = p;
 	long hz = sysconf(_SC_CLK_TCK);
 	p->tick_ns = 1000000000ull / (uint64_t)(hz > 0 ? hz : 100);
 	pthread_mutex_init(&p->mu, NULL);

@@ -141,7 +141,7 @@ rw_pids="$rw_pids $m"
 wait_line "$tmp/contended.out" '^rxload: ready' "contended miner"
 sel="t['cgroup'] == '/rwtest.$$/contended'"
 wait_for "$sel" "fp.get('observations', 0) > 0" 60 || fail "contended miner: no FP read in 60 s"
-note "contended miner: $(vq "$sel" "t['fp']")"
+note "contended miner: $(vq "$sel" "t.get('fp')")"
 wait_for "$sel" "t['verdict'] == 'mining'" 90 ||
 	fail "contended miner: not mining in 90 s ($(vq "$sel" "t['verdict'], t['score'], t.get('fp')"))"
 note "contended miner: mining"
