@@ -172,7 +172,8 @@ fuzz: fuzz-build
 # Under valgrind the probed threads' MXCSR is valgrind's emulated state, not the CPU register ptrace reads, and
 # everything runs 20-50 times slower: those tests are left to `make unit` and `make unit-san`.
 VALGRIND_SKIP_LIST := fpprobe/test_read_modes fpprobe/test_stopped_thread fpprobe/test_uninterruptible_thread \
-	fpprobe/test_probe_thread http/test_slow_clients http/test_connection_flood
+	fpprobe/test_probe_thread fpprobe/test_traced_thread fpprobe/test_no_eintr fpprobe/test_spread \
+	http/test_slow_clients http/test_connection_flood
 VALGRIND_SKIP := $(subst $(hw_space),$(hw_comma),$(strip $(VALGRIND_SKIP_LIST)))
 
 check-valgrind: $(UNIT_BIN)

@@ -406,8 +406,7 @@ struct snap {
 	unsigned foreign;         /* tasks listed as 0: outside our PID namespace */
 	unsigned cap;             /* room in the arrays: grown as needed, most targets have few threads */
 	pid_t *tid;
-	uint64_t *cpu;            /* utime + stime, clock ticks */
-	uint64_t *user;           /* utime */
+	uint64_t *cpu;            /* CPU time, ns */
 };
 
 struct rw_fpprobe {
@@ -465,10 +464,27 @@ static uint64_t proc_start_ticks(const char *proc_root, pid_t pid)
 	return start;
 }
 
-static int snap_add(struct snap *s, pid_t tid, const char *proc_root)
+/* A thread's CPU time in ns: schedstat's run time, or utime+stime from its stat where schedstat is absent. */
+static int thread_cpu_ns(const char *proc_root, pid_t tid, uint64_t tick_ns, uint64_t *ns)
 {
+	char path[RW_CONFIG_PATH_LEN + 64], buf[256];
+	unsigned long long run;
+	snprintf(path, sizeof(path), "%s/%d/task/%d/schedstat", proc_root, (int)tid, (int)tid);
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) > 0 && sscanf(buf, "%llu", &run) == 1) {
+		*ns = run;
+		return 0;
+	}
 	uint64_t u, k;
 	if (thread_times(proc_root, tid, &u, &k, NULL) < 0)
+		return -ESRCH;
+	*ns = (u + k) * tick_ns;
+	return 0;
+}
+
+static int snap_add(struct snap *s, pid_t tid, const struct rw_fpprobe *p)
+{
+	uint64_t ns;
+	if (thread_cpu_ns(p->proc_root, tid, p->tick_ns, &ns) < 0)
 		return 0; /* gone */
 	if (s->n == s->cap) {
 		unsigned ncap = s->cap ? s->cap * 2 : 8;
@@ -482,15 +498,10 @@ static int snap_add(struct snap *s, pid_t tid, const char *proc_root)
 		if (!nc)
 			return -ENOMEM;
 		s->cpu = nc;
-		uint64_t *nu = realloc(s->user, ncap * sizeof(*s->user));
-		if (!nu)
-			return -ENOMEM;
-		s->user = nu;
 		s->cap = ncap;
 	}
 	s->tid[s->n] = tid;
-	s->cpu[s->n] = u + k;
-	s->user[s->n] = u;
+	s->cpu[s->n] = ns;
 	s->n++;
 	return 0;
 }
@@ -514,7 +525,7 @@ static int take_snap(const struct rw_fpprobe *p, const struct rw_fpprobe_target 
 		struct dirent *de;
 		while (rc == 0 && s->n < MAX_TIDS && (de = readdir(d)) != NULL)
 			if ((tid = atoi(de->d_name)) > 0)
-				rc = snap_add(s, tid, p->proc_root);
+				rc = snap_add(s, tid, p);
 		closedir(d);
 		return rc;
 	}
@@ -527,7 +538,7 @@ static int take_snap(const struct rw_fpprobe *p, const struct rw_fpprobe_target 
 		if (tid <= 0)
 			s->foreign++; /* cgroup.threads shows 0 for a task outside our PID namespace */
 		else
-			rc = snap_add(s, tid, p->proc_root);
+			rc = snap_add(s, tid, p);
 	}
 	fclose(f);
 	return rc;
@@ -545,11 +556,9 @@ static void snap_free(struct snap *s)
 {
 	free(s->tid);
 	free(s->cpu);
-	free(s->user);
 	s->cap = 0;
 	s->tid = NULL;
 	s->cpu = NULL;
-	s->user = NULL;
 }
 
 static void snaps_free(struct snap *v, unsigned n)
@@ -809,11 +818,11 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 		}
 	}
 
-	/* Candidates: every thread that ran since the last snapshot, mostly in user code: at least two clock ticks of
-	 * user time and no less user than system time (a thread that spends its time in system calls is likely to
-	 * be caught in one, which an interrupt would cut short; a miner hashes in user code; a thread that only
-	 * wakes to sleep again shows a stray user tick now and then, rarely two), and above min_thread_cpu of a
-	 * core when that is set. */
+	/* Candidates: every thread that ran since the last snapshot (above min_thread_cpu of a core when that is set)
+	 * and has spent its life mostly in user code: at least two clock ticks of user time and no less user than
+	 * system time. A thread that lives in system calls (an event loop, a thread that only wakes to sleep again)
+	 * is likely to be caught in one, which an interrupt would cut short; a miner hashes in user code. Lifetime
+	 * times, not the window's: a short window on a crowded host holds no whole tick. */
 	for (unsigned i = 0; i < n; i++) {
 		struct snap *prev = snap_find(p, tgts[i].cgroup_id);
 		if (!prev || !prev->tid)
@@ -831,12 +840,15 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 			else
 				for (j = 0; j < prev->n && prev->tid[j] != cur[i].tid[k]; j++)
 					;
-			if (j == prev->n || cur[i].cpu[k] < prev->cpu[j] || cur[i].user[k] < prev->user[j])
+			if (j == prev->n || cur[i].cpu[k] < prev->cpu[j])
 				continue; /* new thread: no delta yet */
-			uint64_t d = cur[i].cpu[k] - prev->cpu[j], u = cur[i].user[k] - prev->user[j];
-			uint64_t share = ((d * p->tick_ns) << 16) / window; /* of one core, Q16.16 */
+			uint64_t d = cur[i].cpu[k] - prev->cpu[j];
+			uint64_t share = (d << 16) / window; /* of one core, Q16.16 */
 			tcpu[i] += share;
-			if (u < 2 || u * 2 < d || (int64_t)share < p->min_share_q16)
+			if (d == 0 || (int64_t)share < p->min_share_q16)
+				continue;
+			uint64_t u, sy;
+			if (thread_times(p->proc_root, cur[i].tid[k], &u, &sy, NULL) < 0 || u < 2 || u < sy)
 				continue;
 			if (ncand == capcand) {
 				capcand = capcand ? capcand * 2 : 64;
