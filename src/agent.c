@@ -534,12 +534,14 @@ static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_ta
 		    const char *v2_dir, int32_t pid, uint64_t start_ticks)
 {
 	struct rw_sample *s = &rt->sample;
+	int64_t cores_q16 = (int64_t)((s->cpu_usec << 16) / (s->interval_us ? s->interval_us : 1));
 
 	/* FP evidence of this target during the interval that just ended, from whichever path is live. */
 	if (fp_collect(a, t->id, &s->fp) == 0 && s->fp.probes > 0)
 		s->sources |= RW_SRC_BIT(RW_SRC_FPPROBE);
-	/* Every target above attention_cpu goes to the probe, which shares its read budget among them by CPU. */
-	if (busy)
+	/* Every target above fpprobe.min_target_cpu goes to the probe, which shares its read budget among them by
+	 * CPU. */
+	if (cores_q16 >= a->cfg.fpprobe_min_target_cpu_q16)
 		queue_probe(a, t->id, v2_dir, pid, start_ticks);
 	/* Indicators: a new target at once, busy ones every few intervals, idle ones now and then (spread by id so
 	 * the scans of many targets do not fall in one interval), carried in between. */

@@ -45,6 +45,7 @@ static const struct key_def keys[] = {
 	K("fpprobe", "max_probes", T_U32, fpprobe_max_probes, 1, 10000),
 	K("fpprobe", "reads_per_thread", T_U32, fpprobe_reads_per_thread, 1, 50),
 	K("fpprobe", "min_thread_cpu", T_Q16, fpprobe_min_thread_cpu_q16, 0, 0),
+	K("fpprobe", "min_target_cpu", T_Q16, fpprobe_min_target_cpu_q16, 0, 0),
 	K("procscan", "enabled", T_BOOL, procscan_enabled, 0, 0),
 	K("procscan", "rules", T_STR, procscan_rules, 0, 0),
 	K("model", "file", T_STR, model_file, 0, 0),
@@ -95,6 +96,9 @@ void rw_config_defaults(struct rw_config *cfg)
 	 * 2+ non-default modes in most intervals of a miner hashing only 25 % of the time (tools/train traces) */
 	cfg->fpprobe_reads_per_thread = 16;
 	cfg->fpprobe_min_thread_cpu_q16 = 0; /* every thread that ran: targets share the budget by CPU instead */
+	/* Below attention_cpu: on a crowded host (load 49 on 2 cores here, other work included) a miner gets 4 % of
+	 * a core, and the probe's budget is shared by CPU, so low targets cost few reads. */
+	cfg->fpprobe_min_target_cpu_q16 = 65536 / 100;
 	cfg->procscan_enabled = true;
 	strcpy(cfg->procscan_rules, "models/indicators.rules");
 	strcpy(cfg->model_file, "models/rigwatch.model");

@@ -26,13 +26,14 @@
 #include "rigwatch/log.h"
 
 #define COMP "fpprobe"
-/* How long a thread may take to reach its ptrace stop. Only threads in state R are interrupted: one running on a
- * CPU traps within microseconds, a runnable one when the scheduler next gives it a CPU. On a loaded host that
- * turn can be far off (CFS hands out slices of 3-24 ms to every runnable task in turn: with 250 spinners on 2
- * cores a runnable thread waits over 100 ms), so the bound is generous; the prober sleeps in sigtimedwait
- * meanwhile and costs nothing. A thread that still has not stopped is released the moment its stop arrives
- * (every later wait of the prober watches for it), never held stopped across a sleep. */
-#define STOP_WAIT_NS   (150 * 1000000ull)
+/* How long the prober waits for a thread to reach its ptrace stop before it goes on with the next one. Only threads
+ * in state R are interrupted: one running on a CPU traps within microseconds, a runnable one when the scheduler
+ * next gives it a CPU. On a crowded host that turn can be far off (CFS hands out slices of 3-24 ms to every
+ * runnable task in turn: at load 80 on 2 cores a runnable thread waits 100 ms and more), and a prober that waited
+ * for each such thread would read few. So the wait is short and the thread is not lost: it stays seized with its
+ * stop pending, and the moment the stop arrives (every later wait of the prober watches for SIGCHLD) its register
+ * is read and it is released, never held stopped across a sleep. */
+#define STOP_WAIT_NS   (30 * 1000000ull)
 #define STOP_SLICE_NS  (5 * 1000000ull) /* longest sleep between two looks while waiting for a stop */
 #define PENDING_MAX    16
 #define NEW_TARGET_WINDOW_MS 100  /* CPU-time window for a target seen for the first time */
@@ -101,8 +102,14 @@ void rw_fp_traced_describe(const struct rw_fp_evidence *ev, int is_process, char
  * not a process, so this list belongs to the thread that made it. */
 struct pending {
 	pid_t tid[PENDING_MAX];
+	uint64_t target[PENDING_MAX]; /* the target it was read for; 0 for the synchronous API */
 	unsigned n;
+	struct rw_fpprobe *owner;     /* the probe thread's list: a late stop still yields its read */
 };
+
+struct rw_fpprobe;
+static void record(struct rw_fpprobe *p, uint64_t id, pid_t tid, int rc, uint32_t control);
+static int get_control(pid_t tid, uint32_t *control);
 
 static uint64_t mono_ns(void)
 {
@@ -174,7 +181,13 @@ static void pending_release(struct pending *pd, uint64_t wait_ns)
 			int st = 0;
 			pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
 			if (r == tid && WIFSTOPPED(st)) {
+				/* It stopped after all (it waited that long for a CPU): the read it was stopped for is
+				 * taken now, at no extra stop. */
+				uint32_t control = 0;
+				int rc = pd->owner && pd->target[i] ? get_control(tid, &control) : -ESRCH;
 				detach_stopped(tid, st);
+				if (rc == 0)
+					record(pd->owner, pd->target[i], tid, 0, control);
 				keep = false;
 			} else if (r == tid || (r < 0 && errno != EINTR)) {
 				keep = false; /* exited, or no longer ours */
@@ -183,9 +196,10 @@ static void pending_release(struct pending *pd, uint64_t wait_ns)
 				break;
 			sleep_ns(200000);
 		}
-		if (keep)
+		if (keep) {
+			pd->target[k] = pd->target[i];
 			pd->tid[k++] = tid;
-		else
+		} else
 			rw_log_debug(COMP, "released late tracee %d", (int)tid);
 	}
 	pd->n = k;
@@ -290,7 +304,7 @@ static int probe_one(const char *proc_root, pid_t tid, struct pending *pd, uint3
 		/* Not stopped, so it cannot be detached now; it has no stop pending either, unless the interrupt
 		 * raced with something, in which case it is released like a late one. */
 		if (rc != -ESRCH)
-			pd->tid[pd->n++] = tid;
+			pd->target[pd->n] = 0, pd->tid[pd->n++] = tid;
 		return rc;
 	}
 	/* Bounded wait: poll without yielding for a few microseconds (the usual case is a thread running on another
@@ -312,7 +326,7 @@ static int probe_one(const char *proc_root, pid_t tid, struct pending *pd, uint3
 			return -ESRCH;
 		uint64_t t = mono_ns();
 		if (t - t0 > STOP_WAIT_NS) {
-			pd->tid[pd->n++] = tid;
+			pd->target[pd->n] = 0, pd->tid[pd->n++] = tid;
 			return -ETIMEDOUT;
 		}
 		before_stop = t;
@@ -392,8 +406,7 @@ struct snap {
 	unsigned foreign;         /* tasks listed as 0: outside our PID namespace */
 	unsigned cap;             /* room in the arrays: grown as needed, most targets have few threads */
 	pid_t *tid;
-	uint64_t *cpu;            /* utime + stime, clock ticks */
-	uint64_t *user;           /* utime */
+	uint64_t *cpu;            /* CPU time, ns */
 };
 
 struct rw_fpprobe {
@@ -451,10 +464,27 @@ static uint64_t proc_start_ticks(const char *proc_root, pid_t pid)
 	return start;
 }
 
-static int snap_add(struct snap *s, pid_t tid, const char *proc_root)
+/* A thread's CPU time in ns: schedstat's run time, or utime+stime from its stat where schedstat is absent. */
+static int thread_cpu_ns(const char *proc_root, pid_t tid, uint64_t tick_ns, uint64_t *ns)
 {
+	char path[RW_CONFIG_PATH_LEN + 64], buf[256];
+	unsigned long long run;
+	snprintf(path, sizeof(path), "%s/%d/task/%d/schedstat", proc_root, (int)tid, (int)tid);
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) > 0 && sscanf(buf, "%llu", &run) == 1) {
+		*ns = run;
+		return 0;
+	}
 	uint64_t u, k;
 	if (thread_times(proc_root, tid, &u, &k, NULL) < 0)
+		return -ESRCH;
+	*ns = (u + k) * tick_ns;
+	return 0;
+}
+
+static int snap_add(struct snap *s, pid_t tid, const struct rw_fpprobe *p)
+{
+	uint64_t ns;
+	if (thread_cpu_ns(p->proc_root, tid, p->tick_ns, &ns) < 0)
 		return 0; /* gone */
 	if (s->n == s->cap) {
 		unsigned ncap = s->cap ? s->cap * 2 : 8;
@@ -468,15 +498,10 @@ static int snap_add(struct snap *s, pid_t tid, const char *proc_root)
 		if (!nc)
 			return -ENOMEM;
 		s->cpu = nc;
-		uint64_t *nu = realloc(s->user, ncap * sizeof(*s->user));
-		if (!nu)
-			return -ENOMEM;
-		s->user = nu;
 		s->cap = ncap;
 	}
 	s->tid[s->n] = tid;
-	s->cpu[s->n] = u + k;
-	s->user[s->n] = u;
+	s->cpu[s->n] = ns;
 	s->n++;
 	return 0;
 }
@@ -500,7 +525,7 @@ static int take_snap(const struct rw_fpprobe *p, const struct rw_fpprobe_target 
 		struct dirent *de;
 		while (rc == 0 && s->n < MAX_TIDS && (de = readdir(d)) != NULL)
 			if ((tid = atoi(de->d_name)) > 0)
-				rc = snap_add(s, tid, p->proc_root);
+				rc = snap_add(s, tid, p);
 		closedir(d);
 		return rc;
 	}
@@ -513,7 +538,7 @@ static int take_snap(const struct rw_fpprobe *p, const struct rw_fpprobe_target 
 		if (tid <= 0)
 			s->foreign++; /* cgroup.threads shows 0 for a task outside our PID namespace */
 		else
-			rc = snap_add(s, tid, p->proc_root);
+			rc = snap_add(s, tid, p);
 	}
 	fclose(f);
 	return rc;
@@ -531,11 +556,9 @@ static void snap_free(struct snap *s)
 {
 	free(s->tid);
 	free(s->cpu);
-	free(s->user);
 	s->cap = 0;
 	s->tid = NULL;
 	s->cpu = NULL;
-	s->user = NULL;
 }
 
 static void snaps_free(struct snap *v, unsigned n)
@@ -795,11 +818,11 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 		}
 	}
 
-	/* Candidates: every thread that ran since the last snapshot, mostly in user code: at least two clock ticks of
-	 * user time and no less user than system time (a thread that spends its time in system calls is likely to
-	 * be caught in one, which an interrupt would cut short; a miner hashes in user code; a thread that only
-	 * wakes to sleep again shows a stray user tick now and then, rarely two), and above min_thread_cpu of a
-	 * core when that is set. */
+	/* Candidates: every thread that ran since the last snapshot (above min_thread_cpu of a core when that is set)
+	 * and has spent its life mostly in user code: at least two clock ticks of user time and no less user than
+	 * system time. A thread that lives in system calls (an event loop, a thread that only wakes to sleep again)
+	 * is likely to be caught in one, which an interrupt would cut short; a miner hashes in user code. Lifetime
+	 * times, not the window's: a short window on a crowded host holds no whole tick. */
 	for (unsigned i = 0; i < n; i++) {
 		struct snap *prev = snap_find(p, tgts[i].cgroup_id);
 		if (!prev || !prev->tid)
@@ -817,12 +840,15 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 			else
 				for (j = 0; j < prev->n && prev->tid[j] != cur[i].tid[k]; j++)
 					;
-			if (j == prev->n || cur[i].cpu[k] < prev->cpu[j] || cur[i].user[k] < prev->user[j])
+			if (j == prev->n || cur[i].cpu[k] < prev->cpu[j])
 				continue; /* new thread: no delta yet */
-			uint64_t d = cur[i].cpu[k] - prev->cpu[j], u = cur[i].user[k] - prev->user[j];
-			uint64_t share = ((d * p->tick_ns) << 16) / window; /* of one core, Q16.16 */
+			uint64_t d = cur[i].cpu[k] - prev->cpu[j];
+			uint64_t share = (d << 16) / window; /* of one core, Q16.16 */
 			tcpu[i] += share;
-			if (u < 2 || u * 2 < d || (int64_t)share < p->min_share_q16)
+			if (d == 0 || (int64_t)share < p->min_share_q16)
+				continue;
+			uint64_t u, sy;
+			if (thread_times(p->proc_root, cur[i].tid[k], &u, &sy, NULL) < 0 || u < 2 || u < sy)
 				continue;
 			if (ncand == capcand) {
 				capcand = capcand ? capcand * 2 : 64;
@@ -875,6 +901,11 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 			int rc = probe_one(p->proc_root, cands[c].tid, &p->pend, &control, &ns, &tr);
 			if (rc == -EAGAIN)
 				continue; /* not running just now (asleep, stopped): try at the next read */
+			if (rc == -ETIMEDOUT && p->pend.n && p->pend.tid[p->pend.n - 1] == cands[c].tid) {
+				/* still waiting for a CPU: its read is taken when its stop arrives */
+				p->pend.target[p->pend.n - 1] = tgts[cands[c].tg].cgroup_id;
+				continue;
+			}
 			if (rc < 0) {
 				rw_log_debug(COMP, "thread %d: %s", (int)cands[c].tid,
 					     rc == -ETIMEDOUT ? "did not stop in time" : strerror(-rc));
@@ -970,6 +1001,7 @@ int rw_fpprobe_start(struct rw_fpprobe **out, const struct rw_config *cfg)
 	p->max_probes = cfg->fpprobe_max_probes;
 	p->reads_per_thread = cfg->fpprobe_reads_per_thread;
 	p->min_share_q16 = cfg->fpprobe_min_thread_cpu_q16;
+	p->pend.owner = p;
 	long hz = sysconf(_SC_CLK_TCK);
 	p->tick_ns = 1000000000ull / (uint64_t)(hz > 0 ? hz : 100);
 	pthread_mutex_init(&p->mu, NULL);

@@ -125,6 +125,14 @@ static int read_file(const char *proc_root, int pid, const char *name, char *buf
 static void look(struct rw_procwatch *w, int pid, const char *path)
 {
 	char buf[1024];
+	/* A known process that is no target is read every few scans only (spread by pid), its CPU measured over the
+	 * longer window: most of the cost of a scan is the /proc/PID/stat of idle processes. */
+	struct rw_procwatch_entry *known = find(w, pid);
+	if (known && !(known->busy && w->seq - known->busy <= RW_PROCWATCH_GRACE) &&
+	    (w->seq + (uint64_t)pid) % RW_PROCWATCH_IDLE_EVERY != 0) {
+		known->seen = w->seq;
+		return;
+	}
 	struct rw_proc_info pi = { 0 };
 	if (read_file(w->proc_root, pid, "stat", buf, sizeof(buf)) < 0 || rw_proc_parse_stat(buf, &pi) < 0)
 		return; /* gone */

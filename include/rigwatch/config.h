@@ -41,6 +41,7 @@ struct rw_config {
 	uint32_t fpprobe_max_probes;          /* register reads per interval, all targets */
 	uint32_t fpprobe_reads_per_thread;    /* spread over the interval */
 	int32_t fpprobe_min_thread_cpu_q16;   /* share of a core a thread must use to be probed (0: any that ran) */
+	int32_t fpprobe_min_target_cpu_q16;   /* cores a target must use to get probe reads */
 
 	/* [procscan] */
 	bool procscan_enabled;

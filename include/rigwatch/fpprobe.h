@@ -6,7 +6,8 @@
  * Safety comes first: a probed thread is stopped for tens of microseconds and is never left stopped (detach on
  * every path; waits are bounded; a thread that cannot be stopped in time is released the moment its stop arrives,
  * and at the latest when the probe thread exits, since the kernel detaches a dying tracer's tracees). Only threads
- * in state R (running or runnable) that spent their recent CPU time mostly in user code are interrupted: a ptrace
+ * in state R (running or runnable) that ran since the last round and spent their life mostly in user code are
+ * interrupted: a ptrace
  * interrupt wakes a thread asleep in a system call, and epoll_wait, sigtimedwait and their like then return EINTR;
  * a thread in D state (a vfork parent, I/O) would be held until it wakes. Threads already traced (reported as
  * evidence), the agent's own threads and kernel threads are skipped. Reads per interval are capped; targets share

@@ -4,8 +4,10 @@
  * with CPU and memory from /proc instead of cgroup files. It stays one while it lives and was busy within the
  * last RW_PROCWATCH_GRACE scans, and goes when it exits or moves into a target cgroup.
  *
- * Cost: one read of /proc/PID/stat per process in a non-target cgroup per scan (the walk hands over those
- * cgroups; their cgroup.procs lists the processes), at most RW_PROCWATCH_MAX_PIDS per scan. */
+ * Cost: one read of /proc/PID/stat per process target per scan, and per other process in a non-target cgroup
+ * every RW_PROCWATCH_IDLE_EVERY scans (the walk hands over those cgroups; their cgroup.procs lists the
+ * processes), at most RW_PROCWATCH_MAX_PIDS per scan. A process that turns busy becomes a target within
+ * RW_PROCWATCH_IDLE_EVERY + 1 scans. */
 #ifndef RIGWATCH_PROCWATCH_H
 #define RIGWATCH_PROCWATCH_H
 
@@ -16,6 +18,7 @@
 
 #define RW_PROCWATCH_GRACE    60    /* scans a process target stays after its last busy one */
 #define RW_PROCWATCH_MAX_PIDS 16384 /* processes looked at per scan */
+#define RW_PROCWATCH_IDLE_EVERY 4   /* a process that is no target is read every this many scans */
 
 /* What /proc says about one process. */
 struct rw_proc_info {

@@ -12,7 +12,7 @@
 . tests/integration/lib.sh
 
 RX=$RW_BUILD/rxload
-TRACER=$RW_BUILD/progs/tracer
+TRACER=$RW_BUILD/progs/selftrace
 for b in "$RX" "$TRACER" "$RW"; do
 	[ -x "$b" ] || fail "missing $b (make all)"
 done
@@ -105,7 +105,7 @@ stopper=$!
 "$TRACER" "$p_traced" > "$tmp/tracer.out" 2>&1 &
 rw_pids="$rw_pids $!"
 i=0
-until grep -q '^tracer: seized' "$tmp/tracer.out"; do
+until grep -q '^selftrace: ready' "$tmp/tracer.out"; do
 	i=$((i + 1)); [ $i -lt 100 ] || { cat "$tmp/tracer.out"; fail "tracer did not attach"; }
 	sleep 0.1
 done

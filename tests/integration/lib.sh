@@ -75,12 +75,13 @@ rw_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Start `rigwatch run` on a free loopback port, watching only this script's cgroups, and wait for /healthz.
-# $1: a directory for its config and log; $2: extra config lines (optional). Sets port, url and agent_pid.
+# Start `rigwatch run` on a free loopback port, watching only this script's cgroups (or the globs in RW_INCLUDE),
+# and wait for /healthz. $1: a directory for its config and log; $2: extra config lines (optional). Sets port, url
+# and agent_pid.
 rw_start_agent() {
 	port=$(rw_free_port)
 	url="http://127.0.0.1:$port"
-	printf '[agent]\ninclude = /rwtest.%s/*\n%s' $$ "${2:-}" > "$1/agent.conf"
+	printf '[agent]\ninclude = %s\n%s' "${RW_INCLUDE:-/rwtest.$$/*}" "${2:-}" > "$1/agent.conf"
 	"$RW" run --config.file="$1/agent.conf" --web.listen-address="127.0.0.1:$port" > "$1/agent.log" 2>&1 &
 	agent_pid=$!
 	rw_pids="$rw_pids $agent_pid"

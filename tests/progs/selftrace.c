@@ -1,55 +1,62 @@
-/* Runs a command under its own tracer, as a miner that guards itself from ptrace does: every thread of the command
- * is traced (PTRACE_O_TRACECLONE) by this process, which restarts each stop at once and passes signals on. Another
- * process that wants to ptrace the threads gets EPERM. Exits with the command's status.
- *   selftrace COMMAND [ARGS...] */
+/* selftrace: trace a process the way anti-debugging malware traces itself, so that no one else can attach:
+ * PTRACE_SEIZE every thread of PID with PTRACE_O_TRACECLONE (new threads are traced too), then let it run,
+ * passing on every signal it gets. Prints "selftrace: ready N" once N threads are seized; exits when PID exits
+ * or on SIGTERM (the kernel detaches a dying tracer's tracees).
+ *
+ * usage: selftrace PID */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ptrace.h>
-#include <sys/types.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: selftrace COMMAND [ARGS...]\n");
+	if (argc != 2 || atoi(argv[1]) <= 0) {
+		fprintf(stderr, "usage: selftrace PID\n");
 		return 2;
 	}
-	pid_t child = fork();
-	if (child < 0)
-		return 1;
-	if (child == 0) {
-		raise(SIGSTOP);
-		execvp(argv[1], argv + 1);
-		_exit(127);
-	}
-	if (ptrace(PTRACE_SEIZE, child, 0, PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL) < 0) {
-		perror("selftrace: PTRACE_SEIZE");
-		kill(child, SIGKILL);
+	int pid = atoi(argv[1]);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	if (!d) {
+		fprintf(stderr, "selftrace: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	kill(child, SIGCONT);
+	unsigned n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		int tid = atoi(de->d_name);
+		if (tid <= 0)
+			continue;
+		if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)PTRACE_O_TRACECLONE) != 0) {
+			fprintf(stderr, "selftrace: seize %d: %s\n", tid, strerror(errno));
+			return 1;
+		}
+		n++;
+	}
+	closedir(d);
+	printf("selftrace: ready %u\n", n);
+	fflush(stdout);
 	for (;;) {
 		int st;
-		pid_t p = waitpid(-1, &st, __WALL);
-		if (p < 0) {
+		int t = waitpid(-1, &st, __WALL);
+		if (t < 0) {
 			if (errno == EINTR)
 				continue;
-			return 0;
-		}
-		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			if (p == child)
-				return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-			continue;
+			return 0; /* no tracee left */
 		}
 		if (!WIFSTOPPED(st))
-			continue;
-		int sig = WSTOPSIG(st), pass = 0;
-		if ((st >> 16) == 0 && sig != SIGTRAP && sig != SIGSTOP)
-			pass = sig;       /* a signal for the tracee: deliver it */
-		if ((st >> 16) == PTRACE_EVENT_STOP)
-			pass = 0;         /* group stop or a new thread's first stop */
-		ptrace(PTRACE_CONT, p, 0, pass);
+			continue; /* a thread exited */
+		int sig = WSTOPSIG(st);
+		/* event stops (clone, interrupt) and group stops resume without a signal; a signal-delivery stop passes
+		 * its signal on */
+		if ((st >> 16) != 0 || sig == SIGTRAP)
+			sig = 0;
+		ptrace(PTRACE_CONT, t, NULL, (void *)(long)sig);
 	}
 }

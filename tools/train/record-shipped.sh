@@ -76,10 +76,9 @@ CPU_MAX="20000 100000" READY=$R rec rx-light-2t-quota20 mining rx-quota 40 $rx -
 # Sharing its cgroup with a busy shell loop (the miner hidden in a busy container).
 READY=$R rec rx-light-1t-shared mining rx-shared 30 sh -c "while :; do :; done & exec $rx --mode light --threads 1 --name python3"
 # Traced by itself: the agent's ptrace reads are refused; the FP evidence is that another process traces busy
-# threads (fp_traced_threads). Not in the shipped corpus yet: the ptrace path (src/fpprobe.c) counts a refused thread
-# as a failed read and leaves threads_traced at 0, so the recording carries no FP evidence at all. Record it with
-# SELFTRACED=1 once the probe fills threads_traced.
-[ "${SELFTRACED:-0}" = 1 ] && READY=$R rec rx-light-2t-selftraced mining rx-selftraced 25 $RW_BUILD/progs/selftrace $rx --mode light --threads 2 --name containerd
+# threads (fp_traced_threads). Not in the shipped corpus yet (the probe has filled threads_traced only since the
+# corpus was recorded); SELFTRACED=1 records it.
+[ "${SELFTRACED:-0}" = 1 ] && READY=$R rec rx-light-2t-selftraced mining rx-selftraced 25 sh -c "$rx --mode light --threads 2 --name containerd & p=\$!; sleep 2; $RW_BUILD/progs/selftrace \$p & wait \$p"
 
 # Benign confusers: legitimate users of the rounding modes, at full speed.
 rec stochastic-updown-1t benign stochastic 25 $RW_BUILD/progs/fp_stochastic
