@@ -331,7 +331,7 @@ while [ $round -le $ROUNDS ]; do
 		m_cg="cgroup=$base/h$KILL_HOST/docker-$id.scope"
 	elif [ $round -gt 1 ]; then
 		end=$(($(date +%s) + ALERT_WAIT))
-		until [ "$(q "sum(rigwatch_response_actions_total{host=\"fleet-h$KILL_HOST\",action!~\"none|dry-run\"}) >= $round")" != "" ]; do
+		until [ "$(q "sum(rigwatch_response_actions_total{host=\"fleet-h$KILL_HOST\",action=~\"freeze|kill\",result=\"ok\"}) >= $round")" != "" ]; do
 			[ "$(date +%s)" -le $end ] || { q "rigwatch_response_actions_total{host=\"fleet-h$KILL_HOST\"}" action >&2
 				fail "host $KILL_HOST: $round kills, but the action counter did not reach $round"; }
 			sleep 1
