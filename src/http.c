@@ -1,7 +1,7 @@
 /* http: libmicrohttpd server for /metrics, /verdicts, /healthz (see http.h for the contract).
  *
- * Threads: the sampling thread renders a snapshot in rw_http_publish() and swaps it in under h->mu; MHD's
- * internal polling thread takes a reference to the current snapshot under h->mu and hands MHD a pointer into it,
+ * Threads: the sampling thread renders a snapshot in rw_http_publish() and swaps it in under h->mu; the serving
+ * thread (serve(): MHD in external epoll mode, then the deadline sweep) takes a reference to the current snapshot under h->mu and hands MHD a pointer into it,
  * released by MHD's free callback when the response is destroyed. h->mu is therefore held only for a pointer
  * swap or a refcount increment, never for rendering or sending. */
 #include <arpa/inet.h>
