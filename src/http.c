@@ -1,7 +1,7 @@
 /* http: libmicrohttpd server for /metrics, /verdicts, /healthz (see http.h for the contract).
  *
- * Threads: the sampling thread renders a snapshot in rw_http_publish() and swaps it in under h->mu; MHD's
- * internal polling thread takes a reference to the current snapshot under h->mu and hands MHD a pointer into it,
+ * Threads: the sampling thread renders a snapshot in rw_http_publish() and swaps it in under h->mu; the serving
+ * thread (serve(): MHD in external epoll mode, then the deadline sweep) takes a reference to the current snapshot under h->mu and hands MHD a pointer into it,
  * released by MHD's free callback when the response is destroyed. h->mu is therefore held only for a pointer
  * swap or a refcount increment, never for rendering or sending. */
 #include <arpa/inet.h>
@@ -76,6 +76,7 @@ struct rw_http {
 	struct conn **conns;
 	unsigned n_conns, cap_conns, n_live;   /* n_live: not evicted */
 	unsigned max_conns, per_ip;
+	int listen_fd;              /* owned by MHD; read (TCP_INFO) only while it runs */
 	uint64_t header_deadline_ns, response_deadline_ns;
 	_Atomic uint64_t evicted_total[3];     /* by reason: enum evict_reason */
 
@@ -655,13 +656,20 @@ static void conn_started(struct rw_http *h, struct MHD_Connection *c, void **soc
 	h->n_live++;
 	*socket_context = k;
 
-	/* A client that left while queued in the backlog (a flood that connects, sends and closes at once) is not
-	 * served: its answer would go nowhere, and serving thousands of them delays everyone queued behind. */
+	/* A client that closed its side while queued in the backlog (a flood that connects, sends and closes at
+	 * once) is not served while others wait behind it or the pool is half full: its answer most likely goes
+	 * nowhere, and serving thousands of them would delay everyone queued after them. With room to spare it is
+	 * served, as a client that only half-closed expects. */
 	struct tcp_info ti;
 	socklen_t tl = sizeof ti;
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 && ti.tcpi_state == TCP_CLOSE_WAIT) {
-		conn_evict(h, k, EV_DISPLACED);
-		return;
+		struct tcp_info li;   /* on a listening socket, tcpi_unacked is the accept queue's length */
+		socklen_t ll = sizeof li;
+		bool queued = getsockopt(h->listen_fd, IPPROTO_TCP, TCP_INFO, &li, &ll) == 0 && li.tcpi_unacked > 0;
+		if (queued || h->n_live > h->max_conns / 2) {
+			conn_evict(h, k, EV_DISPLACED);
+			return;
+		}
 	}
 
 	if (h->per_ip) {
@@ -1035,6 +1043,7 @@ int rw_http_start(struct rw_http **out, const struct rw_config *cfg, char *err, 
 		rc = -EIO;
 		goto out;
 	}
+	h->listen_fd = fd;
 	fd = -1;   /* MHD owns it now and closes it in MHD_stop_daemon */
 	if ((rc = -pthread_create(&h->thread, NULL, serve, h))) {
 		snprintf(err, errlen, "http: cannot start the serving thread: %s", strerror(-rc));

@@ -1,10 +1,11 @@
-/* http: the agent's HTTP endpoint, served by libmicrohttpd in its own thread (internal polling thread, epoll).
+/* http: the agent's HTTP endpoint, served by libmicrohttpd (epoll) from one serving thread of its own.
  *
  *   GET|HEAD /                   a small HTML page linking to the others
  *   GET|HEAD /metrics            Prometheus text 0.0.4, or protobuf delimited when the Accept header asks for it
  *   GET|HEAD /verdicts           JSON of every target
  *   GET|HEAD /verdicts/<id>      JSON of one target by cgroup id (inode number), 404 if unknown
- *   GET|HEAD /healthz            "ok" while the sampling loop published within the last 3 intervals, else 503
+ *   GET|HEAD /healthz            "ok" while the sampling loop published within the last 3 intervals, else 503;
+ *                                never needs credentials
  *   other paths 404; other methods on these paths 405 with an Allow header. /metrics and /verdicts answer 503
  *   until the first report is published.
  *
@@ -24,7 +25,11 @@
  * would exceed max_connections, or its address's per_ip_connections, displaces the oldest connection still waiting
  * for its request (one that never sent a request first, then idle keep-alive ones; one mid-response only when no
  * other is left), of the same address when it is that address's share that is full. So /healthz and a scrape
- * get in during any flood: they send their request at once, the flood's connections do not. */
+ * get in during any flood: they send their request at once, the flood's connections do not.
+ *
+ * With cfg->http_web_config_file set (see webconfig.h): HTTPS only when it has tls_server_config, and HTTP basic
+ * auth on every path but /healthz when it has basic_auth_users (401 with WWW-Authenticate otherwise; bcrypt checks
+ * limited to a few a second, 429 with Retry-After beyond). A bad file makes rw_http_start return -EINVAL. */
 #ifndef RIGWATCH_HTTP_H
 #define RIGWATCH_HTTP_H
 

@@ -7,6 +7,7 @@
  * Properties: the server answers with an HTTP/1.x status line or nothing, and it keeps answering:
  * every 256 inputs, after a fresh publish, a plain GET /healthz must still get 200. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -64,6 +65,7 @@ static ssize_t exchange(const uint8_t *req, size_t n, char *buf, size_t cap, int
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		fprintf(stderr, "fuzz_http: connect to 127.0.0.1:%u: %s\n", port, strerror(errno));
 		close(fd);
 		return -1;
 	}
