@@ -44,9 +44,7 @@ trap cleanup EXIT INT TERM
 
 start_rx() { # name extra-args... : rxload renamed, in its own v2 cgroup; prints the pid
 	cg=$(rw_mkcg "$1"); n=$1; shift
-	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$RX" --mode light --threads 1 --name "$n-worker" "$@" \
-		> "$tmp/$n.out" 2>&1 &
-	echo $!
+	rw_run_log "$cg" "$tmp/$n.out" "$RX" --mode light --threads 1 --name "$n-worker" "$@"
 }
 wait_ready() { # name
 	i=0
@@ -71,9 +69,8 @@ if [ -n "$CPU1" ]; then
 	echo 100000 > "$v1quota/cpu.cfs_period_us" && echo 10000 > "$v1quota/cpu.cfs_quota_us" ||
 		fail "cannot set a CFS quota in $v1quota"
 	cg=$(rw_mkcg quota)
-	sh -c 'echo $$ > "$0/cgroup.procs" && echo $$ > "$1/cgroup.procs" && shift && exec "$@"' "$cg" "$v1quota" \
-		"$RX" --mode light --threads 1 --name quota-worker > "$tmp/quota.out" 2>&1 &
-	p_quota=$!
+	p_quota=$(rw_run_log "$cg" "$tmp/quota.out" sh -c 'echo $$ > "$0/cgroup.procs" && shift && exec "$@"' \
+		"$v1quota" x "$RX" --mode light --threads 1 --name quota-worker)
 	rw_pids="$rw_pids $p_quota"
 	scenarios="$scenarios quota"
 else

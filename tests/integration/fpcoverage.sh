@@ -23,8 +23,7 @@ PY=python3
 # Start a command in a cgroup (absolute path) with its output kept; prints the pid.
 run_logged() { # cgroup logfile command...
 	cg=$1; log=$2; shift 2
-	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@" > "$log" 2>&1 &
-	echo $!
+	rw_run_log "$cg" "$log" "$@"
 }
 wait_line() { # logfile pattern what
 	i=0
@@ -66,8 +65,13 @@ not_stopped() { # pid: no thread of it in a trace stop
 }
 
 RW_INCLUDE="/rwtest.$$/*,/"
-rw_start_agent "$tmp"
-note "agent on $url (targets: this script's cgroups and processes in the root cgroup)"
+# The ptrace fallback is what this script is about: forced, so that the eBPF path (auto, where it loads) does not
+# stand in for it.
+rw_start_agent "$tmp" "[fpprobe]
+path = ptrace
+"
+grep -q "FP path" "$tmp/agent.log" && note "$(grep "FP path" "$tmp/agent.log")"
+note "agent on $url (ptrace path; targets: this script's cgroups and processes in the root cgroup)"
 
 # --- 1. the root cgroup ------------------------------------------------------------------------------------
 m=$(run_logged "$CG2" "$tmp/root.out" "$RX" --mode light --threads 1 --name kswapd7)

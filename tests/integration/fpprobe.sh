@@ -16,8 +16,7 @@ tmp=$(mktemp -d)
 # Start a command in a cgroup with its output kept; prints the pid.
 run_logged() { # cgroup logfile command...
 	cg=$1; log=$2; shift 2
-	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@" > "$log" 2>&1 &
-	echo $!
+	rw_run_log "$cg" "$log" "$@"
 }
 wait_ready() { # logfile
 	i=0

@@ -36,11 +36,17 @@ rw_mkcg() { # name -> prints absolute path
 }
 
 rw_run_in() { # cgroup-path command... : start command in the cgroup (and its v1 memory twin), print its pid
-	cg=$1; shift
+	rw_run_log "$1" /dev/null "$@"
+}
+
+# rw_run_in with the command's output in a file. A process in the v2 cgroup but not in its v1 memory twin would
+# show the agent an empty memory cgroup: on a real hybrid host the two hold the same processes.
+rw_run_log() { # cgroup-path logfile command... : print its pid
+	cg=$1; log=$2; shift 2
 	twin=""
 	[ -n "$RW_MEM1" ] && [ -d "$RW_MEM1${cg#"$CG2"}" ] && twin="$RW_MEM1${cg#"$CG2"}"
 	sh -c 'echo $$ > "$0/cgroup.procs" || exit 1; [ -z "$1" ] || echo $$ > "$1/cgroup.procs"; shift; exec "$@"' \
-		"$cg" "$twin" "$@" >/dev/null 2>&1 &
+		"$cg" "$twin" "$@" > "$log" 2>&1 &
 	echo $!
 }
 
