@@ -167,7 +167,8 @@ QEMU_ARM64   ?= qemu-aarch64-static
 ARM64_SKIP_LIST := fpprobe/test_read_modes fpprobe/test_stopped_thread fpprobe/test_uninterruptible_thread \
 	fpprobe/test_refusals fpprobe/test_exit_mid_probe fpprobe/test_probe_thread \
 	pmu/test_init_without_hardware_never_fails pmu/test_report pmu/test_cgroup_busy_and_sleeper \
-	pmu/test_cgroup_vanished pmu/test_cgroup_emfile http/test_slow_clients http/test_connection_flood
+	pmu/test_cgroup_vanished pmu/test_cgroup_emfile http/test_slow_clients http/test_connection_flood \
+	fpprobe/test_traced_thread fpprobe/test_no_eintr fpprobe/test_spread
 hw_empty     :=
 hw_space     := $(hw_empty) $(hw_empty)
 hw_comma     := ,

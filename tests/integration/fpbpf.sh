@@ -138,6 +138,8 @@ while [ "$(date +%s)" -lt $deadline ]; do
 		END {
 			for (k = 1; k <= n; k++) print name[k], modes[name[k]], obs[name[k]], at[name[k]]
 			split(want, w, " "); for (k in w) if (modes[w[k]] != 15 || at[w[k]] < 0) exit 1
+			# and the neighbours have been observed, so that their check below has something to check
+			if (obs["nb1"] == 0 || obs["nb5"] == 0 || obs["nb7"] == 0) exit 1
 			exit 0 }' "$tmp/state" "$tmp/m" > "$tmp/state.new"
 	rc=$?
 	mv "$tmp/state.new" "$tmp/state"
