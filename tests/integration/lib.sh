@@ -36,7 +36,8 @@ rw_mkcg() { # name -> prints absolute path
 }
 
 rw_run_in() { # cgroup-path command... : start command in the cgroup (and its v1 memory twin), print its pid
-	rw_run_log "$1" /dev/null "$@"
+	_cg=$1; shift
+	rw_run_log "$_cg" /dev/null "$@"
 }
 
 # rw_run_in with the command's output in a file. A process in the v2 cgroup but not in its v1 memory twin would
