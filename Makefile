@@ -155,7 +155,8 @@ clean:
 # check-arm64    cross-build with Debian's gcc-aarch64-linux-gnu against the arm64 multiarch -dev packages and run
 #                the unit suites under qemu-aarch64-static (the ARM event tables encoded by the arm64 libpfm4,
 #                the FPCR decoder). qemu-user has neither ptrace nor perf_event_open (ENOSYS) and runs several
-#                times slower, so the tests that need those syscalls or time bounds are skipped (ARM64_SKIP).
+#                times slower, so the tests that need those syscalls (the probe, the response's re-check, perf
+#                groups) or floods of thousands of connections are skipped (ARM64_SKIP), and counted as skipped.
 # fuzz           libFuzzer targets tests/fuzz/fuzz_*.c (clang, ASan+UBSan), each run FUZZ_SECONDS from its seed
 #                corpus tests/fuzz/corpus/<target>/; new inputs and crash artifacts go under $(FUZZ_BUILD).
 # check-valgrind the unit suites under valgrind memcheck: any error or definite/indirect leak fails.
@@ -168,7 +169,8 @@ ARM64_SKIP_LIST := fpprobe/test_read_modes fpprobe/test_stopped_thread fpprobe/t
 	fpprobe/test_refusals fpprobe/test_exit_mid_probe fpprobe/test_probe_thread \
 	pmu/test_init_without_hardware_never_fails pmu/test_report pmu/test_cgroup_busy_and_sleeper \
 	pmu/test_cgroup_vanished pmu/test_cgroup_emfile http/test_slow_clients http/test_connection_flood \
-	fpprobe/test_traced_thread fpprobe/test_no_eintr fpprobe/test_spread
+	fpprobe/test_traced_thread fpprobe/test_no_eintr fpprobe/test_spread \
+	respond/test_consider_freeze_kill respond/test_shared_cgroup_frozen_not_killed respond/test_process_targets
 hw_empty     :=
 hw_space     := $(hw_empty) $(hw_empty)
 hw_comma     := ,
