@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "rigwatch/config.h"
+#include "rigwatch/fsutil.h"
 
 enum key_type { T_U32, T_Q16, T_BOOL, T_STR, T_GLOBS, T_RESPONSE, T_LOGLEVEL, T_FPPATH, T_UNPROTECT };
 
@@ -530,80 +531,12 @@ out:
 
 int rw_config_load(struct rw_config *cfg, const char *path, char *err, size_t errlen)
 {
-	/* Non-blocking, so that a FIFO or a device given by mistake cannot hang the open; anything but a regular
-	 * file is refused before a byte is read. */
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	char *text = NULL;
-	size_t len = 0;
-	struct stat st;
-	int r;
-
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		r = -EINVAL;
-		goto out;
-	}
-	if (st.st_size > (off_t)CONFIG_MAX_BYTES) {
-		snprintf(err, errlen, "%s: larger than %u bytes", path, CONFIG_MAX_BYTES);
-		r = -EFBIG;
-		goto out;
-	}
-	/* Sized from fstat, grown if the file grew since, up to one byte past the bound (to notice that). */
-	size_t cap = (size_t)st.st_size + 64;
-	if (!(text = malloc(cap + 1))) {
-		r = -ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	for (;;) {
-		if (len == cap) {
-			size_t ncap = cap * 2 > CONFIG_MAX_BYTES + 1 ? CONFIG_MAX_BYTES + 1 : cap * 2;
-			char *n = ncap > cap ? realloc(text, ncap + 1) : NULL;
-			if (!n) {
-				r = -ENOMEM;
-				snprintf(err, errlen, "%s: out of memory", path);
-				goto out;
-			}
-			text = n;
-			cap = ncap;
-		}
-		ssize_t got = read(fd, text + len, cap - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = -errno;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
-		if (len > CONFIG_MAX_BYTES) {
-			snprintf(err, errlen, "%s: larger than %u bytes", path, CONFIG_MAX_BYTES);
-			r = -EFBIG;
-			goto out;
-		}
-	}
-	text[len] = '\0';
-	if (strlen(text) != len) {
-		snprintf(err, errlen, "%s: contains a NUL byte", path);
-		r = -EINVAL;
-		goto out;
-	}
-	r = rw_config_parse(cfg, path, text, err, errlen);
-out:
+	size_t len;
+	int r = rw_read_regular_file(path, CONFIG_MAX_BYTES, &text, &len, err, errlen);
+	if (r == 0)
+		r = rw_config_parse(cfg, path, text, err, errlen);
 	free(text);
-	close(fd);
 	return r;
 }
 

@@ -2,6 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rigwatch/fsutil.h"
@@ -44,4 +49,84 @@ ssize_t rw_read_small(int dirfd, const char *path, char *buf, size_t len)
 ssize_t rw_read_kernfs(int dirfd, const char *path, char *buf, size_t len)
 {
 	return read_file(dirfd, path, buf, len, true);
+}
+
+int rw_read_regular_file(const char *path, size_t max, char **out, size_t *len_out, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int r = 0;
+
+	*out = NULL;
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		r = -EINVAL;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+		r = -EFBIG;
+		goto out;
+	}
+	/* Sized from fstat, grown if the file grew since, up to one byte past the bound (to notice that). */
+	size_t cap = (size_t)st.st_size + 64;
+	if (!(buf = malloc(cap + 1))) {
+		r = -ENOMEM;
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	for (;;) {
+		if (len == cap) {
+			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			char *n = ncap > cap ? realloc(buf, ncap + 1) : NULL;
+			if (!n) {
+				r = -ENOMEM;
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto out;
+			}
+			buf = n;
+			cap = ncap;
+		}
+		ssize_t got = read(fd, buf + len, cap - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -errno;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+		if (len > max) {
+			snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+			r = -EFBIG;
+			goto out;
+		}
+	}
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		snprintf(err, errlen, "%s: contains a NUL byte", path);
+		r = -EINVAL;
+		goto out;
+	}
+	*out = buf;
+	*len_out = len;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return r;
 }

@@ -33,6 +33,7 @@
 #include <zlib.h>
 
 #include "rigwatch/exposition.h"
+#include "rigwatch/fsutil.h"
 #include "rigwatch/http.h"
 #include "rigwatch/log.h"
 #include "rigwatch/webconfig.h"
@@ -1009,8 +1010,8 @@ int rw_http_start(struct rw_http **out, const struct rw_config *cfg, char *err, 
 				rc = -ENOTSUP;
 				goto out;
 			}
-			if ((rc = rw_webconfig_read_file(h->web->cert_file, 1u << 20, &h->tls_cert, &n, err, errlen)) ||
-			    (rc = rw_webconfig_read_file(h->web->key_file, 1u << 20, &h->tls_key, &n, err, errlen)))
+			if ((rc = rw_read_regular_file(h->web->cert_file, 1u << 20, &h->tls_cert, &n, err, errlen)) ||
+			    (rc = rw_read_regular_file(h->web->key_file, 1u << 20, &h->tls_key, &n, err, errlen)))
 				goto out;
 			tls = true;
 		}

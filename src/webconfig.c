@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rigwatch/fsutil.h"
 #include "rigwatch/webconfig.h"
 
 #define WEBCONFIG_MAX_BYTES (64u * 1024)
@@ -286,86 +287,6 @@ int rw_webconfig_parse(struct rw_webconfig *wc, const char *name, const char *te
 	return r;
 }
 
-int rw_webconfig_read_file(const char *path, size_t max, char **out, size_t *len_out, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	int r = 0;
-
-	*out = NULL;
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		r = -EINVAL;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
-		r = -EFBIG;
-		goto out;
-	}
-	/* Sized from fstat, grown if the file grew since, up to one byte past the bound (to notice that). */
-	size_t cap = (size_t)st.st_size + 64;
-	if (!(buf = malloc(cap + 1))) {
-		r = -ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	for (;;) {
-		if (len == cap) {
-			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			char *n = ncap > cap ? realloc(buf, ncap + 1) : NULL;
-			if (!n) {
-				r = -ENOMEM;
-				snprintf(err, errlen, "%s: out of memory", path);
-				goto out;
-			}
-			buf = n;
-			cap = ncap;
-		}
-		ssize_t got = read(fd, buf + len, cap - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = -errno;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
-		if (len > max) {
-			snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
-			r = -EFBIG;
-			goto out;
-		}
-	}
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		snprintf(err, errlen, "%s: contains a NUL byte", path);
-		r = -EINVAL;
-		goto out;
-	}
-	*out = buf;
-	*len_out = len;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
-
 /* The certificate and key load together in GnuTLS (the library libmicrohttpd serves TLS with), so a wrong file,
  * a key that does not match or an encrypted key is reported here rather than as a failed start. */
 static int check_tls(const struct rw_webconfig *wc, const char *path, char *err, size_t errlen)
@@ -373,8 +294,8 @@ static int check_tls(const struct rw_webconfig *wc, const char *path, char *err,
 	char *cert = NULL, *key = NULL;
 	size_t cl, kl;
 	int r;
-	if ((r = rw_webconfig_read_file(wc->cert_file, PEM_MAX_BYTES, &cert, &cl, err, errlen)) < 0 ||
-	    (r = rw_webconfig_read_file(wc->key_file, PEM_MAX_BYTES, &key, &kl, err, errlen)) < 0)
+	if ((r = rw_read_regular_file(wc->cert_file, PEM_MAX_BYTES, &cert, &cl, err, errlen)) < 0 ||
+	    (r = rw_read_regular_file(wc->key_file, PEM_MAX_BYTES, &key, &kl, err, errlen)) < 0)
 		goto out;
 	gnutls_certificate_credentials_t cred;
 	if (gnutls_certificate_allocate_credentials(&cred) < 0) {
@@ -400,7 +321,7 @@ int rw_webconfig_load(struct rw_webconfig *wc, const char *path, char *err, size
 {
 	char *text;
 	size_t len;
-	int r = rw_webconfig_read_file(path, WEBCONFIG_MAX_BYTES, &text, &len, err, errlen);
+	int r = rw_read_regular_file(path, WEBCONFIG_MAX_BYTES, &text, &len, err, errlen);
 	memset(wc, 0, sizeof *wc);
 	if (r < 0)
 		return r;

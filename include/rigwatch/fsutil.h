@@ -14,4 +14,10 @@ ssize_t rw_read_small(int dirfd, const char *path, char *buf, size_t len);
  * per target and interval. */
 ssize_t rw_read_kernfs(int dirfd, const char *path, char *buf, size_t len);
 
+/* Read a file given by a person (config, web config, TLS certificate and key) whole: opened non-blocking, so a FIFO
+ * or device cannot hang the open; anything but a regular file, a file over `max` bytes (also one that grows past
+ * it while read) or one holding a NUL byte is refused, with err naming the file. On success *out is a
+ * NUL-terminated copy the caller frees and *len its length. Returns 0 or a negative errno. */
+int rw_read_regular_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
+
 #endif

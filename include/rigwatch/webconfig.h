@@ -43,9 +43,6 @@ int rw_webconfig_parse(struct rw_webconfig *wc, const char *name, const char *te
  * are readable. Returns 0 or a negative errno with err set. */
 int rw_webconfig_load(struct rw_webconfig *wc, const char *path, char *err, size_t errlen);
 
-/* Read a whole regular file (at most max bytes) into a NUL-terminated malloc'd buffer. */
-int rw_webconfig_read_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
-
 /* Is `hash` a bcrypt hash this parser accepts ($2a$, $2b$ or $2y$, cost 04..31, 53 characters of salt and
  * digest from the bcrypt alphabet)? */
 int rw_webconfig_is_bcrypt(const char *hash);
