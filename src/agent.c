@@ -587,6 +587,25 @@ static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_ta
 	return 0;
 }
 
+/* This interval's sample of a target, cgroup or process alike: identity, time, CPU and the stats read. */
+static struct rw_report_target *begin_sample(struct rw_agent *a, const struct rw_target *t, uint64_t interval_us,
+					     const struct rw_cgstats *cg, uint64_t cpu_usec)
+{
+	struct rw_report_target *rt = report_slot(a);
+	if (!rt)
+		return NULL;
+	struct rw_sample *s = &rt->sample;
+	s->cgroup_id = t->id;
+	snprintf(s->cgroup, sizeof s->cgroup, "%s", t->path);
+	s->identity = t->identity;
+	s->time_ns = a->step_now_real;
+	s->interval_us = (uint32_t)(interval_us > UINT32_MAX ? UINT32_MAX : interval_us);
+	s->cg = *cg;
+	s->cpu_usec = cpu_usec;
+	s->sources = RW_SRC_BIT(RW_SRC_CGROUP);
+	return rt;
+}
+
 /* A busy process outside every target cgroup: its sample from /proc (CPU, memory, threads), then as any target. */
 static int visit_process(struct rw_agent *a, const struct rw_procwatch_entry *pe)
 {
@@ -636,18 +655,9 @@ static int visit_process(struct rw_agent *a, const struct rw_procwatch_entry *pe
 	uint64_t cpu_usec = cg.usage_usec >= prev.usage_usec ? cg.usage_usec - prev.usage_usec : 0;
 	bool busy = (int64_t)((cpu_usec << 16) / interval_us) >= a->cfg.attention_cpu_q16;
 
-	struct rw_report_target *rt = report_slot(a);
+	struct rw_report_target *rt = begin_sample(a, t, interval_us, &cg, cpu_usec);
 	if (!rt)
 		return -ENOMEM;
-	struct rw_sample *s = &rt->sample;
-	s->cgroup_id = t->id;
-	snprintf(s->cgroup, sizeof s->cgroup, "%s", t->path);
-	s->identity = t->identity;
-	s->time_ns = a->step_now_real;
-	s->interval_us = (uint32_t)(interval_us > UINT32_MAX ? UINT32_MAX : interval_us);
-	s->cg = cg;
-	s->cpu_usec = cpu_usec;
-	s->sources = RW_SRC_BIT(RW_SRC_CGROUP);
 	return conclude(a, t, rt, busy, "", pe->info.pid, pe->info.start_ticks);
 }
 
@@ -793,18 +803,10 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	int64_t cores_q16 = (int64_t)((cpu_usec << 16) / interval_us);
 	bool busy = cores_q16 >= a->cfg.attention_cpu_q16;
 
-	struct rw_report_target *rt = report_slot(a);
+	struct rw_report_target *rt = begin_sample(a, t, interval_us, &cg, cpu_usec);
 	if (!rt)
 		return -ENOMEM;
 	struct rw_sample *s = &rt->sample;
-	s->cgroup_id = t->id;
-	snprintf(s->cgroup, sizeof s->cgroup, "%s", t->path);
-	s->identity = t->identity;
-	s->time_ns = a->step_now_real;
-	s->interval_us = (uint32_t)(interval_us > UINT32_MAX ? UINT32_MAX : interval_us);
-	s->cg = cg;
-	s->cpu_usec = cpu_usec;
-	s->sources = RW_SRC_BIT(RW_SRC_CGROUP);
 	if (!(cg.have & RW_CGS_MEMSTAT) && busy)
 		proc_memory(a, t, v2, &s->cg);
 	if (cg.have & RW_CGS_THROTTLE) {
