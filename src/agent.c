@@ -238,12 +238,10 @@ static int fp_recheck_bpf(void *arg, uint64_t id, const pid_t *tids, unsigned n,
 	return 0;
 }
 
-/* Every response decision: its alert line now, and the counter. */
+/* Every response decision: its alert line now (respond counts it; the report copies the counts each interval). */
 static void on_response(const struct rw_respond_event *ev, void *arg)
 {
 	struct rw_agent *a = arg;
-	if ((unsigned)ev->action < RW_REPORT_RESPONSE_ACTIONS && (unsigned)ev->result < RW_REPORT_RESPONSE_RESULTS)
-		a->report.response_actions[ev->action][ev->result]++;
 	if (a->alerts)
 		rw_alerts_action(a->alerts, a->report.host, ev);
 }
@@ -892,6 +890,15 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	rep->cgroups_seen = ws.dirs;
 	rep->counter_fds = a->counter_fds;
 	rep->counters_denied_total = a->counters_denied_total;
+	if (a->respond)
+		rw_respond_get_decisions(a->respond, rep->response_actions);
+	if (a->alerts) {
+		struct rw_alerts_stats as;
+		rw_alerts_get_stats(a->alerts, &as);
+		memcpy(rep->alerts_sent, as.sent, sizeof as.sent);
+		memcpy(rep->alerts_dropped, as.dropped, sizeof as.dropped);
+		memcpy(rep->alerts_failed, as.failed, sizeof as.failed);
+	}
 	if (a->fds_by_stat || a->seq % FD_COUNT_EVERY == 1)
 		rep->open_fds = count_open_fds(&a->fds_by_stat);
 	rep->loop_duration_us = (clock_ns(CLOCK_MONOTONIC) - a->step_now_mono) / 1000;

@@ -16,6 +16,7 @@
 
 #include "metrics.pb-c.h"
 #include "rigwatch/events.h"
+#include "rigwatch/alerts.h"
 #include "rigwatch/exposition.h"
 #include "rigwatch/fpprobe.h"
 #include "rigwatch/verdict.h"
@@ -684,6 +685,19 @@ static void render_families(struct emitter *e)
 		for (unsigned res = 0; res < RW_RR_COUNT; res++)
 			sample2(e, -1, "action", rw_respond_action_name((enum rw_respond_action)a), "result",
 				rw_respond_result_name((enum rw_respond_result)res), V(r->response_actions[a][res], 0));
+	/* Per sink, from zero: an alert that never reached its receiver shows as a drop or a failure. */
+	fam(e, "rigwatch_alerts_sent_total", F_COUNTER,
+	    "Alert lines delivered by each sink since start (output: stdout or the file; http: a 2xx answer).");
+	for (unsigned k = 0; k < RW_ALERT_SINKS; k++)
+		sample(e, -1, "sink", rw_alert_sink_name((enum rw_alert_sink)k), V(r->alerts_sent[k], 0));
+	fam(e, "rigwatch_alerts_dropped_total", F_COUNTER,
+	    "Alert lines a sink never tried: HTTP queue full or left at shutdown, syslog socket full.");
+	for (unsigned k = 0; k < RW_ALERT_SINKS; k++)
+		sample(e, -1, "sink", rw_alert_sink_name((enum rw_alert_sink)k), V(r->alerts_dropped[k], 0));
+	fam(e, "rigwatch_alerts_failed_total", F_COUNTER,
+	    "Alert lines a sink tried and gave up on (HTTP after its retries, a write or send error).");
+	for (unsigned k = 0; k < RW_ALERT_SINKS; k++)
+		sample(e, -1, "sink", rw_alert_sink_name((enum rw_alert_sink)k), V(r->alerts_failed[k], 0));
 
 	/* Per target. */
 	fam(e, "rigwatch_target_score", F_GAUGE, "Fused miner probability of the target, 0 to 1.");

@@ -93,6 +93,7 @@ struct rw_respond {
 	size_t n_entries, cap_entries;
 
 	struct rw_respond_stats stats;
+	uint64_t decisions[RW_RA_COUNT][RW_RR_COUNT]; /* every audited decision, repeats included */
 };
 
 static const char *const ra_names[RW_RA_COUNT] = { "dry-run", "freeze", "kill" };
@@ -1324,6 +1325,7 @@ static int decide(struct rw_respond *r, const struct rw_report_target *t, uint64
 		  enum rw_respond_result rr, const char *detail, const char *icheck, const char *rcheck)
 {
 	int ret = audit(r, t, now_ns, ra_names[ra], rr_names[rr], detail, icheck, rcheck);
+	r->decisions[ra][rr]++;
 	if (r->on_event) {
 		char checks[1200];
 		snprintf(checks, sizeof checks, "interval: %s%s%s", icheck ? icheck : "-", rcheck && rcheck[0] ? "; re-check: " : "",
@@ -2000,6 +2002,14 @@ void rw_respond_get_stats(const struct rw_respond *r, struct rw_respond_stats *o
 	memset(out, 0, sizeof *out);
 	if (r)
 		*out = r->stats;
+}
+
+void rw_respond_get_decisions(const struct rw_respond *r, uint64_t out[RW_RA_COUNT][RW_RR_COUNT])
+{
+	if (r)
+		memcpy(out, r->decisions, sizeof r->decisions);
+	else
+		memset(out, 0, sizeof(uint64_t) * RW_RA_COUNT * RW_RR_COUNT);
 }
 
 const char *rw_respond_self_cgroup(const struct rw_respond *r)

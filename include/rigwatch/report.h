@@ -20,6 +20,7 @@ enum rw_action_state {
 
 #define RW_REPORT_RESPONSE_ACTIONS 3
 #define RW_REPORT_RESPONSE_RESULTS 8
+#define RW_REPORT_ALERT_SINKS 3 /* output (stdout or file), syslog, http: enum rw_alert_sink (alerts.h) */
 
 struct rw_report_target {
 	struct rw_sample sample;
@@ -54,6 +55,9 @@ struct rw_report {
 	/* rigwatch_response_actions_total{action,result}: every response decision since start, indexed by
 	 * enum rw_respond_action and enum rw_respond_result (respond.h) */
 	uint64_t response_actions[RW_REPORT_RESPONSE_ACTIONS][RW_REPORT_RESPONSE_RESULTS];
+	/* rigwatch_alerts_{sent,dropped,failed}_total{sink}: what each alert sink did since start */
+	uint64_t alerts_sent[RW_REPORT_ALERT_SINKS], alerts_dropped[RW_REPORT_ALERT_SINKS],
+		alerts_failed[RW_REPORT_ALERT_SINKS];
 	uint64_t start_time_ns;
 };
 
