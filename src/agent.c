@@ -568,6 +568,12 @@ static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_ta
 		t->action = (uint8_t)rt->action;
 	}
 	if (a->scoring && rt->verdict.verdict != t->verdict) {
+		const struct rw_verdict_state *vs = &rt->verdict;
+		if (vs->verdict == RW_VERDICT_MINING) {
+			a->report.detections_total++;
+			if (vs->since_ns > vs->first_seen_ns)
+				a->report.detection_delay_ns_total += vs->since_ns - vs->first_seen_ns;
+		}
 		if (a->alerts)
 			rw_alerts_verdict_change(a->alerts, a->report.host, rt, (enum rw_verdict)t->verdict);
 		rw_log_info("verdict", "%s%s: %s -> %s (score %d%%)", t->path, pid > 0 ? " (process)" : "",

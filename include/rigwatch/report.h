@@ -58,6 +58,9 @@ struct rw_report {
 	/* rigwatch_alerts_{sent,dropped,failed}_total{sink}: what each alert sink did since start */
 	uint64_t alerts_sent[RW_REPORT_ALERT_SINKS], alerts_dropped[RW_REPORT_ALERT_SINKS],
 		alerts_failed[RW_REPORT_ALERT_SINKS];
+	/* entries into `mining` since start, and the sum of their times to detection (first sight of the target to
+	 * the mining verdict): rigwatch_detections_total, rigwatch_detection_delay_seconds_total */
+	uint64_t detections_total, detection_delay_ns_total;
 	uint64_t start_time_ns;
 };
 
