@@ -723,6 +723,16 @@ static void render_families(struct emitter *e)
 		if (v->verdict == RW_VERDICT_MINING)
 			sample(e, (int)i, NULL, NULL, V(v->since_ns > v->first_seen_ns ? v->since_ns - v->first_seen_ns : 0, 9));
 	}
+	fam(e, "rigwatch_target_response_actions_total", F_COUNTER,
+	    "Response decisions on this target (action x result pairs that happened), while the agent lists it: "
+	    "rigwatch_response_actions_total with the target's identity.");
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned a = 0; a < RW_RA_COUNT; a++)
+			for (unsigned res = 0; res < RW_RR_COUNT; res++)
+				if (r->targets[i].response_decisions[a][res])
+					sample2(e, (int)i, "action", rw_respond_action_name((enum rw_respond_action)a),
+						"result", rw_respond_result_name((enum rw_respond_result)res),
+						V(r->targets[i].response_decisions[a][res], 0));
 	fam(e, "rigwatch_target_action", F_GAUGE,
 	    "1 for a target the response acted on (frozen, killed, failed) or would have (dry-run); absent otherwise.");
 	for (unsigned i = 0; i < n; i++)

@@ -61,6 +61,7 @@ struct entry {
 	bool noted_recheck;     /* a failed re-check audited in `episode` */
 	unsigned failures;      /* failed attempts in `episode` */
 	unsigned rechecks;      /* re-checks that did not qualify in `episode` */
+	uint32_t decisions[RW_RA_COUNT][RW_RR_COUNT]; /* every decision on this target, all episodes */
 	int fd;                 /* frozen/killed cgroup target: its directory, to see a thaw or its removal; -1 */
 	int pidfd;              /* frozen/killed process target: the process; -1 */
 };
@@ -1326,6 +1327,9 @@ static int decide(struct rw_respond *r, const struct rw_report_target *t, uint64
 {
 	int ret = audit(r, t, now_ns, ra_names[ra], rr_names[rr], detail, icheck, rcheck);
 	r->decisions[ra][rr]++;
+	struct entry *e = find_entry(r, t->sample.cgroup_id, NULL);
+	if (e)
+		e->decisions[ra][rr]++;
 	if (r->on_event) {
 		char checks[1200];
 		snprintf(checks, sizeof checks, "interval: %s%s%s", icheck ? icheck : "-", rcheck && rcheck[0] ? "; re-check: " : "",
@@ -1674,13 +1678,26 @@ out:
 		close(fd);
 }
 
+static int consider(struct rw_respond *r, struct rw_report_target *t, uint64_t now_ns);
+
 int rw_respond_consider(struct rw_respond *r, struct rw_report_target *t, uint64_t now_ns)
+{
+	if (!r || !t)
+		return -EINVAL;
+	int ret = consider(r, t, now_ns);
+	const struct entry *e = find_entry(r, t->sample.cgroup_id, NULL);
+	if (e)
+		memcpy(t->response_decisions, e->decisions, sizeof e->decisions);
+	else
+		memset(t->response_decisions, 0, sizeof t->response_decisions);
+	return ret;
+}
+
+static int consider(struct rw_respond *r, struct rw_report_target *t, uint64_t now_ns)
 {
 	char icheck[384], why[512];
 	struct entry *e;
 
-	if (!r || !t)
-		return -EINVAL;
 	t->action = RW_ACTION_NONE;
 	t->action_time_ns = 0;
 	if (r->mode == RW_RESPONSE_OFF)

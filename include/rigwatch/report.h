@@ -27,6 +27,9 @@ struct rw_report_target {
 	struct rw_verdict_state verdict;
 	enum rw_action_state action;
 	uint64_t action_time_ns;
+	/* response decisions on this target while respond remembers it, by enum rw_respond_action x result:
+	 * rigwatch_target_response_actions_total (the nonzero pairs), the identity-labelled twin of the host counter */
+	uint32_t response_decisions[RW_REPORT_RESPONSE_ACTIONS][RW_REPORT_RESPONSE_RESULTS];
 	bool counters_wanted;   /* busy enough for hardware counters (attention) */
 	bool counters_denied;   /* wanted them but could not open them (fd budget, permission) */
 };
