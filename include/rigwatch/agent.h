@@ -6,7 +6,6 @@
 
 #include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "rigwatch/config.h"
 #include "rigwatch/report.h"
@@ -46,8 +45,5 @@ const struct rw_report *rw_agent_report(const struct rw_agent *a);
 /* The trace header facts: cgroup2 root, PMU name, table. */
 const char *rw_agent_cgroup_root(const struct rw_agent *a);
 const struct rw_pmu *rw_agent_pmu(const struct rw_agent *a);
-
-/* `rigwatch list`: print the report as a table. */
-void rw_agent_print_table(const struct rw_report *r, FILE *out);
 
 #endif

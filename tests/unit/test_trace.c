@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rigwatch/cmd_replay.h"
 #include "rigwatch/score.h"
 #include "rigwatch/trace.h"
 #include "rw_test.h"
