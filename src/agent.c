@@ -20,6 +20,7 @@
 #include "rigwatch/procwatch.h"
 #include "rigwatch/cgroups.h"
 #include "rigwatch/cgstats.h"
+#include "rigwatch/clock.h"
 #include "rigwatch/log.h"
 #include "rigwatch/model.h"
 #include "rigwatch/pmu.h"
@@ -85,13 +86,6 @@ struct rw_agent {
 	int step_error;                      /* first fatal error from a visit callback */
 	uint64_t step_now_real, step_now_mono;
 };
-
-static uint64_t clock_ns(clockid_t c)
-{
-	struct timespec ts;
-	clock_gettime(c, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Open fds: Linux 6.2 and later give the count as the size of /proc/self/fd (a bitmap count); before that, a
  * readdir that costs as much as the fds (with 12,000 perf fds at 16 CPUs, a tenth of the agent's time), so done
@@ -346,7 +340,7 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 			    cfg->audit_log);
 	}
 
-	a->start_ns = clock_ns(CLOCK_REALTIME);
+	a->start_ns = rw_real_ns();
 	a->report.start_time_ns = a->start_ns;
 	a->report.interval_ms = cfg->interval_ms;
 	gethostname(a->report.host, sizeof a->report.host - 1);
@@ -914,8 +908,8 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	int r;
 
 	a->seq++;
-	a->step_now_real = clock_ns(CLOCK_REALTIME);
-	a->step_now_mono = clock_ns(CLOCK_MONOTONIC);
+	a->step_now_real = rw_real_ns();
+	a->step_now_mono = rw_mono_ns();
 	a->report.n_targets = 0;
 	a->n_busy = 0;
 	if (a->fpbpf && (r = rw_fpbpf_refresh(a->fpbpf)) < 0 && !a->fpbpf_error_logged) {
@@ -955,7 +949,7 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	rep->counters_denied_total = a->counters_denied_total;
 	if (a->fds_by_stat || a->seq % FD_COUNT_EVERY == 1)
 		rep->open_fds = count_open_fds(&a->fds_by_stat);
-	rep->loop_duration_us = (clock_ns(CLOCK_MONOTONIC) - a->step_now_mono) / 1000;
+	rep->loop_duration_us = (rw_mono_ns() - a->step_now_mono) / 1000;
 	if (a->fpbpf) {
 		struct rw_fpbpf_stats bs;
 		rw_fpbpf_stats(a->fpbpf, &bs);

@@ -3,77 +3,49 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "rigwatch/buf.h"
 #include "rigwatch/cmd_replay.h"
 #include "rigwatch/score.h"
 #include "rigwatch/trace.h"
 
-/* RFC 3339 UTC with milliseconds: "2026-05-01T12:00:00.123Z". */
-static void format_time_ns(uint64_t ns, char *buf, size_t len)
-{
-	time_t sec = (time_t)(ns / 1000000000u);
-	struct tm tm;
-	char b[32];
-	gmtime_r(&sec, &tm);
-	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03uZ", b, (unsigned)(ns / 1000000u % 1000u));
-}
-
-static void json_str(FILE *out, const char *s)
-{
-	putc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(out, "\\u%04x", *p);
-		else
-			putc(*p, out);
-	}
-	putc('"', out);
-}
-
-static void json_q16(FILE *out, int32_t v)
-{
-	char b[32];
-	rw_format_q16(v, b, sizeof(b));
-	fputs(b, out);
-}
-
 /* One verdict state as a JSON object (no newline), the shape of a /verdicts target minus identity:
  * {"time","cgroup","cgroup_id","verdict","previous","score","sources","reasons","first_seen","since"}. */
-static void verdict_json(FILE *out, const struct rw_sample *s, const struct rw_verdict_state *v, enum rw_verdict prev)
+static void verdict_json(struct rw_buf *b, const struct rw_sample *s, const struct rw_verdict_state *v,
+			 enum rw_verdict prev)
 {
-	char t[40], fs[40], since[40];
-	format_time_ns(s->time_ns, t, sizeof(t));
-	format_time_ns(v->first_seen_ns, fs, sizeof(fs));
-	format_time_ns(v->since_ns, since, sizeof(since));
-	fprintf(out, "{\"time\":\"%s\",\"cgroup\":", t);
-	json_str(out, s->cgroup);
-	fprintf(out, ",\"cgroup_id\":%llu,\"verdict\":\"%s\",\"previous\":\"%s\",\"score\":",
-		(unsigned long long)s->cgroup_id, rw_verdict_name(v->verdict), rw_verdict_name(prev));
-	json_q16(out, v->score_q16);
-	fputs(",\"sources\":[", out);
+	rw_buf_puts(b, "{\"time\":\"");
+	rw_buf_rfc3339(b, s->time_ns, 3);
+	rw_buf_puts(b, "\",\"cgroup\":");
+	rw_buf_json_string(b, s->cgroup);
+	rw_buf_printf(b, ",\"cgroup_id\":%llu,\"verdict\":\"%s\",\"previous\":\"%s\",\"score\":",
+		      (unsigned long long)s->cgroup_id, rw_verdict_name(v->verdict), rw_verdict_name(prev));
+	char q[32];
+	rw_format_q16(v->score_q16, q, sizeof q);
+	rw_buf_puts(b, q);
+	rw_buf_puts(b, ",\"sources\":[");
 	int first = 1;
 	for (unsigned i = 0; i < RW_SRC_COUNT; i++) {
 		if (v->sources_used & RW_SRC_BIT(i)) {
-			fprintf(out, "%s\"%s\"", first ? "" : ",", rw_source_name(i));
+			rw_buf_printf(b, "%s\"%s\"", first ? "" : ",", rw_source_name(i));
 			first = 0;
 		}
 	}
-	fputs("],\"reasons\":[", out);
+	rw_buf_puts(b, "],\"reasons\":[");
 	for (unsigned i = 0; i < v->n_reasons && i < RW_REASONS_MAX; i++) {
 		const struct rw_reason *r = &v->reasons[i];
-		fprintf(out, "%s{\"source\":\"%s\",\"feature\":", i ? "," : "", rw_source_name(r->source));
-		json_str(out, r->feature);
-		fputs(",\"value\":", out);
-		json_q16(out, r->value_q16);
-		fputs(",\"detail\":", out);
-		json_str(out, r->detail);
-		putc('}', out);
+		rw_buf_printf(b, "%s{\"source\":\"%s\",\"feature\":", i ? "," : "", rw_source_name(r->source));
+		rw_buf_json_string(b, r->feature);
+		rw_format_q16(r->value_q16, q, sizeof q);
+		rw_buf_printf(b, ",\"value\":%s,\"detail\":", q);
+		rw_buf_json_string(b, r->detail);
+		rw_buf_putc(b, '}');
 	}
-	fprintf(out, "],\"first_seen\":\"%s\",\"since\":\"%s\"}", fs, since);
+	rw_buf_puts(b, "],\"first_seen\":\"");
+	rw_buf_rfc3339(b, v->first_seen_ns, 3);
+	rw_buf_puts(b, "\",\"since\":\"");
+	rw_buf_rfc3339(b, v->since_ns, 3);
+	rw_buf_puts(b, "\"}\n");
 }
 
 int rw_replay_file(const char *path, const struct rw_config *cfg, const struct rw_model *m, FILE *out, char *err,
@@ -84,6 +56,7 @@ int rw_replay_file(const char *path, const struct rw_config *cfg, const struct r
 	struct rw_sample *s = malloc(sizeof(*s));
 	struct rw_scorer sc;
 	struct rw_verdict_state *v = malloc(sizeof(*v));
+	struct rw_buf line = RW_BUF_INIT;
 	int rc = -ENOMEM;
 
 	memset(&sc, 0, sizeof(sc));
@@ -111,8 +84,14 @@ int rw_replay_file(const char *path, const struct rw_config *cfg, const struct r
 		}
 		/* A new target starting clean is not news; print it only if it starts otherwise. */
 		if (changed && (t || v->verdict != RW_VERDICT_CLEAN)) {
-			verdict_json(out, s, v, prev);
-			putc('\n', out);
+			rw_buf_reset(&line);
+			verdict_json(&line, s, v, prev);
+			if (line.err) {
+				rc = line.err;
+				snprintf(err, errlen, "%s: out of memory", path);
+				break;
+			}
+			fwrite(line.data, 1, line.len, out);
 		}
 	}
 	fflush(out);
@@ -120,6 +99,7 @@ out:
 	rw_trace_reader_close(&r);
 	rw_scorer_free(&sc);
 out_free:
+	rw_buf_free(&line);
 	free(h);
 	free(s);
 	free(v);

@@ -67,6 +67,9 @@ static void path_of(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/%s", dir, name);
 }
 
+/* The miner's cgroup name when not NULL: cgroup names are bytes, not necessarily UTF-8. */
+static const char *miner_cgroup;
+
 /* Write n samples alternating between a miner (id 7) and a benign target (id 8); returns the record offsets. */
 static void write_trace(const char *path, unsigned n, uint64_t *offsets)
 {
@@ -83,6 +86,8 @@ static void write_trace(const char *path, unsigned n, uint64_t *offsets)
 		if (offsets)
 			offsets[i] = w.offset;
 		make_sample(&s, 7 + i % 2, i / 2, i % 2 == 0);
+		if (miner_cgroup && i % 2 == 0)
+			snprintf(s.cgroup, sizeof(s.cgroup), "%s", miner_cgroup);
 		CU_ASSERT_EQUAL(rw_trace_write(&w, &s), 0);
 		CU_ASSERT_EQUAL(rw_trace_flush(&w), 0);
 	}
@@ -237,11 +242,38 @@ static void test_replay_prints_changes(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "truncated sample"));
 }
 
+/* Replay output is JSON, so valid UTF-8 whatever bytes a cgroup name holds: invalid bytes become U+FFFD, controls
+ * are escaped. */
+static void test_replay_invalid_utf8(void)
+{
+	char path[256], outpath[256], line[4096];
+	struct rw_config cfg;
+	struct rw_model model;
+	path_of(path, sizeof(path), "utf8.trace");
+	path_of(outpath, sizeof(outpath), "utf8.out");
+	miner_cgroup = "/bad\xff\xc3(\n\"x\"";
+	write_trace(path, 20, NULL);
+	miner_cgroup = NULL;
+	rw_config_defaults(&cfg);
+	CU_ASSERT_EQUAL_FATAL(rw_model_load(&model, "models/rigwatch.model", err, sizeof(err)), 0);
+	FILE *out = fopen(outpath, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_EQUAL(rw_replay_file(path, &cfg, &model, out, err, sizeof(err)), 0);
+	fclose(out);
+	out = fopen(outpath, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fgets(line, sizeof(line), out));
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, "\"cgroup\":\"/bad\xef\xbf\xbd\xef\xbf\xbd(\\n\\\"x\\\"\","));
+	CU_ASSERT_PTR_NULL(strchr(line, 0xff));
+	fclose(out);
+}
+
 static const rw_test tests[] = {
 	RW_TEST(test_round_trip),
 	RW_TEST(test_truncated_everywhere_in_last_record),
 	RW_TEST(test_corrupt),
 	RW_TEST(test_replay_prints_changes),
+	RW_TEST(test_replay_invalid_utf8),
 	{ NULL, NULL },
 };
 
