@@ -288,7 +288,9 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 	a->counter_fd_budget = cfg->counter_fd_budget ? cfg->counter_fd_budget : nofile / 4 * 3;
 
 	const char *table = strcmp(cfg->pmu_table, "auto") == 0 ? NULL : cfg->pmu_table;
-	if ((r = rw_pmu_init(&a->pmu, table)) < 0) {
+	/* perf's cgroup mode is tried where the agent will open counters: the v1 perf_event mount where perf_event
+	 * is bound to v1, else the cgroup2 root walked (agent.cgroup_root included). */
+	if ((r = rw_pmu_init_at(&a->pmu, table, a->mounts.v1_perf_event[0] ? a->mounts.v1_perf_event : a->root)) < 0) {
 		snprintf(err, errlen, "counters: %s%s", strerror(-r),
 			 r == -EINVAL ? " (unknown agent.pmu_table; see `rigwatch events`)" : "");
 		goto fail;

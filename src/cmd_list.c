@@ -17,7 +17,7 @@ static void sources_text(uint32_t sources, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
-/* "1.23" from a count of microseconds (or nanoseconds with div 1000) per interval: cores used. */
+/* "1.23" from microseconds of CPU per interval: cores used. */
 static void cores_text(uint64_t usec, uint64_t interval_us, char *buf, size_t len)
 {
 	uint64_t c100 = usec * 100 / (interval_us ? interval_us : 1);
@@ -56,7 +56,7 @@ void rw_list_print_table(const struct rw_report *r, FILE *out)
 		if (s->fp.probes)
 			snprintf(fp, sizeof fp, "%u/%u", s->fp.max_thread_nondefault, s->fp.probes);
 		if (s->sources & RW_SRC_BIT(RW_SRC_INDICATORS))
-			snprintf(ind, sizeof ind, "%u", s->ind.matches + s->ind.pool_connections);
+			snprintf(ind, sizeof ind, "%u", s->ind.matches); /* pool connections are among them */
 		fprintf(out, "%-10llu %-26.26s %5s %7s %-26s %10s %8s %6s %4s %2u.%02u %-8s %-7s %s\n",
 			(unsigned long long)s->cgroup_id, ident, cores, tclk, src, instr, ctx, fp, ind, pct / 100, pct % 100,
 			rw_verdict_name(t->verdict.verdict), actions[t->action <= RW_ACTION_FAILED ? t->action : 0],

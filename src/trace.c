@@ -9,6 +9,7 @@
 
 #include "trace.pb-c.h"
 
+#include "rigwatch/events.h"
 #include "rigwatch/trace.h"
 
 #ifndef RW_VERSION
@@ -315,12 +316,6 @@ static void from_msg(const Rigwatch__Trace__Sample *m, struct rw_sample *out)
 
 /* ---- writer ---- */
 
-/* Kept here rather than taken from the events module so a trace can be written and read without it. */
-static const char *const role_names[RW_CTR_COUNT] = {
-	"instructions", "cycles", "llc_misses", "branch_misses", "fp_scalar_double", "fp_128_packed_double",
-	"fp_256_packed_double", "fp_simd", "crypto", "task_clock", "context_switches", "page_faults",
-};
-
 static int write_all(struct rw_trace_writer *w, const void *p, size_t n)
 {
 	if (fwrite(p, 1, n, w->f) != n)
@@ -368,7 +363,8 @@ int rw_trace_writer_open(struct rw_trace_writer *w, const char *path, const stru
 	for (unsigned i = 0; i < ne; i++) {
 		rigwatch__trace__event__init(&ev[i]);
 		ev[i].role = h->events[i].role;
-		ev[i].role_name = (char *)(h->events[i].role < RW_CTR_COUNT ? role_names[h->events[i].role] : "");
+		/* the names /metrics uses for the same counters */
+		ev[i].role_name = (char *)(h->events[i].role < RW_CTR_COUNT ? rw_counter_role_name(h->events[i].role) : "");
 		ev[i].name = (char *)h->events[i].name;
 		evp[i] = &ev[i];
 	}

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "rigwatch/cmd_replay.h"
+#include "rigwatch/events.h"
 #include "rigwatch/score.h"
 #include "rigwatch/trace.h"
 #include "rw_test.h"
@@ -120,6 +121,33 @@ static void test_round_trip(void)
 	}
 	CU_ASSERT_EQUAL(rw_trace_next(&r, &s, err, sizeof(err)), 0);
 	rw_trace_reader_close(&r);
+}
+
+/* The header names each counter as /metrics does (rigwatch_counter_total{event=...}): one name per counter. */
+static void test_header_role_names(void)
+{
+	char path[256];
+	struct rw_trace_writer w;
+	struct rw_trace_header h;
+	path_of(path, sizeof(path), "roles.trace");
+	rw_trace_header_init(&h, 1000, "roles");
+	h.n_events = 2;
+	h.events[0].role = RW_CTR_FP_128_PACKED_DOUBLE;
+	strcpy(h.events[0].name, "fp_arith_inst_retired.128b_packed_double");
+	h.events[1].role = RW_CTR_FP_256_PACKED_DOUBLE;
+	strcpy(h.events[1].name, "fp_arith_inst_retired.256b_packed_double");
+	CU_ASSERT_EQUAL_FATAL(rw_trace_writer_open(&w, path, &h, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(rw_trace_writer_close(&w), 0);
+	FILE *f = fopen(path, "rb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	char buf[4096];
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	for (int role = RW_CTR_FP_128_PACKED_DOUBLE; role <= RW_CTR_FP_256_PACKED_DOUBLE; role++) {
+		const char *name = rw_counter_role_name((enum rw_counter_role)role);
+		CU_ASSERT_PTR_NOT_NULL(memmem(buf, n, name, strlen(name)));
+	}
+	CU_ASSERT_PTR_NULL(memmem(buf, n, "fp_128_packed_double", 20));
 }
 
 /* Read a damaged trace: expect `whole` samples, then -EINVAL naming `offset`. */
@@ -270,6 +298,7 @@ static void test_replay_invalid_utf8(void)
 
 static const rw_test tests[] = {
 	RW_TEST(test_round_trip),
+	RW_TEST(test_header_role_names),
 	RW_TEST(test_truncated_everywhere_in_last_record),
 	RW_TEST(test_corrupt),
 	RW_TEST(test_replay_prints_changes),
