@@ -406,8 +406,6 @@ void rw_agent_only_cgroup(struct rw_agent *a, const char *cgroup)
 	snprintf(a->only_cgroup, sizeof a->only_cgroup, "%s", cgroup ? cgroup : "");
 }
 
-const char *rw_agent_cgroup_root(const struct rw_agent *a) { return a->root; }
-
 const struct rw_report *rw_agent_report(const struct rw_agent *a) { return &a->report; }
 
 const struct rw_pmu *rw_agent_pmu(const struct rw_agent *a) { return a->pmu; }

@@ -74,7 +74,7 @@ int rw_replay_file(const char *path, const struct rw_config *cfg, const struct r
 		rc = rw_trace_next(&r, s, err, errlen);
 		if (rc <= 0)
 			break;
-		const struct rw_score_target *t = rw_scorer_find(&sc, s->cgroup_id ? s->cgroup_id : 1);
+		const struct rw_score_target *t = rw_scorer_find(&sc, s->cgroup_id);
 		enum rw_verdict prev = t ? t->tracker.st.verdict : RW_VERDICT_CLEAN;
 		int changed = rw_scorer_score(&sc, s, v);
 		if (changed < 0) {

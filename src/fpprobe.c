@@ -335,7 +335,7 @@ static int probe_one(const char *proc_root, pid_t tid, struct pending *pd, uint3
 	detach_stopped(tid, st);
 	if (stop_ns)
 		*stop_ns = rw_mono_ns() - before_stop;
-	return rc == -ESRCH ? -ESRCH : rc;
+	return rc;
 #endif
 }
 

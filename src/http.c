@@ -93,7 +93,6 @@ struct rw_http {
 	unsigned auth_checks;
 	_Atomic uint64_t auth_failures;
 	unsigned port;
-	uint32_t cfg_interval_ms;
 	struct MHD_Response *canned[C_COUNT];
 
 	pthread_mutex_t mu;         /* guards cur, last_publish_ns, interval_ms */
@@ -950,7 +949,7 @@ int rw_http_start(struct rw_http **out, const struct rw_config *cfg, char *err, 
 	}
 	pthread_mutex_init(&h->mu, NULL);
 	h->wake_fd = -1;
-	h->cfg_interval_ms = h->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1000;
+	h->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1000;
 	if ((rc = make_canned(h))) {
 		snprintf(err, errlen, "http: out of memory");
 		goto out;

@@ -183,24 +183,8 @@ uint64_t rw_pmu_scale(uint64_t raw, uint64_t enabled, uint64_t running)
 		return 0;
 	if (running >= enabled)
 		return raw;     /* never multiplexed (or clock skew): nothing to extrapolate */
-#ifdef __SIZEOF_INT128__
 	unsigned __int128 v = (unsigned __int128)raw * enabled / running;
 	return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
-#else
-	/* raw*enabled/running = q*enabled + r*enabled/running with q = raw/running, r < running < enabled. */
-	uint64_t q = raw / running, r = raw % running;
-	if (q != 0 && enabled > UINT64_MAX / q)
-		return UINT64_MAX;
-	uint64_t hi = q * enabled, lo = 0;
-	/* r*enabled may overflow: scale both down until it fits; loses only low bits of the remainder term. */
-	uint64_t e = enabled, d = running;
-	while (r != 0 && e > UINT64_MAX / r) {
-		e >>= 1;
-		d >>= 1;
-	}
-	lo = d ? r * e / d : 0;
-	return hi > UINT64_MAX - lo ? UINT64_MAX : hi + lo;
-#endif
 }
 
 /* "0-3,6,8-9" -> list. */

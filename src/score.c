@@ -79,8 +79,9 @@ void rw_scorer_hold(struct rw_scorer *sc, uint64_t cgroup_id, int held)
 
 int rw_scorer_score(struct rw_scorer *sc, const struct rw_sample *s, struct rw_verdict_state *out)
 {
-	/* cgroup id 0 never names a cgroup; key it as 1 to keep "free" unambiguous (only synthetic tests do this) */
-	uint64_t id = s->cgroup_id ? s->cgroup_id : 1;
+	uint64_t id = s->cgroup_id;
+	if (id == 0)
+		return -EINVAL; /* names no target, and marks a free slot */
 	struct rw_score_target *t = lookup(sc, id);
 
 	if (!t->cgroup_id) {

@@ -201,24 +201,6 @@ static void to_msg(const struct rw_sample *in, struct sample_msg *m)
 	m->s.ind = &m->ind;
 }
 
-int rw_trace_encode(const struct rw_sample *s, uint8_t *buf, size_t len)
-{
-	struct sample_msg *m = malloc(sizeof(*m));
-	int rc = -ENOMEM;
-	if (!m)
-		return rc;
-	to_msg(s, m);
-	size_t n = rigwatch__trace__sample__get_packed_size(&m->s);
-	rc = -ENOSPC;
-	if (n + 10 <= len) {
-		size_t h = put_varint(buf, n);
-		rigwatch__trace__sample__pack(&m->s, buf + h);
-		rc = (int)(h + n);
-	}
-	free(m);
-	return rc;
-}
-
 static void from_msg(const Rigwatch__Trace__Sample *m, struct rw_sample *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -561,6 +543,11 @@ int rw_trace_next(struct rw_trace_reader *r, struct rw_sample *s, char *err, siz
 	}
 	from_msg(m, s);
 	rigwatch__trace__sample__free_unpacked(m, NULL);
+	if (s->cgroup_id == 0) {
+		snprintf(err, errlen, "%s: offset %llu: sample with cgroup_id 0, which no target has; %llu whole samples "
+			 "before it", r->path, (unsigned long long)r->offset, (unsigned long long)r->samples);
+		return -EINVAL;
+	}
 	r->offset = (uint64_t)ftello(r->f);
 	r->samples++;
 	return 1;

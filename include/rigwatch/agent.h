@@ -42,8 +42,7 @@ int rw_agent_run(struct rw_agent *a, volatile sig_atomic_t *stop, uint64_t max_i
 /* The report of the latest interval. */
 const struct rw_report *rw_agent_report(const struct rw_agent *a);
 
-/* The trace header facts: cgroup2 root, PMU name, table. */
-const char *rw_agent_cgroup_root(const struct rw_agent *a);
+/* The counters in use, for the trace header: PMU name and events. */
 const struct rw_pmu *rw_agent_pmu(const struct rw_agent *a);
 
 #endif

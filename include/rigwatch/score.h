@@ -33,7 +33,8 @@ int rw_scorer_init(struct rw_scorer *sc, const struct rw_config *cfg, const stru
 void rw_scorer_free(struct rw_scorer *sc);
 
 /* Score one sample of one target: features, model, tracker. Copies the target's verdict state to *out (may be
- * NULL). Returns 1 when the verdict changed (a new target's first interval counts), 0 if not, -ENOMEM. */
+ * NULL). Returns 1 when the verdict changed (a new target's first interval counts), 0 if not, -ENOMEM, or -EINVAL
+ * for cgroup id 0, which no target has. */
 int rw_scorer_score(struct rw_scorer *sc, const struct rw_sample *s, struct rw_verdict_state *out);
 
 /* Hold a known target's verdict as it is (see rw_verdict_update), or release it. Unknown ids are ignored. */

@@ -150,6 +150,40 @@ static void test_header_role_names(void)
 	CU_ASSERT_PTR_NULL(memmem(buf, n, "fp_128_packed_double", 20));
 }
 
+/* cgroup id 0 names no target: a sample with it is corruption to the reader, and the scorer refuses it. */
+static void test_cgroup_id_zero(void)
+{
+	char path[256];
+	struct rw_trace_writer w;
+	struct rw_trace_reader r;
+	struct rw_trace_header h;
+	struct rw_sample s;
+	path_of(path, sizeof(path), "zero.trace");
+	rw_trace_header_init(&h, 1000, "zero");
+	CU_ASSERT_EQUAL_FATAL(rw_trace_writer_open(&w, path, &h, err, sizeof(err)), 0);
+	make_sample(&s, 7, 0, 1);
+	CU_ASSERT_EQUAL(rw_trace_write(&w, &s), 0);
+	make_sample(&s, 0, 1, 1);
+	CU_ASSERT_EQUAL(rw_trace_write(&w, &s), 0);
+	CU_ASSERT_EQUAL(rw_trace_writer_close(&w), 0);
+	CU_ASSERT_EQUAL_FATAL(rw_trace_reader_open(&r, path, &h, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(rw_trace_next(&r, &s, err, sizeof(err)), 1);
+	CU_ASSERT_EQUAL(rw_trace_next(&r, &s, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cgroup_id 0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "1 whole samples before it"));
+	rw_trace_reader_close(&r);
+
+	struct rw_config cfg;
+	struct rw_model model;
+	struct rw_scorer sc;
+	rw_config_defaults(&cfg);
+	CU_ASSERT_EQUAL_FATAL(rw_model_load(&model, "models/rigwatch.model", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(rw_scorer_init(&sc, &cfg, &model), 0);
+	CU_ASSERT_EQUAL(rw_scorer_score(&sc, &s, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(sc.n, 0);
+	rw_scorer_free(&sc);
+}
+
 /* Read a damaged trace: expect `whole` samples, then -EINVAL naming `offset`. */
 static void expect_damage(const char *path, unsigned whole, uint64_t offset, const char *what)
 {
@@ -299,6 +333,7 @@ static void test_replay_invalid_utf8(void)
 static const rw_test tests[] = {
 	RW_TEST(test_round_trip),
 	RW_TEST(test_header_role_names),
+	RW_TEST(test_cgroup_id_zero),
 	RW_TEST(test_truncated_everywhere_in_last_record),
 	RW_TEST(test_corrupt),
 	RW_TEST(test_replay_prints_changes),
