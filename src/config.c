@@ -71,6 +71,10 @@ static const struct key_def keys[] = {
 	K("http", "memory_limit", T_U32, http_memory_limit, 4096, 16777216),
 	K("http", "web_config_file", T_STR, http_web_config_file, 0, 0),
 	K("alerts", "output", T_STR, alerts_output, 0, 0),
+	K("docker", "root", T_STR, docker_root, 0, 0),
+	K("docker", "socket", T_STR, docker_socket, 0, 0),
+	K("docker", "labels", T_GLOBS, docker_labels, 0, 0),
+	K("docker", "respond_via_api", T_BOOL, docker_respond_via_api, 0, 0),
 };
 
 static const char *const response_names[] = { "off", "dry-run", "freeze", "kill" };
@@ -119,6 +123,9 @@ void rw_config_defaults(struct rw_config *cfg)
 	cfg->http_timeout_s = 10;
 	cfg->http_memory_limit = 65536;
 	strcpy(cfg->alerts_output, "stdout");
+	strcpy(cfg->docker_root, "/var/lib/docker");
+	strcpy(cfg->docker_socket, "/var/run/docker.sock");
+	cfg->docker_respond_via_api = true;
 }
 
 int rw_parse_q16(const char *text, int32_t *out)
