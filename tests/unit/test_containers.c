@@ -8,8 +8,11 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "rigwatch/alerts.h"
 #include "rigwatch/containers.h"
+#include "rigwatch/exposition.h"
 #include "rigwatch/jsonread.h"
+#include "report_fixture.h"
 #include "rw_test.h"
 
 static char *slurp(const char *name, size_t *len)
@@ -254,10 +257,11 @@ static void test_origin_real_processes(void)
 		for (volatile unsigned long x = 0;; x++)
 			;
 	}
-	/* busy until it has used more CPU than this suite (under valgrind too): bounded, never a duration */
-	for (int i = 0; i < 600 && cpu_ticks(child) <= cpu_ticks(getpid()) + 10; i++)
+	/* busy until it has used over twice the CPU of this suite (under valgrind too), so that the suite is not
+	 * among the busy candidates: bounded, never a duration */
+	for (int i = 0; i < 1200 && cpu_ticks(child) <= 2 * cpu_ticks(getpid()) + 10; i++)
 		usleep(50000);
-	CU_ASSERT_FATAL(cpu_ticks(child) > cpu_ticks(getpid()));
+	CU_ASSERT_FATAL(cpu_ticks(child) > 2 * cpu_ticks(getpid()));
 
 	char procs[] = "/tmp/rwtest_procs.XXXXXX";
 	int fd = mkstemp(procs);
@@ -308,6 +312,77 @@ static void test_origin_real_processes(void)
 	CU_ASSERT_EQUAL(rw_container_origin_read("/proc", procs, 1, &o), -ENOENT);
 }
 
+static bool has(const struct rw_buf *b, const char *needle)
+{
+	return b->data && memmem(b->data, b->len, needle, strlen(needle)) != NULL;
+}
+
+/* The names and the origin reach every output: /verdicts JSON, the alert line, rigwatch_container_info (text and
+ * protobuf). A label value that is not ours is escaped in each format. */
+static void test_outputs(void)
+{
+	struct rw_report r;
+	struct rw_report_target t[4];
+	struct rw_buf b = RW_BUF_INIT;
+	size_t len;
+	char err[256];
+	struct rw_glob_list labels = { .n = 1 };
+	strcpy(labels.items[0], "*");
+
+	fixture_report(&r, t);
+	char *text = slurp("edge.config.v2.json", &len);
+	CU_ASSERT_EQUAL_FATAL(rw_docker_config_parse(text, len, &labels, &t[0].container, err, sizeof err), 0);
+	struct rw_container_label *l = &t[0].container.labels[t[0].container.n_labels++];
+	snprintf(l->key, sizeof l->key, "tier");
+	snprintf(l->value, sizeof l->value, "a\"b\\c");
+	struct rw_container_origin *o = &t[0].origin;
+	o->have = true;
+	o->started = RW_ORIGIN_EXEC;
+	o->hashing_since_ns = FIX_T0 + 2000000000ull;
+	o->n = 2;
+	o->chain[0] = (struct rw_origin_proc){ .pid = 900, .ppid = 800, .uid = 33, .start_ns = FIX_T0,
+					       .comm = "php-fpm", .exe = "/usr/sbin/nginx", .cmdline = "php-fpm -c x" };
+	o->chain[1] = (struct rw_origin_proc){ .pid = 800, .ppid = 1, .comm = "containerd-shim" };
+
+	CU_ASSERT_EQUAL_FATAL(rw_verdict_target_json(&t[0], &b), 0);
+	CU_ASSERT_TRUE(has(&b, "\"container\":{\"engine\":\"docker\",\"name\":\"edge\",\"short_id\":\"274c16388c82\","
+			      "\"image\":\"acme/nginx:1.25\",\"image_repository\":\"acme/nginx\",\"image_tag\":\"1.25\""));
+	CU_ASSERT_TRUE(has(&b, "\"state\":\"running\",\"started\":\"2026-11-30T06:42:59Z\""));
+	CU_ASSERT_TRUE(has(&b, "\"labels\":{\"com.docker.compose.project\":\"shop\",\"tier\":\"a\\\"b\\\\c\"}"));
+	CU_ASSERT_TRUE(has(&b, "\"origin\":{\"started_by\":\"exec\""));
+	CU_ASSERT_TRUE(has(&b, "\"hashing_since\":\"2024-05-01T10:40:02Z\""));
+	CU_ASSERT_TRUE(has(&b, "{\"pid\":900,\"ppid\":800,\"uid\":33,\"comm\":\"php-fpm\",\"exe\":\"/usr/sbin/nginx\","
+			      "\"cmdline\":\"php-fpm -c x\",\"start\":\"2024-05-01T10:40:00Z\"}"));
+
+	rw_buf_reset(&b);
+	CU_ASSERT_EQUAL_FATAL(rw_alerts_format("node-1", &t[0], RW_VERDICT_SUSPECT, &b), 0);
+	CU_ASSERT_TRUE(has(&b, "Cryptocurrency miner detected in docker:edge ("));
+	CU_ASSERT_TRUE(has(&b, " image=acme/nginx:1.25 started_by=exec)"));
+	CU_ASSERT_TRUE(has(&b, "\"container.name\":\"edge\",\"container.image\":\"acme/nginx:1.25\","
+			      "\"container.image.repository\":\"acme/nginx\",\"container.image.tag\":\"1.25\""));
+	CU_ASSERT_TRUE(has(&b, "\"container.label[tier]\":\"a\\\"b\\\\c\""));
+	CU_ASSERT_TRUE(has(&b, "\"rigwatch.origin.process_tree\":\"php-fpm(900) <- containerd-shim(800)\""));
+	CU_ASSERT_TRUE(has(&b, "\"rigwatch.origin.cmdline\":\"php-fpm -c x\",\"rigwatch.origin.uid\":33"));
+
+	rw_buf_reset(&b);
+	CU_ASSERT_EQUAL_FATAL(rw_expo_text(&r, &b), 0);
+	CU_ASSERT_TRUE(has(&b, "# TYPE rigwatch_container_info gauge\n"));
+	CU_ASSERT_TRUE(has(&b, "rigwatch_container_info{cgroup=\"/system.slice/docker-0123456789abcdef0123456789abcdef"
+			      "0123456789abcdef0123456789abcdef.scope\",runtime=\"docker\",id=\"0123456789abcdef0123456789abcdef"
+			      "0123456789abcdef0123456789abcdef\",name=\"edge\",image=\"acme/nginx:1.25\","
+			      "container_label_com_docker_compose_project=\"shop\",container_label_tier=\"a\\\"b\\\\c\"} 1\n"));
+	/* one series: targets without names have none */
+	const char *first = memmem(b.data, b.len, "rigwatch_container_info{", 24);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+	CU_ASSERT_PTR_NULL(memmem(first + 1, b.len - (size_t)(first + 1 - b.data), "rigwatch_container_info{", 24));
+
+	rw_buf_reset(&b);
+	CU_ASSERT_EQUAL(rw_expo_protobuf(&r, &b), 0);
+	CU_ASSERT_TRUE(has(&b, "rigwatch_container_info"));
+	CU_ASSERT_TRUE(has(&b, "container_label_tier"));
+	rw_buf_free(&b);
+}
+
 static const rw_test tests[] = {
 	RW_TEST(test_json_valid_and_invalid),
 	RW_TEST(test_docker_fixture_names),
@@ -315,6 +390,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_docker_meta_read),
 	RW_TEST(test_image_ref_and_time),
 	RW_TEST(test_origin_real_processes),
+	RW_TEST(test_outputs),
 	{ NULL, NULL },
 };
 
