@@ -31,6 +31,8 @@ dk() { timeout 60 "$DOCKER_CLI" -H "unix://$sock" "$@"; }
 dockerd_pid=""
 
 docker_cleanup() {
+	# a container the agent froze by cgroup writes (engine unreachable) is thawed, so the engine can remove it
+	[ -d "$CG2/$cgp" ] && find "$CG2/$cgp" -mindepth 1 -name cgroup.freeze | while read -r f; do echo 0 > "$f"; done 2>/dev/null
 	if [ -n "$dockerd_pid" ]; then
 		ids=$(dk ps -aq 2>/dev/null)
 		[ -n "$ids" ] && dk rm -f $ids >/dev/null 2>&1
@@ -126,13 +128,14 @@ benign_clean() {
 }
 inspect_is() { [ "$(dk inspect -f "$2" "$1" 2>/dev/null)" = "$3" ]; }
 
-agent() { # mode
-	mkdir -p "$tmp/$1"
-	RW_INCLUDE="/$cgp/*" rw_start_agent "$tmp/$1" "[response]
+agent() { # mode [directory name]
+	d=$tmp/${2:-$1}
+	mkdir -p "$d"
+	RW_INCLUDE="/$cgp/*" rw_start_agent "$d" "[response]
 mode = $1
-audit_log = $tmp/$1/audit.jsonl
+audit_log = $d/audit.jsonl
 [alerts]
-output = $tmp/$1/alerts.jsonl
+output = $d/alerts.jsonl
 [docker]
 root = $tmp/data
 socket = $sock
@@ -174,10 +177,16 @@ curl -sf "$url/metrics" | grep '^rigwatch_container_info{' | grep 'name="edge"' 
 wait_for "$LIMIT" inspect_is edge '{{.State.Paused}}' true || { tail -20 "$tmp/freeze/agent.log"; fail "edge not paused by the engine"; }
 grep "\"cgroup\":\"/$cgp/$(cid edge)\"" "$tmp/freeze/audit.jsonl" | grep '"result":"ok"' |
 	grep -q 'docker engine API: POST /containers/[0-9a-f]*/pause: 204' || { cat "$tmp/freeze/audit.jsonl"; fail "audit: no engine pause of edge"; }
+note "audit: $(grep "\"cgroup\":\"/$cgp/$(cid edge)\"" "$tmp/freeze/audit.jsonl" | grep '"result":"ok"' | sed 's/.*"detail":"\([^"]*\)".*/\1/')"
 dk ps --format '{{.Names}} {{.Status}}' | grep -q '^edge .*(Paused)' || fail "docker ps does not show edge Paused"
 note "edge paused by the engine: $(dk ps --format '{{.Names}}: {{.Status}}' | tr '\n' ' ')"
 benign_clean web
 inspect_is web '{{.State.Status}}/{{.State.Paused}}' running/false || fail "web is not running unpaused"
+# rigwatch list: one look names both containers
+"$RW" list --config.file="$tmp/freeze/agent.conf" > "$tmp/list" 2> "$tmp/list.err" || { cat "$tmp/list.err"; fail "rigwatch list exited $?"; }
+grep -q '^ *container: docker name=web image=acme/web:2.1 id=[0-9a-f]\{12\} com.docker.compose.project=shop tier=front$' "$tmp/list" ||
+	{ cat "$tmp/list"; fail "rigwatch list: no container line for web"; }
+grep -q '^ *container: docker name=edge image=acme/nginx:1.25 ' "$tmp/list" || { cat "$tmp/list"; fail "rigwatch list: no container line for edge"; }
 
 # A miner dropped into the running web container later (docker cp + docker exec): convicted, origin "exec".
 dk cp - web:/ < "$tmp/miner.tar" || fail "docker cp into web"
@@ -212,7 +221,24 @@ note "edge2: exited $code $(( $(date +%s) - t0 )) s after the agent started"
 [ "$code" = 137 ] || fail "edge2 exited $code, not 137 (SIGKILL through the engine)"
 grep "\"cgroup\":\"/$cgp/$(cid edge2)\"" "$tmp/kill/audit.jsonl" | grep '"action":"kill"' | grep '"result":"\(ok\|vanished\)"' |
 	grep -q 'killed by the engine' || { cat "$tmp/kill/audit.jsonl"; fail "audit: edge2 not killed by the engine"; }
+note "audit: $(grep "\"cgroup\":\"/$cgp/$(cid edge2)\"" "$tmp/kill/audit.jsonl" | grep -v '"result":"pending"' | sed 's/.*"detail":"\([^"]*\)".*/\1/')"
 inspect_is web2 '{{.State.Status}}' running || fail "web2 (benign) is not running"
 benign_clean web2
+stop_agent
+dk rm -f edge2 >/dev/null
+
+# ---- freeze mode with the engine API unreachable: the cgroup is frozen instead, and the audit line says so
+run_miner edge3
+sock_real=$sock
+sock="$tmp/no-such.sock"
+agent freeze freeze-noapi
+sock=$sock_real
+audit_noapi() {
+	grep "\"cgroup\":\"/$cgp/$(cid edge3)\"" "$tmp/freeze-noapi/audit.jsonl" 2>/dev/null | grep '"result":"ok"' |
+		grep -q 'docker engine API at [^ ]*no-such.sock unreachable ([^)]*); frozen by cgroup writes instead: cgroup.freeze=1; frozen 1'
+}
+wait_for "$LIMIT" audit_noapi || { cat "$tmp/freeze-noapi/audit.jsonl" 2>/dev/null; tail -20 "$tmp/freeze-noapi/agent.log"; fail "edge3: no cgroup freeze after the engine API failed"; }
+[ "$(cat "$CG2/$cgp/$(cid edge3)/cgroup.freeze")" = 1 ] || fail "edge3: cgroup.freeze is not 1"
+note "engine unreachable: $(grep "\"cgroup\":\"/$cgp/$(cid edge3)\"" "$tmp/freeze-noapi/audit.jsonl" | grep '"result":"ok"' | sed 's/.*"detail":"\([^"]*\)".*/\1/')"
 stop_agent
 exit 0
