@@ -581,9 +581,13 @@ static void origin_step(struct rw_agent *a, struct rw_target *t, struct rw_repor
 			rw_log_info("origin", "%s: %s", t->path, d);
 		}
 	}
-	rt->container = t->container;
-	rt->origin = t->origin;
-	rt->origin.hashing_since_ns = t->hashing_since_ns;
+	/* the slot is zeroed: copy only what is known (these are a few KiB per target) */
+	if (t->container.have)
+		rt->container = t->container;
+	if (t->origin.have) {
+		rt->origin = t->origin;
+		rt->origin.hashing_since_ns = t->hashing_since_ns;
+	}
 }
 
 static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_target *rt, bool busy,
