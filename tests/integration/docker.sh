@@ -224,6 +224,11 @@ grep "\"cgroup\":\"/$cgp/$(cid edge2)\"" "$tmp/kill/audit.jsonl" | grep '"action
 note "audit: $(grep "\"cgroup\":\"/$cgp/$(cid edge2)\"" "$tmp/kill/audit.jsonl" | grep -v '"result":"pending"' | sed 's/.*"detail":"\([^"]*\)".*/\1/')"
 inspect_is web2 '{{.State.Status}}' running || fail "web2 (benign) is not running"
 benign_clean web2
+# names follow the engine's state: a rename shows within a few intervals (the state file is re-read on change)
+dk rename web2 shop-web || fail "docker rename"
+has_name() { verdicts > "$tmp/now" && [ -n "$(field shop-web 2)" ]; }
+wait_for 60 has_name || { cat "$tmp/now"; fail "/verdicts does not show web2 renamed shop-web"; }
+benign_clean shop-web
 stop_agent
 dk rm -f edge2 >/dev/null
 
