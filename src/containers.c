@@ -292,16 +292,6 @@ struct pinfo {
 	uint64_t start_ticks;
 };
 
-static uint64_t boot_time_s(const char *proc_root)
-{
-	char path[RW_CONFIG_PATH_LEN + 16], buf[8192];
-	snprintf(path, sizeof path, "%s/stat", proc_root);
-	if (rw_read_small(AT_FDCWD, path, buf, sizeof buf) <= 0)
-		return 0;
-	char *b = strstr(buf, "\nbtime ");
-	return b ? strtoull(b + 7, NULL, 10) : 0;
-}
-
 static void sanitize(char *s)
 {
 	for (; *s; s++)
@@ -391,7 +381,7 @@ int rw_container_origin_read(const char *proc_root, const char *cgroup_procs, in
 	FILE *f = fopen(cgroup_procs, "re");
 	if (!f)
 		return -ENOENT;
-	uint64_t btime = boot_time_s(proc_root);
+	uint64_t btime = rw_boot_time_s(proc_root);
 	long hz = sysconf(_SC_CLK_TCK);
 	if (hz <= 0)
 		hz = 100;

@@ -13,23 +13,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rigwatch/clock.h"
 #include "rigwatch/dockerapi.h"
 #include "rigwatch/jsonread.h"
 
 #define REPLY_MAX 8192
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Wait for fd to be ready for `events` until the deadline. */
 static int wait_fd(int fd, short events, uint64_t deadline)
 {
 	for (;;) {
-		uint64_t now = mono_ms();
+		uint64_t now = rw_mono_ns() / 1000000u;
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		struct pollfd p = { .fd = fd, .events = events };
@@ -48,7 +42,7 @@ int rw_docker_request(const char *socket_path, const char *method, const char *p
 	char req[512], *reply = NULL;
 	size_t got = 0;
 	int fd, r;
-	uint64_t deadline = mono_ms() + timeout_ms;
+	uint64_t deadline = rw_mono_ns() / 1000000u + timeout_ms;
 
 	*status = 0;
 	if (body && bodylen)
