@@ -49,7 +49,9 @@ struct rw_agent {
 	struct rw_config cfg;
 	unsigned flags;
 	struct rw_cgroup_mounts mounts;
-	char root[RW_MOUNT_PATH_MAX];        /* cgroup2 root walked */
+	char root[RW_MOUNT_PATH_MAX];        /* cgroup2 root walked, or on v1-only hosts the v1 hierarchy walked */
+	bool v1;                             /* v1-only host: targets are directories of that v1 hierarchy */
+	char layout_text[RW_MOUNT_PATH_MAX * 2 + 128];
 	struct rw_pmu *pmu;
 	struct rw_targets *targets;
 	uint64_t seq;
@@ -248,6 +250,25 @@ static void on_response(const struct rw_respond_event *ev, void *arg)
 		rw_alerts_action(a->alerts, a->report.host, ev);
 }
 
+/* One line for the start-up log and `rigwatch list`: which layout, what is walked, where counters come from. */
+static void layout_text(const struct rw_agent *a, char *buf, size_t len)
+{
+	const struct rw_cgroup_mounts *m = &a->mounts;
+	if (a->cfg.cgroup_root[0])
+		snprintf(buf, len, "v2 (agent.cgroup_root %s)", a->root);
+	else if (m->layout == RW_CGROUP_V1)
+		snprintf(buf, len, "v1: walking the %s hierarchy at %s; counters %s%s", m->v1_walk_name, a->root,
+			 m->v1_perf_event[0] ? "through perf_event at " : "off (perf_event not mounted)",
+			 m->v1_perf_event);
+	else if (m->layout == RW_CGROUP_HYBRID)
+		snprintf(buf, len, "hybrid: cgroup2 at %s, v1 controllers beside%s%s", a->root,
+			 m->v1_perf_event[0] ? "; counters through v1 perf_event at " : "", m->v1_perf_event);
+	else
+		snprintf(buf, len, "v2: cgroup2 at %s", a->root);
+}
+
+const char *rw_agent_cgroup_layout(const struct rw_agent *a) { return a->layout_text; }
+
 int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned flags, char *err, size_t errlen)
 {
 	struct rw_agent *a = calloc(1, sizeof *a);
@@ -286,9 +307,16 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 		r = rw_cgroup_mounts_detect("/proc/self/mountinfo", &a->mounts, err, (unsigned)errlen);
 		if (r < 0)
 			goto fail;
-		snprintf(a->root, sizeof a->root, "%s", a->mounts.v2);
+		snprintf(a->root, sizeof a->root, "%s",
+			 a->mounts.layout == RW_CGROUP_V1 ? a->mounts.v1_walk : a->mounts.v2);
 	}
-	rw_log_info("agent", "cgroup2 at %s%s", a->root, a->mounts.hybrid ? " (hybrid: v1 controllers too)" : "");
+	a->v1 = a->mounts.layout == RW_CGROUP_V1;
+	layout_text(a, a->layout_text, sizeof a->layout_text);
+	rw_log_info("agent", "cgroup layout %s", a->layout_text);
+	if (a->v1 && !a->mounts.v1_perf_event[0])
+		rw_log_warn("agent", "cgroup v1 without the perf_event controller mounted: no per-cgroup counters (the "
+				     "other sources go on); mount it (mount -t cgroup -o perf_event perf_event "
+				     "/sys/fs/cgroup/perf_event) for software and hardware counters per target");
 
 	unsigned nofile = raise_nofile(cfg->max_open_files);
 	a->counter_fd_budget = cfg->counter_fd_budget ? cfg->counter_fd_budget : nofile / 4 * 3;
@@ -299,7 +327,7 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 			 r == -EINVAL ? " (unknown agent.pmu_table; see `rigwatch events`)" : "");
 		goto fail;
 	}
-	if (!rw_pmu_cgroup_permitted(a->pmu))
+	if (!rw_pmu_cgroup_permitted(a->pmu) && !(a->v1 && !a->mounts.v1_perf_event[0]))
 		rw_log_warn("agent", "per-cgroup perf events not permitted (needs CAP_PERFMON or CAP_SYS_ADMIN, or "
 				     "kernel.perf_event_paranoid <= 0): counters off, other sources go on");
 	if ((r = rw_targets_new(&a->targets)) < 0)
@@ -757,6 +785,7 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	join_path(v1pids, sizeof v1pids, a->mounts.v1_pids, e->path);
 	struct rw_cgstats_paths paths = {
 		.v2_dir = v2,
+		.v1_only = a->v1,
 		.v2_fd = e->dir_fd,
 		.v2_parent_fd = e->parent_fd,
 		.v2_name = e->name,

@@ -45,6 +45,8 @@ const struct rw_report *rw_agent_report(const struct rw_agent *a);
 
 /* The trace header facts: cgroup2 root, PMU name, table. */
 const char *rw_agent_cgroup_root(const struct rw_agent *a);
+/* The cgroup layout found, in words: "v2: ...", "hybrid: ..." or "v1: walking the freezer hierarchy at ...". */
+const char *rw_agent_cgroup_layout(const struct rw_agent *a);
 const struct rw_pmu *rw_agent_pmu(const struct rw_agent *a);
 
 /* `rigwatch list`: print the report as a table. */
