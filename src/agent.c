@@ -13,6 +13,7 @@
 #include "rigwatch/agent.h"
 #include "rigwatch/alerts.h"
 #include "rigwatch/features.h"
+#include "rigwatch/fsutil.h"
 #include "rigwatch/fpbpf.h"
 #include "rigwatch/fpprobe.h"
 #include "rigwatch/http.h"
@@ -42,6 +43,10 @@
 /* Cgroups whose tasks the eBPF path counts per process: the root and non-target cgroups with processes (the eBPF
  * map holds 64). */
 #define RW_AGENT_PROC_CGROUPS 64
+/* v1-only hosts, eBPF path: a target's processes whose counts are summed, and how deep below it they are looked
+ * for (Slurm's task_<n> level below a step). */
+#define FP_V1_PIDS 512
+#define FP_V1_DEPTH 4
 /* Retry cgroup files found missing every so many intervals. */
 #define CGFILES_RECHECK_EVERY 64
 
@@ -150,11 +155,15 @@ static int fp_open(struct rw_agent *a, char *err, size_t errlen)
 		struct stat st;
 		if ((r = rw_fpbpf_open(&a->fpbpf, &o, why, sizeof why)) == 0) {
 			/* Tasks of the root cgroup are counted per process: it holds every process of hosts without
-			 * per-service cgroups. */
+			 * per-service cgroups. On v1-only hosts every task is: a cgroup2 id matches no target there,
+			 * and a target's evidence is the sum of its processes'. */
 			uint64_t root_id = stat(a->root, &st) == 0 ? (uint64_t)st.st_ino : 1;
 			a->proc_cg[0] = a->proc_cg_set[0] = root_id;
 			a->n_proc_cg = a->n_proc_cg_set = 1;
-			rw_fpbpf_set_proc_cgroups(a->fpbpf, &root_id, 1);
+			if (a->v1)
+				rw_fpbpf_all_per_process(a->fpbpf, true);
+			else
+				rw_fpbpf_set_proc_cgroups(a->fpbpf, &root_id, 1);
 			rw_fpbpf_refresh(a->fpbpf); /* the first interval starts now */
 			struct rw_fpbpf_stats bs;
 			rw_fpbpf_stats(a->fpbpf, &bs);
@@ -180,13 +189,65 @@ static int fp_open(struct rw_agent *a, char *err, size_t errlen)
 	return 0;
 }
 
-/* FP evidence of the interval that just ended, from whichever path is live. */
-static int fp_collect(struct rw_agent *a, uint64_t id, struct rw_fp_evidence *out)
+/* Process ids listed in cgroup.procs of dir and of the cgroups below it (at most max, FP_V1_DEPTH levels). */
+static unsigned subtree_pids(const char *dir, uint32_t *pids, unsigned n, unsigned max, int depth)
 {
+	char path[RW_MOUNT_PATH_MAX + RW_CGROUP_PATH_MAX + 16], buf[8192];
+	snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof buf) > 0)
+		for (char *p = buf, *end; *p && n < max; p = end) {
+			unsigned long v = strtoul(p, &end, 10);
+			if (end == p)
+				break;
+			if (v > 0)
+				pids[n++] = (uint32_t)v;
+		}
+	if (depth >= FP_V1_DEPTH || n >= max)
+		return n;
+	DIR *d = opendir(dir);
+	if (!d)
+		return n;
+	for (struct dirent *de; n < max && (de = readdir(d)) != NULL;) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < sizeof path)
+			n = subtree_pids(path, pids, n, max, depth + 1);
+	}
+	closedir(d);
+	return n;
+}
+
+/* FP evidence of the interval that just ended, from whichever path is live. dir: a cgroup target's directory; on
+ * v1-only hosts the eBPF path counted its processes, and they are summed. */
+static int fp_collect(struct rw_agent *a, uint64_t id, const char *dir, struct rw_fp_evidence *out)
+{
+	if (a->fpbpf && a->v1 && !rw_target_is_process(id)) {
+		uint32_t pids[FP_V1_PIDS];
+		unsigned n = subtree_pids(dir, pids, 0, FP_V1_PIDS, 0);
+		memset(out, 0, sizeof *out);
+		for (unsigned i = 0; i < n; i++) {
+			struct rw_fp_evidence e;
+			if (rw_fpbpf_collect_process(a->fpbpf, pids[i], &e) == 0)
+				rw_fp_evidence_add(out, &e);
+		}
+		return out->probes ? 0 : -ENOENT;
+	}
 	if (a->fpbpf)
 		return rw_target_is_process(id) ? rw_fpbpf_collect_process(a->fpbpf, rw_proc_target_pid(id), out)
 						: rw_fpbpf_collect_cgroup(a->fpbpf, id, out);
 	return rw_fpprobe_collect(a->fpprobe, id, out);
+}
+
+/* On v1: the sum of what the eBPF path has gathered for these threads' processes since the last refresh. Only a
+ * process's main thread (tid = tgid) has a key, so the others add nothing. */
+static void peek_v1(struct rw_agent *a, const pid_t *tids, unsigned n, struct rw_fp_evidence *out)
+{
+	memset(out, 0, sizeof *out);
+	for (unsigned i = 0; i < n; i++) {
+		struct rw_fp_evidence e;
+		if (tids[i] > 0 && rw_fpbpf_peek_process(a->fpbpf, (uint32_t)tids[i], &e) == 0)
+			rw_fp_evidence_add(out, &e);
+	}
 }
 
 /* The response's fresh FP read on the eBPF path: what the target's threads showed at their context switches during
@@ -198,18 +259,20 @@ static int fp_recheck_bpf(void *arg, uint64_t id, const pid_t *tids, unsigned n,
 {
 	struct rw_agent *a = arg;
 	struct rw_fp_evidence e0, e1;
-	(void)tids;
-	(void)n;
 	bool proc = rw_target_is_process(id);
 	uint32_t pid = rw_proc_target_pid(id);
-	if (proc)
+	if (a->v1 && !proc)
+		peek_v1(a, tids, n, &e0);
+	else if (proc)
 		rw_fpbpf_peek_process(a->fpbpf, pid, &e0);
 	else
 		rw_fpbpf_peek_cgroup(a->fpbpf, id, &e0);
 	struct timespec ts = { window_ms / 1000, (long)(window_ms % 1000) * 1000000 };
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
-	if (proc)
+	if (a->v1 && !proc)
+		peek_v1(a, tids, n, &e1);
+	else if (proc)
 		rw_fpbpf_peek_process(a->fpbpf, pid, &e1);
 	else
 		rw_fpbpf_peek_cgroup(a->fpbpf, id, &e1);
@@ -364,6 +427,8 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 		if ((r = rw_respond_open(&a->respond, &a->cfg, a->root, err, errlen)) < 0)
 			goto fail;
 		rw_respond_on_event(a->respond, on_response, a);
+		if (a->v1)
+			rw_respond_set_v1_freezer(a->respond, a->mounts.v1_freezer);
 		if (a->fpbpf) {
 			/* The re-check reads what the eBPF path sees: a miner that another process traces cannot be
 			 * read with ptrace, but its context switches are counted all the same. */
@@ -565,7 +630,7 @@ static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_ta
 	int64_t cores_q16 = (int64_t)((s->cpu_usec << 16) / (s->interval_us ? s->interval_us : 1));
 
 	/* FP evidence of this target during the interval that just ended, from whichever path is live. */
-	if (fp_collect(a, t->id, &s->fp) == 0 && s->fp.probes > 0)
+	if (fp_collect(a, t->id, v2_dir, &s->fp) == 0 && s->fp.probes > 0)
 		s->sources |= RW_SRC_BIT(RW_SRC_FPPROBE);
 	/* Every target above fpprobe.min_target_cpu goes to the probe, which shares its read budget among them by
 	 * CPU. */
@@ -697,7 +762,7 @@ static int visit_structure(const struct rw_cgroup_entry *e, void *arg)
 	int r = rw_procwatch_cgroup(a->procwatch, e->dir_fd, e->path);
 	/* The eBPF path counts the tasks of such cgroups per process, so that their busy processes (targets of
 	 * their own) have FP evidence too. */
-	if (r > 0 && a->fpbpf && a->n_proc_cg < RW_AGENT_PROC_CGROUPS)
+	if (r > 0 && a->fpbpf && !a->v1 && a->n_proc_cg < RW_AGENT_PROC_CGROUPS)
 		a->proc_cg[a->n_proc_cg++] = e->id;
 	return r == -ENOMEM ? r : 0;
 }

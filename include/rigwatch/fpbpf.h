@@ -45,6 +45,13 @@ int rw_fpbpf_open(struct rw_fpbpf **out, const struct rw_fpbpf_opts *opts, char 
 /* Detach and free; NULL is fine. */
 void rw_fpbpf_close(struct rw_fpbpf *b);
 
+/* Count every task per process (on), whatever its cgroup: for hosts with no cgroup2 mount, where the v2 id of a
+ * task's cgroup cannot be matched to a target. The caller sums a v1 target's processes (rw_fp_evidence_add). */
+void rw_fpbpf_all_per_process(struct rw_fpbpf *b, bool on);
+
+/* Add the evidence of one process (or target) to a sum: counts add, modes and flags merge, maxima stay maxima. */
+void rw_fp_evidence_add(struct rw_fp_evidence *sum, const struct rw_fp_evidence *e);
+
 /* Replace the set of per-process cgroups (cgroup v2 ids; at most 64). Returns 0 or -E2BIG / a map error. */
 int rw_fpbpf_set_proc_cgroups(struct rw_fpbpf *b, const uint64_t *ids, unsigned n);
 

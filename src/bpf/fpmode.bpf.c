@@ -91,6 +91,8 @@ struct {
  * taken for a thread already seen in this interval. */
 __u32 epoch = 1;
 __u32 n_proc_cgroups = 0;
+/* Every task per process: hosts without cgroup2 mounted (v1 only), where the cgroup v2 id says nothing. */
+__u32 all_per_process = 0;
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -119,7 +121,7 @@ static __always_inline int observe(struct fpu *fpu)
 		return 0;
 	__u32 mxcsr = saved_mxcsr(fpu);
 	__u64 key = bpf_get_current_cgroup_id();
-	if (n_proc_cgroups && bpf_map_lookup_elem(&proc_cgroups, &key))
+	if (all_per_process || (n_proc_cgroups && bpf_map_lookup_elem(&proc_cgroups, &key)))
 		key = FPMODE_KEY_PROC | (bpf_get_current_pid_tgid() >> 32);
 
 	struct fpmode_counts *c = bpf_map_lookup_elem(&counts, &key);
