@@ -156,6 +156,58 @@ echo "$out" | grep -q "^cgroup layout v1: walking the freezer hierarchy" || fail
 echo "$out" | grep "$JOBREL/step_0\$" | grep -q "slurm:$JOB/step_0" || fail "rigwatch list: no slurm row: $out"
 note "rigwatch list: $(echo "$out" | tail -1)"
 
+# ---- counters: the v1 perf_event controller mounted in the namespace for a few seconds (host-wide while it lasts:
+# see the top). Everything happens in one namespace shell whose EXIT trap moves the processes back to the
+# hierarchy's root, removes its cgroups and unmounts; the binding ends with its last cgroup.
+perf_bound() { awk '$1 == "perf_event" && $2 != 0 { f = 1 } END { exit !f }' /proc/cgroups; }
+perf_unbind() { # a second try after a failed cleanup: mount the hierarchy again, remove what is left, unmount
+	unshare -m sh -c 'd=$(mktemp -d) && mount -t cgroup -o perf_event rwperf "$d" || exit 1
+		[ -d "$d$0" ] && find "$d$0" -depth -type d | while read -r c; do
+			for p in $(cat "$c/cgroup.procs"); do echo "$p" > "$d/cgroup.procs"; done; rmdir "$c"; done
+		rmdir "$d/slurm/uid_0" "$d/slurm" 2>/dev/null; umount "$d"; rmdir "$d"' "$JOBREL"
+}
+if perf_bound; then
+	note "perf_event is bound to a v1 hierarchy by someone else: counters part skipped"
+else
+	mkdir -p "$tmp/perf"; t0=$(date +%s)
+	unshare -m sh -c '
+		CG2=$1 P=$2 JOBREL=$3 FRZ=$4 RW=$5 conf=$6 out=$7
+		cleanup() {
+			if [ -d "$P$JOBREL" ]; then
+				find "$P$JOBREL" -depth -type d | while read -r c; do
+					for p in $(cat "$c/cgroup.procs"); do echo "$p" > "$P/cgroup.procs"; done
+					rmdir "$c"
+				done
+			fi
+			rmdir "$P/slurm/uid_0" "$P/slurm" 2>/dev/null
+			umount "$P" 2>/dev/null
+		}
+		trap cleanup EXIT INT TERM
+		umount -l "$CG2" || exit 9
+		mount -t cgroup -o perf_event rwperf "$P" || exit 8
+		for s in step_0 step_1; do
+			mkdir -p "$P$JOBREL/$s" || exit 7
+			for p in $(cat "$FRZ$JOBREL/$s/cgroup.procs"); do echo "$p" > "$P$JOBREL/$s/cgroup.procs"; done
+		done
+		"$RW" list --config.file="$conf" --interval 1 > "$out" 2>"$out.err"
+	' sh "$CG2" "$tmp/perf" "$JOBREL" "$FRZ" "$RW" "$conf" "$tmp/list.perf" &
+	wait $!; rc=$?
+	t1=$(date +%s)
+	if perf_bound; then
+		perf_unbind
+		perf_bound && fail "perf_event still bound to a v1 hierarchy after the cleanup: /proc/cgroups: $(grep perf_event /proc/cgroups)"
+	fi
+	note "perf_event v1 bound for about $((t1 - t0)) s; /proc/cgroups: $(grep perf_event /proc/cgroups)"
+	[ $rc -eq 0 ] || fail "the perf_event namespace run exited $rc: $(cat "$tmp/list.perf.err" 2>/dev/null | tail -5)"
+	grep -q "^cgroup layout v1: .*counters through perf_event at $tmp/perf" "$tmp/list.perf" ||
+		fail "rigwatch list with perf_event: layout line: $(tail -1 "$tmp/list.perf")"
+	row=$(grep " $JOBREL/step_0\$" "$tmp/list.perf")
+	tclk=$(echo "$row" | awk '{ print $4 }'); ctx=$(echo "$row" | awk '{ print $7 }')
+	echo "$tclk" | grep -Eq '^[0-9]+\.[0-9]+$' && echo "$ctx" | grep -Eq '^[0-9]+$' ||
+		fail "no software counters for the miner on v1 perf_event (task-clock '$tclk', ctx switches '$ctx'): $(cat "$tmp/list.perf")"
+	note "counters on v1 perf_event: miner task-clock $tclk cores, $ctx context switches/s"
+fi
+
 # ---- freeze through the v1 freezer
 start_agent freeze
 wait_for $LIMIT sh -c "[ \"\$(cat '$FRZ$JOBREL/step_0/freezer.state')\" = FROZEN ]" ||
