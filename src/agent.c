@@ -814,6 +814,32 @@ static void proc_memory(struct rw_agent *a, struct rw_target *t, const char *v2_
 	cg->have |= RW_CGS_PROCMEM;
 }
 
+/* A v1 target without a cpuacct twin (Slurm without jobacct_gather/cgroup, or a name=systemd unit without
+ * CPUAccounting): CPU from its processes' /proc/PID/stat, summed over the cgroup.procs of the directory and below.
+ * A process that exits takes its time with it, so an interval with exits reads low (the delta is clamped at 0). */
+static void proc_cpu(struct rw_agent *a, const char *dir, struct rw_cgstats *cg)
+{
+	static long hz;
+	uint32_t pids[PROC_MEMORY_MAX_PIDS];
+	char path[RW_CONFIG_PATH_LEN + 32], buf[1024];
+	if (!hz && (hz = sysconf(_SC_CLK_TCK)) <= 0)
+		hz = 100;
+	unsigned n = subtree_pids(dir, pids, 0, PROC_MEMORY_MAX_PIDS, 0);
+	uint64_t ut = 0, st = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct rw_proc_info pi;
+		snprintf(path, sizeof path, "%s/%u/stat", a->cfg.proc_root[0] ? a->cfg.proc_root : "/proc", pids[i]);
+		if (rw_read_small(AT_FDCWD, path, buf, sizeof buf) > 0 && rw_proc_parse_stat(buf, &pi) == 0) {
+			ut += pi.utime;
+			st += pi.stime;
+		}
+	}
+	cg->user_usec = ut * 1000000ull / (uint64_t)hz;
+	cg->system_usec = st * 1000000ull / (uint64_t)hz;
+	cg->usage_usec = cg->user_usec + cg->system_usec;
+	cg->have |= RW_CGS_CPU | RW_CGS_PROCCPU;
+}
+
 static int visit(const struct rw_cgroup_entry *e, void *arg)
 {
 	struct rw_agent *a = arg;
@@ -869,6 +895,8 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 		return 0;
 	}
 	t->cg_missing = paths.missing;
+	if (a->v1 && !(cg.have & RW_CGS_CPU))
+		proc_cpu(a, v2, &cg);
 
 	if (paths.skip_psi && !(cg.have & RW_CGS_PSI) && (t->prev_cg.have & RW_CGS_PSI)) {
 		cg.psi_some_avg10_x100 = t->prev_cg.psi_some_avg10_x100;

@@ -16,6 +16,8 @@ enum {
 	RW_CGS_PSI      = 1u << 5,
 	RW_CGS_PROCMEM  = 1u << 6, /* anon (and memory_current unless RW_CGS_MEMORY) summed from the processes' /proc
 				    * status, where the cgroup's memory files cannot be read */
+	RW_CGS_PROCCPU  = 1u << 7, /* usage/user/system summed from the processes' /proc stat: a v1 cgroup without a
+				    * cpuacct twin */
 };
 
 /* Cumulative counters as the kernel reports them, and gauges. */

@@ -8,7 +8,8 @@
 # program and an idle one. Asserted: the layout found (v1, walking the freezer), Slurm identities, the miner scored
 # `mining` and the others not, freeze through freezer.state, kill (SIGKILL sweep until empty, then THAWED), and
 # with the perf_event controller mounted in the namespace, software counters (task-clock) per v1 target.
-# RW_V1_FP=bpf|ptrace picks the FP path (default: auto, eBPF where it loads).
+# RW_V1_FP=bpf|ptrace picks the FP path (default: auto, eBPF where it loads); RW_V1_PERF=0 leaves the perf_event
+# part out (while developing: each run of it binds the controller host-wide for a few seconds).
 . tests/integration/lib.sh
 
 RX=$RW_BUILD/rxload
@@ -56,15 +57,23 @@ v1_cleanup() {
 }
 trap v1_cleanup EXIT INT TERM
 
-# The same cgroup in every v1 hierarchy, as Slurm's task/cgroup + proctrack/cgroup + jobacct_gather/cgroup make it.
+# The same cgroup in every v1 hierarchy, as Slurm's task/cgroup + proctrack/cgroup + jobacct_gather/cgroup make it;
+# step_1 without cpu and cpuacct twins, as with jobacct_gather/linux (its CPU then comes from /proc).
+hiers_for() {
+	if [ "$1" = step_1 ]; then
+		for h in $HIERS; do [ "$h" = "$ACCT" ] || [ "$h" = "$CPU" ] || printf '%s ' "$h"; done
+	else
+		echo $HIERS
+	fi
+}
 mk_step() {
-	for h in $HIERS; do mkdir -p "$h$JOBREL/$1" || fail "mkdir $h$JOBREL/$1"; done
+	for h in $(hiers_for "$1"); do mkdir -p "$h$JOBREL/$1" || fail "mkdir $h$JOBREL/$1"; done
 }
 # Start a command in step $1 of every hierarchy; prints its pid.
 run_step() {
 	_s=$1; _log=$2; shift 2
 	_dirs=""
-	for h in $HIERS; do _dirs="$_dirs $h$JOBREL/$_s"; done
+	for h in $(hiers_for "$_s"); do _dirs="$_dirs $h$JOBREL/$_s"; done
 	sh -c 'for d in $0; do echo $$ > "$d/cgroup.procs" || exit 1; done; exec "$@"' "$_dirs" "$@" > "$_log" 2>&1 &
 	echo $!
 }
@@ -154,6 +163,10 @@ grep -q "cgroup layout v1" "$tmp/agent.off.log" || fail "no layout line"
 out=$(unshare -m sh -c 'umount -l "$0" || exit 9; exec "$@"' "$CG2" "$RW" list --config.file="$conf" --interval 1 2>/dev/null)
 echo "$out" | grep -q "^cgroup layout v1: walking the freezer hierarchy" || fail "rigwatch list: no layout line: $out"
 echo "$out" | grep "$JOBREL/step_0\$" | grep -q "slurm:$JOB/step_0" || fail "rigwatch list: no slurm row: $out"
+[ -d "$ACCT$JOBREL/step_1" ] && fail "step_1 has a cpuacct twin"
+c1=$(echo "$out" | grep " $JOBREL/step_1\$" | awk '{ print $3 }')
+awk -v c="$c1" 'BEGIN { exit !(c > 0) }' || fail "step_1 (no cpuacct twin): CPU from /proc missing, cores '$c1': $out"
+note "step_1 without cpuacct: $c1 cores from /proc"
 note "rigwatch list: $(echo "$out" | tail -1)"
 
 # ---- counters: the v1 perf_event controller mounted in the namespace for a few seconds (host-wide while it lasts:
@@ -166,7 +179,9 @@ perf_unbind() { # a second try after a failed cleanup: mount the hierarchy again
 			for p in $(cat "$c/cgroup.procs"); do echo "$p" > "$d/cgroup.procs"; done; rmdir "$c"; done
 		rmdir "$d/slurm/uid_0" "$d/slurm" 2>/dev/null; umount "$d"; rmdir "$d"' "$JOBREL"
 }
-if perf_bound; then
+if [ "${RW_V1_PERF:-1}" = 0 ]; then
+	note "RW_V1_PERF=0: counters part (v1 perf_event) left out"
+elif perf_bound; then
 	note "perf_event is bound to a v1 hierarchy by someone else: counters part skipped"
 else
 	mkdir -p "$tmp/perf"; t0=$(date +%s)
