@@ -6,17 +6,7 @@ build=${1:-build}
 case $build in /*) ;; *) build="$PWD/$build" ;; esac
 export RW_BUILD="$build" RW_TOP="$PWD"
 pass=0; fail=0; skip=0; bad=""
-# A script whose first line is "# rw-exclusive" must not run beside any other (v1host.sh binds the v1 perf_event
-# controller, which breaks cgroup2 perf events host-wide while it lasts): those run last, one at a time, after
-# everything else has finished. Keep it so if this loop is ever parallelised.
-ordered=""
 for t in tests/integration/*.sh; do
-	head -1 "$t" 2>/dev/null | grep -q '^# rw-exclusive' || ordered="$ordered $t"
-done
-for t in tests/integration/*.sh; do
-	head -1 "$t" 2>/dev/null | grep -q '^# rw-exclusive' && ordered="$ordered $t"
-done
-for t in $ordered; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
 	[ "$name" = lib ] && continue # sourced by the others
