@@ -1,6 +1,7 @@
-# rw-exclusive: run alone. Its counters part binds the v1 perf_event controller for a few seconds, and while that
-# lasts cgroup-mode perf events on the cgroup2 tree fail for every process on the machine (the binding is host-wide,
-# not per mount namespace). tests/run-integration.sh runs scripts marked so after the others, one at a time.
+# rw-integration: exclusive
+# (run alone: its counters part binds the v1 perf_event controller for a few seconds, and while that lasts
+# cgroup-mode perf events on the cgroup2 tree fail for every process on the machine; the binding is host-wide, not
+# per mount namespace. tests/run-integration.sh runs scripts marked so after the others, one at a time.)
 #
 # This machine as a cgroup v1-only host (RHEL/CentOS 7-8, Slurm cgroup/v1): the agent runs in a private mount
 # namespace with the cgroup2 mount hidden, on the real v1 freezer, cpu, cpuacct, memory and pids hierarchies.
