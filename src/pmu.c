@@ -424,7 +424,7 @@ static void probe_cgroup_mode(struct rw_pmu *pmu, const char *cgroup_root)
 		r = -ENAMETOOLONG;
 	if (r < 0) {
 		pmu->cgroup_error = -r;
-		snprintf(pmu->cgroup_root, sizeof pmu->cgroup_root, "(no cgroup mount)");
+		snprintf(pmu->cgroup_root, sizeof pmu->cgroup_root, "(no cgroup2 mount, no v1 perf_event hierarchy)");
 		return;
 	}
 	int cfd = open(pmu->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
