@@ -29,6 +29,7 @@
 
 #include "rigwatch/buf.h"
 #include "rigwatch/clock.h"
+#include "rigwatch/dockerapi.h"
 #include "rigwatch/fpprobe.h"
 #include "rigwatch/log.h"
 #include "rigwatch/respond.h"
@@ -64,7 +65,10 @@ struct entry {
 	bool noted_recheck;     /* a failed re-check audited in `episode` */
 	unsigned failures;      /* failed attempts in `episode` */
 	unsigned rechecks;      /* re-checks that did not qualify in `episode` */
+	uint32_t decisions[RW_RA_COUNT][RW_RR_COUNT]; /* every decision on this target, all episodes */
 	int fd;                 /* frozen/killed cgroup target: its directory, to see a thaw or its removal; -1 */
+	bool engine_paused;     /* frozen by the container engine (docker pause), not by cgroup.freeze */
+	bool engine_seen_paused;/* ... and its state has shown it paused since: an unpause is seen as a thaw */
 	int pidfd;              /* frozen/killed process target: the process; -1 */
 };
 
@@ -78,6 +82,7 @@ struct rw_respond {
 	struct rw_glob_list unprotect;
 	bool process_targets;
 	char kube_pods_dir[RW_CONFIG_PATH_LEN];
+	char docker_socket[RW_CONFIG_PATH_LEN]; /* "" = never through the engine API */
 	char proc_root[RW_CONFIG_PATH_LEN];
 	char root[RW_CONFIG_PATH_LEN];
 	bool v1;                              /* v1-only host: root is a v1 hierarchy */
@@ -98,6 +103,7 @@ struct rw_respond {
 	size_t n_entries, cap_entries;
 
 	struct rw_respond_stats stats;
+	uint64_t decisions[RW_RA_COUNT][RW_RR_COUNT]; /* every audited decision, repeats included */
 };
 
 static const char *const ra_names[RW_RA_COUNT] = { "dry-run", "freeze", "kill" };
@@ -1422,6 +1428,10 @@ static int decide(struct rw_respond *r, const struct rw_report_target *t, uint64
 		  enum rw_respond_result rr, const char *detail, const char *icheck, const char *rcheck)
 {
 	int ret = audit(r, t, now_ns, ra_names[ra], rr_names[rr], detail, icheck, rcheck);
+	r->decisions[ra][rr]++;
+	struct entry *e = find_entry(r, t->sample.cgroup_id, NULL);
+	if (e)
+		e->decisions[ra][rr]++;
 	if (r->on_event) {
 		char checks[1200];
 		snprintf(checks, sizeof checks, "interval: %s%s%s", icheck ? icheck : "-", rcheck && rcheck[0] ? "; re-check: " : "",
@@ -1452,6 +1462,23 @@ static void refresh_entry(struct entry *e, const char *name)
 		e->action_time_ns = 0;
 		close(e->fd);
 		e->fd = -1;
+	}
+}
+
+/* A container the engine paused for us: once its state has shown it paused, a state showing it running again
+ * means someone ran `docker unpause`: left alone for the rest of the episode, as after a cgroup thaw. */
+static void engine_refresh(struct entry *e, const struct rw_report_target *t)
+{
+	if (!e->engine_paused || e->state != RW_ACTION_FROZEN || !t->container.have)
+		return;
+	if (t->container.paused) {
+		e->engine_seen_paused = true;
+	} else if (e->engine_seen_paused) {
+		rw_log_info("respond", "%s was unpaused by someone else; left alone until it enters mining anew",
+			    t->sample.cgroup);
+		e->state = RW_ACTION_NONE;
+		e->action_time_ns = 0;
+		e->engine_paused = e->engine_seen_paused = false;
 	}
 }
 
@@ -1644,6 +1671,41 @@ out:
 }
 
 /* The cgroup target, through its directory fd: re-check, then act. */
+/* A Docker container the engine API may act on: Docker then records what happened (Paused; exited 137). */
+static bool docker_target(const struct rw_respond *r, const struct rw_report_target *t)
+{
+	const struct rw_identity *id = &t->sample.identity;
+	if (!r->docker_socket[0] || id->kind != RW_KIND_CONTAINER || strcmp(id->runtime, "docker") != 0 ||
+	    strlen(id->id) != 64)
+		return false;
+	for (const char *p = id->id; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+/* Kill through the engine (SIGKILL to the container's init: Docker records exit 137), then wait for the cgroup
+ * to empty; cgroup writes when the engine cannot be reached, refuses, or the cgroup does not empty in time.
+ * The cgroup is frozen (cgroup2) already: a fatal signal still ends a frozen task, and nothing forks meanwhile. */
+static int docker_kill(const struct rw_respond *r, const struct rw_report_target *t, int fd, char *kd, size_t len)
+{
+	char ad[400], cd[400];
+	unsigned waited = 0;
+	int ret = rw_docker_kill(r->docker_socket, t->sample.identity.id, ad, sizeof ad);
+	if (ret == 0) {
+		ret = wait_events(fd, "populated", 0, ACT_WAIT_MS, &waited);
+		if (ret == 0 || ret == RW_RESPOND_VANISHED) {
+			snprintf(kd, len, "killed by the engine (%s; the container exits 137); cgroup empty after %u ms", ad,
+				 waited);
+			return ret;
+		}
+		snprintf(ad + strlen(ad), sizeof ad - strlen(ad), " but not empty after %u ms", waited);
+	}
+	ret = rw_respond_kill(fd, RW_KILL_AUTO, cd, sizeof cd);
+	snprintf(kd, len, "%s; killed by cgroup writes instead: %s", ad, cd);
+	return ret;
+}
+
 static void act_on_cgroup(struct rw_respond *r, struct entry *e, struct rw_report_target *t, uint64_t now_ns,
 			  enum rw_respond_action ra, const char *icheck)
 {
@@ -1749,11 +1811,30 @@ static void act_on_cgroup(struct rw_respond *r, struct entry *e, struct rw_repor
 	}
 	rw_log_warn("respond", "%s %s (%s, score %d/65536, %u intervals; %s)", ra_names[ra], cg,
 		    rw_verdict_name(t->verdict.verdict), t->verdict.score_q16, t->verdict.intervals_in_verdict, rcheck);
+	/* A Docker container is paused by the engine where it answers: `docker ps` shows it Paused and `docker
+	 * unpause` resumes it. Otherwise, or when it refuses, the cgroup is frozen as any other. */
+	char via[440] = "";
+	if (ra == RW_RA_FREEZE && docker_target(r, t)) {
+		char ad[400];
+		if (rw_docker_pause(r->docker_socket, t->sample.identity.id, ad, sizeof ad) == 0) {
+			snprintf(detail, sizeof detail, "paused by the engine (%s; docker ps shows it Paused, docker "
+				 "unpause resumes it)", ad);
+			e->done = true;
+			e->state = RW_ACTION_FROZEN;
+			e->engine_paused = true;
+			e->engine_seen_paused = false;
+			r->stats.freezes++;
+			decide(r, t, now_ns, ra, RW_RR_OK, detail, icheck, rcheck);
+			rw_log_warn("respond", "%s %s: %s", ra_names[ra], cg, detail);
+			goto out;
+		}
+		snprintf(via, sizeof via, "%s; frozen by cgroup writes instead: ", ad);
+	}
 	/* freeze first in both modes: nothing forks away between the scan of the processes and the kill */
 	int ret = rw_respond_freeze(act_fd, detail2, sizeof detail2);
 	enum rw_respond_result rr = RW_RR_OK;
 	enum rw_action_state state = RW_ACTION_FROZEN;
-	snprintf(detail, sizeof detail, "%s", detail2);
+	snprintf(detail, sizeof detail, "%.439s%.399s", via, detail2);
 	if (ret == 0 && ra == RW_RA_KILL) {
 		struct scan again = { .r = r, .self = getpid() };
 		scan_subtree(&again, act_fd, 0); /* frozen now: this is who the kill would hit */
@@ -1766,9 +1847,12 @@ static void act_on_cgroup(struct rw_respond *r, struct entry *e, struct rw_repor
 							? "write THAWED to freezer.state" : "write 0 to cgroup.freeze");
 			rr = RW_RR_FROZEN_NOT_KILLED;
 		} else {
-			char kd[400];
-			ret = rw_respond_kill(act_fd, RW_KILL_AUTO, kd, sizeof kd);
-			snprintf(detail, sizeof detail, "%s; %s", detail2, kd);
+			char kd[900];
+			if (docker_target(r, t))
+				ret = docker_kill(r, t, act_fd, kd, sizeof kd);
+			else
+				ret = rw_respond_kill(act_fd, RW_KILL_AUTO, kd, sizeof kd);
+			snprintf(detail, sizeof detail, "%.399s; %.790s", detail2, kd);
 			state = RW_ACTION_KILLED;
 			if (ret == 0) /* leave the empty cgroup usable for whoever owns it */
 				rw_respond_thaw(act_fd, detail2, sizeof detail2);
@@ -1808,13 +1892,26 @@ out:
 		close(fd);
 }
 
+static int consider(struct rw_respond *r, struct rw_report_target *t, uint64_t now_ns);
+
 int rw_respond_consider(struct rw_respond *r, struct rw_report_target *t, uint64_t now_ns)
+{
+	if (!r || !t)
+		return -EINVAL;
+	int ret = consider(r, t, now_ns);
+	const struct entry *e = find_entry(r, t->sample.cgroup_id, NULL);
+	if (e)
+		memcpy(t->response_decisions, e->decisions, sizeof e->decisions);
+	else
+		memset(t->response_decisions, 0, sizeof t->response_decisions);
+	return ret;
+}
+
+static int consider(struct rw_respond *r, struct rw_report_target *t, uint64_t now_ns)
 {
 	char icheck[384], why[512];
 	struct entry *e;
 
-	if (!r || !t)
-		return -EINVAL;
 	t->action = RW_ACTION_NONE;
 	t->action_time_ns = 0;
 	if (r->mode == RW_RESPONSE_OFF)
@@ -1823,6 +1920,7 @@ int rw_respond_consider(struct rw_respond *r, struct rw_report_target *t, uint64
 	e = find_entry(r, t->sample.cgroup_id, NULL);
 	if (e) {
 		refresh_entry(e, t->sample.cgroup);
+		engine_refresh(e, t);
 		t->action = e->state;
 		t->action_time_ns = e->action_time_ns;
 	}
@@ -2047,6 +2145,8 @@ int rw_respond_open(struct rw_respond **out, const struct rw_config *cfg, const 
 	r->unprotect = cfg->unprotect;
 	r->process_targets = cfg->response_process_targets;
 	snprintf(r->kube_pods_dir, sizeof r->kube_pods_dir, "%s", cfg->kube_pods_dir);
+	if (cfg->docker_respond_via_api)
+		snprintf(r->docker_socket, sizeof r->docker_socket, "%s", cfg->docker_socket);
 	snprintf(r->proc_root, sizeof r->proc_root, "%s", cfg->proc_root[0] ? cfg->proc_root : "/proc");
 	snprintf(r->root, sizeof r->root, "%s", cgroup2_root);
 	for (size_t n = strlen(r->root); n > 1 && r->root[n - 1] == '/'; n--)
@@ -2144,6 +2244,14 @@ void rw_respond_get_stats(const struct rw_respond *r, struct rw_respond_stats *o
 	memset(out, 0, sizeof *out);
 	if (r)
 		*out = r->stats;
+}
+
+void rw_respond_get_decisions(const struct rw_respond *r, uint64_t out[RW_RA_COUNT][RW_RR_COUNT])
+{
+	if (r)
+		memcpy(out, r->decisions, sizeof r->decisions);
+	else
+		memset(out, 0, sizeof(uint64_t) * RW_RA_COUNT * RW_RR_COUNT);
 }
 
 const char *rw_respond_self_cgroup(const struct rw_respond *r)
