@@ -270,8 +270,18 @@ static bool match_slurm(struct walk *w, struct span c, const char **structure)
 		*structure = "slurm";
 		return false;
 	}
+	if (prev == SL_NONE && (span_eq(c, "slurm") || (span_starts(c, "slurm_") && c.n > 6))) {
+		/* cgroup/v1: /slurm/uid_<uid>/job_<id>/step_<id> in each controller (slurm_<node> with
+		 * --enable-multiple-slurmd) */
+		w->slurm = SL_STEPD;
+		*structure = "slurm";
+		return false;
+	}
 	if (prev == SL_STEPD) {
-		if (span_starts(c, "job_") && all_digits(c.p + 4, c.n - 4)) {
+		if (span_starts(c, "uid_") && all_digits(c.p + 4, c.n - 4)) {
+			w->slurm = SL_STEPD; /* v1: the user's level, then the job */
+			*structure = "slurm";
+		} else if (span_starts(c, "job_") && all_digits(c.p + 4, c.n - 4)) {
 			w->slurm = SL_JOB;
 			w->slurm_jobid = (struct span){ c.p + 4, c.n - 4 };
 			SET_SPAN(w->out->slurm_job, w->slurm_jobid);

@@ -43,6 +43,8 @@ int rw_agent_run(struct rw_agent *a, volatile sig_atomic_t *stop, uint64_t max_i
 const struct rw_report *rw_agent_report(const struct rw_agent *a);
 
 /* The counters in use, for the trace header: PMU name and events. */
+/* The cgroup layout found, in words: "v2: ...", "hybrid: ..." or "v1: walking the freezer hierarchy at ...". */
+const char *rw_agent_cgroup_layout(const struct rw_agent *a);
 const struct rw_pmu *rw_agent_pmu(const struct rw_agent *a);
 
 #endif
