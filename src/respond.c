@@ -250,7 +250,12 @@ static bool identity_protected(const struct rw_respond *r, const char *path, con
 			return true;
 	}
 	if (id->slurm_job[0]) {
-		/* "slurm:1234" protects every step of job 1234. */
+		/* "slurm:1234/step_0" protects that step, "slurm:1234" every step of job 1234. */
+		if (id->slurm_step[0]) {
+			snprintf(cand, sizeof cand, "slurm:%s/step_%s", id->slurm_job, id->slurm_step);
+			if (any_identity_pattern(r, cand, false, why, len, where))
+				return true;
+		}
 		snprintf(cand, sizeof cand, "slurm:%s", id->slurm_job);
 		if (any_identity_pattern(r, cand, false, why, len, where))
 			return true;
