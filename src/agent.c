@@ -12,6 +12,7 @@
 
 #include "rigwatch/agent.h"
 #include "rigwatch/alerts.h"
+#include "rigwatch/allow.h"
 #include "rigwatch/features.h"
 #include "rigwatch/fpbpf.h"
 #include "rigwatch/fpprobe.h"
@@ -22,6 +23,7 @@
 #include "rigwatch/cgstats.h"
 #include "rigwatch/log.h"
 #include "rigwatch/model.h"
+#include "rigwatch/names.h"
 #include "rigwatch/pmu.h"
 #include "rigwatch/respond.h"
 #include "rigwatch/score.h"
@@ -76,6 +78,8 @@ struct rw_agent {
 	struct rw_procwatch *procwatch;      /* busy processes outside every target cgroup */
 	struct rw_http *http;                /* RW_AGENT_HTTP */
 	struct rw_alerts *alerts;            /* RW_AGENT_ALERTS */
+	struct rw_names *names;              /* Kubernetes and Slurm user names */
+	uint32_t allow_gen;                  /* bumped when cfg.allow changes: targets look their rule up again */
 	struct rw_fpprobe_target *busy;      /* targets for the probe's next round */
 	unsigned n_busy, busy_cap;
 
@@ -244,7 +248,7 @@ static void on_response(const struct rw_respond_event *ev, void *arg)
 	struct rw_agent *a = arg;
 	if ((unsigned)ev->action < RW_REPORT_RESPONSE_ACTIONS && (unsigned)ev->result < RW_REPORT_RESPONSE_RESULTS)
 		a->report.response_actions[ev->action][ev->result]++;
-	if (a->alerts)
+	if (a->alerts && ev->result != RW_RR_ALLOWED)   /* exempt: counted, never alerted on */
 		rw_alerts_action(a->alerts, a->report.host, ev);
 }
 
@@ -304,6 +308,9 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 				     "kernel.perf_event_paranoid <= 0): counters off, other sources go on");
 	if ((r = rw_targets_new(&a->targets)) < 0)
 		goto fail;
+	if ((r = rw_names_new(&a->names, cfg->kube_pods_dir, cfg->kube_containers_dir)) < 0)
+		goto fail;
+	a->allow_gen = 1;
 
 	if (flags & RW_AGENT_SCORE) {
 		if (!(a->model = calloc(1, sizeof *a->model))) {
@@ -348,6 +355,8 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 
 	a->start_ns = clock_ns(CLOCK_REALTIME);
 	a->report.start_time_ns = a->start_ns;
+	a->report.config_reload_ok = true;
+	a->report.config_reload_success_ns = a->start_ns;
 	a->report.interval_ms = cfg->interval_ms;
 	gethostname(a->report.host, sizeof a->report.host - 1);
 	snprintf(a->report.pmu_name, sizeof a->report.pmu_name, "%s", rw_pmu_core_name(a->pmu));
@@ -390,6 +399,7 @@ void rw_agent_close(struct rw_agent *a)
 	rw_alerts_close(a->alerts);
 	rw_procscan_rules_free(a->rules);
 	rw_procwatch_free(a->procwatch);
+	rw_names_free(a->names);
 	free(a->busy);
 	if (a->scoring)
 		rw_scorer_free(&a->scorer);
@@ -527,6 +537,26 @@ static void queue_probe(struct rw_agent *a, uint64_t id, const char *v2_dir, int
 	a->n_busy++;
 }
 
+/* Names no path holds (looked up until the names module has all it can give), then the [allow] rule that
+ * matches, looked up again when the identity or the rules changed. */
+static void target_names_allow(struct rw_agent *a, struct rw_target *t, struct rw_report_target *rt)
+{
+	if (!t->names_done) {
+		t->names_done = rw_names_resolve(a->names, &t->identity);
+		rt->sample.identity = t->identity;
+		t->allow_gen = 0;
+	}
+	if (t->allow_gen != a->allow_gen) {
+		const struct rw_allow_rule *ar = rw_allow_match(&a->cfg.allow, t->path, &t->identity);
+		t->allow_idx = ar ? (int)(ar - a->cfg.allow.r) : -1;
+		t->allow_gen = a->allow_gen;
+	}
+	if (t->allow_idx >= 0 && (unsigned)t->allow_idx < a->cfg.allow.n) {
+		rt->allowed = true;
+		snprintf(rt->allow_reason, sizeof rt->allow_reason, "%s", a->cfg.allow.r[t->allow_idx].reason);
+	}
+}
+
 /* The rest of a target's interval, cgroup or process alike: FP evidence, indicators, score, response, verdict
  * change, and the sample to its consumer. Process targets (pid > 0) are never handed to the response: it acts on
  * cgroups, and the root cgroup is never one of them. */
@@ -535,6 +565,8 @@ static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_ta
 {
 	struct rw_sample *s = &rt->sample;
 	int64_t cores_q16 = (int64_t)((s->cpu_usec << 16) / (s->interval_us ? s->interval_us : 1));
+
+	target_names_allow(a, t, rt);
 
 	/* FP evidence of this target during the interval that just ended, from whichever path is live. */
 	if (fp_collect(a, t->id, &s->fp) == 0 && s->fp.probes > 0)
@@ -570,11 +602,12 @@ static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_ta
 		t->action = (uint8_t)rt->action;
 	}
 	if (a->scoring && rt->verdict.verdict != t->verdict) {
-		if (a->alerts)
+		if (a->alerts && !rt->allowed)
 			rw_alerts_verdict_change(a->alerts, a->report.host, rt, (enum rw_verdict)t->verdict);
-		rw_log_info("verdict", "%s%s: %s -> %s (score %d%%)", t->path, pid > 0 ? " (process)" : "",
+		rw_log_info("verdict", "%s%s: %s -> %s (score %d%%)%s%s", t->path, pid > 0 ? " (process)" : "",
 			    rw_verdict_name((enum rw_verdict)t->verdict), rw_verdict_name(rt->verdict.verdict),
-			    (int)((int64_t)rt->verdict.score_q16 * 100 >> 16));
+			    (int)((int64_t)rt->verdict.score_q16 * 100 >> 16), rt->allowed ? "; allowed: " : "",
+			    rt->allowed ? rt->allow_reason : "");
 		t->verdict = rt->verdict.verdict;
 	}
 
@@ -627,6 +660,8 @@ static int visit_process(struct rw_agent *a, const struct rw_procwatch_entry *pe
 		snprintf(t->identity.id, sizeof t->identity.id, "%d", (int)pe->info.pid);
 		snprintf(t->identity.name, sizeof t->identity.name, "%s", pe->info.comm);
 		memcpy(t->identity.unit, cgid.unit, sizeof t->identity.unit);
+		t->names_done = false;
+		t->allow_gen = 0;
 		if (created)
 			t->first_seen_ns = a->step_now_real;
 	}
@@ -745,6 +780,8 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 			t->identity = *e->identity;
 		else
 			rw_identity_from_path(e->path, &t->identity); /* a known target whose cgroup was renamed */
+		t->names_done = false;
+		t->allow_gen = 0;
 		if (created)
 			t->first_seen_ns = a->step_now_real;
 	}
@@ -857,6 +894,7 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	a->step_now_mono = clock_ns(CLOCK_MONOTONIC);
 	a->report.n_targets = 0;
 	a->n_busy = 0;
+	rw_names_tick(a->names);
 	if (a->fpbpf && (r = rw_fpbpf_refresh(a->fpbpf)) < 0 && !a->fpbpf_error_logged) {
 		rw_log_warn("agent", "reading the eBPF FP counts: %s (no FP evidence while this lasts)", strerror(-r));
 		a->fpbpf_error_logged = true;

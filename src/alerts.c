@@ -113,8 +113,18 @@ static void identity_fields(struct rw_buf *b, const struct rw_sample *s)
 		field_str(b, "rigwatch.name", id->name);
 	if (id->pod_uid[0])
 		field_str(b, "k8s.pod.uid", id->pod_uid);
+	if (id->k8s_ns[0])
+		field_str(b, "k8s.ns.name", id->k8s_ns);
+	if (id->k8s_pod[0])
+		field_str(b, "k8s.pod.name", id->k8s_pod);
+	if (id->k8s_container[0])
+		field_str(b, "container.name", id->k8s_container);   /* Falco's container.name is the k8s name */
 	if (id->slurm_job[0])
 		field_str(b, "rigwatch.slurm_job", id->slurm_job);
+	if (id->slurm_step[0])
+		field_str(b, "rigwatch.slurm_step", id->slurm_step);
+	if (id->slurm_user[0])
+		field_str(b, "rigwatch.slurm_user", id->slurm_user);
 	if (id->unit[0])
 		field_str(b, "rigwatch.unit", id->unit);
 	if (s->ind.n_origin) {
@@ -136,7 +146,7 @@ static void workload_label(const struct rw_sample *s, char *label, size_t len)
 	if (id->runtime[0] && id->id[0])
 		snprintf(label, len, "%s:%.12s", id->runtime, id->id);
 	else if (id->slurm_job[0])
-		snprintf(label, len, "slurm:%s", id->slurm_job);
+		snprintf(label, len, "slurm:%s", id->name);
 	else if (id->unit[0])
 		snprintf(label, len, "systemd:%s", id->unit);
 	else

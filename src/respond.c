@@ -97,7 +97,8 @@ struct rw_respond {
 
 static const char *const ra_names[RW_RA_COUNT] = { "dry-run", "freeze", "kill" };
 static const char *const rr_names[RW_RR_COUNT] = { "ok", "vanished", "frozen_not_killed", "failed", "refused",
-						   "rate_limited", "no_evidence", "recheck_failed" };
+						   "rate_limited", "no_evidence", "recheck_failed",
+						   "allowed" };
 
 const char *rw_respond_action_name(enum rw_respond_action a)
 {
@@ -1713,6 +1714,16 @@ int rw_respond_consider(struct rw_respond *r, struct rw_report_target *t, uint64
 								    : RW_RA_KILL;
 	enum rw_action_state before = e->state;
 
+	/* 0. an [allow] rule exempts the target: recorded once per episode, never acted upon */
+	if (t->allowed) {
+		if (!e->noted_refused) {
+			e->noted_refused = true;
+			rw_log_info("respond", "not acting on %s (mining): allowed: %s", t->sample.cgroup, t->allow_reason);
+			snprintf(why, sizeof why, "allowed: %s", t->allow_reason);
+			decide(r, t, now_ns, ra, RW_RR_ALLOWED, why, "", "");
+		}
+		return 0;
+	}
 	/* 1. behaviour in this interval: names, command lines and connections are not looked at */
 	if (!rw_respond_evidence_qualifies(&t->sample.fp, t->sample.cpu_usec, t->sample.interval_us, icheck,
 					   sizeof icheck)) {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rigwatch/config.h"
 #include "rigwatch/sample.h"
 #include "rigwatch/verdict.h"
 
@@ -19,7 +20,7 @@ enum rw_action_state {
 };
 
 #define RW_REPORT_RESPONSE_ACTIONS 3
-#define RW_REPORT_RESPONSE_RESULTS 8
+#define RW_REPORT_RESPONSE_RESULTS 9
 
 struct rw_report_target {
 	struct rw_sample sample;
@@ -28,6 +29,10 @@ struct rw_report_target {
 	uint64_t action_time_ns;
 	bool counters_wanted;   /* busy enough for hardware counters (attention) */
 	bool counters_denied;   /* wanted them but could not open them (fd budget, permission) */
+	/* An [allow] rule matches (allow.h): scored and shown, never alerted on or acted upon. The one "should alert
+	 * or act" decision: every alert and response path checks it. */
+	bool allowed;
+	char allow_reason[RW_ALLOW_REASON_LEN];
 };
 
 struct rw_report {
@@ -55,6 +60,9 @@ struct rw_report {
 	 * enum rw_respond_action and enum rw_respond_result (respond.h) */
 	uint64_t response_actions[RW_REPORT_RESPONSE_ACTIONS][RW_REPORT_RESPONSE_RESULTS];
 	uint64_t start_time_ns;
+	/* configuration reloads (SIGHUP): whether the last one took, and when one last took (start counts) */
+	bool config_reload_ok;
+	uint64_t config_reload_success_ns;
 };
 
 #endif
