@@ -83,6 +83,10 @@ struct rw_agent {
 	struct rw_fpprobe_target *busy;      /* targets for the probe's next round */
 	unsigned n_busy, busy_cap;
 
+	volatile sig_atomic_t *reload_flag;  /* rw_agent_on_reload */
+	rw_reload_fn reload_fn;
+	void *reload_arg;
+
 	/* report under construction / last built */
 	struct rw_report report;
 	unsigned report_cap;
@@ -970,8 +974,181 @@ int rw_agent_run(struct rw_agent *a, volatile sig_atomic_t *stop, uint64_t max_i
 		if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
 			next = now; /* fell behind (suspend, overload): start afresh, no burst of catch-up steps */
 		while (!*stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
-			;
+			if (a->reload_flag && *a->reload_flag)
+				break;
+		if (!*stop && a->reload_flag && *a->reload_flag) {
+			*a->reload_flag = 0;
+			a->reload_fn(a, a->reload_arg);
+			/* the interval goes on from where the reload left it: no sample over a shortened interval */
+			while (!*stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+				if (a->reload_flag && *a->reload_flag)
+					break;
+		}
 	}
+	return 0;
+}
+
+void rw_agent_on_reload(struct rw_agent *a, volatile sig_atomic_t *flag, rw_reload_fn fn, void *arg)
+{
+	a->reload_flag = fn ? flag : NULL;
+	a->reload_fn = fn;
+	a->reload_arg = arg;
+}
+
+/* The files besides the configuration: into new objects, nothing shared with a running agent. */
+static int load_files(const struct rw_config *cfg, bool model, struct rw_procscan_rules **rules,
+		      struct rw_model **m, char *err, size_t errlen)
+{
+	int r;
+	*rules = NULL;
+	*m = NULL;
+	if (cfg->procscan_enabled && rw_procscan_rules_load(rules, cfg->procscan_rules, err, errlen) < 0)
+		return -EINVAL;
+	if (model) {
+		if (!(*m = calloc(1, sizeof **m))) {
+			rw_procscan_rules_free(*rules);
+			*rules = NULL;
+			snprintf(err, errlen, "model: %s", strerror(ENOMEM));
+			return -ENOMEM;
+		}
+		if ((r = rw_model_load(*m, cfg->model_file, err, errlen)) < 0) {
+			rw_procscan_rules_free(*rules);
+			free(*m);
+			*rules = NULL;
+			*m = NULL;
+			return r;
+		}
+	}
+	return 0;
+}
+
+int rw_agent_check_files(const struct rw_config *cfg, char *err, size_t errlen)
+{
+	struct rw_procscan_rules *rules;
+	struct rw_model *m;
+	int r = load_files(cfg, true, &rules, &m, err, errlen);
+	rw_procscan_rules_free(rules);
+	free(m);
+	return r;
+}
+
+/* The settings a reload applies; all others wait for a restart. */
+static void take_live(struct rw_config *dst, const struct rw_config *src)
+{
+	dst->include = src->include;
+	dst->exclude = src->exclude;
+	dst->interval_ms = src->interval_ms;
+	memcpy(dst->log_level, src->log_level, sizeof dst->log_level);
+	memcpy(dst->kube_containers_dir, src->kube_containers_dir, sizeof dst->kube_containers_dir);
+	dst->verdict_enter_k = src->verdict_enter_k;
+	dst->verdict_enter_n = src->verdict_enter_n;
+	dst->verdict_leave_m = src->verdict_leave_m;
+	dst->suspect_threshold_q16 = src->suspect_threshold_q16;
+	dst->mining_threshold_q16 = src->mining_threshold_q16;
+	memcpy(dst->model_file, src->model_file, sizeof dst->model_file);
+	dst->procscan_enabled = src->procscan_enabled;
+	memcpy(dst->procscan_rules, src->procscan_rules, sizeof dst->procscan_rules);
+	dst->allow = src->allow;
+}
+
+/* "section.key" of the printed lines of `want` that `have` lacks: the settings a reload left for a restart. */
+static void restart_keys(const struct rw_config *have, const struct rw_config *want, char *buf, size_t len)
+{
+	char *ht = NULL, *wt = NULL;
+	size_t hl = 0, wl = 0, o = 0;
+	FILE *h = open_memstream(&ht, &hl), *w = open_memstream(&wt, &wl);
+	buf[0] = '\0';
+	if (h && w) {
+		rw_config_print(have, h);
+		rw_config_print(want, w);
+	}
+	if (h)
+		fclose(h);
+	if (w)
+		fclose(w);
+	if (ht && wt) {
+		char section[32] = "";
+		for (char *save = NULL, *line = strtok_r(wt, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			if (line[0] == '[') {
+				snprintf(section, sizeof section, "%.*s", (int)strcspn(line + 1, "]"), line + 1);
+				continue;
+			}
+			/* a line of `want` found nowhere in `have` (keys are unique within a section in this output) */
+			char *at = strstr(ht, line);
+			bool whole = at && (at == ht || at[-1] == '\n') && (at[strlen(line)] == '\n' || !at[strlen(line)]);
+			if (whole || o + 2 >= len)
+				continue;
+			o += (size_t)snprintf(buf + o, len - o, "%s%s.%.*s", o ? ", " : "", section,
+					      (int)strcspn(line, " ="), line);
+			if (o >= len)
+				o = len - 1;
+		}
+	}
+	free(ht);
+	free(wt);
+}
+
+void rw_agent_reload_failed(struct rw_agent *a)
+{
+	a->report.config_reload_ok = false;
+}
+
+int rw_agent_reload(struct rw_agent *a, const struct rw_config *cfg, char *err, size_t errlen)
+{
+	struct rw_procscan_rules *rules;
+	struct rw_model *m;
+	struct rw_names *names = NULL;
+	int r;
+
+	a->report.config_reload_ok = false;
+	if ((r = load_files(cfg, a->scoring, &rules, &m, err, errlen)) < 0)
+		return r;
+	if (strcmp(cfg->kube_containers_dir, a->cfg.kube_containers_dir) != 0 &&
+	    (r = rw_names_new(&names, a->cfg.kube_pods_dir, cfg->kube_containers_dir)) < 0) {
+		rw_procscan_rules_free(rules);
+		free(m);
+		snprintf(err, errlen, "names: %s", strerror(-r));
+		return r;
+	}
+
+	/* Everything loaded: swap. */
+	struct rw_config *merged = malloc(sizeof *merged);
+	char later[1024] = "";
+	if (merged) {
+		*merged = a->cfg;
+		take_live(merged, cfg);
+		restart_keys(merged, cfg, later, sizeof later);
+		free(merged);
+	}
+	take_live(&a->cfg, cfg);
+	if (a->scoring) {
+		free(a->model);
+		a->model = m;
+		a->scorer.model = m;
+	}
+	rw_procscan_rules_free(a->rules);
+	a->rules = rules;
+	if (rules)
+		a->report.sources_available |= RW_SRC_BIT(RW_SRC_INDICATORS);
+	else
+		a->report.sources_available &= ~RW_SRC_BIT(RW_SRC_INDICATORS);
+	if (names) {
+		rw_names_free(a->names);
+		a->names = names;
+	}
+	enum rw_log_level lvl;
+	if (rw_log_parse_level(a->cfg.log_level, &lvl) == 0)
+		rw_log_set_level(lvl);
+	a->report.interval_ms = a->cfg.interval_ms;
+	/* every target looks its names and [allow] rule up again */
+	a->allow_gen++;
+	unsigned cur = 0;
+	for (struct rw_target *t; (t = rw_targets_next(a->targets, &cur)) != NULL;)
+		t->names_done = false;
+	a->report.config_reload_ok = true;
+	a->report.config_reload_success_ns = clock_ns(CLOCK_REALTIME);
+	if (later[0])
+		rw_log_warn("agent", "reload: changed settings that take effect at the next restart: %s", later);
 	return 0;
 }
 
