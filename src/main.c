@@ -12,13 +12,14 @@
 #include <unistd.h>
 
 #include "rigwatch/agent.h"
+#include "rigwatch/cmd_list.h"
+#include "rigwatch/cmd_record.h"
+#include "rigwatch/cmd_replay.h"
 #include "rigwatch/config.h"
 #include "rigwatch/fpbpf.h"
 #include "rigwatch/log.h"
 #include "rigwatch/model.h"
 #include "rigwatch/pmu.h"
-#include "rigwatch/score.h"
-#include "rigwatch/trace.h"
 #include "rigwatch/webconfig.h"
 
 #define EXIT_RUNTIME 1
@@ -334,7 +335,7 @@ static int cmd_list(struct cli *cli)
 		fprintf(stderr, "rigwatch: %s\n", strerror(-r));
 		return EXIT_RUNTIME;
 	}
-	rw_agent_print_table(rep, stdout);
+	rw_list_print_table(rep, stdout);
 	rw_agent_close(a);
 	return 0;
 }
@@ -351,8 +352,8 @@ static int cmd_record(struct cli *cli)
 		return EXIT_USAGE;
 	}
 	install_signals();
-	int r = rw_trace_record(&cli->cfg, cli->output, cli->cgroup, cli->duration_s, cli->label ? cli->label : "",
-				&stop_requested, err, sizeof err);
+	int r = rw_record(&cli->cfg, cli->output, cli->cgroup, cli->duration_s, cli->label ? cli->label : "",
+			   &stop_requested, err, sizeof err);
 	if (r < 0) {
 		fprintf(stderr, "rigwatch: %s\n", err);
 		return r == -ENOENT || r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
