@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "rigwatch/config.h"
+#include "rigwatch/containers.h"
 #include "rigwatch/sample.h"
 #include "rigwatch/verdict.h"
 
@@ -37,6 +38,8 @@ struct rw_report_target {
 	 * or act" decision: every alert and response path checks it. */
 	bool allowed;
 	char allow_reason[RW_ALLOW_REASON_LEN];
+	struct rw_container_meta container;   /* the engine's names for a container target (have: known) */
+	struct rw_container_origin origin;    /* a convicted target: where its miner started (have: known) */
 };
 
 struct rw_report {
