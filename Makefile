@@ -231,8 +231,11 @@ check-valgrind: $(UNIT_BIN)
 check-install: $(BIN)
 	rm -rf $(BUILD)/installroot
 	$(MAKE) install PREFIX=/usr DESTDIR=$(abspath $(BUILD))/installroot
-	$(BUILD)/installroot/usr/sbin/rigwatch check-config $(BUILD)/installroot/etc/rigwatch/rigwatch.conf \
-		| grep -q '^file = "/usr/share/rigwatch/models/rigwatch.model"'
+	grep -q '^file = "/usr/share/rigwatch/models/rigwatch.model"' $(BUILD)/installroot/etc/rigwatch/rigwatch.conf
+	# check-config loads the rules and model the file names: point it at the DESTDIR copies
+	sed 's|"/usr/share/rigwatch/|"$(abspath $(BUILD))/installroot/usr/share/rigwatch/|' \
+		$(BUILD)/installroot/etc/rigwatch/rigwatch.conf > $(BUILD)/installroot/check.conf
+	$(BUILD)/installroot/usr/sbin/rigwatch check-config $(BUILD)/installroot/check.conf > /dev/null
 	test -s $(BUILD)/installroot/usr/share/rigwatch/models/rigwatch.model
 	test -s $(BUILD)/installroot/usr/share/rigwatch/models/indicators.rules
 	test -s $(BUILD)/installroot/usr/lib/systemd/system/rigwatch.service

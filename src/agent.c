@@ -12,6 +12,7 @@
 
 #include "rigwatch/agent.h"
 #include "rigwatch/alerts.h"
+#include "rigwatch/allow.h"
 #include "rigwatch/features.h"
 #include "rigwatch/fsutil.h"
 #include "rigwatch/fpbpf.h"
@@ -25,6 +26,7 @@
 #include "rigwatch/containers.h"
 #include "rigwatch/log.h"
 #include "rigwatch/model.h"
+#include "rigwatch/names.h"
 #include "rigwatch/pmu.h"
 #include "rigwatch/respond.h"
 #include "rigwatch/score.h"
@@ -92,8 +94,14 @@ struct rw_agent {
 	struct rw_procwatch *procwatch;      /* busy processes outside every target cgroup */
 	struct rw_http *http;                /* RW_AGENT_HTTP */
 	struct rw_alerts *alerts;            /* RW_AGENT_ALERTS */
+	struct rw_names *names;              /* Kubernetes and Slurm user names */
+	uint32_t allow_gen;                  /* bumped when cfg.allow changes: targets look their rule up again */
 	struct rw_fpprobe_target *busy;      /* targets for the probe's next round */
 	unsigned n_busy, busy_cap;
+
+	volatile sig_atomic_t *reload_flag;  /* rw_agent_on_reload */
+	rw_reload_fn reload_fn;
+	void *reload_arg;
 
 	/* report under construction / last built */
 	struct rw_report report;
@@ -312,7 +320,7 @@ static int fp_recheck_bpf(void *arg, uint64_t id, const pid_t *tids, unsigned n,
 static void on_response(const struct rw_respond_event *ev, void *arg)
 {
 	struct rw_agent *a = arg;
-	if (a->alerts)
+	if (a->alerts && ev->result != RW_RR_ALLOWED)   /* exempt: counted, never alerted on */
 		rw_alerts_action(a->alerts, a->report.host, ev);
 }
 
@@ -400,6 +408,9 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 				     "kernel.perf_event_paranoid <= 0): counters off, other sources go on");
 	if ((r = rw_targets_new(&a->targets)) < 0)
 		goto fail;
+	if ((r = rw_names_new(&a->names, cfg->kube_pods_dir, cfg->kube_containers_dir)) < 0)
+		goto fail;
+	a->allow_gen = 1;
 
 	if (flags & RW_AGENT_SCORE) {
 		if (!(a->model = calloc(1, sizeof *a->model))) {
@@ -446,6 +457,8 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 
 	a->start_ns = rw_real_ns();
 	a->report.start_time_ns = a->start_ns;
+	a->report.config_reload_ok = true;
+	a->report.config_reload_success_ns = a->start_ns;
 	a->report.interval_ms = cfg->interval_ms;
 	gethostname(a->report.host, sizeof a->report.host - 1);
 	snprintf(a->report.pmu_name, sizeof a->report.pmu_name, "%s", rw_pmu_core_name(a->pmu));
@@ -488,6 +501,7 @@ void rw_agent_close(struct rw_agent *a)
 	rw_alerts_close(a->alerts);
 	rw_procscan_rules_free(a->rules);
 	rw_procwatch_free(a->procwatch);
+	rw_names_free(a->names);
 	free(a->busy);
 	free(a->fp_cg);
 	free(a->fp_pids);
@@ -625,6 +639,26 @@ static void queue_probe(struct rw_agent *a, uint64_t id, const char *v2_dir, int
 	a->n_busy++;
 }
 
+/* Names no path holds (looked up until the names module has all it can give), then the [allow] rule that
+ * matches, looked up again when the identity or the rules changed. */
+static void target_names_allow(struct rw_agent *a, struct rw_target *t, struct rw_report_target *rt)
+{
+	if (!t->names_done) {
+		t->names_done = rw_names_resolve(a->names, &t->identity);
+		rt->sample.identity = t->identity;
+		t->allow_gen = 0;
+	}
+	if (t->allow_gen != a->allow_gen) {
+		const struct rw_allow_rule *ar = rw_allow_match(&a->cfg.allow, t->path, &t->identity);
+		t->allow_idx = ar ? (int)(ar - a->cfg.allow.r) : -1;
+		t->allow_gen = a->allow_gen;
+	}
+	if (t->allow_idx >= 0 && (unsigned)t->allow_idx < a->cfg.allow.n) {
+		rt->allowed = true;
+		snprintf(rt->allow_reason, sizeof rt->allow_reason, "%s", a->cfg.allow.r[t->allow_idx].reason);
+	}
+}
+
 /* FP evidence of this target during the interval that just ended, from whichever path is live, and the target to
  * the probe's next round: every target above fpprobe.min_target_cpu goes, and the probe shares its read budget
  * among them by CPU. */
@@ -735,16 +769,17 @@ static int score_and_respond(struct rw_agent *a, struct rw_target *t, struct rw_
 	}
 	if (a->scoring && rt->verdict.verdict != t->verdict) {
 		const struct rw_verdict_state *vs = &rt->verdict;
-		if (vs->verdict == RW_VERDICT_MINING) {
+		if (vs->verdict == RW_VERDICT_MINING && !rt->allowed) {   /* an exempt miner is no detection */
 			a->report.detections_total++;
 			if (vs->since_ns > vs->first_seen_ns)
 				a->report.detection_delay_ns_total += vs->since_ns - vs->first_seen_ns;
 		}
-		if (a->alerts)
+		if (a->alerts && !rt->allowed)
 			rw_alerts_verdict_change(a->alerts, a->report.host, rt, (enum rw_verdict)t->verdict);
-		rw_log_info("verdict", "%s%s: %s -> %s (score %d%%)", t->path, pid > 0 ? " (process)" : "",
+		rw_log_info("verdict", "%s%s: %s -> %s (score %d%%)%s%s", t->path, pid > 0 ? " (process)" : "",
 			    rw_verdict_name((enum rw_verdict)t->verdict), rw_verdict_name(rt->verdict.verdict),
-			    (int)((int64_t)rt->verdict.score_q16 * 100 >> 16));
+			    (int)((int64_t)rt->verdict.score_q16 * 100 >> 16), rt->allowed ? "; allowed: " : "",
+			    rt->allowed ? rt->allow_reason : "");
 		t->verdict = rt->verdict.verdict;
 	}
 	return 0;
@@ -759,6 +794,7 @@ static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_ta
 	struct rw_sample *s = &rt->sample;
 	int r;
 
+	target_names_allow(a, t, rt);
 	fp_evidence(a, t, s, v2_dir, pid, start_ticks);
 	indicators(a, t, s, busy, v2_dir, pid);
 	if ((r = score_and_respond(a, t, rt, v2_dir, pid)) < 0)
@@ -824,6 +860,8 @@ static int visit_process(struct rw_agent *a, const struct rw_procwatch_entry *pe
 		snprintf(t->identity.id, sizeof t->identity.id, "%d", (int)pe->info.pid);
 		snprintf(t->identity.name, sizeof t->identity.name, "%s", pe->info.comm);
 		memcpy(t->identity.unit, cgid.unit, sizeof t->identity.unit);
+		t->names_done = false;
+		t->allow_gen = 0;
 		if (created)
 			t->first_seen_ns = a->step_now_real;
 	}
@@ -1108,6 +1146,8 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 			t->identity = *e->identity;
 		else
 			rw_identity_from_path(e->path, &t->identity); /* a known target whose cgroup was renamed */
+		t->names_done = false;
+		t->allow_gen = 0;
 		if (created)
 			t->first_seen_ns = a->step_now_real;
 	}
@@ -1157,6 +1197,7 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	a->step_now_mono = rw_mono_ns();
 	a->report.n_targets = 0;
 	a->n_busy = 0;
+	rw_names_tick(a->names);
 	if (a->fpbpf && (r = rw_fpbpf_refresh(a->fpbpf)) < 0 && !a->fpbpf_error_logged) {
 		rw_log_warn("agent", "reading the eBPF FP counts: %s (no FP evidence while this lasts)", strerror(-r));
 		a->fpbpf_error_logged = true;
@@ -1245,7 +1286,180 @@ int rw_agent_run(struct rw_agent *a, volatile sig_atomic_t *stop, uint64_t max_i
 		if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
 			next = now; /* fell behind (suspend, overload): start afresh, no burst of catch-up steps */
 		while (!*stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
-			;
+			if (a->reload_flag && *a->reload_flag)
+				break;
+		if (!*stop && a->reload_flag && *a->reload_flag) {
+			*a->reload_flag = 0;
+			a->reload_fn(a, a->reload_arg);
+			/* the interval goes on from where the reload left it: no sample over a shortened interval */
+			while (!*stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+				if (a->reload_flag && *a->reload_flag)
+					break;
+		}
 	}
+	return 0;
+}
+
+void rw_agent_on_reload(struct rw_agent *a, volatile sig_atomic_t *flag, rw_reload_fn fn, void *arg)
+{
+	a->reload_flag = fn ? flag : NULL;
+	a->reload_fn = fn;
+	a->reload_arg = arg;
+}
+
+/* The files besides the configuration: into new objects, nothing shared with a running agent. */
+static int load_files(const struct rw_config *cfg, bool model, struct rw_procscan_rules **rules,
+		      struct rw_model **m, char *err, size_t errlen)
+{
+	int r;
+	*rules = NULL;
+	*m = NULL;
+	if (cfg->procscan_enabled && rw_procscan_rules_load(rules, cfg->procscan_rules, err, errlen) < 0)
+		return -EINVAL;
+	if (model) {
+		if (!(*m = calloc(1, sizeof **m))) {
+			rw_procscan_rules_free(*rules);
+			*rules = NULL;
+			snprintf(err, errlen, "model: %s", strerror(ENOMEM));
+			return -ENOMEM;
+		}
+		if ((r = rw_model_load(*m, cfg->model_file, err, errlen)) < 0) {
+			rw_procscan_rules_free(*rules);
+			free(*m);
+			*rules = NULL;
+			*m = NULL;
+			return r;
+		}
+	}
+	return 0;
+}
+
+int rw_agent_check_files(const struct rw_config *cfg, char *err, size_t errlen)
+{
+	struct rw_procscan_rules *rules;
+	struct rw_model *m;
+	int r = load_files(cfg, true, &rules, &m, err, errlen);
+	rw_procscan_rules_free(rules);
+	free(m);
+	return r;
+}
+
+/* The settings a reload applies; all others wait for a restart. */
+static void take_live(struct rw_config *dst, const struct rw_config *src)
+{
+	dst->include = src->include;
+	dst->exclude = src->exclude;
+	dst->interval_ms = src->interval_ms;
+	memcpy(dst->log_level, src->log_level, sizeof dst->log_level);
+	memcpy(dst->kube_containers_dir, src->kube_containers_dir, sizeof dst->kube_containers_dir);
+	dst->verdict_enter_k = src->verdict_enter_k;
+	dst->verdict_enter_n = src->verdict_enter_n;
+	dst->verdict_leave_m = src->verdict_leave_m;
+	dst->suspect_threshold_q16 = src->suspect_threshold_q16;
+	dst->mining_threshold_q16 = src->mining_threshold_q16;
+	memcpy(dst->model_file, src->model_file, sizeof dst->model_file);
+	dst->procscan_enabled = src->procscan_enabled;
+	memcpy(dst->procscan_rules, src->procscan_rules, sizeof dst->procscan_rules);
+	dst->allow = src->allow;
+}
+
+/* "section.key" of the printed lines of `want` that `have` lacks: the settings a reload left for a restart. */
+static void restart_keys(const struct rw_config *have, const struct rw_config *want, char *buf, size_t len)
+{
+	char *ht = NULL, *wt = NULL;
+	size_t hl = 0, wl = 0, o = 0;
+	FILE *h = open_memstream(&ht, &hl), *w = open_memstream(&wt, &wl);
+	buf[0] = '\0';
+	if (h && w) {
+		rw_config_print(have, h);
+		rw_config_print(want, w);
+	}
+	if (h)
+		fclose(h);
+	if (w)
+		fclose(w);
+	if (ht && wt) {
+		char section[32] = "";
+		for (char *save = NULL, *line = strtok_r(wt, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			if (line[0] == '[') {
+				snprintf(section, sizeof section, "%.*s", (int)strcspn(line + 1, "]"), line + 1);
+				continue;
+			}
+			/* a line of `want` found nowhere in `have` (keys are unique within a section in this output) */
+			char *at = strstr(ht, line);
+			bool whole = at && (at == ht || at[-1] == '\n') && (at[strlen(line)] == '\n' || !at[strlen(line)]);
+			if (whole || o + 2 >= len)
+				continue;
+			o += (size_t)snprintf(buf + o, len - o, "%s%s.%.*s", o ? ", " : "", section,
+					      (int)strcspn(line, " ="), line);
+			if (o >= len)
+				o = len - 1;
+		}
+	}
+	free(ht);
+	free(wt);
+}
+
+void rw_agent_reload_failed(struct rw_agent *a)
+{
+	a->report.config_reload_ok = false;
+}
+
+int rw_agent_reload(struct rw_agent *a, const struct rw_config *cfg, char *err, size_t errlen)
+{
+	struct rw_procscan_rules *rules;
+	struct rw_model *m;
+	struct rw_names *names = NULL;
+	int r;
+
+	a->report.config_reload_ok = false;
+	if ((r = load_files(cfg, a->scoring, &rules, &m, err, errlen)) < 0)
+		return r;
+	if (strcmp(cfg->kube_containers_dir, a->cfg.kube_containers_dir) != 0 &&
+	    (r = rw_names_new(&names, a->cfg.kube_pods_dir, cfg->kube_containers_dir)) < 0) {
+		rw_procscan_rules_free(rules);
+		free(m);
+		snprintf(err, errlen, "names: %s", strerror(-r));
+		return r;
+	}
+
+	/* Everything loaded: swap. */
+	struct rw_config *merged = malloc(sizeof *merged);
+	char later[1024] = "";
+	if (merged) {
+		*merged = a->cfg;
+		take_live(merged, cfg);
+		restart_keys(merged, cfg, later, sizeof later);
+		free(merged);
+	}
+	take_live(&a->cfg, cfg);
+	if (a->scoring) {
+		free(a->model);
+		a->model = m;
+		a->scorer.model = m;
+	}
+	rw_procscan_rules_free(a->rules);
+	a->rules = rules;
+	if (rules)
+		a->report.sources_available |= RW_SRC_BIT(RW_SRC_INDICATORS);
+	else
+		a->report.sources_available &= ~RW_SRC_BIT(RW_SRC_INDICATORS);
+	if (names) {
+		rw_names_free(a->names);
+		a->names = names;
+	}
+	enum rw_log_level lvl;
+	if (rw_log_parse_level(a->cfg.log_level, &lvl) == 0)
+		rw_log_set_level(lvl);
+	a->report.interval_ms = a->cfg.interval_ms;
+	/* every target looks its names and [allow] rule up again */
+	a->allow_gen++;
+	unsigned cur = 0;
+	for (struct rw_target *t; (t = rw_targets_next(a->targets, &cur)) != NULL;)
+		t->names_done = false;
+	a->report.config_reload_ok = true;
+	a->report.config_reload_success_ns = rw_clock_ns(CLOCK_REALTIME);
+	if (later[0])
+		rw_log_warn("agent", "reload: changed settings that take effect at the next restart: %s", later);
 	return 0;
 }

@@ -108,7 +108,8 @@ struct rw_respond {
 
 static const char *const ra_names[RW_RA_COUNT] = { "dry-run", "freeze", "kill" };
 static const char *const rr_names[RW_RR_COUNT] = { "ok", "vanished", "frozen_not_killed", "failed", "refused",
-						   "rate_limited", "no_evidence", "recheck_failed" };
+						   "rate_limited", "no_evidence", "recheck_failed",
+						   "allowed" };
 
 const char *rw_respond_action_name(enum rw_respond_action a)
 {
@@ -254,7 +255,12 @@ static bool identity_protected(const struct rw_respond *r, const char *path, con
 			return true;
 	}
 	if (id->slurm_job[0]) {
-		/* "slurm:1234" protects every step of job 1234. */
+		/* "slurm:1234/step_0" protects that step, "slurm:1234" every step of job 1234. */
+		if (id->slurm_step[0]) {
+			snprintf(cand, sizeof cand, "slurm:%s/step_%s", id->slurm_job, id->slurm_step);
+			if (any_identity_pattern(r, cand, false, why, len, where))
+				return true;
+		}
 		snprintf(cand, sizeof cand, "slurm:%s", id->slurm_job);
 		if (any_identity_pattern(r, cand, false, why, len, where))
 			return true;
@@ -1942,6 +1948,16 @@ static int consider(struct rw_respond *r, struct rw_report_target *t, uint64_t n
 								    : RW_RA_KILL;
 	enum rw_action_state before = e->state;
 
+	/* 0. an [allow] rule exempts the target: recorded once per episode, never acted upon */
+	if (t->allowed) {
+		if (!e->noted_refused) {
+			e->noted_refused = true;
+			rw_log_info("respond", "not acting on %s (mining): allowed: %s", t->sample.cgroup, t->allow_reason);
+			snprintf(why, sizeof why, "allowed: %s", t->allow_reason);
+			decide(r, t, now_ns, ra, RW_RR_ALLOWED, why, "", "");
+		}
+		return 0;
+	}
 	/* 1. behaviour in this interval: names, command lines and connections are not looked at */
 	if (!rw_respond_evidence_qualifies(&t->sample.fp, t->sample.cpu_usec, t->sample.interval_us, icheck,
 					   sizeof icheck)) {

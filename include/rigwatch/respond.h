@@ -83,6 +83,7 @@ enum rw_respond_result {
 	RW_RR_RATE_LIMITED,
 	RW_RR_NO_EVIDENCE,     /* mining verdict without behavioural evidence of hashing in the interval */
 	RW_RR_RECHECK_FAILED,  /* the fresh read right before acting did not show hashing (or the target changed) */
+	RW_RR_ALLOWED,         /* an [allow] rule exempts the target (its reason is the detail) */
 	RW_RR_COUNT
 };
 _Static_assert(RW_RA_COUNT == RW_REPORT_RESPONSE_ACTIONS && RW_RR_COUNT == RW_REPORT_RESPONSE_RESULTS,

@@ -316,7 +316,8 @@ static void test_routes(void)
 	resp_free(&r);
 	CU_ASSERT_EQUAL(request(port, "GET", "/verdicts/1", NULL, &r), 0);
 	CU_ASSERT_EQUAL(r.status, 200);
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"slurm_job\":\"1234/step_0\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"slurm_job\":\"1234\",\"slurm_step\":\"0\",\"slurm_uid\":\"1000\","
+					     "\"slurm_user\":\"alice\""));
 	resp_free(&r);
 
 	const char *missing[] = { "/verdicts/12345", "/verdicts/abc", "/verdicts/", "/verdicts/1x",

@@ -774,6 +774,42 @@ static int audit_decisions(void)
 	return audit_count(NULL, NULL) - audit_count("\"result\":\"recheck_failed\"", NULL);
 }
 
+/* An [allow] rule's target (the agent sets rt->allowed): kill mode, a real process switching rounding modes, a
+ * mining verdict; the decision is recorded once with result "allowed" and the reason, and nothing is done. */
+static void test_consider_allowed(void)
+{
+	if (!have_cgroups())
+		return;
+	struct rw_config c;
+	struct rw_report_target t;
+	char a[256];
+	const uint64_t t0 = 1700000000ull * S;
+	snprintf(a, sizeof a, "%s/allowed", base_rel);
+	CU_ASSERT_EQUAL_FATAL(mkcg(a), 0);
+	pid_t m = spawn_as(a, FPSWITCH, 0);
+	config_for(&c, RW_RESPONSE_KILL);
+	struct rw_respond *r = open_ok(&c, cg2);
+	memset(&evs, 0, sizeof evs);
+	rw_respond_on_event(r, on_event, NULL);
+	target_init(&t, cg_ino(a), a, RW_VERDICT_MINING, 65536, 3, t0);
+	t.allowed = true;
+	snprintf(t.allow_reason, sizeof t.allow_reason, "the lab's benchmark");
+	for (int i = 0; i < 5; i++)
+		rw_respond_consider(r, &t, t0 + (uint64_t)i * S);
+	CU_ASSERT_EQUAL(t.action, RW_ACTION_NONE);
+	CU_ASSERT(last_event(RW_RA_KILL, RW_RR_ALLOWED));
+	CU_ASSERT_EQUAL(evs.n, 1);
+	CU_ASSERT(!rw_respond_holds(r, t.sample.cgroup_id));
+	CU_ASSERT_EQUAL(audit_count("\"result\":\"allowed\"", "the lab's benchmark"), 1);
+	CU_ASSERT_EQUAL(audit_count("\"result\":\"pending\"", NULL), 0);
+	CU_ASSERT(events_wait(a, "frozen 0", SETTLE_MS));
+	CU_ASSERT_EQUAL(kill(m, 0), 0);
+	rw_respond_close(r);
+	reap(m);
+	rmcg(a);
+	unlink(audit_path);
+}
+
 /* The whole path through rw_respond_consider: freeze mode and kill mode on real processes, the real ptrace
  * re-check of a process that switches rounding modes, audit lines in order with both checks, idempotence, a
  * thaw by someone else respected, and no action without an audit record. */
@@ -1406,6 +1442,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_protected_set),
 	RW_TEST(test_self_in_cgroup_namespace),
 	RW_TEST(test_consider_freeze_kill),
+	RW_TEST(test_consider_allowed),
 	RW_TEST(test_recheck_blocks),
 	RW_TEST(test_shared_cgroup_frozen_not_killed),
 	RW_TEST(test_never_the_agent_pid),
