@@ -314,20 +314,17 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 		a->scoring = true;
 	}
 	if (cfg->procscan_enabled) {
-		if ((r = rw_procscan_rules_load(&a->rules, cfg->procscan_rules, err, errlen)) < 0) {
-			r = -EINVAL; /* bad input: exit 2 */
+		/* -EINVAL (bad rules) or -ENOENT: exit 2; a file that cannot be read (EACCES, EIO) is no usage error */
+		if ((r = rw_procscan_rules_load(&a->rules, cfg->procscan_rules, err, errlen)) < 0)
 			goto fail;
-		}
 		a->report.sources_available |= RW_SRC_BIT(RW_SRC_INDICATORS);
 	}
 	if ((r = rw_procwatch_new(&a->procwatch, cfg->proc_root, cfg->attention_cpu_q16)) < 0)
 		goto fail;
 	if ((r = fp_open(a, err, errlen)) < 0)
 		goto fail;
-	if ((flags & RW_AGENT_ALERTS) && (r = rw_alerts_open(&a->alerts, &a->cfg, err, errlen)) < 0) {
-		r = -EINVAL;
+	if ((flags & RW_AGENT_ALERTS) && (r = rw_alerts_open(&a->alerts, &a->cfg, err, errlen)) < 0)
 		goto fail;
-	}
 	if ((flags & RW_AGENT_RESPOND) && cfg->response != RW_RESPONSE_OFF) {
 		if ((r = rw_respond_open(&a->respond, &a->cfg, a->root, err, errlen)) < 0)
 			goto fail;
@@ -640,9 +637,10 @@ static int visit_process(struct rw_agent *a, const struct rw_procwatch_entry *pe
 	bool created;
 	if (!hz && (hz = sysconf(_SC_CLK_TCK)) <= 0)
 		hz = 100;
-	struct rw_target *t = rw_targets_get(a->targets, pe->id, &created);
-	if (!t)
-		return -ENOMEM;
+	struct rw_target *t;
+	int r = rw_targets_get(a->targets, pe->id, &t, &created);
+	if (r < 0)
+		return r;
 	t->seen_seq = a->seq;
 	if (created || strcmp(t->path, pe->cgroup) != 0) {
 		snprintf(t->path, sizeof t->path, "%s", pe->cgroup);
@@ -855,9 +853,10 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	}
 	if (a->only_cgroup[0] && strcmp(a->only_cgroup, e->path) != 0)
 		return 0;
-	struct rw_target *t = rw_targets_get(a->targets, e->id, &created);
-	if (!t)
-		return -ENOMEM;
+	struct rw_target *t;
+	int r = rw_targets_get(a->targets, e->id, &t, &created);
+	if (r < 0)
+		return r;
 	t->seen_seq = a->seq;
 	if (created || strcmp(t->path, e->path) != 0) {
 		snprintf(t->path, sizeof t->path, "%s", e->path);

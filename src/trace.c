@@ -300,6 +300,7 @@ static void from_msg(const Rigwatch__Trace__Sample *m, struct rw_sample *out)
 
 static int write_all(struct rw_trace_writer *w, const void *p, size_t n)
 {
+	errno = 0; /* stdio need not set it: EIO then */
 	if (fwrite(p, 1, n, w->f) != n)
 		return errno ? -errno : -EIO;
 	w->offset += n;
