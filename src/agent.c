@@ -364,9 +364,9 @@ static void release_target(struct rw_target *t, void *arg)
 	struct rw_agent *a = arg;
 	if (a->respond)
 		rw_respond_forget(a->respond, t->id);
-	if (t->counters) {
-		rw_pmu_group_close(t->counters);
-		t->counters = NULL;
+	if (t->perf_group) {
+		rw_pmu_group_close(t->perf_group);
+		t->perf_group = NULL;
 		a->counter_fds -= rw_pmu_fds_per_group(a->pmu);
 	}
 }
@@ -453,7 +453,7 @@ static void start_counters(struct rw_agent *a, struct rw_target *t, const struct
 		}
 		fd = own_fd;
 	}
-	r = rw_pmu_group_open(a->pmu, fd, &t->counters);
+	r = rw_pmu_group_open(a->pmu, fd, &t->perf_group);
 	if (own_fd >= 0)
 		close(own_fd);
 	if (r == -ENOENT)
@@ -466,7 +466,7 @@ static void start_counters(struct rw_agent *a, struct rw_target *t, const struct
 	t->denied_logged = false;
 	return;
 denied:
-	t->counters = NULL;
+	t->perf_group = NULL;
 	t->counters_denied = true;
 	if (!t->denied_logged) {
 		/* Never drop a target silently: say which one went without counters and why. */
@@ -478,8 +478,8 @@ denied:
 
 static void stop_counters(struct rw_agent *a, struct rw_target *t)
 {
-	rw_pmu_group_close(t->counters);
-	t->counters = NULL;
+	rw_pmu_group_close(t->perf_group);
+	t->perf_group = NULL;
 	a->counter_fds -= rw_pmu_fds_per_group(a->pmu);
 }
 
@@ -809,10 +809,10 @@ static void sample_counters(struct rw_agent *a, struct rw_target *t, const struc
 {
 	struct rw_sample *s = &rt->sample;
 
-	if (t->counters) {
+	if (t->perf_group) {
 		uint64_t totals[RW_CTR_COUNT];
 		uint32_t present = 0, ratio = 0;
-		if (rw_pmu_group_read(t->counters, s->cpu_usec * 1000, totals, &present, &ratio) == 0) {
+		if (rw_pmu_group_read(t->perf_group, s->cpu_usec * 1000, totals, &present, &ratio) == 0) {
 			for (int i = 0; i < RW_CTR_COUNT; i++) {
 				s->counters_total[i] = totals[i];
 				s->counters[i] = totals[i] >= t->prev_counters[i] ? totals[i] - t->prev_counters[i] : 0;
@@ -826,9 +826,9 @@ static void sample_counters(struct rw_agent *a, struct rw_target *t, const struc
 	}
 	if (busy) {
 		t->idle_intervals = 0;
-		if (!t->counters)
+		if (!t->perf_group)
 			start_counters(a, t, e);
-	} else if (t->counters && ++t->idle_intervals >= COUNTERS_IDLE_CLOSE) {
+	} else if (t->perf_group && ++t->idle_intervals >= COUNTERS_IDLE_CLOSE) {
 		stop_counters(a, t);
 	}
 	t->was_busy = busy;

@@ -44,7 +44,7 @@ struct rw_target {
 	bool have_prev;
 	uint32_t cg_missing;                  /* cgroup files found missing (see rw_cgstats_paths.missing) */
 
-	struct rw_pmu_group *counters;        /* NULL unless busy (attention) */
+	struct rw_pmu_group *perf_group;      /* open counters; NULL unless busy (attention) */
 	uint64_t prev_counters[RW_CTR_COUNT];
 	unsigned idle_intervals;              /* consecutive intervals below the attention threshold */
 	bool was_busy;                        /* above it in the previous interval */
