@@ -612,10 +612,10 @@ static int events_value(int dfd, const char *key)
  * -ETIMEDOUT or -errno. */
 static int wait_events(int dfd, const char *key, int want, unsigned timeout_ms, unsigned *waited_ms)
 {
-	uint64_t start = rw_mono_ns() / 1000000u;
+	uint64_t start = rw_mono_ms();
 	for (;;) {
 		int v = events_value(dfd, key);
-		uint64_t el = (rw_mono_ns() / 1000000u) - start;
+		uint64_t el = rw_mono_ms() - start;
 		if (waited_ms)
 			*waited_ms = (unsigned)el;
 		if (gone_errno(v))
@@ -797,7 +797,7 @@ static unsigned signal_subtree(int dfd, pid_t *a, pid_t *b, int depth)
 
 int rw_respond_kill(int dfd, enum rw_kill_method how, char *detail, size_t len)
 {
-	uint64_t start = rw_mono_ns() / 1000000u;
+	uint64_t start = rw_mono_ms();
 	unsigned waited = 0, sent = 0, passes = 0;
 	bool used_kill_file = false;
 	int ret;
@@ -832,7 +832,7 @@ int rw_respond_kill(int dfd, enum rw_kill_method how, char *detail, size_t len)
 	for (;;) {
 		sent += signal_subtree(dfd, a, b, 0);
 		passes++;
-		unsigned el = (unsigned)((rw_mono_ns() / 1000000u) - start);
+		unsigned el = (unsigned)(rw_mono_ms() - start);
 		unsigned left = el >= ACT_WAIT_MS ? 0 : ACT_WAIT_MS - el;
 		ret = wait_events(dfd, "populated", 0, left < 50 ? left : 50, NULL);
 		if (ret != -ETIMEDOUT || left == 0)
@@ -840,7 +840,7 @@ int rw_respond_kill(int dfd, enum rw_kill_method how, char *detail, size_t len)
 	}
 	free(a);
 	free(b);
-	waited = (unsigned)((rw_mono_ns() / 1000000u) - start);
+	waited = (unsigned)(rw_mono_ms() - start);
 	if (ret == 0 || ret == RW_RESPOND_VANISHED)
 		snprintf(detail, len, "%sSIGKILL to %u processes in %u passes; %s after %u ms",
 			 used_kill_file ? "cgroup.kill, then " : "", sent, passes,
