@@ -501,45 +501,45 @@ static void check_descendants(struct subtree_check *sc, int dfd, char *rel, size
 }
 
 
-const char *rw_respond_allowed(const struct rw_respond *r, const char *cgroup, uint64_t cgroup_id,
-			       const struct rw_identity *id, char *why, size_t whylen)
+int rw_respond_allowed(const struct rw_respond *r, const char *cgroup, uint64_t cgroup_id, const struct rw_identity *id,
+		       char *why, size_t whylen)
 {
 	if (!r || !cgroup) {
 		snprintf(why, whylen, "no target");
-		return why;
+		return -EPERM;
 	}
 	if (!canonical_path(cgroup)) {
 		snprintf(why, whylen, "not a canonical cgroup path: %s", cgroup);
-		return why;
+		return -EPERM;
 	}
 	if (is_root_path(cgroup)) {
 		snprintf(why, whylen, "the cgroup2 root");
-		return why;
+		return -EPERM;
 	}
 	if ((cgroup_id && in_self_chain(r, cgroup_id)) || (r->self_cg[0] && path_covers(cgroup, r->self_cg))) {
 		if ((r->n_self_chain && cgroup_id == r->self_chain[0]) || strcmp(cgroup, r->self_cg) == 0)
 			snprintf(why, whylen, "the agent's own cgroup");
 		else
 			snprintf(why, whylen, "an ancestor of the agent's own cgroup %s", r->self_cg);
-		return why;
+		return -EPERM;
 	}
 	if (has_component(cgroup, "init.scope")) {
 		snprintf(why, whylen, "init.scope");
-		return why;
+		return -EPERM;
 	}
 	if (cgroup_glob_protected(r, cgroup, why, whylen, ""))
-		return why;
+		return -EPERM;
 	if (identity_protected(r, cgroup, id, why, whylen, ""))
-		return why;
+		return -EPERM;
 	if (builtin_protected(r, cgroup, id, why, whylen, ""))
-		return why;
+		return -EPERM;
 
 	/* Acting freezes or kills the whole subtree: refuse if any descendant is protected. */
 	char path[RW_CONFIG_PATH_LEN + RW_CGROUP_PATH_MAX];
 	char rel[RW_CGROUP_PATH_MAX];
 	if (abs_path(r, path, sizeof path, cgroup, NULL) < 0) {
 		snprintf(why, whylen, "path too long");
-		return why;
+		return -EPERM;
 	}
 	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) { /* a vanished target has no subtree to protect */
@@ -547,9 +547,9 @@ const char *rw_respond_allowed(const struct rw_respond *r, const char *cgroup, u
 		snprintf(rel, sizeof rel, "%s", cgroup);
 		check_descendants(&sc, dfd, rel, strlen(rel), 0);
 		if (sc.refused)
-			return why;
+			return -EPERM;
 	}
-	return NULL;
+	return 0;
 }
 static int read_small(const char *path, char *buf, size_t len)
 {
@@ -1686,7 +1686,7 @@ static int consider(struct rw_respond *r, struct rw_report_target *t, uint64_t n
 	}
 	/* 2. the rules */
 	if (!rw_target_is_process(t->sample.cgroup_id) &&
-	    rw_respond_allowed(r, t->sample.cgroup, t->sample.cgroup_id, &t->sample.identity, why, sizeof why)) {
+	    rw_respond_allowed(r, t->sample.cgroup, t->sample.cgroup_id, &t->sample.identity, why, sizeof why) < 0) {
 		refuse(r, e, t, now_ns, ra, why, icheck, "");
 		return 0;
 	}
