@@ -425,20 +425,17 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 		a->scoring = true;
 	}
 	if (cfg->procscan_enabled) {
-		if ((r = rw_procscan_rules_load(&a->rules, cfg->procscan_rules, err, errlen)) < 0) {
-			r = -EINVAL; /* bad input: exit 2 */
+		/* -EINVAL (bad rules) or -ENOENT: exit 2; a file that cannot be read (EACCES, EIO) is no usage error */
+		if ((r = rw_procscan_rules_load(&a->rules, cfg->procscan_rules, err, errlen)) < 0)
 			goto fail;
-		}
 		a->report.sources_available |= RW_SRC_BIT(RW_SRC_INDICATORS);
 	}
 	if ((r = rw_procwatch_new(&a->procwatch, cfg->proc_root, cfg->attention_cpu_q16)) < 0)
 		goto fail;
 	if ((r = fp_open(a, err, errlen)) < 0)
 		goto fail;
-	if ((flags & RW_AGENT_ALERTS) && (r = rw_alerts_open(&a->alerts, &a->cfg, err, errlen)) < 0) {
-		r = -EINVAL;
+	if ((flags & RW_AGENT_ALERTS) && (r = rw_alerts_open(&a->alerts, &a->cfg, err, errlen)) < 0)
 		goto fail;
-	}
 	if ((flags & RW_AGENT_RESPOND) && cfg->response != RW_RESPONSE_OFF) {
 		if ((r = rw_respond_open(&a->respond, &a->cfg, a->root, err, errlen)) < 0)
 			goto fail;
@@ -482,9 +479,9 @@ static void release_target(struct rw_target *t, void *arg)
 	struct rw_agent *a = arg;
 	if (a->respond)
 		rw_respond_forget(a->respond, t->id);
-	if (t->counters) {
-		rw_pmu_group_close(t->counters);
-		t->counters = NULL;
+	if (t->perf_group) {
+		rw_pmu_group_close(t->perf_group);
+		t->perf_group = NULL;
 		a->counter_fds -= rw_pmu_fds_per_group(a->pmu);
 	}
 }
@@ -574,7 +571,7 @@ static void start_counters(struct rw_agent *a, struct rw_target *t, const struct
 		}
 		fd = own_fd;
 	}
-	r = rw_pmu_group_open(a->pmu, fd, &t->counters);
+	r = rw_pmu_group_open(a->pmu, fd, &t->perf_group);
 	if (own_fd >= 0)
 		close(own_fd);
 	if (r == -ENOENT)
@@ -587,7 +584,7 @@ static void start_counters(struct rw_agent *a, struct rw_target *t, const struct
 	t->denied_logged = false;
 	return;
 denied:
-	t->counters = NULL;
+	t->perf_group = NULL;
 	t->counters_denied = true;
 	if (!t->denied_logged) {
 		/* Never drop a target silently: say which one went without counters and why. */
@@ -599,8 +596,8 @@ denied:
 
 static void stop_counters(struct rw_agent *a, struct rw_target *t)
 {
-	rw_pmu_group_close(t->counters);
-	t->counters = NULL;
+	rw_pmu_group_close(t->perf_group);
+	t->perf_group = NULL;
 	a->counter_fds -= rw_pmu_fds_per_group(a->pmu);
 }
 
@@ -846,9 +843,10 @@ static int visit_process(struct rw_agent *a, const struct rw_procwatch_entry *pe
 	bool created;
 	if (!hz && (hz = sysconf(_SC_CLK_TCK)) <= 0)
 		hz = 100;
-	struct rw_target *t = rw_targets_get(a->targets, pe->id, &created);
-	if (!t)
-		return -ENOMEM;
+	struct rw_target *t;
+	int r = rw_targets_get(a->targets, pe->id, &t, &created);
+	if (r < 0)
+		return r;
 	t->seen_seq = a->seq;
 	if (created || strcmp(t->path, pe->cgroup) != 0) {
 		snprintf(t->path, sizeof t->path, "%s", pe->cgroup);
@@ -1090,10 +1088,10 @@ static void sample_counters(struct rw_agent *a, struct rw_target *t, const struc
 {
 	struct rw_sample *s = &rt->sample;
 
-	if (t->counters) {
+	if (t->perf_group) {
 		uint64_t totals[RW_CTR_COUNT];
 		uint32_t present = 0, ratio = 0;
-		if (rw_pmu_group_read(t->counters, s->cpu_usec * 1000, totals, &present, &ratio) == 0) {
+		if (rw_pmu_group_read(t->perf_group, s->cpu_usec * 1000, totals, &present, &ratio) == 0) {
 			for (int i = 0; i < RW_CTR_COUNT; i++) {
 				s->counters_total[i] = totals[i];
 				s->counters[i] = totals[i] >= t->prev_counters[i] ? totals[i] - t->prev_counters[i] : 0;
@@ -1107,9 +1105,9 @@ static void sample_counters(struct rw_agent *a, struct rw_target *t, const struc
 	}
 	if (busy) {
 		t->idle_intervals = 0;
-		if (!t->counters)
+		if (!t->perf_group)
 			start_counters(a, t, e);
-	} else if (t->counters && ++t->idle_intervals >= COUNTERS_IDLE_CLOSE) {
+	} else if (t->perf_group && ++t->idle_intervals >= COUNTERS_IDLE_CLOSE) {
 		stop_counters(a, t);
 	}
 	t->was_busy = busy;
@@ -1134,9 +1132,10 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	}
 	if (a->only_cgroup[0] && strcmp(a->only_cgroup, e->path) != 0)
 		return 0;
-	struct rw_target *t = rw_targets_get(a->targets, e->id, &created);
-	if (!t)
-		return -ENOMEM;
+	struct rw_target *t;
+	int r = rw_targets_get(a->targets, e->id, &t, &created);
+	if (r < 0)
+		return r;
 	t->seen_seq = a->seq;
 	if (a->fpbpf && !a->v1 && fp_watch_cgroup(a, e->id) < 0)
 		return -ENOMEM;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "rigwatch/alerts.h"
+#include "rigwatch/clock.h"
 #include "rigwatch/respond.h"
 #include "rigwatch/features.h"
 #include "rigwatch/exposition.h"
@@ -119,19 +120,12 @@ static int parse_url(struct http_sink *h, const char *url, char *err, size_t err
 	return 0;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Wait for fd to be ready for `events` until deadline (mono ms) or until close wakes wake_fd. 0, -ETIMEDOUT,
  * -ECANCELED or a negative errno. */
 static int wait_fd(int fd, short events, uint64_t deadline, int wake_fd)
 {
 	for (;;) {
-		uint64_t now = mono_ms();
+		uint64_t now = rw_mono_ms();
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		struct pollfd pfd[2] = { { .fd = fd, .events = events }, { .fd = wake_fd, .events = POLLIN } };
@@ -150,7 +144,7 @@ static int wait_fd(int fd, short events, uint64_t deadline, int wake_fd)
 /* One POST. Returns the HTTP status (>= 100) or a negative errno; why gets a line for the log. */
 static int http_post_once(const struct http_sink *h, const char *body, char *why, size_t whylen)
 {
-	uint64_t deadline = mono_ms() + h->timeout_ms;
+	uint64_t deadline = rw_mono_ms() + h->timeout_ms;
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG }, *ai = NULL;
 	int r = getaddrinfo(h->host, h->port, &hints, &ai), fd = -1;
 	if (r) {
@@ -245,8 +239,8 @@ static void *http_sender(void *arg)
 		if (!h->n)
 			break;
 		if (h->stop && !stop_deadline)
-			stop_deadline = mono_ms() + 2000;
-		if (stop_deadline && mono_ms() >= stop_deadline) {
+			stop_deadline = rw_mono_ms() + 2000;
+		if (stop_deadline && rw_mono_ms() >= stop_deadline) {
 			/* closing: what is left after the grace period is dropped, and counted */
 			while (h->n) {
 				free(h->q[h->head]);
@@ -717,11 +711,8 @@ static int format_verdict(const char *host, const struct rw_report_target *t, en
 
 	*prio_out = priority;
 	uint64_t when = v->since_ns ? v->since_ns : s->time_ns;
-	if (!when) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		when = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	}
+	if (!when)
+		when = rw_real_ns();
 	struct rw_buf tb = RW_BUF_INIT;
 	rw_buf_rfc3339(&tb, when, 9);
 	snprintf(tm, sizeof tm, "%.*s", (int)tb.len, tb.data ? tb.data : "");

@@ -6,6 +6,7 @@
 #include "rigwatch/containers.h"
 #include "rigwatch/features.h"
 #include "rigwatch/identity.h"
+#include "rigwatch/respond.h"
 
 static void sources_text(uint32_t sources, char *buf, size_t len)
 {
@@ -38,7 +39,6 @@ void rw_list_print_table(const struct rw_report *r, FILE *out)
 	fprintf(out, "%-10s %-26s %5s %7s %-26s %10s %8s %6s %4s %5s %-8s %-7s %s\n", "CGROUP_ID", "IDENTITY", "CORES",
 		"TASKCLK", "SOURCES", "INSTR/S", "CTXSW/S", "FPMODE", "IND", "SCORE", "VERDICT", "ACTION", "CGROUP");
 	for (unsigned i = 0; i < r->n_targets; i++) {
-		static const char *const actions[] = { "-", "dry-run", "frozen", "killed", "failed" };
 		const struct rw_report_target *t = &r->targets[i];
 		const struct rw_sample *s = &t->sample;
 		char ident[64], src[64], cores[32], tclk[32], instr[32], ctx[32], fp[16] = "-", ind[16] = "-";
@@ -60,7 +60,7 @@ void rw_list_print_table(const struct rw_report *r, FILE *out)
 			snprintf(ind, sizeof ind, "%u", s->ind.matches); /* pool connections are among them */
 		fprintf(out, "%-10llu %-26.26s %5s %7s %-26s %10s %8s %6s %4s %2u.%02u %-8s %-7s %s\n",
 			(unsigned long long)s->cgroup_id, ident, cores, tclk, src, instr, ctx, fp, ind, pct / 100, pct % 100,
-			rw_verdict_name(t->verdict.verdict), actions[t->action <= RW_ACTION_FAILED ? t->action : 0],
+			rw_verdict_name(t->verdict.verdict), t->action == RW_ACTION_NONE ? "-" : rw_action_state_name(t->action),
 			s->cgroup);
 		if (s->ind.evidence[0])
 			fprintf(out, "%-10s   indicator: %s\n", "", s->ind.evidence);

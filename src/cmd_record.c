@@ -1,5 +1,5 @@
 /* cmd_record: `rigwatch record`. Runs the sampling loop (agent.c) without scoring or HTTP and hands every sample
- * to the trace writer (trace.c), flushed each interval. */
+ * to the trace writer (trace.c), flushed as it comes. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

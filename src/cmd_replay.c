@@ -9,8 +9,9 @@
 #include "rigwatch/score.h"
 #include "rigwatch/trace.h"
 
-/* One verdict state as a JSON object (no newline), the shape of a /verdicts target minus identity:
- * {"time","cgroup","cgroup_id","verdict","previous","score","sources","reasons","first_seen","since"}. */
+/* One verdict change as a JSON line: {"time","cgroup","cgroup_id","verdict","previous","score","sources","reasons",
+ * "first_seen","since"}, fields named as in a /verdicts target (which has more: identity, action, ...), plus the
+ * sample's time and the previous verdict. */
 static void verdict_json(struct rw_buf *b, const struct rw_sample *s, const struct rw_verdict_state *v,
 			 enum rw_verdict prev)
 {

@@ -104,7 +104,7 @@ void rw_config_defaults(struct rw_config *cfg)
 	strcpy(cfg->pmu_table, "auto");
 	cfg->fpprobe_enabled = true;
 	strcpy(cfg->fpprobe_path, "auto");
-	cfg->fpprobe_max_probes = 128;     /* 8 threads a round at 16 reads each, as 64 did at 8 */
+	cfg->fpprobe_max_probes = 128;     /* 8 threads a round at 16 reads each */
 	/* 4 misses a miner's mode changes in ~18 % of intervals, 8 in ~1 %; 16 (one read per 62.5 ms) also sees
 	 * 2+ non-default modes in most intervals of a miner hashing only 25 % of the time (tools/train traces) */
 	cfg->fpprobe_reads_per_thread = 16;

@@ -1,5 +1,5 @@
-/* events: the counter tables. Every string here was encoded by libpfm4 4.13 (notes/libpfm-events/
- * verify_encodings.txt); tests/unit/test_events.c re-checks each x86 one against its recorded config.
+/* events: the counter tables. Every string here was encoded by libpfm4 4.13; tests/unit/test_events.c re-checks
+ * each x86 one against the config libpfm4 gave for it, recorded there.
  *
  * Choices that are not obvious:
  * - Intel instructions are INST_RETIRED:ANY_P (0xc0), not INST_RETIRED:ANY: 4.13 mis-encodes spr ANY as 0x1c0,

@@ -378,13 +378,14 @@ struct thr_mode {
 	uint8_t last;   /* rounding mode of the previous read, 0xff before the first */
 };
 
-struct tgt {
+/* A target as the probe keeps it (under mu): where to find its threads, and its evidence since the last collect. */
+struct probed {
 	uint64_t id;
 	pid_t pid;                /* a process target; 0 for a cgroup */
 	uint64_t start_ticks;
 	char path[sizeof(((struct rw_fpprobe_target *)0)->path)];
 	bool active;
-	bool has;                 /* evidence since last collect */
+	bool has_evidence;        /* since the last collect */
 	struct rw_fp_evidence ev;
 	struct thr_mode *thr;     /* per-thread modes since last collect */
 	unsigned nthr, capthr;
@@ -392,7 +393,7 @@ struct tgt {
 
 /* A CPU-time snapshot of one target's threads (probe thread only), with the target's share of the read budget
  * carried from round to round. */
-struct snap {
+struct target_threads {
 	uint64_t id;
 	uint64_t time_ns;
 	uint64_t credit;          /* Q16 cores, grows by the target's weight each round it waits for reads */
@@ -408,17 +409,17 @@ struct rw_fpprobe {
 	pthread_cond_t cv;
 	pthread_t th;
 	bool stop;
-	unsigned gen;
+	unsigned targets_gen;     /* bumped by every new target list: a round in progress ends early */
 	/* settings */
 	char proc_root[RW_CONFIG_PATH_LEN];
 	uint32_t interval_ms, max_probes, reads_per_thread;
 	int32_t min_share_q16;
 	uint64_t tick_ns;
 	/* under mu */
-	struct tgt *tg;
+	struct probed *tg;
 	unsigned ntg, captg;
 	/* probe thread only */
-	struct snap *snaps;
+	struct target_threads *snaps;
 	unsigned nsnaps;
 	struct pending pend;
 };
@@ -475,7 +476,7 @@ static int thread_cpu_ns(const char *proc_root, pid_t tid, uint64_t tick_ns, uin
 	return 0;
 }
 
-static int snap_add(struct snap *s, pid_t tid, const struct rw_fpprobe *p)
+static int snap_add(struct target_threads *s, pid_t tid, const struct rw_fpprobe *p)
 {
 	uint64_t ns;
 	if (thread_cpu_ns(p->proc_root, tid, p->tick_ns, &ns) < 0)
@@ -502,7 +503,7 @@ static int snap_add(struct snap *s, pid_t tid, const struct rw_fpprobe *p)
 
 /* Every thread of a target and its CPU times into s: from cgroup.threads for a cgroup, from /proc/<pid>/task for
  * a process (after checking that the pid still names the process it did). */
-static int take_snap(const struct rw_fpprobe *p, const struct rw_fpprobe_target *t, struct snap *s)
+static int take_snap(const struct rw_fpprobe *p, const struct rw_fpprobe_target *t, struct target_threads *s)
 {
 	int tid, rc = 0;
 	s->n = 0;
@@ -542,7 +543,7 @@ static int take_snap(const struct rw_fpprobe *p, const struct rw_fpprobe_target 
 	return rc;
 }
 
-static struct snap *snap_find(struct rw_fpprobe *p, uint64_t id)
+static struct target_threads *snap_find(struct rw_fpprobe *p, uint64_t id)
 {
 	for (unsigned i = 0; i < p->nsnaps; i++)
 		if (p->snaps[i].id == id)
@@ -550,7 +551,7 @@ static struct snap *snap_find(struct rw_fpprobe *p, uint64_t id)
 	return NULL;
 }
 
-static void snap_free(struct snap *s)
+static void snap_free(struct target_threads *s)
 {
 	free(s->tid);
 	free(s->cpu);
@@ -559,7 +560,7 @@ static void snap_free(struct snap *s)
 	s->cpu = NULL;
 }
 
-static void snaps_free(struct snap *v, unsigned n)
+static void snaps_free(struct target_threads *v, unsigned n)
 {
 	if (!v)
 		return;
@@ -568,7 +569,8 @@ static void snaps_free(struct snap *v, unsigned n)
 	free(v);
 }
 
-struct cand {
+/* A thread that may be read this round. */
+struct candidate {
 	unsigned tg;      /* index into the round's target copy */
 	pid_t tid;
 	uint64_t delta;   /* CPU ticks over the window */
@@ -579,13 +581,13 @@ struct cand {
 
 static int cand_by_target_delta(const void *a, const void *b)
 {
-	const struct cand *x = a, *y = b;
+	const struct candidate *x = a, *y = b;
 	if (x->tg != y->tg)
 		return x->tg < y->tg ? -1 : 1;
 	return x->delta > y->delta ? -1 : x->delta < y->delta;
 }
 
-static struct tgt *tgt_find(struct rw_fpprobe *p, uint64_t id)
+static struct probed *probed_find(struct rw_fpprobe *p, uint64_t id)
 {
 	for (unsigned i = 0; i < p->ntg; i++)
 		if (p->tg[i].id == id)
@@ -596,10 +598,10 @@ static struct tgt *tgt_find(struct rw_fpprobe *p, uint64_t id)
 static void record(struct rw_fpprobe *p, uint64_t id, pid_t tid, int rc, uint32_t control)
 {
 	pthread_mutex_lock(&p->mu);
-	struct tgt *t = tgt_find(p, id);
+	struct probed *t = probed_find(p, id);
 	if (!t)
 		goto out;
-	t->has = true;
+	t->has_evidence = true;
 	if (rc < 0) {
 		t->ev.failed++;
 		goto out;
@@ -677,9 +679,9 @@ static void record_traced(struct rw_fpprobe *p, uint64_t id, pid_t tid, const st
 	proc_cgroup(p->proc_root, tid, cg_a, sizeof(cg_a));
 	proc_cgroup(p->proc_root, tr->tracer, cg_b, sizeof(cg_b));
 	pthread_mutex_lock(&p->mu);
-	struct tgt *t = tgt_find(p, id);
+	struct probed *t = probed_find(p, id);
 	if (t) {
-		t->has = true;
+		t->has_evidence = true;
 		if (t->ev.threads_traced < UINT16_MAX)
 			t->ev.threads_traced++;
 		if (!t->ev.tracer_pid) {
@@ -695,11 +697,11 @@ static void record_traced(struct rw_fpprobe *p, uint64_t id, pid_t tid, const st
 
 /* Wait until deadline (monotonic ns) or until stop / a new round; returns true to go on with this round. While a
  * tracee that did not stop in time is pending, the wait watches for its stop (SIGCHLD) and releases it at once. */
-static bool wait_until(struct rw_fpprobe *p, uint64_t deadline, unsigned gen)
+static bool wait_until(struct rw_fpprobe *p, uint64_t deadline, unsigned targets_gen)
 {
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		if (p->stop || p->gen != gen)
+		if (p->stop || p->targets_gen != targets_gen)
 			break;
 		uint64_t t = rw_mono_ns();
 		if (t >= deadline)
@@ -721,7 +723,7 @@ static bool wait_until(struct rw_fpprobe *p, uint64_t deadline, unsigned gen)
 		ts.tv_nsec = (long)(abs % 1000000000ull);
 		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 	}
-	bool go = !p->stop && p->gen == gen;
+	bool go = !p->stop && p->targets_gen == targets_gen;
 	pthread_mutex_unlock(&p->mu);
 	return go;
 }
@@ -731,7 +733,7 @@ static bool wait_until(struct rw_fpprobe *p, uint64_t deadline, unsigned gen)
  * target's busiest thread first, then second ones, and a served target starts again from zero. A target at 5 %
  * of a core among busy ones is served within a few rounds, a busy one more often, and the budget stays the
  * same however many targets there are. */
-static void choose(struct snap *cur, unsigned n, struct cand *cands, unsigned ncand, unsigned maxthreads,
+static void choose(struct target_threads *cur, unsigned n, struct candidate *cands, unsigned ncand, unsigned maxthreads,
 		   const uint64_t *tcpu_q16)
 {
 	if (!ncand)
@@ -781,11 +783,11 @@ out:
 }
 
 /* One round: choose threads from CPU-time deltas, then read each a few times, spread over the interval. */
-static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprobe_target *tgts, unsigned n)
+static void run_round(struct rw_fpprobe *p, unsigned targets_gen, const struct rw_fpprobe_target *tgts, unsigned n)
 {
 	uint64_t start = rw_mono_ns();
-	struct snap *cur = calloc(n ? n : 1, sizeof(*cur)), *base = NULL;
-	struct cand *cands = NULL;
+	struct target_threads *cur = calloc(n ? n : 1, sizeof(*cur)), *base = NULL;
+	struct candidate *cands = NULL;
 	uint64_t *tcpu = calloc(n ? n : 1, sizeof(*tcpu));
 	unsigned ncand = 0, capcand = 0;
 	bool any_new = false;
@@ -793,7 +795,7 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 		goto out;
 
 	for (unsigned i = 0; i < n; i++) {
-		struct snap *old = snap_find(p, tgts[i].cgroup_id);
+		struct target_threads *old = snap_find(p, tgts[i].cgroup_id);
 		cur[i].id = tgts[i].cgroup_id;
 		if (old)
 			cur[i].credit = old->credit;
@@ -806,7 +808,7 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 	if (any_new) {
 		base = cur;
 		cur = calloc(n, sizeof(*cur));
-		if (!cur || !wait_until(p, start + NEW_TARGET_WINDOW_MS * 1000000ull, gen))
+		if (!cur || !wait_until(p, start + NEW_TARGET_WINDOW_MS * 1000000ull, targets_gen))
 			goto out;
 		for (unsigned i = 0; i < n; i++) {
 			cur[i].id = tgts[i].cgroup_id;
@@ -822,7 +824,7 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 	 * is likely to be caught in one, which an interrupt would cut short; a miner hashes in user code. Lifetime
 	 * times, not the window's: a short window on a crowded host holds no whole tick. */
 	for (unsigned i = 0; i < n; i++) {
-		struct snap *prev = snap_find(p, tgts[i].cgroup_id);
+		struct target_threads *prev = snap_find(p, tgts[i].cgroup_id);
 		if (!prev || !prev->tid)
 			prev = base ? &base[i] : NULL;
 		if (!prev)
@@ -850,12 +852,12 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 				continue;
 			if (ncand == capcand) {
 				capcand = capcand ? capcand * 2 : 64;
-				struct cand *nc = realloc(cands, capcand * sizeof(*nc));
+				struct candidate *nc = realloc(cands, capcand * sizeof(*nc));
 				if (!nc)
 					goto out;
 				cands = nc;
 			}
-			cands[ncand++] = (struct cand){ .tg = i, .tid = cur[i].tid[k], .delta = d };
+			cands[ncand++] = (struct candidate){ .tg = i, .tid = cur[i].tid[k], .delta = d };
 		}
 	}
 
@@ -888,7 +890,7 @@ static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprob
 	uint64_t interval = (uint64_t)p->interval_ms * 1000000ull;
 	for (unsigned r = 0; r < reads && ncand; r++) {
 		uint64_t at = start + interval * (2 * r + 1) / (2 * reads);
-		if (!wait_until(p, at, gen))
+		if (!wait_until(p, at, targets_gen))
 			break;
 		for (unsigned c = 0; c < ncand; c++) {
 			if (cands[c].dead)
@@ -940,7 +942,7 @@ static void *probe_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&p->mu);
-		while (!p->stop && p->gen == seen) {
+		while (!p->stop && p->targets_gen == seen) {
 			if (p->pend.n) {
 				/* A late tracee: released the moment its stop arrives (SIGCHLD), the wait cut into
 				 * slices only to notice a new round or the stop. */
@@ -956,7 +958,7 @@ static void *probe_main(void *arg)
 			pthread_mutex_unlock(&p->mu);
 			break;
 		}
-		seen = p->gen;
+		seen = p->targets_gen;
 		unsigned n = 0;
 		struct rw_fpprobe_target *copy = calloc(p->ntg ? p->ntg : 1, sizeof(*copy));
 		for (unsigned i = 0; copy && i < p->ntg; i++)
@@ -1028,17 +1030,17 @@ void rw_fpprobe_set_targets(struct rw_fpprobe *p, const struct rw_fpprobe_target
 	pthread_mutex_lock(&p->mu);
 	/* A target no longer busy keeps its evidence until collected, then goes. */
 	for (unsigned i = p->ntg; i-- > 0;) {
-		if (!p->tg[i].active && !p->tg[i].has)
+		if (!p->tg[i].active && !p->tg[i].has_evidence)
 			tgt_drop(p, i);
 		else
 			p->tg[i].active = false;
 	}
 	for (unsigned k = 0; k < n; k++) {
-		struct tgt *g = tgt_find(p, t[k].cgroup_id);
+		struct probed *g = probed_find(p, t[k].cgroup_id);
 		if (!g) {
 			if (p->ntg == p->captg) {
 				unsigned cap = p->captg ? p->captg * 2 : 16;
-				struct tgt *ng = realloc(p->tg, cap * sizeof(*ng));
+				struct probed *ng = realloc(p->tg, cap * sizeof(*ng));
 				if (!ng)
 					break;
 				p->tg = ng;
@@ -1053,7 +1055,7 @@ void rw_fpprobe_set_targets(struct rw_fpprobe *p, const struct rw_fpprobe_target
 		g->start_ticks = t[k].start_ticks;
 		g->active = true;
 	}
-	p->gen++;
+	p->targets_gen++;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 }
@@ -1065,15 +1067,15 @@ int rw_fpprobe_collect(struct rw_fpprobe *p, uint64_t cgroup_id, struct rw_fp_ev
 		return -ENOENT;
 	int rc = -ENOENT;
 	pthread_mutex_lock(&p->mu);
-	struct tgt *t = tgt_find(p, cgroup_id);
-	if (t && t->has) {
+	struct probed *t = probed_find(p, cgroup_id);
+	if (t && t->has_evidence) {
 		*out = t->ev;
 		rc = 0;
 	}
 	if (t) {
 		memset(&t->ev, 0, sizeof(t->ev));
 		t->nthr = 0;
-		t->has = false;
+		t->has_evidence = false;
 		if (!t->active)
 			tgt_drop(p, (unsigned)(t - p->tg));
 	}

@@ -40,7 +40,7 @@
 #include "rigwatch/webconfig.h"
 
 /* The bodies of one published report. */
-struct snap {
+struct bodies {
 	atomic_uint refs;
 	struct rw_buf text, proto, json;
 	bool have_proto;                   /* protobuf rendered: only while scrapers ask for it */
@@ -96,11 +96,11 @@ struct rw_http {
 	struct MHD_Response *canned[C_COUNT];
 
 	pthread_mutex_t mu;         /* guards cur, last_publish_ns, interval_ms */
-	struct snap *cur;
+	struct bodies *cur;
 	uint64_t last_publish_ns;   /* CLOCK_MONOTONIC; 0 = never */
 	uint32_t interval_ms;
 
-	struct snap *spare;         /* sampling thread only: a retired snapshot whose buffers we reuse */
+	struct bodies *spare;         /* sampling thread only: a retired snapshot whose buffers we reuse */
 	/* When a scrape last asked for the gzip form of text (0) or protobuf (1), CLOCK_MONOTONIC ns: while
 	 * scrapers use gzip, publish compresses ahead, so no scrape waits for a compression. */
 	_Atomic uint64_t gzip_wanted_ns[2];
@@ -111,10 +111,11 @@ struct rw_http {
 
 static int gzip_buf(const struct rw_buf *src, struct rw_buf *dst);
 
-/* Compress ahead while a gzip scrape came within this many ns (a few scrape intervals). */
-#define GZIP_AHEAD_NS (300ull * 1000000000ull)
+/* Render ahead (gzip forms, the protobuf body) while a scrape that wanted them came within this many ns (a few
+ * scrape intervals). */
+#define WANTED_AHEAD_NS (300ull * 1000000000ull)
 
-static void snap_free(struct snap *s)
+static void bodies_free(struct bodies *s)
 {
 	if (!s)
 		return;
@@ -129,23 +130,23 @@ static void snap_free(struct snap *s)
 }
 
 /* Drop one reference; true when it was the last. */
-static bool snap_unref(struct snap *s)
+static bool bodies_unref(struct bodies *s)
 {
 	return atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1;
 }
 
 /* MHD's free callback for a response body that points into a snapshot. */
-static void snap_release(void *cls)
+static void bodies_release(void *cls)
 {
-	struct snap *s = cls;
-	if (snap_unref(s))
-		snap_free(s);
+	struct bodies *s = cls;
+	if (bodies_unref(s))
+		bodies_free(s);
 }
 
-static struct snap *snap_acquire(struct rw_http *h)
+static struct bodies *bodies_acquire(struct rw_http *h)
 {
 	pthread_mutex_lock(&h->mu);
-	struct snap *s = h->cur;
+	struct bodies *s = h->cur;
 	if (s)
 		atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&h->mu);
@@ -160,7 +161,7 @@ static int slice_cmp(const void *a, const void *b)
 
 void rw_http_publish(struct rw_http *h, const struct rw_report *r)
 {
-	struct snap *s = h->spare;
+	struct bodies *s = h->spare;
 	int rc = 0;
 	/* Render at a lower priority than the serving thread: on a small host the render of a large report would
 	 * otherwise take the CPU from scrapes in flight (their tail latency). Restored below; raising it back needs
@@ -193,7 +194,7 @@ void rw_http_publish(struct rw_http *h, const struct rw_report *r)
 	}
 	s->n_slices = r->n_targets;
 	uint64_t pw = atomic_load_explicit(&h->proto_wanted_ns, memory_order_relaxed);
-	s->have_proto = pw && rw_mono_ns() - pw < GZIP_AHEAD_NS;
+	s->have_proto = pw && rw_mono_ns() - pw < WANTED_AHEAD_NS;
 	if ((rc = rw_expo_text(r, &s->text)) || (s->have_proto && (rc = rw_expo_protobuf(r, &s->proto))) ||
 	    (rc = rw_verdicts_json(r, &s->json, s->slices)))
 		goto out;
@@ -202,7 +203,7 @@ void rw_http_publish(struct rw_http *h, const struct rw_report *r)
 	atomic_store_explicit(&s->refs, 1, memory_order_relaxed);
 	for (unsigned which = 0; which < 2; which++) {
 		uint64_t seen = atomic_load_explicit(&h->gzip_wanted_ns[which], memory_order_relaxed);
-		if (seen && rw_mono_ns() - seen < GZIP_AHEAD_NS && (which == 0 || s->have_proto)) {
+		if (seen && rw_mono_ns() - seen < WANTED_AHEAD_NS && (which == 0 || s->have_proto)) {
 			/* Not yet visible to any request: no lock needed. */
 			s->zok[which] = gzip_buf(which ? &s->proto : &s->text, &s->z[which]) == 0;
 			s->zdone[which] = true;
@@ -210,12 +211,12 @@ void rw_http_publish(struct rw_http *h, const struct rw_report *r)
 	}
 
 	pthread_mutex_lock(&h->mu);
-	struct snap *old = h->cur;
+	struct bodies *old = h->cur;
 	h->cur = s;
 	s = NULL;
 	pthread_mutex_unlock(&h->mu);
 	/* The last reference to the old snapshot: keep its buffers for the next render instead of freeing them. */
-	if (old && snap_unref(old))
+	if (old && bodies_unref(old))
 		h->spare = old;
 out:
 	if (rc)
@@ -260,14 +261,14 @@ static enum MHD_Result queue_canned(struct rw_http *h, struct MHD_Connection *c,
 	return MHD_queue_response(c, status[which], h->canned[which]);
 }
 
-static enum MHD_Result queue_slice(struct MHD_Connection *c, struct snap *s, const char *p, size_t len,
+static enum MHD_Result queue_slice(struct MHD_Connection *c, struct bodies *s, const char *p, size_t len,
 				   const char *type, bool metrics, bool gzipped)
 {
-	/* MHD sends straight from the snapshot; snap_release drops our reference when the response is done. */
+	/* MHD sends straight from the snapshot; bodies_release drops our reference when the response is done. */
 	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)p,
-											 snap_release, s);
+											 bodies_release, s);
 	if (!r) {
-		snap_release(s);
+		bodies_release(s);
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -343,7 +344,7 @@ static bool accepts_gzip(const char *ae)
 }
 
 /* The gzip form of body `which` (0 text, 1 protobuf), made now if this is the first request for it. */
-static const struct rw_buf *snap_gzip(struct snap *s, unsigned which)
+static const struct rw_buf *bodies_gzip(struct bodies *s, unsigned which)
 {
 	pthread_mutex_lock(&s->zmu);
 	if (!s->zdone[which]) {
@@ -526,7 +527,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return queue_canned(h, c, rw_mono_ns() - last <= 3 * ivl * 1000000u ? C_HEALTH_OK : C_HEALTH_STALLED);
 	}
 
-	struct snap *s = snap_acquire(h);
+	struct bodies *s = bodies_acquire(h);
 	if (!s)
 		return queue_canned(h, c, C_NOT_READY);
 	if (route == R_METRICS) {
@@ -542,7 +543,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		const struct rw_buf *body = which ? &s->proto : &s->text, *z;
 		if (accepts_gzip(ae)) {
 			atomic_store_explicit(&h->gzip_wanted_ns[which], rw_mono_ns(), memory_order_relaxed);
-			if ((z = snap_gzip(s, which)))
+			if ((z = bodies_gzip(s, which)))
 				return queue_slice(c, s, z->data, z->len, type, true, true);
 		}
 		return queue_slice(c, s, body->data, body->len, type, true, false);
@@ -553,7 +554,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	struct rw_verdict_slice key = { .cgroup_id = id };
 	const struct rw_verdict_slice *hit = bsearch(&key, s->slices, s->n_slices, sizeof key, slice_cmp);
 	if (!hit) {
-		snap_release(s);
+		bodies_release(s);
 		return queue_canned(h, c, C_NO_TARGET);
 	}
 	return queue_slice(c, s, s->json.data + hit->off, hit->len, RW_EXPO_JSON_TYPE, false, false);
@@ -1093,9 +1094,9 @@ void rw_http_stop(struct rw_http *h)
 	for (unsigned i = 0; i < C_COUNT; i++)
 		if (h->canned[i])
 			MHD_destroy_response(h->canned[i]);
-	if (h->cur && snap_unref(h->cur))
-		snap_free(h->cur);
-	snap_free(h->spare);
+	if (h->cur && bodies_unref(h->cur))
+		bodies_free(h->cur);
+	bodies_free(h->spare);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }

@@ -9,6 +9,7 @@
 
 #include "rigwatch/buf.h"
 #include "rigwatch/config.h"
+#include "rigwatch/fsutil.h"
 #include "rigwatch/model.h"
 
 /* round(65536 / (1 + exp(-z))) for z = -16 + i/16, i = 0..512 (generated once with Python's math.exp). */
@@ -235,6 +236,9 @@ void rw_model_explain(const struct rw_model *m, const struct rw_features *f, str
 			out->contrib_q16[t->feature] = (int32_t)term_contrib(t, f->v[t->feature]);
 	}
 }
+
+/* A model file is a few KiB of text; anything this large is not one. */
+#define MODEL_MAX_BYTES (1u << 20)
 
 /* ---- parser ---- */
 
@@ -543,55 +547,14 @@ out:
 
 int rw_model_load(struct rw_model *m, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
 	char *text = NULL;
-	int rc;
-
-	if (!f) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return rc;
-	}
-	size_t cap = 8192, len = 0;
-	text = malloc(cap);
-	rc = -ENOMEM;
-	if (!text)
-		goto out;
-	for (;;) {
-		if (len + 1 >= cap) {
-			if (cap >= (1u << 20)) {
-				snprintf(err, errlen, "%s: larger than 1 MiB, not a model file", path);
-				rc = -EINVAL;
-				goto out;
-			}
-			char *t = realloc(text, cap * 2);
-			if (!t)
-				goto out;
-			text = t;
-			cap *= 2;
-		}
-		size_t n = fread(text + len, 1, cap - 1 - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		rc = -EIO;
-		snprintf(err, errlen, "%s: read error", path);
-		goto out;
-	}
-	text[len] = '\0';
-	if (memchr(text, '\0', len)) {
-		rc = -EINVAL;
-		snprintf(err, errlen, "%s: binary data, not a model file", path);
-		goto out;
-	}
-	rc = rw_model_parse(m, path, text, err, errlen);
-out:
-	if (rc == -ENOMEM)
-		snprintf(err, errlen, "%s: out of memory", path);
+	size_t len;
+	int rc = rw_read_regular_file(path, MODEL_MAX_BYTES, &text, &len, err, errlen);
+	if (rc == -EFBIG)
+		rc = -EINVAL; /* bad input, as a parse error is */
+	if (rc == 0)
+		rc = rw_model_parse(m, path, text, err, errlen);
 	free(text);
-	fclose(f);
 	return rc;
 }
 

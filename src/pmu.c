@@ -624,7 +624,7 @@ static int open_cpu_group(struct pmu_event *evs, unsigned nev, unsigned group, i
 		a.disabled = cg->leader < 0;    /* the leader starts disabled; members follow it */
 		a.inherit = 0;
 		/* Every member gets the cgroup fd and flag too: the kernel rejects a member watching another cgroup,
-		 * and a pid=-1 member would only count by grace of its leader (notes §1.6). */
+		 * and a pid=-1 member would only count by grace of its leader. */
 		int fd = sys_perf_event_open(&a, cgroup_fd, cpu, cg->leader,
 					     PERF_FLAG_PID_CGROUP | PERF_FLAG_FD_CLOEXEC);
 		if (fd < 0) {

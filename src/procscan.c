@@ -23,6 +23,7 @@
 #define MAX_FDS     4096   /* fds looked at per process */
 #define CMDLINE_MAX 4096
 #define LINE_MAX_LEN 512
+#define RULES_MAX_BYTES (4u << 20) /* a rule file is a few KiB of text */
 
 enum kind { K_NAME, K_EXE, K_CMDLINE, K_POOL_HOST, K_POOL_PORT, K_COUNT };
 
@@ -181,53 +182,15 @@ out:
 
 int rw_procscan_rules_load(struct rw_procscan_rules **out, const char *path, char *err, size_t errlen)
 {
+	char *text = NULL;
+	size_t len;
 	*out = NULL;
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return -e;
-	}
-	size_t cap = 8192, len = 0;
-	char *buf = malloc(cap);
-	int rc = 0;
-	while (buf) {
-		size_t n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-		if (len < cap - 1)
-			break;
-		if (cap >= (1u << 22)) {
-			snprintf(err, errlen, "%s: rule file larger than 4 MiB", path);
-			rc = -EINVAL;
-			break;
-		}
-		cap *= 2;
-		char *nb = realloc(buf, cap);
-		if (!nb) {
-			free(buf);
-			buf = NULL;
-		} else
-			buf = nb;
-	}
-	int ioerr = ferror(f);
-	fclose(f);
-	if (!buf) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -ENOMEM;
-	}
-	if (!rc && ioerr) {
-		snprintf(err, errlen, "%s: read error", path);
-		rc = -EIO;
-	}
-	if (!rc && memchr(buf, 0, len)) {
-		snprintf(err, errlen, "%s: binary data (NUL byte) in a rule file", path);
-		rc = -EINVAL;
-	}
-	if (!rc) {
-		buf[len] = 0;
-		rc = rw_procscan_rules_parse(out, path, buf, err, errlen);
-	}
-	free(buf);
+	int rc = rw_read_regular_file(path, RULES_MAX_BYTES, &text, &len, err, errlen);
+	if (rc == -EFBIG)
+		rc = -EINVAL; /* bad input, as a parse error is */
+	if (rc == 0)
+		rc = rw_procscan_rules_parse(out, path, text, err, errlen);
+	free(text);
 	return rc;
 }
 

@@ -515,45 +515,45 @@ static void check_descendants(struct subtree_check *sc, int dfd, char *rel, size
 }
 
 
-const char *rw_respond_allowed(const struct rw_respond *r, const char *cgroup, uint64_t cgroup_id,
-			       const struct rw_identity *id, char *why, size_t whylen)
+int rw_respond_allowed(const struct rw_respond *r, const char *cgroup, uint64_t cgroup_id, const struct rw_identity *id,
+		       char *why, size_t whylen)
 {
 	if (!r || !cgroup) {
 		snprintf(why, whylen, "no target");
-		return why;
+		return -EPERM;
 	}
 	if (!canonical_path(cgroup)) {
 		snprintf(why, whylen, "not a canonical cgroup path: %s", cgroup);
-		return why;
+		return -EPERM;
 	}
 	if (is_root_path(cgroup)) {
 		snprintf(why, whylen, "the cgroup2 root");
-		return why;
+		return -EPERM;
 	}
 	if ((cgroup_id && in_self_chain(r, cgroup_id)) || (r->self_cg[0] && path_covers(cgroup, r->self_cg))) {
 		if ((r->n_self_chain && cgroup_id == r->self_chain[0]) || strcmp(cgroup, r->self_cg) == 0)
 			snprintf(why, whylen, "the agent's own cgroup");
 		else
 			snprintf(why, whylen, "an ancestor of the agent's own cgroup %s", r->self_cg);
-		return why;
+		return -EPERM;
 	}
 	if (has_component(cgroup, "init.scope")) {
 		snprintf(why, whylen, "init.scope");
-		return why;
+		return -EPERM;
 	}
 	if (cgroup_glob_protected(r, cgroup, why, whylen, ""))
-		return why;
+		return -EPERM;
 	if (identity_protected(r, cgroup, id, why, whylen, ""))
-		return why;
+		return -EPERM;
 	if (builtin_protected(r, cgroup, id, why, whylen, ""))
-		return why;
+		return -EPERM;
 
 	/* Acting freezes or kills the whole subtree: refuse if any descendant is protected. */
 	char path[RW_CONFIG_PATH_LEN + RW_CGROUP_PATH_MAX];
 	char rel[RW_CGROUP_PATH_MAX];
 	if (abs_path(r, path, sizeof path, cgroup, NULL) < 0) {
 		snprintf(why, whylen, "path too long");
-		return why;
+		return -EPERM;
 	}
 	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) { /* a vanished target has no subtree to protect */
@@ -561,9 +561,9 @@ const char *rw_respond_allowed(const struct rw_respond *r, const char *cgroup, u
 		snprintf(rel, sizeof rel, "%s", cgroup);
 		check_descendants(&sc, dfd, rel, strlen(rel), 0);
 		if (sc.refused)
-			return why;
+			return -EPERM;
 	}
-	return NULL;
+	return 0;
 }
 static int read_small(const char *path, char *buf, size_t len)
 {
@@ -678,10 +678,10 @@ static int events_value(int dfd, const char *key)
  * -ETIMEDOUT or -errno. */
 static int wait_events(int dfd, const char *key, int want, unsigned timeout_ms, unsigned *waited_ms)
 {
-	uint64_t start = rw_mono_ns() / 1000000u;
+	uint64_t start = rw_mono_ms();
 	for (;;) {
 		int v = events_value(dfd, key);
-		uint64_t el = (rw_mono_ns() / 1000000u) - start;
+		uint64_t el = rw_mono_ms() - start;
 		if (waited_ms)
 			*waited_ms = (unsigned)el;
 		if (gone_errno(v))
@@ -728,7 +728,7 @@ int rw_respond_open_target(const struct rw_respond *r, const char *cgroup, uint6
  * then, as a v1 freeze that meets a task it cannot stop stays FREEZING until asked again). */
 static int v1_freeze(int dfd, char *detail, size_t len)
 {
-	uint64_t start = rw_mono_ns() / 1000000u;
+	uint64_t start = rw_mono_ms();
 	unsigned waited = 0;
 	int ret, v = 2;
 	for (unsigned round = 0;; round++) {
@@ -741,7 +741,7 @@ static int v1_freeze(int dfd, char *detail, size_t len)
 			return ret;
 		}
 		v = v1_frozen(dfd);
-		waited = (unsigned)((rw_mono_ns() / 1000000u) - start);
+		waited = (unsigned)(rw_mono_ms() - start);
 		if (gone_errno(v)) {
 			snprintf(detail, len, "cgroup gone while freezing");
 			return RW_RESPOND_VANISHED;
@@ -902,7 +902,7 @@ static unsigned signal_subtree(int dfd, pid_t *a, pid_t *b, int depth)
 
 int rw_respond_kill(int dfd, enum rw_kill_method how, char *detail, size_t len)
 {
-	uint64_t start = rw_mono_ns() / 1000000u;
+	uint64_t start = rw_mono_ms();
 	unsigned waited = 0, sent = 0, passes = 0;
 	bool used_kill_file = false;
 	int ret;
@@ -944,7 +944,7 @@ int rw_respond_kill(int dfd, enum rw_kill_method how, char *detail, size_t len)
 			 * dies on its way out of the freezer, before it runs a single user instruction. */
 			v1_thawed = write_at(dfd, "freezer.state", "THAWED") == 0;
 		}
-		unsigned el = (unsigned)((rw_mono_ns() / 1000000u) - start);
+		unsigned el = (unsigned)(rw_mono_ms() - start);
 		unsigned left = el >= ACT_WAIT_MS ? 0 : ACT_WAIT_MS - el;
 		ret = wait_events(dfd, "populated", 0, left < 50 ? left : 50, NULL);
 		if (ret != -ETIMEDOUT || left == 0)
@@ -952,7 +952,7 @@ int rw_respond_kill(int dfd, enum rw_kill_method how, char *detail, size_t len)
 	}
 	free(a);
 	free(b);
-	waited = (unsigned)((rw_mono_ns() / 1000000u) - start);
+	waited = (unsigned)(rw_mono_ms() - start);
 	const char *how_text = used_kill_file ? "cgroup.kill, then " : "";
 	const char *thaw_text = v1_thawed ? " (v1: THAWED after the first, so the frozen processes die)" : "";
 	if (ret == 0 || ret == RW_RESPOND_VANISHED)
@@ -1974,7 +1974,7 @@ static int consider(struct rw_respond *r, struct rw_report_target *t, uint64_t n
 	}
 	/* 2. the rules */
 	if (!rw_target_is_process(t->sample.cgroup_id) &&
-	    rw_respond_allowed(r, t->sample.cgroup, t->sample.cgroup_id, &t->sample.identity, why, sizeof why)) {
+	    rw_respond_allowed(r, t->sample.cgroup, t->sample.cgroup_id, &t->sample.identity, why, sizeof why) < 0) {
 		refuse(r, e, t, now_ns, ra, why, icheck, "");
 		return 0;
 	}

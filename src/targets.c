@@ -80,17 +80,18 @@ static int grow(struct rw_targets *t)
 	return 0;
 }
 
-struct rw_target *rw_targets_get(struct rw_targets *t, uint64_t id, bool *created)
+int rw_targets_get(struct rw_targets *t, uint64_t id, struct rw_target **out, bool *created)
 {
 	struct rw_target *found = rw_targets_find(t, id);
 	*created = false;
+	*out = found;
 	if (found)
-		return found;
+		return 0;
 	if ((t->count + 1) * 4 > t->cap * 3 && grow(t) < 0)
-		return NULL;
+		return -ENOMEM;
 	struct rw_target *n = calloc(1, sizeof *n);
 	if (!n)
-		return NULL;
+		return -ENOMEM;
 	n->id = id;
 	unsigned i = slot_of(t, id);
 	while (t->slots[i])
@@ -98,7 +99,8 @@ struct rw_target *rw_targets_get(struct rw_targets *t, uint64_t id, bool *create
 	t->slots[i] = n;
 	t->count++;
 	*created = true;
-	return n;
+	*out = n;
+	return 0;
 }
 
 /* Backward-shift deletion for linear probing. */

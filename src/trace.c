@@ -100,7 +100,7 @@ static char *term(char *dst, size_t dlen, const char *src, size_t slen)
 	dst[n] = '\0';
 	return dst;
 }
-#define TERM(dst, src) term(dst, sizeof(dst), src, sizeof(src))
+#define FIXED_STR(dst, src) term(dst, sizeof(dst), src, sizeof(src))
 
 static void to_msg(const struct rw_sample *in, struct sample_msg *m)
 {
@@ -111,14 +111,14 @@ static void to_msg(const struct rw_sample *in, struct sample_msg *m)
 	rigwatch__trace__indicators__init(&m->ind);
 
 	m->s.cgroup_id = in->cgroup_id;
-	m->s.cgroup = TERM(m->cgroup, in->cgroup);
+	m->s.cgroup = FIXED_STR(m->cgroup, in->cgroup);
 	m->id.kind = (uint32_t)in->identity.kind;
-	m->id.runtime = TERM(m->runtime, in->identity.runtime);
-	m->id.id = TERM(m->idstr, in->identity.id);
-	m->id.name = TERM(m->name, in->identity.name);
-	m->id.pod_uid = TERM(m->pod, in->identity.pod_uid);
-	m->id.slurm_job = TERM(m->job, in->identity.slurm_job);
-	m->id.unit = TERM(m->unit, in->identity.unit);
+	m->id.runtime = FIXED_STR(m->runtime, in->identity.runtime);
+	m->id.id = FIXED_STR(m->idstr, in->identity.id);
+	m->id.name = FIXED_STR(m->name, in->identity.name);
+	m->id.pod_uid = FIXED_STR(m->pod, in->identity.pod_uid);
+	m->id.slurm_job = FIXED_STR(m->job, in->identity.slurm_job);
+	m->id.unit = FIXED_STR(m->unit, in->identity.unit);
 	m->s.identity = &m->id;
 	m->s.time_ns = in->time_ns;
 	m->s.interval_us = in->interval_us;
@@ -175,15 +175,15 @@ static void to_msg(const struct rw_sample *in, struct sample_msg *m)
 	m->fp.tracer_pid = in->fp.tracer_pid;
 	m->fp.traced_tid = in->fp.traced_tid;
 	m->fp.tracer_same_target = in->fp.tracer_same_target;
-	m->fp.traced_comm = TERM(m->traced_comm, in->fp.traced_comm);
-	m->fp.tracer_comm = TERM(m->tracer_comm, in->fp.tracer_comm);
+	m->fp.traced_comm = FIXED_STR(m->traced_comm, in->fp.traced_comm);
+	m->fp.tracer_comm = FIXED_STR(m->tracer_comm, in->fp.tracer_comm);
 	m->s.fp = &m->fp;
 
 	m->ind.rule_hits = in->ind.rule_hits;
 	m->ind.matches = in->ind.matches;
 	m->ind.pool_connections = in->ind.pool_connections;
 	m->ind.processes = in->ind.processes;
-	m->ind.evidence = TERM(m->evidence, in->ind.evidence);
+	m->ind.evidence = FIXED_STR(m->evidence, in->ind.evidence);
 	unsigned no = in->ind.n_origin > RW_ORIGIN_MAX ? RW_ORIGIN_MAX : in->ind.n_origin;
 	for (unsigned i = 0; i < no; i++) {
 		Rigwatch__Trace__Origin *o = &m->origin[i];
@@ -192,8 +192,8 @@ static void to_msg(const struct rw_sample *in, struct sample_msg *m)
 		o->ppid = in->ind.origin[i].ppid;
 		o->uid = in->ind.origin[i].uid;
 		o->start_time_s = in->ind.origin[i].start_time_s;
-		o->comm = TERM(m->comm[i], in->ind.origin[i].comm);
-		o->exe = TERM(m->exe[i], in->ind.origin[i].exe);
+		o->comm = FIXED_STR(m->comm[i], in->ind.origin[i].comm);
+		o->exe = FIXED_STR(m->exe[i], in->ind.origin[i].exe);
 		m->origin_p[i] = o;
 	}
 	m->ind.n_origin = no;
@@ -300,6 +300,7 @@ static void from_msg(const Rigwatch__Trace__Sample *m, struct rw_sample *out)
 
 static int write_all(struct rw_trace_writer *w, const void *p, size_t n)
 {
+	errno = 0; /* stdio need not set it: EIO then */
 	if (fwrite(p, 1, n, w->f) != n)
 		return errno ? -errno : -EIO;
 	w->offset += n;

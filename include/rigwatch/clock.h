@@ -18,6 +18,11 @@ static inline uint64_t rw_mono_ns(void)
 	return rw_clock_ns(CLOCK_MONOTONIC);
 }
 
+static inline uint64_t rw_mono_ms(void)
+{
+	return rw_clock_ns(CLOCK_MONOTONIC) / 1000000u;
+}
+
 static inline uint64_t rw_real_ns(void)
 {
 	return rw_clock_ns(CLOCK_REALTIME);

@@ -10,7 +10,7 @@
  * running/enabled ratio so consumers know how much of that is estimate. Where the counters suffice (Intel with
  * HT off, 8 counters) all groups are on the PMU at once and nothing is estimated.
  *
- * Budget (notes §2.6): a group takes at most 4 general-purpose counters (`slots`); Intel instructions
+ * Budget: a group takes at most 4 general-purpose counters (`slots`: one hyper-thread's on Intel); Intel instructions
  * (INST_RETIRED:ANY_P, 0xc0) and cycles (0x3c) go on fixed counters and ARM CPU_CYCLES on the cycle counter
  * (slots 0); AMD RETIRED_SSE_AVX_FLOPS is a merged event taking a counter pair (slots 2). */
 #ifndef RIGWATCH_EVENTS_H
@@ -35,7 +35,7 @@ enum rw_counter_role {
 #define RW_CTR_FIRST_SOFTWARE RW_CTR_TASK_CLOCK
 #define RW_CTR_BIT(r) (1u << (r))
 
-/* Most general-purpose counters one group may take (notes §2.6: 4 per hyper-thread on Intel). */
+/* Most general-purpose counters one group may take (4 per hyper-thread on Intel). */
 #define RW_EVENTS_GROUP_SLOTS 4
 
 struct rw_event_def {

@@ -33,8 +33,8 @@ struct rw_verdict_slice {
 	size_t off, len;
 };
 
-/* /verdicts: {"host","interval_s","time","targets":[...]} appended to *out, one object per target as described in
- * DESIGN.md plus "action" and "detections". If `slices` is not NULL it receives r->n_targets entries, in report
+/* /verdicts: {"host","interval_s","time","targets":[...]} appended to *out, one object per target as the README's
+ * HTTP section and rigwatch(8) describe it. If `slices` is not NULL it receives r->n_targets entries, in report
  * order. Returns 0 or -ENOMEM. */
 int rw_verdicts_json(const struct rw_report *r, struct rw_buf *out, struct rw_verdict_slice *slices);
 /* One target's object alone. */

@@ -137,10 +137,10 @@ void rw_respond_forget(struct rw_respond *r, uint64_t cgroup_id);
 bool rw_respond_holds(const struct rw_respond *r, uint64_t target_id);
 
 /* The safety rules. cgroup: path relative to the cgroup2 root ("/a/b"); cgroup_id its inode (0: not known, the
- * path rules only). Returns NULL when acting on the target is allowed, otherwise `why` (filled with the reason,
- * e.g. "an ancestor of the agent's own cgroup /a/b/c"). */
-const char *rw_respond_allowed(const struct rw_respond *r, const char *cgroup, uint64_t cgroup_id,
-			       const struct rw_identity *id, char *why, size_t whylen);
+ * path rules only). Returns 0 when acting on the target is allowed, otherwise -EPERM with the reason in `why`
+ * (e.g. "an ancestor of the agent's own cgroup /a/b/c"). */
+int rw_respond_allowed(const struct rw_respond *r, const char *cgroup, uint64_t cgroup_id, const struct rw_identity *id,
+		       char *why, size_t whylen);
 
 /* Open the target's cgroup directory (path relative to the cgroup2 root) and check that its inode is cgroup_id.
  * Returns the fd, RW_RESPOND_VANISHED-style -ENOENT when gone, or -ESTALE when the path now names another cgroup;

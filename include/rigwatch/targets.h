@@ -45,7 +45,7 @@ struct rw_target {
 	bool have_prev;
 	uint32_t cg_missing;                  /* cgroup files found missing (see rw_cgstats_paths.missing) */
 
-	struct rw_pmu_group *counters;        /* NULL unless busy (attention) */
+	struct rw_pmu_group *perf_group;      /* open counters; NULL unless busy (attention) */
 	uint64_t prev_counters[RW_CTR_COUNT];
 	unsigned idle_intervals;              /* consecutive intervals below the attention threshold */
 	bool was_busy;                        /* above it in the previous interval */
@@ -80,8 +80,8 @@ void rw_targets_free(struct rw_targets *t, void (*release)(struct rw_target *, v
 
 /* Find by id, or NULL. */
 struct rw_target *rw_targets_find(struct rw_targets *t, uint64_t id);
-/* Find or insert (zeroed, with id set). *created tells which. NULL on allocation failure. */
-struct rw_target *rw_targets_get(struct rw_targets *t, uint64_t id, bool *created);
+/* Find or insert (zeroed, with id set) into *out; *created tells which. Returns 0 or -ENOMEM. */
+int rw_targets_get(struct rw_targets *t, uint64_t id, struct rw_target **out, bool *created);
 /* Remove every target whose seen_seq differs from `seq`, calling `release` on each before freeing it. */
 unsigned rw_targets_sweep(struct rw_targets *t, uint64_t seq, void (*release)(struct rw_target *, void *), void *arg);
 

@@ -52,7 +52,8 @@ int rw_trace_writer_open(struct rw_trace_writer *w, const char *path, const stru
 			 size_t errlen);
 /* Append one sample (not yet flushed). */
 int rw_trace_write(struct rw_trace_writer *w, const struct rw_sample *s);
-/* Flush what was appended (once per interval, so a crash loses at most the interval in progress). */
+/* Flush what was appended. `rigwatch record` flushes after every sample, so a crash loses at most the sample
+ * being written. */
 int rw_trace_flush(struct rw_trace_writer *w);
 int rw_trace_writer_close(struct rw_trace_writer *w);
 

@@ -66,6 +66,14 @@ static void test_indicator_count(void)
 	CU_ASSERT_STRING_EQUAL(ind, "3");
 	field(text, 2, ind, sizeof ind);
 	CU_ASSERT_STRING_EQUAL(ind, "0.50");
+	field(text, 11, ind, sizeof ind);  /* ... SCORE VERDICT ACTION */
+	CU_ASSERT_STRING_EQUAL(ind, "-");
+	free(text);
+	t.action = RW_ACTION_FROZEN;
+	text = table_of(&t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	field(text, 11, ind, sizeof ind);
+	CU_ASSERT_STRING_EQUAL(ind, "frozen");
 	free(text);
 	/* without the indicator source the column says so */
 	t.sample.sources = RW_SRC_BIT(RW_SRC_CGROUP);

@@ -1,5 +1,5 @@
 /* test_events: the counter tables. Shape checks, and every x86 string re-encoded by the installed libpfm4 with
- * LIBPFM_FORCE_PMU set, compared with the config recorded in notes/libpfm-events/verify_encodings.txt.
+ * LIBPFM_FORCE_PMU set, compared with the config libpfm4 4.13 gave for it (the table below).
  *
  * libpfm4 reads LIBPFM_FORCE_PMU once per process in pfm_initialize(), so each forced PMU is tried in a forked
  * child that sets the variable before its first rw_pmu_init(). The parent never initialises libpfm4. */
@@ -24,9 +24,8 @@ struct expect {
 	uint64_t config, config1;
 };
 
-/* From verify_encodings.txt (libpfm4 4.13.0-1). The clx rows other than INST_RETIRED, FP_ARITH:128B and
- * LONGEST_LAT_CACHE:MISS are not in that file; they were encoded here with /tmp/pfmtest (LIBPFM_FORCE_PMU=clx) and
- * equal the skx ones, as they must (same event table). perf:: values are from the notes' §1.4 table. */
+/* Encoded by libpfm4 4.13.0-1 with LIBPFM_FORCE_PMU=<pmu>. The clx rows equal the skx ones, as they must (same
+ * event table). perf:: values are the kernel's generic PERF_TYPE_HARDWARE/SOFTWARE configs. */
 static const struct expect expected[] = {
 	{ "skx::INST_RETIRED:ANY_P", 4, 0xc0, 0 },
 	{ "skx::UNHALTED_CORE_CYCLES", 4, 0x3c, 0 },

@@ -1,5 +1,5 @@
-/* test_identity: one table row per real cgroup path shape (shared/notes/ecosystem.md B2: docker docs, libsinsp
- * cri.cpp/podman.cpp/lxc.cpp tables and unit tests, kubelet cgroup_manager_linux.go, SchedMD cgroup_v2 doc),
+/* test_identity: one table row per real cgroup path shape (from the docker docs, libsinsp's cri/podman/lxc tables
+ * and unit tests, kubelet's cgroup_manager_linux.go, SchedMD's cgroup_v2 doc),
  * plus negative rows. Every field of the result is compared, so a row cannot pass by accident. */
 #include <stdint.h>
 #include <string.h>

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rigwatch/model.h"
 #include "rw_test.h"
@@ -336,6 +337,17 @@ static void test_strict_parser_errors(void)
 	struct rw_model m;
 	CU_ASSERT_EQUAL(rw_model_load(&m, "/nonexistent/x.model", e2, sizeof(e2)), -ENOENT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(e2, "/nonexistent/x.model"));
+	/* not a regular file (a FIFO would hang a plain open), and too large: bad input, exit 2 */
+	CU_ASSERT_EQUAL(rw_model_load(&m, "models", e2, sizeof(e2)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e2, "models: not a regular file"));
+	char big[] = "/tmp/rw-test-model-XXXXXX";
+	int fd = mkstemp(big);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(ftruncate(fd, (2 << 20)), 0);
+	close(fd);
+	CU_ASSERT_EQUAL(rw_model_load(&m, big, e2, sizeof(e2)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e2, "larger than"));
+	unlink(big);
 }
 
 static const rw_test tests[] = {

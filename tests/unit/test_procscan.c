@@ -76,6 +76,10 @@ static void test_rules_errors(void)
 	char err[256];
 	CU_ASSERT_EQUAL(rw_procscan_rules_load(&r, "/nonexistent/x.rules", err, sizeof(err)), -ENOENT);
 	CU_ASSERT(strstr(err, "/nonexistent/x.rules") != NULL);
+	/* not a regular file: bad input */
+	CU_ASSERT_EQUAL(rw_procscan_rules_load(&r, "models", err, sizeof(err)), -EINVAL);
+	CU_ASSERT(strstr(err, "models: not a regular file") != NULL);
+	CU_ASSERT_PTR_NULL(r);
 }
 
 static void test_default_rules(void)

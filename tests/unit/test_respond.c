@@ -347,7 +347,7 @@ static void test_rules_self_root_init(void)
 		{ "/system.slice/docker-" HEX64 ".scope", false, NULL },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-		const char *res = rw_respond_allowed(r, table[i].path, 0, NULL, why, sizeof why);
+		const char *res = rw_respond_allowed(r, table[i].path, 0, NULL, why, sizeof why) < 0 ? why : NULL;
 		if ((res != NULL) != table[i].refused)
 			printf("  rule mismatch for '%s': %s\n", table[i].path, res ? res : "allowed");
 		CU_ASSERT_EQUAL(res != NULL, table[i].refused);
@@ -355,23 +355,26 @@ static void test_rules_self_root_init(void)
 			CU_ASSERT_PTR_NOT_NULL(strstr(res, table[i].why_has));
 	}
 	/* own cgroup and each ancestor, up to the root */
-	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, self_rel, 0, NULL, why, sizeof why) ?: "", "own cgroup"));
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, self_rel, 0, NULL, why, sizeof why), -EPERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "own cgroup"));
 	snprintf(a, sizeof a, "%s/agent", base_rel);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, a, 0, NULL, why, sizeof why) ?: "", "ancestor"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, base_rel, 0, NULL, why, sizeof why) ?: "", "ancestor"));
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why), -EPERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "ancestor"));
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, base_rel, 0, NULL, why, sizeof why), -EPERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "ancestor"));
 	/* by inode: a path that does not say so is still the agent's cgroup or an ancestor */
-	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, "/elsewhere", cg_ino(self_rel), NULL, why, sizeof why) ?: "",
-				      "own cgroup"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, "/elsewhere", cg_ino(base_rel), NULL, why, sizeof why) ?: "",
-				      "ancestor"));
-	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, "/elsewhere", cg_ino(self_rel) + 999999, NULL, why, sizeof why));
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, "/elsewhere", cg_ino(self_rel), NULL, why, sizeof why), -EPERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "own cgroup"));
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, "/elsewhere", cg_ino(base_rel), NULL, why, sizeof why), -EPERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "ancestor"));
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, "/elsewhere", cg_ino(self_rel) + 999999, NULL, why, sizeof why), 0);
 	/* siblings and name prefixes are not ancestors */
 	snprintf(a, sizeof a, "%s/agentx", base_rel);
-	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why));
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why), 0);
 	snprintf(a, sizeof a, "%s/agent/inner2", base_rel);
-	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why));
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why), 0);
 	snprintf(a, sizeof a, "%s/other", base_rel);
-	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why));
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why), 0);
 	rw_respond_close(r);
 
 	/* back where we came from */
@@ -420,7 +423,7 @@ static void test_rules_allow_lists(void)
 		{ "/user.slice/ci-42.scope", true, "unit:ci-*.scope" },
 	};
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-		const char *res = rw_respond_allowed(r, paths[i].path, 0, NULL, why, sizeof why);
+		const char *res = rw_respond_allowed(r, paths[i].path, 0, NULL, why, sizeof why) < 0 ? why : NULL;
 		if ((res != NULL) != paths[i].refused)
 			printf("  allow mismatch for '%s': %s\n", paths[i].path, res ? res : "allowed");
 		CU_ASSERT_EQUAL(res != NULL, paths[i].refused);
@@ -455,7 +458,7 @@ static void test_rules_allow_lists(void)
 		snprintf(id.pod_uid, sizeof id.pod_uid, "%s", ids[i].pod);
 		snprintf(id.slurm_job, sizeof id.slurm_job, "%s", ids[i].job);
 		snprintf(id.unit, sizeof id.unit, "%s", ids[i].unit);
-		const char *res = rw_respond_allowed(r, "/some/workload", 0, &id, why, sizeof why);
+		const char *res = rw_respond_allowed(r, "/some/workload", 0, &id, why, sizeof why) < 0 ? why : NULL;
 		if ((res != NULL) != ids[i].refused)
 			printf("  identity mismatch #%zu %s:%s: %s\n", i, ids[i].runtime, ids[i].id,
 			       res ? res : "allowed");
@@ -472,19 +475,21 @@ static void test_rules_allow_lists(void)
 	snprintf(a, sizeof a, "%s/parent", base_rel);
 	snprintf(b, sizeof b, "%s/parent/keepme", base_rel);
 	CU_ASSERT_EQUAL_FATAL(mkcg(a), 0);
-	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why));
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why), 0);
 	CU_ASSERT_EQUAL_FATAL(mkcg(b), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, a, 0, NULL, why, sizeof why) ?: "", "in the subtree"));
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why), -EPERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "in the subtree"));
 	rmcg(b);
 	snprintf(b, sizeof b, "%s/parent/x/precious.service", base_rel);
 	snprintf(why, sizeof why, "%s/parent/x", base_rel);
 	CU_ASSERT_EQUAL_FATAL(mkcg(why), 0);
 	CU_ASSERT_EQUAL_FATAL(mkcg(b), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rw_respond_allowed(r, a, 0, NULL, why, sizeof why) ?: "", "unit:precious.service"));
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why), -EPERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "unit:precious.service"));
 	rmcg(b);
 	snprintf(b, sizeof b, "%s/parent/x", base_rel);
 	rmcg(b);
-	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why));
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, a, 0, NULL, why, sizeof why), 0);
 	rmcg(a);
 	rw_respond_close(r);
 	unlink(audit_path);
@@ -1144,7 +1149,7 @@ static void test_protected_set(void)
 		{ "/batch/job-7", false, NULL },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-		const char *res = rw_respond_allowed(r, table[i].path, 0, NULL, why, sizeof why);
+		const char *res = rw_respond_allowed(r, table[i].path, 0, NULL, why, sizeof why) < 0 ? why : NULL;
 		if ((res != NULL) != table[i].refused || (res && table[i].why_has && !strstr(res, table[i].why_has)))
 			printf("  protected-set mismatch for '%s': %s\n", table[i].path, res ? res : "allowed");
 		CU_ASSERT_EQUAL(res != NULL, table[i].refused);
@@ -1159,11 +1164,11 @@ static void test_protected_set(void)
 	CU_ASSERT_EQUAL(rw_config_parse(&c, "t.conf", "[response]\nunprotect = system.slice/cron.service, /rwtest/*.service\n",
 					err, sizeof err), 0);
 	r = open_ok(&c, cg2);
-	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, "/system.slice/cron.service", 0, NULL, why, sizeof why));
-	CU_ASSERT_PTR_NULL(rw_respond_allowed(r, "/rwtest/cron.service", 0, NULL, why, sizeof why));
-	CU_ASSERT_PTR_NOT_NULL(rw_respond_allowed(r, "/system.slice/sshd.service", 0, NULL, why, sizeof why));
-	CU_ASSERT_PTR_NOT_NULL(rw_respond_allowed(r, "/rwtest/x/cron.service", 0, NULL, why, sizeof why));
-	CU_ASSERT_PTR_NOT_NULL(rw_respond_allowed(r, "/system.slice/cron.service/init.scope", 0, NULL, why, sizeof why));
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, "/system.slice/cron.service", 0, NULL, why, sizeof why), 0);
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, "/rwtest/cron.service", 0, NULL, why, sizeof why), 0);
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, "/system.slice/sshd.service", 0, NULL, why, sizeof why), -EPERM);
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, "/rwtest/x/cron.service", 0, NULL, why, sizeof why), -EPERM);
+	CU_ASSERT_EQUAL(rw_respond_allowed(r, "/system.slice/cron.service/init.scope", 0, NULL, why, sizeof why), -EPERM);
 	rw_respond_close(r);
 
 	/* vague values are rejected, naming the key, and the config is left as it was */
@@ -1218,9 +1223,9 @@ static void test_self_in_cgroup_namespace(void)
 		if (strcmp(rw_respond_self_cgroup(r), ns) != 0)
 			_exit(13);
 		char why[512];
-		if (!rw_respond_allowed(r, "/renamed/elsewhere", cg_ino(ns), NULL, why, sizeof why) || !strstr(why, "own"))
+		if (rw_respond_allowed(r, "/renamed/elsewhere", cg_ino(ns), NULL, why, sizeof why) == 0 || !strstr(why, "own"))
 			_exit(14);
-		if (!rw_respond_allowed(r, "/x", cg_ino(base_rel), NULL, why, sizeof why) || !strstr(why, "ancestor"))
+		if (rw_respond_allowed(r, "/x", cg_ino(base_rel), NULL, why, sizeof why) == 0 || !strstr(why, "ancestor"))
 			_exit(15);
 		rw_respond_close(r);
 		/* a root the agent is not in: refused, clearly */

@@ -19,13 +19,16 @@ static void test_insert_find(void)
 	bool created;
 	CU_ASSERT_EQUAL_FATAL(rw_targets_new(&t), 0);
 	for (uint64_t id = 1; id <= 1000; id++) {
-		struct rw_target *x = rw_targets_get(t, id * 7, &created);
+		struct rw_target *x;
+		CU_ASSERT_EQUAL_FATAL(rw_targets_get(t, id * 7, &x, &created), 0);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(x);
 		CU_ASSERT_TRUE(created);
 		CU_ASSERT_EQUAL(x->id, id * 7);
 	}
 	CU_ASSERT_EQUAL(rw_targets_count(t), 1000);
-	CU_ASSERT_PTR_NOT_NULL(rw_targets_get(t, 7, &created));
+	struct rw_target *again;
+	CU_ASSERT_EQUAL(rw_targets_get(t, 7, &again, &created), 0);
+	CU_ASSERT_PTR_EQUAL(again, rw_targets_find(t, 7));
 	CU_ASSERT_FALSE(created);
 	CU_ASSERT_PTR_NULL(rw_targets_find(t, 8));
 	unsigned cur = 0, n = 0;
@@ -42,6 +45,7 @@ static void test_insert_find(void)
 static void test_churn_sweep(void)
 {
 	struct rw_targets *t;
+	struct rw_target *x;
 	bool created;
 	enum { N = 3000 };
 	static uint8_t alive[N * 40];
@@ -51,14 +55,16 @@ static void test_churn_sweep(void)
 	for (uint64_t seq = 1; seq <= 40; seq++) {
 		for (uint64_t id = 1; id < next_id; id++) {
 			if (alive[id] && rand() % 2) {
-				rw_targets_get(t, id, &created)->seen_seq = seq;
+				CU_ASSERT_EQUAL_FATAL(rw_targets_get(t, id, &x, &created), 0);
+				x->seen_seq = seq;
 				CU_ASSERT_FALSE(created);
 			} else {
 				alive[id] = 0;
 			}
 		}
 		for (int k = 0; k < 75; k++, next_id++) {
-			rw_targets_get(t, next_id, &created)->seen_seq = seq;
+			CU_ASSERT_EQUAL_FATAL(rw_targets_get(t, next_id, &x, &created), 0);
+			x->seen_seq = seq;
 			alive[next_id] = 1;
 		}
 		released = 0;
@@ -68,8 +74,8 @@ static void test_churn_sweep(void)
 		CU_ASSERT_EQUAL(rw_targets_count(t), before - removed);
 		unsigned want = 0;
 		for (uint64_t id = 1; id < next_id; id++) {
-			struct rw_target *x = rw_targets_find(t, id);
-			CU_ASSERT_EQUAL(x != NULL, alive[id] != 0);
+			struct rw_target *found = rw_targets_find(t, id);
+			CU_ASSERT_EQUAL(found != NULL, alive[id] != 0);
 			want += alive[id];
 		}
 		CU_ASSERT_EQUAL(rw_targets_count(t), want);
