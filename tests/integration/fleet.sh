@@ -324,11 +324,12 @@ while [ $round -le $ROUNDS ]; do
 	an=$($PY $N labels "$tmp/notifications.jsonl" firing alertname~'RigwatchMinerDetected|RigwatchMinerDetectedBriefly' \
 		host=fleet-h$KILL_HOST cgroup="$base/h$KILL_HOST/docker-$id.scope" | $PY -c 'import json,sys; print(json.load(sys.stdin)["alertname"])')
 	add_figure "host $KILL_HOST miner (round $round): launch to $an at the receiver $(since "$t0" "$1") s ($2)"
-	# The action alert. Where the counter carries the target's identity, the alert names this very cgroup. Where it
-	# is host-level, a later round's alert is the one still firing from round 1 (same labels, nothing new to send):
-	# there the counter must have moved once per kill in Prometheus, and the firing alert is what arrived.
+	# The action alert. Where Prometheus scraped the target's own counter (rigwatch_target_response_actions_total,
+	# with its identity), the alert names this very cgroup. Where only the host counter saw the kill, a later
+	# round's alert is the one still firing from round 1 (same labels, nothing new to send): there the counter must
+	# have moved once per kill in Prometheus, and the firing alert is what arrived.
 	m_cg=""
-	if [ -n "$(q "rigwatch_response_actions_total{host=\"fleet-h$KILL_HOST\",cgroup!=\"\"}" cgroup)" ]; then
+	if [ -n "$(q "rigwatch_target_response_actions_total{host=\"fleet-h$KILL_HOST\",cgroup=\"$base/h$KILL_HOST/docker-$id.scope\"}" cgroup)" ]; then
 		m_cg="cgroup=$base/h$KILL_HOST/docker-$id.scope"
 	elif [ $round -gt 1 ]; then
 		end=$(($(date +%s) + ALERT_WAIT))
