@@ -336,6 +336,7 @@ static int cmd_list(struct cli *cli)
 		return EXIT_RUNTIME;
 	}
 	rw_list_print_table(rep, stdout);
+	printf("cgroup layout %s\n", rw_agent_cgroup_layout(a));
 	rw_agent_close(a);
 	return 0;
 }

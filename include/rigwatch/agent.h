@@ -63,6 +63,8 @@ int rw_agent_check_files(const struct rw_config *cfg, char *err, size_t errlen);
 const struct rw_report *rw_agent_report(const struct rw_agent *a);
 
 /* The counters in use, for the trace header: PMU name and events. */
+/* The cgroup layout found, in words: "v2: ...", "hybrid: ..." or "v1: walking the freezer hierarchy at ...". */
+const char *rw_agent_cgroup_layout(const struct rw_agent *a);
 const struct rw_pmu *rw_agent_pmu(const struct rw_agent *a);
 
 #endif

@@ -113,6 +113,15 @@ static const struct row rows[] = {
 	  "cgroup:system" },
 	{ "/system.slice/slurmstepd.scope/job_12a/step_0", OTHER, "", "", "step_0", "", "", "slurmstepd.scope",
 	  "cgroup:step_0" },
+	/* Slurm cgroup/v1: the same step in every controller's tree */
+	{ "/slurm/uid_1000/job_1234/step_0", SLURM, "slurm", "", "1234/step_0", "", "1234", "",
+	  "slurm:1234/step_0" },
+	{ "/slurm/uid_1000/job_1234/step_batch/task_0", SLURM, "slurm", "", "1234/step_batch", "", "1234", "",
+	  "slurm:1234/step_batch" },
+	{ "/slurm_node3/uid_0/job_9/step_extern", SLURM, "slurm", "", "9/step_extern", "", "9", "",
+	  "slurm:9/step_extern" },
+	{ "/slurm/uid_1000/job_1234", NONE, "slurm", "", "job_1234", "", "1234", "", "cgroup:job_1234" },
+	{ "/slurm/uid_1000", NONE, "slurm", "", "uid_1000", "", "", "", "cgroup:uid_1000" },
 	/* systemd units */
 	{ "/system.slice/nginx.service", SVC, "systemd", "", "nginx.service", "", "", "nginx.service",
 	  "systemd:nginx.service" },
