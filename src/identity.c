@@ -273,6 +273,8 @@ static bool match_slurm(struct walk *w, struct span c, bool outermost, const cha
 		return false;
 	}
 	if (outermost && (span_eq(c, "slurm") || (span_starts(c, "slurm_") && c.n > 6))) {
+		/* cgroup/v1: /slurm/uid_<uid>/job_<id>/step_<id> in each controller (slurm_<node> with
+		 * --enable-multiple-slurmd) */
 		w->slurm = SL_V1ROOT;
 		*structure = "slurm";
 		return false;
