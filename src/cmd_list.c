@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "rigwatch/cmd_list.h"
+#include "rigwatch/containers.h"
 #include "rigwatch/features.h"
 #include "rigwatch/identity.h"
 
@@ -63,5 +64,18 @@ void rw_list_print_table(const struct rw_report *r, FILE *out)
 			s->cgroup);
 		if (s->ind.evidence[0])
 			fprintf(out, "%-10s   indicator: %s\n", "", s->ind.evidence);
+		if (t->container.have) {
+			const struct rw_container_meta *c = &t->container;
+			fprintf(out, "%-10s   container: %s name=%s image=%s id=%s", "", c->engine, c->name,
+				c->image[0] ? c->image : "-", c->short_id);
+			for (unsigned l = 0; l < c->n_labels && l < RW_CONTAINER_LABELS; l++)
+				fprintf(out, " %s=%s", c->labels[l].key, c->labels[l].value);
+			fputc('\n', out);
+		}
+		if (t->origin.have) {
+			char d[400];
+			rw_origin_describe(&t->origin, d, sizeof d);
+			fprintf(out, "%-10s   origin: %s: %s\n", "", rw_origin_start_name(t->origin.started), d);
+		}
 	}
 }

@@ -15,6 +15,7 @@
 
 #include "metrics.pb-c.h"
 #include "rigwatch/events.h"
+#include "rigwatch/alerts.h"
 #include "rigwatch/exposition.h"
 #include "rigwatch/fpprobe.h"
 #include "rigwatch/verdict.h"
@@ -199,8 +200,9 @@ enum rw_expo_format rw_expo_negotiate(const char *accept)
 
 /* Identity labels of a target, in output order. Empty values are left out (Prometheus reads an empty label
  * as an absent one), so a plain systemd service carries only cgroup and unit. */
-enum { L_CGROUP, L_RUNTIME, L_ID, L_POD_UID, L_SLURM_JOB, L_UNIT, L_COUNT };
-static const char *const label_names[L_COUNT] = { "cgroup", "runtime", "id", "pod_uid", "slurm_job", "unit" };
+enum { L_CGROUP, L_RUNTIME, L_ID, L_POD_UID, L_SLURM_JOB, L_SLURM_STEP, L_SLURM_USER, L_UNIT, L_COUNT };
+static const char *const label_names[L_COUNT] = { "cgroup", "runtime", "id", "pod_uid", "slurm_job", "slurm_step",
+						  "slurm_user", "unit" };
 
 enum fam_type { F_COUNTER, F_GAUGE };
 
@@ -227,7 +229,8 @@ static void target_labels(struct emitter *e)
 	for (unsigned i = 0; i < e->r->n_targets; i++) {
 		const struct rw_sample *s = &e->r->targets[i].sample;
 		const char *vals[L_COUNT] = { s->cgroup, s->identity.runtime, s->identity.id, s->identity.pod_uid,
-					      s->identity.slurm_job, s->identity.unit };
+					      s->identity.slurm_job, s->identity.slurm_step, s->identity.slurm_user,
+					      s->identity.unit };
 		struct tlabels *t = &e->tl[i];
 		t->toff = e->strs.len;
 		/* The unit of a container or Slurm step is the runtime's own scope ("docker-<id>.scope",
@@ -313,9 +316,11 @@ static void fam_header(struct emitter *e)
 		e->fam.len += io__prometheus__client__metric_family__pack(&mf, (uint8_t *)e->fam.data + e->fam.len);
 }
 
-/* One sample: target index (-1 for a host-level series) and at most two extra labels. */
-static void sample2(struct emitter *e, int target, const char *lname, const char *lval, const char *lname2,
-		    const char *lval2, struct val v)
+/* One sample: target index (-1 for a host-level series) and up to three extra labels (names ours; values ours or
+ * checked to need no escaping, as the names module's Kubernetes names). */
+#define EXTRA_MAX 3
+static void samplen(struct emitter *e, int target, const char *const *ln, const char *const *lv, unsigned nx,
+		    struct val v)
 {
 	if (!e->started)
 		fam_header(e);
@@ -327,19 +332,11 @@ static void sample2(struct emitter *e, int target, const char *lname, const char
 			rw_buf_append(b, e->strs.data + e->tl[target].toff, e->tl[target].tlen);
 			open = true;
 		}
-		if (lname) {   /* extra labels are ours: ASCII names and values with nothing to escape */
+		for (unsigned x = 0; x < nx; x++) {
 			buf_putc(b, open ? ',' : '{');
-			rw_buf_puts(b, lname);
+			rw_buf_puts(b, ln[x]);
 			rw_buf_append(b, "=\"", 2);
-			rw_buf_puts(b, lval);
-			buf_putc(b, '"');
-			open = true;
-		}
-		if (lname2) {
-			buf_putc(b, open ? ',' : '{');
-			rw_buf_puts(b, lname2);
-			rw_buf_append(b, "=\"", 2);
-			rw_buf_puts(b, lval2);
+			rw_buf_puts(b, lv[x]);
 			buf_putc(b, '"');
 			open = true;
 		}
@@ -351,7 +348,7 @@ static void sample2(struct emitter *e, int target, const char *lname, const char
 		return;
 	}
 
-	Io__Prometheus__Client__LabelPair lp[L_COUNT + 2], *lpp[L_COUNT + 2];
+	Io__Prometheus__Client__LabelPair lp[L_COUNT + EXTRA_MAX], *lpp[L_COUNT + EXTRA_MAX];
 	size_t nl = 0;
 	if (target >= 0) {
 		for (unsigned l = 0; l < L_COUNT; l++) {
@@ -364,17 +361,10 @@ static void sample2(struct emitter *e, int target, const char *lname, const char
 			nl++;
 		}
 	}
-	if (lname) {
+	for (unsigned x = 0; x < nx && x < EXTRA_MAX; x++) {
 		io__prometheus__client__label_pair__init(&lp[nl]);
-		lp[nl].name = (char *)lname;
-		lp[nl].value = (char *)lval;   /* ours: ASCII names */
-		lpp[nl] = &lp[nl];
-		nl++;
-	}
-	if (lname2) {
-		io__prometheus__client__label_pair__init(&lp[nl]);
-		lp[nl].name = (char *)lname2;
-		lp[nl].value = (char *)lval2;
+		lp[nl].name = (char *)ln[x];
+		lp[nl].value = (char *)lv[x];
 		lpp[nl] = &lp[nl];
 		nl++;
 	}
@@ -401,6 +391,113 @@ static void sample2(struct emitter *e, int target, const char *lname, const char
 	h += put_varint(p + h, n);
 	h += io__prometheus__client__metric__pack(&m, p + h);
 	e->fam.len += h;
+}
+
+static void sample2(struct emitter *e, int target, const char *lname, const char *lval, const char *lname2,
+		    const char *lval2, struct val v)
+{
+	const char *ln[2] = { lname, lname2 }, *lv[2] = { lval, lval2 };
+	samplen(e, target, ln, lv, lname2 ? 2 : lname ? 1 : 0, v);
+}
+
+#define INFO_LABELS (2 + RW_CONTAINER_LABELS)
+/* One sample of an info metric: the target's labels plus n label pairs whose values are not ours (escaped in the
+ * text format, sanitized to UTF-8 in protobuf); value 1. */
+static void info_sample(struct emitter *e, int target, unsigned n, char names[][96], const char *const *vals)
+{
+	struct rw_buf tmp = RW_BUF_INIT;
+	size_t voff[INFO_LABELS];
+	if (!e->started)
+		fam_header(e);
+	for (unsigned i = 0; i < n; i++) {
+		voff[i] = tmp.len;
+		rw_buf_escaped(&tmp, vals[i], e->proto ? RW_ESC_NONE : RW_ESC_LABEL);
+		buf_putc(&tmp, '\0');
+	}
+	if (tmp.err) {
+		rw_buf_free(&tmp);
+		return;
+	}
+	if (!e->proto) {
+		struct rw_buf *b = e->out;
+		rw_buf_append(b, e->name, e->name_len);
+		bool open = false;
+		if (e->tl[target].tlen) {
+			rw_buf_append(b, e->strs.data + e->tl[target].toff, e->tl[target].tlen);
+			open = true;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			buf_putc(b, open ? ',' : '{');
+			rw_buf_puts(b, names[i]);
+			rw_buf_append(b, "=\"", 2);
+			rw_buf_puts(b, tmp.data + voff[i]);
+			buf_putc(b, '"');
+			open = true;
+		}
+		rw_buf_puts(b, open ? "} 1\n" : " 1\n");
+		rw_buf_free(&tmp);
+		return;
+	}
+	Io__Prometheus__Client__LabelPair lp[L_COUNT + INFO_LABELS], *lpp[L_COUNT + INFO_LABELS];
+	size_t nl = 0;
+	for (unsigned l = 0; l < L_COUNT; l++) {
+		if (e->tl[target].voff[l] == SIZE_MAX)
+			continue;
+		io__prometheus__client__label_pair__init(&lp[nl]);
+		lp[nl].name = (char *)label_names[l];
+		lp[nl].value = e->strs.data + e->tl[target].voff[l];
+		lpp[nl] = &lp[nl];
+		nl++;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		io__prometheus__client__label_pair__init(&lp[nl]);
+		lp[nl].name = names[i];
+		lp[nl].value = tmp.data + voff[i];
+		lpp[nl] = &lp[nl];
+		nl++;
+	}
+	Io__Prometheus__Client__Metric m = IO__PROMETHEUS__CLIENT__METRIC__INIT;
+	Io__Prometheus__Client__Gauge g = IO__PROMETHEUS__CLIENT__GAUGE__INIT;
+	m.n_label = nl;
+	m.label = lpp;
+	g.has_value = 1;
+	g.value = 1;
+	m.gauge = &g;
+	size_t sz = io__prometheus__client__metric__get_packed_size(&m);
+	if (rw_buf_reserve(&e->fam, sz + 11) == 0) {
+		uint8_t *p = (uint8_t *)e->fam.data + e->fam.len;
+		size_t h = 0;
+		p[h++] = (4 << 3) | 2;
+		h += put_varint(p + h, sz);
+		h += io__prometheus__client__metric__pack(&m, p + h);
+		e->fam.len += h;
+	}
+	rw_buf_free(&tmp);
+}
+
+/* rigwatch_container_info for one target: name, image and the chosen labels (container_label_<key>, the key's
+ * characters outside [a-zA-Z0-9_] as '_'). */
+static void container_info(struct emitter *e, int target, const struct rw_container_meta *c)
+{
+	char names[INFO_LABELS][96];
+	const char *vals[INFO_LABELS];
+	unsigned n = 0;
+	snprintf(names[n], sizeof names[n], "name");
+	vals[n++] = c->name;
+	snprintf(names[n], sizeof names[n], "image");
+	vals[n++] = c->image;
+	for (unsigned i = 0; i < c->n_labels && i < RW_CONTAINER_LABELS; i++) {
+		int k = snprintf(names[n], sizeof names[n], "container_label_%s", c->labels[i].key);
+		for (char *q = names[n] + strlen("container_label_"); k > 0 && *q; q++)
+			if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9')))
+				*q = '_';
+		bool dup = false;
+		for (unsigned j = 2; j < n; j++)
+			dup |= strcmp(names[j], names[n]) == 0; /* "a.b" and "a_b" map to one name: keep the first */
+		if (!dup)
+			vals[n++] = c->labels[i].value;
+	}
+	info_sample(e, target, n, names, vals);
 }
 
 static void sample(struct emitter *e, int target, const char *lname, const char *lval, struct val v)
@@ -456,6 +553,12 @@ static void render_families(struct emitter *e)
 	sample(e, -1, NULL, NULL, V(r->time_ns, 9));
 	fam(e, "rigwatch_start_time_seconds", F_GAUGE, "When the agent started, in Unix time.");
 	sample(e, -1, NULL, NULL, V(r->start_time_ns, 9));
+	fam(e, "rigwatch_config_last_reload_successful", F_GAUGE,
+	    "Whether the last configuration reload (SIGHUP) succeeded: 1 yes (or none yet), 0 the old one still runs.");
+	sample(e, -1, NULL, NULL, V(r->config_reload_ok, 0));
+	fam(e, "rigwatch_config_last_reload_success_timestamp_seconds", F_GAUGE,
+	    "When the configuration was last loaded successfully (start or reload), in Unix time.");
+	sample(e, -1, NULL, NULL, V(r->config_reload_success_ns, 9));
 	fam(e, "rigwatch_intervals_total", F_COUNTER, "Sampling intervals completed since start.");
 	sample(e, -1, NULL, NULL, V(r->interval_seq, 0));
 	fam(e, "rigwatch_fpprobe_probes_total", F_COUNTER,
@@ -477,11 +580,30 @@ static void render_families(struct emitter *e)
 	/* Every action x result pair from the start, at 0 until it happens: increase() sees the first one. */
 	fam(e, "rigwatch_response_actions_total", F_COUNTER,
 	    "Response decisions on mining targets since start, by action (dry-run, freeze, kill) and result (ok, "
-	    "vanished, frozen_not_killed, failed, refused, rate_limited, no_evidence, recheck_failed).");
+	    "vanished, frozen_not_killed, failed, refused, rate_limited, no_evidence, recheck_failed, allowed).");
 	for (unsigned a = 0; a < RW_RA_COUNT; a++)
 		for (unsigned res = 0; res < RW_RR_COUNT; res++)
 			sample2(e, -1, "action", rw_respond_action_name((enum rw_respond_action)a), "result",
 				rw_respond_result_name((enum rw_respond_result)res), V(r->response_actions[a][res], 0));
+	/* Per sink, from zero: an alert that never reached its receiver shows as a drop or a failure. */
+	fam(e, "rigwatch_alerts_sent_total", F_COUNTER,
+	    "Alert lines delivered by each sink since start (output: stdout or the file; http: a 2xx answer).");
+	for (unsigned k = 0; k < RW_ALERT_SINKS; k++)
+		sample(e, -1, "sink", rw_alert_sink_name((enum rw_alert_sink)k), V(r->alerts_sent[k], 0));
+	fam(e, "rigwatch_alerts_dropped_total", F_COUNTER,
+	    "Alert lines a sink never tried: HTTP queue full or left at shutdown, syslog socket full.");
+	for (unsigned k = 0; k < RW_ALERT_SINKS; k++)
+		sample(e, -1, "sink", rw_alert_sink_name((enum rw_alert_sink)k), V(r->alerts_dropped[k], 0));
+	fam(e, "rigwatch_alerts_failed_total", F_COUNTER,
+	    "Alert lines a sink tried and gave up on (HTTP after its retries, a write or send error).");
+	for (unsigned k = 0; k < RW_ALERT_SINKS; k++)
+		sample(e, -1, "sink", rw_alert_sink_name((enum rw_alert_sink)k), V(r->alerts_failed[k], 0));
+	fam(e, "rigwatch_detections_total", F_COUNTER, "Times a target entered the mining verdict since start.");
+	sample(e, -1, NULL, NULL, V(r->detections_total, 0));
+	fam(e, "rigwatch_detection_delay_seconds_total", F_COUNTER,
+	    "Sum over those entries of the time from the agent's first sight of the target to the mining verdict; "
+	    "divided by rigwatch_detections_total it is the mean time to detection.");
+	sample(e, -1, NULL, NULL, V(r->detection_delay_ns_total, 9));
 
 	/* Per target. */
 	fam(e, "rigwatch_target_score", F_GAUGE, "Fused miner probability of the target, 0 to 1.");
@@ -494,11 +616,34 @@ static void render_families(struct emitter *e)
 		for (unsigned v = 0; v < RW_VERDICT_COUNT; v++)
 			sample(e, (int)i, "verdict", rw_verdict_name((enum rw_verdict)v),
 			       V(r->targets[i].verdict.verdict == (enum rw_verdict)v, 0));
+	fam(e, "rigwatch_target_detection_delay_seconds", F_GAUGE,
+	    "For a target in the mining verdict: time from the agent's first sight of it to that verdict.");
+	for (unsigned i = 0; i < n; i++) {
+		const struct rw_verdict_state *v = &r->targets[i].verdict;
+		if (v->verdict == RW_VERDICT_MINING)
+			sample(e, (int)i, NULL, NULL, V(v->since_ns > v->first_seen_ns ? v->since_ns - v->first_seen_ns : 0, 9));
+	}
+	fam(e, "rigwatch_target_response_actions_total", F_COUNTER,
+	    "Response decisions on this target (action x result pairs that happened), while the agent lists it: "
+	    "rigwatch_response_actions_total with the target's identity.");
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned a = 0; a < RW_RA_COUNT; a++)
+			for (unsigned res = 0; res < RW_RR_COUNT; res++)
+				if (r->targets[i].response_decisions[a][res])
+					sample2(e, (int)i, "action", rw_respond_action_name((enum rw_respond_action)a),
+						"result", rw_respond_result_name((enum rw_respond_result)res),
+						V(r->targets[i].response_decisions[a][res], 0));
 	fam(e, "rigwatch_target_action", F_GAUGE,
 	    "1 for a target the response acted on (frozen, killed, failed) or would have (dry-run); absent otherwise.");
 	for (unsigned i = 0; i < n; i++)
 		if (r->targets[i].action != RW_ACTION_NONE && r->targets[i].action <= RW_ACTION_FAILED)
 			sample(e, (int)i, "action", rw_action_state_name(r->targets[i].action), V(1, 0));
+	fam(e, "rigwatch_container_info", F_GAUGE,
+	    "Names of a container target from its engine's state: name, image reference and the labels chosen by "
+	    "[docker] labels; 1 for each container whose names are known. Join on cgroup or id.");
+	for (unsigned i = 0; i < n; i++)
+		if (r->targets[i].container.have)
+			container_info(e, (int)i, &r->targets[i].container);
 	fam(e, "rigwatch_target_detections_total", F_COUNTER, "Times the target entered the mining verdict.");
 	for (unsigned i = 0; i < n; i++)
 		sample(e, (int)i, NULL, NULL, V(r->targets[i].verdict.detections, 0));
@@ -547,6 +692,22 @@ static void render_families(struct emitter *e)
 		if (r->targets[i].sample.fp.probes)
 			for (unsigned m = 0; m < 4; m++)
 				sample(e, (int)i, "mode", rw_fp_rmode_name(m), V(r->targets[i].sample.fp.mode_obs[m], 0));
+	fam(e, "rigwatch_target_allowed", F_GAUGE,
+	    "1 for a target an [allow] rule exempts: scored, never alerted on or acted upon; absent otherwise.");
+	for (unsigned i = 0; i < n; i++)
+		if (r->targets[i].allowed)
+			sample(e, (int)i, NULL, NULL, V(1, 0));
+	fam(e, "rigwatch_target_kubernetes_info", F_GAUGE,
+	    "Kubernetes names of the target, for joins on cgroup: constant 1 labeled by namespace, pod and container.");
+	for (unsigned i = 0; i < n; i++) {
+		const struct rw_identity *id = &r->targets[i].sample.identity;
+		if (!id->k8s_pod[0])
+			continue;
+		/* values are the kubelet's names, checked by the names module to be [a-z0-9.-] only */
+		const char *ln[3] = { "namespace", "pod", "container" };
+		const char *lv[3] = { id->k8s_ns, id->k8s_pod, id->k8s_container };
+		samplen(e, (int)i, ln, lv, id->k8s_container[0] ? 3 : 2, V(1, 0));
+	}
 	fam_end(e);
 }
 
@@ -597,6 +758,16 @@ static void json_key(struct rw_buf *b, const char *key, bool *first)
 	rw_buf_append(b, "\":", 2);
 }
 
+/* A key that is not ours (a container label's): escaped as any JSON string. */
+static void json_key_escaped(struct rw_buf *b, const char *key, bool *first)
+{
+	if (!*first)
+		buf_putc(b, ',');
+	*first = false;
+	rw_buf_json_string(b, key);
+	buf_putc(b, ':');
+}
+
 static void json_time(struct rw_buf *b, uint64_t ns)
 {
 	if (!ns) {
@@ -606,6 +777,79 @@ static void json_time(struct rw_buf *b, uint64_t ns)
 	buf_putc(b, '"');
 	rw_buf_rfc3339(b, ns, 0);
 	buf_putc(b, '"');
+}
+
+/* The engine's names: "container": {"engine", "name", "short_id", "image", "image_repository", "image_tag",
+ * "image_id", "state", "started", "labels": {...}}. */
+static void container_json(struct rw_buf *b, const struct rw_container_meta *c, bool *first)
+{
+	bool f2 = true;
+	json_key(b, "container", first);
+	buf_putc(b, '{');
+	const char *const k[] = { "engine", "name", "short_id", "image", "image_repository", "image_tag", "image_id" };
+	const char *const v[] = { c->engine, c->name, c->short_id, c->image, c->image_repository, c->image_tag,
+				  c->image_id };
+	for (unsigned i = 0; i < sizeof k / sizeof k[0]; i++) {
+		if (!v[i][0])
+			continue;
+		json_key(b, k[i], &f2);
+		rw_buf_json_string(b, v[i]);
+	}
+	json_key(b, "state", &f2);
+	rw_buf_json_string(b, c->paused ? "paused" : c->running ? "running" : "exited");
+	json_key(b, "started", &f2);
+	json_time(b, c->started_ns);
+	json_key(b, "labels", &f2);
+	buf_putc(b, '{');
+	bool f3 = true;
+	for (unsigned i = 0; i < c->n_labels && i < RW_CONTAINER_LABELS; i++) {
+		json_key_escaped(b, c->labels[i].key, &f3);
+		rw_buf_json_string(b, c->labels[i].value);
+	}
+	buf_putc(b, '}');
+	buf_putc(b, '}');
+}
+
+/* Where the miner started: "origin": {"started_by", "detail", "hashing_since", "process_tree": [...]}. */
+static void origin_json(struct rw_buf *b, const struct rw_container_origin *o, bool *first)
+{
+	char d[400];
+	bool f2 = true;
+	json_key(b, "origin", first);
+	buf_putc(b, '{');
+	json_key(b, "started_by", &f2);
+	rw_buf_json_string(b, rw_origin_start_name(o->started));
+	json_key(b, "detail", &f2);
+	rw_origin_describe(o, d, sizeof d);
+	rw_buf_json_string(b, d);
+	json_key(b, "hashing_since", &f2);
+	json_time(b, o->hashing_since_ns);
+	json_key(b, "process_tree", &f2);
+	buf_putc(b, '[');
+	for (unsigned i = 0; i < o->n && i < RW_ORIGIN_CHAIN_MAX; i++) {
+		const struct rw_origin_proc *p = &o->chain[i];
+		bool f3 = true;
+		if (i)
+			buf_putc(b, ',');
+		buf_putc(b, '{');
+		json_key(b, "pid", &f3);
+		put_u64(b, (uint64_t)(p->pid > 0 ? p->pid : 0));
+		json_key(b, "ppid", &f3);
+		put_u64(b, (uint64_t)(p->ppid > 0 ? p->ppid : 0));
+		json_key(b, "uid", &f3);
+		put_u64(b, p->uid);
+		json_key(b, "comm", &f3);
+		rw_buf_json_string(b, p->comm);
+		json_key(b, "exe", &f3);
+		rw_buf_json_string(b, p->exe);
+		json_key(b, "cmdline", &f3);
+		rw_buf_json_string(b, p->cmdline);
+		json_key(b, "start", &f3);
+		json_time(b, p->start_ns);
+		buf_putc(b, '}');
+	}
+	buf_putc(b, ']');
+	buf_putc(b, '}');
 }
 
 int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
@@ -657,8 +901,11 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 	json_key(b, "identity", &first);
 	buf_putc(b, '{');
 	f2 = true;
-	const char *const idk[] = { "runtime", "id", "name", "pod_uid", "slurm_job", "unit" };
-	const char *const idv[] = { id->runtime, id->id, id->name, id->pod_uid, id->slurm_job, id->unit };
+	const char *const idk[] = { "runtime", "id", "name", "pod_uid", "k8s_namespace", "k8s_pod", "k8s_container",
+				    "slurm_job", "slurm_step", "slurm_uid", "slurm_user", "unit" };
+	const char *const idv[] = { id->runtime, id->id, id->name, id->pod_uid, id->k8s_ns, id->k8s_pod,
+				    id->k8s_container, id->slurm_job, id->slurm_step, id->slurm_uid, id->slurm_user,
+				    id->unit };
 	for (unsigned i = 0; i < sizeof idk / sizeof idk[0]; i++) {
 		if (!idv[i][0])
 			continue;
@@ -667,8 +914,20 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 	}
 	buf_putc(b, '}');
 
+	if (t->container.have)
+		container_json(b, &t->container, &first);
+	if (t->origin.have)
+		origin_json(b, &t->origin, &first);
+
 	json_key(b, "verdict", &first);
 	rw_buf_json_string(b, rw_verdict_name(v->verdict));
+	/* exempt by an [allow] rule: scored and shown here, never alerted on or acted upon */
+	json_key(b, "allowed", &first);
+	rw_buf_puts(b, t->allowed ? "true" : "false");
+	if (t->allowed) {
+		json_key(b, "allow_reason", &first);
+		rw_buf_json_string(b, t->allow_reason);
+	}
 	json_key(b, "score", &first);
 	rw_buf_q16(b, v->score_q16 < 0 ? 0 : v->score_q16 > 65536 ? 65536 : v->score_q16);
 
