@@ -80,6 +80,10 @@ struct rw_config {
 	char docker_socket[RW_CONFIG_PATH_LEN]; /* the engine API socket: responses Docker records (pause, kill) */
 	struct rw_glob_list docker_labels;      /* label keys shown with a container's names (at most 4 per container) */
 	bool docker_respond_via_api;            /* freeze/kill Docker containers through the engine API when it answers */
+
+	/* [podman] */
+	char podman_storage_root[RW_CONFIG_PATH_LEN]; /* containers/storage root: names from <driver>-containers/
+						       * containers.json */
 };
 
 /* Embedded defaults. */
