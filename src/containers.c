@@ -331,7 +331,7 @@ int rw_podman_storage_parse(const char *text, size_t len, const char *id, struct
 	}
 	get_str(&c, (const char *const[]){ "image" }, 1, buf, sizeof buf);
 	if (is_hex64(buf))
-		snprintf(out->image_id, sizeof out->image_id, "sha256:%s", buf);
+		snprintf(out->image_id, sizeof out->image_id, "sha256:%.64s", buf);
 	if (out->image[0])
 		rw_image_ref_split(out->image, out->image_repository, sizeof out->image_repository, out->image_tag,
 				   sizeof out->image_tag);
