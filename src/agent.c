@@ -12,7 +12,9 @@
 
 #include "rigwatch/agent.h"
 #include "rigwatch/alerts.h"
+#include "rigwatch/allow.h"
 #include "rigwatch/features.h"
+#include "rigwatch/fsutil.h"
 #include "rigwatch/fpbpf.h"
 #include "rigwatch/fpprobe.h"
 #include "rigwatch/http.h"
@@ -24,6 +26,7 @@
 #include "rigwatch/containers.h"
 #include "rigwatch/log.h"
 #include "rigwatch/model.h"
+#include "rigwatch/names.h"
 #include "rigwatch/pmu.h"
 #include "rigwatch/respond.h"
 #include "rigwatch/score.h"
@@ -44,6 +47,10 @@
 /* Cgroups whose tasks the eBPF path counts per process: the root and non-target cgroups with processes (the eBPF
  * map holds 64). */
 #define RW_AGENT_PROC_CGROUPS 1024
+/* v1-only hosts, eBPF path: a target's processes whose counts are summed, and how deep below it they are looked
+ * for (Slurm's task_<n> level below a step). */
+#define FP_V1_PIDS 512
+#define FP_V1_DEPTH 4
 /* A container's engine state file is stat()ed every so many intervals and re-read when it changed (a restart,
  * a pause, a rename). */
 #define CONTAINER_RECHECK_EVERY 5
@@ -54,7 +61,9 @@ struct rw_agent {
 	struct rw_config cfg;
 	unsigned flags;
 	struct rw_cgroup_mounts mounts;
-	char root[RW_MOUNT_PATH_MAX];        /* cgroup2 root walked */
+	char root[RW_MOUNT_PATH_MAX];        /* cgroup2 root walked, or on v1-only hosts the v1 hierarchy walked */
+	bool v1;                             /* v1-only host: targets are directories of that v1 hierarchy */
+	char layout_text[RW_MOUNT_PATH_MAX * 2 + 128];
 	struct rw_pmu *pmu;
 	struct rw_targets *targets;
 	uint64_t seq;
@@ -85,8 +94,14 @@ struct rw_agent {
 	struct rw_procwatch *procwatch;      /* busy processes outside every target cgroup */
 	struct rw_http *http;                /* RW_AGENT_HTTP */
 	struct rw_alerts *alerts;            /* RW_AGENT_ALERTS */
+	struct rw_names *names;              /* Kubernetes and Slurm user names */
+	uint32_t allow_gen;                  /* bumped when cfg.allow changes: targets look their rule up again */
 	struct rw_fpprobe_target *busy;      /* targets for the probe's next round */
 	unsigned n_busy, busy_cap;
+
+	volatile sig_atomic_t *reload_flag;  /* rw_agent_on_reload */
+	rw_reload_fn reload_fn;
+	void *reload_arg;
 
 	/* report under construction / last built */
 	struct rw_report report;
@@ -150,14 +165,18 @@ static int fp_open(struct rw_agent *a, char *err, size_t errlen)
 		struct stat st;
 		if ((r = rw_fpbpf_open(&a->fpbpf, &o, why, sizeof why)) == 0) {
 			/* Tasks of the root cgroup are counted per process: it holds every process of hosts without
-			 * per-service cgroups. */
+			 * per-service cgroups. On v1-only hosts every task is: a cgroup2 id matches no target there,
+			 * and a target's evidence is the sum of its processes'. */
 			uint64_t root_id = stat(a->root, &st) == 0 ? (uint64_t)st.st_ino : 1;
 			a->proc_cg[0] = root_id;
 			a->n_proc_cg = 1;
 			/* Nothing else is watched until the first walk has found the targets (their first visit only
-			 * takes a baseline). */
+			 * takes a baseline). On v1 the first interval counts every process. */
 			struct rw_fpbpf_watch w = { .proc_cgroups = a->proc_cg, .n_proc_cgroups = 1 };
-			rw_fpbpf_set_watch(a->fpbpf, &w);
+			if (a->v1)
+				rw_fpbpf_all_per_process(a->fpbpf, true);
+			else
+				rw_fpbpf_set_watch(a->fpbpf, &w);
 			rw_fpbpf_refresh(a->fpbpf); /* the first interval starts now */
 			struct rw_fpbpf_stats bs;
 			rw_fpbpf_stats(a->fpbpf, &bs);
@@ -183,13 +202,65 @@ static int fp_open(struct rw_agent *a, char *err, size_t errlen)
 	return 0;
 }
 
-/* FP evidence of the interval that just ended, from whichever path is live. */
-static int fp_collect(struct rw_agent *a, uint64_t id, struct rw_fp_evidence *out)
+/* Process ids listed in cgroup.procs of dir and of the cgroups below it (at most max, FP_V1_DEPTH levels). */
+static unsigned subtree_pids(const char *dir, uint32_t *pids, unsigned n, unsigned max, int depth)
 {
+	char path[RW_MOUNT_PATH_MAX + RW_CGROUP_PATH_MAX + 16], buf[8192];
+	snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof buf) > 0)
+		for (char *p = buf, *end; *p && n < max; p = end) {
+			unsigned long v = strtoul(p, &end, 10);
+			if (end == p)
+				break;
+			if (v > 0)
+				pids[n++] = (uint32_t)v;
+		}
+	if (depth >= FP_V1_DEPTH || n >= max)
+		return n;
+	DIR *d = opendir(dir);
+	if (!d)
+		return n;
+	for (struct dirent *de; n < max && (de = readdir(d)) != NULL;) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < sizeof path)
+			n = subtree_pids(path, pids, n, max, depth + 1);
+	}
+	closedir(d);
+	return n;
+}
+
+/* FP evidence of the interval that just ended, from whichever path is live. dir: a cgroup target's directory; on
+ * v1-only hosts the eBPF path counted its processes, and they are summed. */
+static int fp_collect(struct rw_agent *a, uint64_t id, const char *dir, struct rw_fp_evidence *out)
+{
+	if (a->fpbpf && a->v1 && !rw_target_is_process(id)) {
+		uint32_t pids[FP_V1_PIDS];
+		unsigned n = subtree_pids(dir, pids, 0, FP_V1_PIDS, 0);
+		memset(out, 0, sizeof *out);
+		for (unsigned i = 0; i < n; i++) {
+			struct rw_fp_evidence e;
+			if (rw_fpbpf_collect_process(a->fpbpf, pids[i], &e) == 0)
+				rw_fp_evidence_add(out, &e);
+		}
+		return out->probes ? 0 : -ENOENT;
+	}
 	if (a->fpbpf)
 		return rw_target_is_process(id) ? rw_fpbpf_collect_process(a->fpbpf, rw_proc_target_pid(id), out)
 						: rw_fpbpf_collect_cgroup(a->fpbpf, id, out);
 	return rw_fpprobe_collect(a->fpprobe, id, out);
+}
+
+/* On v1: the sum of what the eBPF path has gathered for these threads' processes since the last refresh. Only a
+ * process's main thread (tid = tgid) has a key, so the others add nothing. */
+static void peek_v1(struct rw_agent *a, const pid_t *tids, unsigned n, struct rw_fp_evidence *out)
+{
+	memset(out, 0, sizeof *out);
+	for (unsigned i = 0; i < n; i++) {
+		struct rw_fp_evidence e;
+		if (tids[i] > 0 && rw_fpbpf_peek_process(a->fpbpf, (uint32_t)tids[i], &e) == 0)
+			rw_fp_evidence_add(out, &e);
+	}
 }
 
 /* The response's fresh FP read on the eBPF path: what the target's threads showed at their context switches during
@@ -201,18 +272,20 @@ static int fp_recheck_bpf(void *arg, uint64_t id, const pid_t *tids, unsigned n,
 {
 	struct rw_agent *a = arg;
 	struct rw_fp_evidence e0, e1;
-	(void)tids;
-	(void)n;
 	bool proc = rw_target_is_process(id);
 	uint32_t pid = rw_proc_target_pid(id);
-	if (proc)
+	if (a->v1 && !proc)
+		peek_v1(a, tids, n, &e0);
+	else if (proc)
 		rw_fpbpf_peek_process(a->fpbpf, pid, &e0);
 	else
 		rw_fpbpf_peek_cgroup(a->fpbpf, id, &e0);
 	struct timespec ts = { window_ms / 1000, (long)(window_ms % 1000) * 1000000 };
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
-	if (proc)
+	if (a->v1 && !proc)
+		peek_v1(a, tids, n, &e1);
+	else if (proc)
 		rw_fpbpf_peek_process(a->fpbpf, pid, &e1);
 	else
 		rw_fpbpf_peek_cgroup(a->fpbpf, id, &e1);
@@ -247,9 +320,28 @@ static int fp_recheck_bpf(void *arg, uint64_t id, const pid_t *tids, unsigned n,
 static void on_response(const struct rw_respond_event *ev, void *arg)
 {
 	struct rw_agent *a = arg;
-	if (a->alerts)
+	if (a->alerts && ev->result != RW_RR_ALLOWED)   /* exempt: counted, never alerted on */
 		rw_alerts_action(a->alerts, a->report.host, ev);
 }
+
+/* One line for the start-up log and `rigwatch list`: which layout, what is walked, where counters come from. */
+static void layout_text(const struct rw_agent *a, char *buf, size_t len)
+{
+	const struct rw_cgroup_mounts *m = &a->mounts;
+	if (a->cfg.cgroup_root[0])
+		snprintf(buf, len, "v2 (agent.cgroup_root %s)", a->root);
+	else if (m->layout == RW_CGROUP_V1)
+		snprintf(buf, len, "v1: walking the %s hierarchy at %s; counters %s%s", m->v1_walk_name, a->root,
+			 m->v1_perf_event[0] ? "through perf_event at " : "off (perf_event not mounted)",
+			 m->v1_perf_event);
+	else if (m->layout == RW_CGROUP_HYBRID)
+		snprintf(buf, len, "hybrid: cgroup2 at %s, v1 controllers beside%s%s", a->root,
+			 m->v1_perf_event[0] ? "; counters through v1 perf_event at " : "", m->v1_perf_event);
+	else
+		snprintf(buf, len, "v2: cgroup2 at %s", a->root);
+}
+
+const char *rw_agent_cgroup_layout(const struct rw_agent *a) { return a->layout_text; }
 
 int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned flags, char *err, size_t errlen)
 {
@@ -289,9 +381,16 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 		r = rw_cgroup_mounts_detect("/proc/self/mountinfo", &a->mounts, err, (unsigned)errlen);
 		if (r < 0)
 			goto fail;
-		snprintf(a->root, sizeof a->root, "%s", a->mounts.v2);
+		snprintf(a->root, sizeof a->root, "%s",
+			 a->mounts.layout == RW_CGROUP_V1 ? a->mounts.v1_walk : a->mounts.v2);
 	}
-	rw_log_info("agent", "cgroup2 at %s%s", a->root, a->mounts.hybrid ? " (hybrid: v1 controllers too)" : "");
+	a->v1 = a->mounts.layout == RW_CGROUP_V1;
+	layout_text(a, a->layout_text, sizeof a->layout_text);
+	rw_log_info("agent", "cgroup layout %s", a->layout_text);
+	if (a->v1 && !a->mounts.v1_perf_event[0])
+		rw_log_warn("agent", "cgroup v1 without the perf_event controller mounted: no per-cgroup counters (the "
+				     "other sources go on); mount it (mount -t cgroup -o perf_event perf_event "
+				     "/sys/fs/cgroup/perf_event) for software and hardware counters per target");
 
 	unsigned nofile = raise_nofile(cfg->max_open_files);
 	a->counter_fd_budget = cfg->counter_fd_budget ? cfg->counter_fd_budget : nofile / 4 * 3;
@@ -304,11 +403,14 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 			 r == -EINVAL ? " (unknown agent.pmu_table; see `rigwatch events`)" : "");
 		goto fail;
 	}
-	if (!rw_pmu_cgroup_permitted(a->pmu))
+	if (!rw_pmu_cgroup_permitted(a->pmu) && !(a->v1 && !a->mounts.v1_perf_event[0]))
 		rw_log_warn("agent", "per-cgroup perf events not permitted (needs CAP_PERFMON or CAP_SYS_ADMIN, or "
 				     "kernel.perf_event_paranoid <= 0): counters off, other sources go on");
 	if ((r = rw_targets_new(&a->targets)) < 0)
 		goto fail;
+	if ((r = rw_names_new(&a->names, cfg->kube_pods_dir, cfg->kube_containers_dir)) < 0)
+		goto fail;
+	a->allow_gen = 1;
 
 	if (flags & RW_AGENT_SCORE) {
 		if (!(a->model = calloc(1, sizeof *a->model))) {
@@ -341,6 +443,8 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 		if ((r = rw_respond_open(&a->respond, &a->cfg, a->root, err, errlen)) < 0)
 			goto fail;
 		rw_respond_on_event(a->respond, on_response, a);
+		if (a->v1)
+			rw_respond_set_v1_freezer(a->respond, a->mounts.v1_freezer);
 		if (a->fpbpf) {
 			/* The re-check reads what the eBPF path sees: a miner that another process traces cannot be
 			 * read with ptrace, but its context switches are counted all the same. */
@@ -353,6 +457,8 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 
 	a->start_ns = rw_real_ns();
 	a->report.start_time_ns = a->start_ns;
+	a->report.config_reload_ok = true;
+	a->report.config_reload_success_ns = a->start_ns;
 	a->report.interval_ms = cfg->interval_ms;
 	gethostname(a->report.host, sizeof a->report.host - 1);
 	snprintf(a->report.pmu_name, sizeof a->report.pmu_name, "%s", rw_pmu_core_name(a->pmu));
@@ -395,6 +501,7 @@ void rw_agent_close(struct rw_agent *a)
 	rw_alerts_close(a->alerts);
 	rw_procscan_rules_free(a->rules);
 	rw_procwatch_free(a->procwatch);
+	rw_names_free(a->names);
 	free(a->busy);
 	free(a->fp_cg);
 	free(a->fp_pids);
@@ -532,6 +639,26 @@ static void queue_probe(struct rw_agent *a, uint64_t id, const char *v2_dir, int
 	a->n_busy++;
 }
 
+/* Names no path holds (looked up until the names module has all it can give), then the [allow] rule that
+ * matches, looked up again when the identity or the rules changed. */
+static void target_names_allow(struct rw_agent *a, struct rw_target *t, struct rw_report_target *rt)
+{
+	if (!t->names_done) {
+		t->names_done = rw_names_resolve(a->names, &t->identity);
+		rt->sample.identity = t->identity;
+		t->allow_gen = 0;
+	}
+	if (t->allow_gen != a->allow_gen) {
+		const struct rw_allow_rule *ar = rw_allow_match(&a->cfg.allow, t->path, &t->identity);
+		t->allow_idx = ar ? (int)(ar - a->cfg.allow.r) : -1;
+		t->allow_gen = a->allow_gen;
+	}
+	if (t->allow_idx >= 0 && (unsigned)t->allow_idx < a->cfg.allow.n) {
+		rt->allowed = true;
+		snprintf(rt->allow_reason, sizeof rt->allow_reason, "%s", a->cfg.allow.r[t->allow_idx].reason);
+	}
+}
+
 /* FP evidence of this target during the interval that just ended, from whichever path is live, and the target to
  * the probe's next round: every target above fpprobe.min_target_cpu goes, and the probe shares its read budget
  * among them by CPU. */
@@ -540,7 +667,7 @@ static void fp_evidence(struct rw_agent *a, const struct rw_target *t, struct rw
 {
 	int64_t cores_q16 = (int64_t)((s->cpu_usec << 16) / (s->interval_us ? s->interval_us : 1));
 
-	if (fp_collect(a, t->id, &s->fp) == 0 && s->fp.probes > 0)
+	if (fp_collect(a, t->id, v2_dir, &s->fp) == 0 && s->fp.probes > 0)
 		s->sources |= RW_SRC_BIT(RW_SRC_FPPROBE);
 	if (cores_q16 >= a->cfg.fpprobe_min_target_cpu_q16)
 		queue_probe(a, t->id, v2_dir, pid, start_ticks);
@@ -648,16 +775,17 @@ static int score_and_respond(struct rw_agent *a, struct rw_target *t, struct rw_
 	}
 	if (a->scoring && rt->verdict.verdict != t->verdict) {
 		const struct rw_verdict_state *vs = &rt->verdict;
-		if (vs->verdict == RW_VERDICT_MINING) {
+		if (vs->verdict == RW_VERDICT_MINING && !rt->allowed) {   /* an exempt miner is no detection */
 			a->report.detections_total++;
 			if (vs->since_ns > vs->first_seen_ns)
 				a->report.detection_delay_ns_total += vs->since_ns - vs->first_seen_ns;
 		}
-		if (a->alerts)
+		if (a->alerts && !rt->allowed)
 			rw_alerts_verdict_change(a->alerts, a->report.host, rt, (enum rw_verdict)t->verdict);
-		rw_log_info("verdict", "%s%s: %s -> %s (score %d%%)", t->path, pid > 0 ? " (process)" : "",
+		rw_log_info("verdict", "%s%s: %s -> %s (score %d%%)%s%s", t->path, pid > 0 ? " (process)" : "",
 			    rw_verdict_name((enum rw_verdict)t->verdict), rw_verdict_name(rt->verdict.verdict),
-			    (int)((int64_t)rt->verdict.score_q16 * 100 >> 16));
+			    (int)((int64_t)rt->verdict.score_q16 * 100 >> 16), rt->allowed ? "; allowed: " : "",
+			    rt->allowed ? rt->allow_reason : "");
 		t->verdict = rt->verdict.verdict;
 	}
 	return 0;
@@ -672,6 +800,7 @@ static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_ta
 	struct rw_sample *s = &rt->sample;
 	int r;
 
+	target_names_allow(a, t, rt);
 	fp_evidence(a, t, s, v2_dir, pid, start_ticks);
 	indicators(a, t, s, busy, v2_dir, pid);
 	if ((r = score_and_respond(a, t, rt, v2_dir, pid)) < 0)
@@ -737,6 +866,8 @@ static int visit_process(struct rw_agent *a, const struct rw_procwatch_entry *pe
 		snprintf(t->identity.id, sizeof t->identity.id, "%d", (int)pe->info.pid);
 		snprintf(t->identity.name, sizeof t->identity.name, "%s", pe->info.comm);
 		memcpy(t->identity.unit, cgid.unit, sizeof t->identity.unit);
+		t->names_done = false;
+		t->allow_gen = 0;
 		if (created)
 			t->first_seen_ns = a->step_now_real;
 	}
@@ -798,6 +929,17 @@ static int fp_watch_pid(struct rw_agent *a, uint32_t pid)
 	return 0;
 }
 
+/* v1: the eBPF program counts the processes of the target at dir (and below), as cgroup v2 ids say nothing there. */
+static int fp_watch_v1(struct rw_agent *a, const char *dir)
+{
+	uint32_t pids[FP_V1_PIDS];
+	unsigned n = subtree_pids(dir, pids, 0, FP_V1_PIDS, 0);
+	for (unsigned i = 0; i < n; i++)
+		if (fp_watch_pid(a, pids[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
 static int visit_structure(const struct rw_cgroup_entry *e, void *arg)
 {
 	struct rw_agent *a = arg;
@@ -806,7 +948,7 @@ static int visit_structure(const struct rw_cgroup_entry *e, void *arg)
 	int r = rw_procwatch_cgroup(a->procwatch, e->dir_fd, e->path);
 	/* The eBPF path counts the tasks of such cgroups per process, so that their busy processes (targets of
 	 * their own) have FP evidence too. */
-	if (r > 0 && a->fpbpf && a->n_proc_cg < RW_AGENT_PROC_CGROUPS)
+	if (r > 0 && a->fpbpf && !a->v1 && a->n_proc_cg < RW_AGENT_PROC_CGROUPS)
 		a->proc_cg[a->n_proc_cg++] = e->id;
 	return r == -ENOMEM ? r : 0;
 }
@@ -859,6 +1001,32 @@ static void proc_memory(struct rw_agent *a, struct rw_target *t, const char *v2_
 	cg->have |= RW_CGS_PROCMEM;
 }
 
+/* A v1 target without a cpuacct twin (Slurm without jobacct_gather/cgroup, or a name=systemd unit without
+ * CPUAccounting): CPU from its processes' /proc/PID/stat, summed over the cgroup.procs of the directory and below.
+ * A process that exits takes its time with it, so an interval with exits reads low (the delta is clamped at 0). */
+static void proc_cpu(struct rw_agent *a, const char *dir, struct rw_cgstats *cg)
+{
+	static long hz;
+	uint32_t pids[PROC_MEMORY_MAX_PIDS];
+	char path[RW_CONFIG_PATH_LEN + 32], buf[1024];
+	if (!hz && (hz = sysconf(_SC_CLK_TCK)) <= 0)
+		hz = 100;
+	unsigned n = subtree_pids(dir, pids, 0, PROC_MEMORY_MAX_PIDS, 0);
+	uint64_t ut = 0, st = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct rw_proc_info pi;
+		snprintf(path, sizeof path, "%s/%u/stat", a->cfg.proc_root[0] ? a->cfg.proc_root : "/proc", pids[i]);
+		if (rw_read_small(AT_FDCWD, path, buf, sizeof buf) > 0 && rw_proc_parse_stat(buf, &pi) == 0) {
+			ut += pi.utime;
+			st += pi.stime;
+		}
+	}
+	cg->user_usec = ut * 1000000ull / (uint64_t)hz;
+	cg->system_usec = st * 1000000ull / (uint64_t)hz;
+	cg->usage_usec = cg->user_usec + cg->system_usec;
+	cg->have |= RW_CGS_CPU | RW_CGS_PROCCPU;
+}
+
 /* Read stats: the target's cgroup files, v2 and, on a hybrid host, the v1 twins, into *cg. Returns 0, or -ENOENT
  * when the cgroup vanished mid-read. */
 static int read_stats(struct rw_agent *a, struct rw_target *t, const struct rw_cgroup_entry *e, const char *v2,
@@ -874,6 +1042,7 @@ static int read_stats(struct rw_agent *a, struct rw_target *t, const struct rw_c
 	join_path(v1pids, sizeof v1pids, a->mounts.v1_pids, e->path);
 	struct rw_cgstats_paths paths = {
 		.v2_dir = v2,
+		.v1_only = a->v1,
 		.v2_fd = e->dir_fd,
 		.v2_parent_fd = e->parent_fd,
 		.v2_name = e->name,
@@ -890,6 +1059,8 @@ static int read_stats(struct rw_agent *a, struct rw_target *t, const struct rw_c
 	if (r < 0)
 		return r;
 	t->cg_missing = paths.missing;
+	if (a->v1 && !(cg->have & RW_CGS_CPU))
+		proc_cpu(a, v2, cg);
 
 	if (paths.skip_psi && !(cg->have & RW_CGS_PSI) && (t->prev_cg.have & RW_CGS_PSI)) {
 		cg->psi_some_avg10_x100 = t->prev_cg.psi_some_avg10_x100;
@@ -973,7 +1144,7 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	if (!t)
 		return -ENOMEM;
 	t->seen_seq = a->seq;
-	if (a->fpbpf && fp_watch_cgroup(a, e->id) < 0)
+	if (a->fpbpf && !a->v1 && fp_watch_cgroup(a, e->id) < 0)
 		return -ENOMEM;
 	if (created || strcmp(t->path, e->path) != 0) {
 		snprintf(t->path, sizeof t->path, "%s", e->path);
@@ -981,11 +1152,15 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 			t->identity = *e->identity;
 		else
 			rw_identity_from_path(e->path, &t->identity); /* a known target whose cgroup was renamed */
+		t->names_done = false;
+		t->allow_gen = 0;
 		if (created)
 			t->first_seen_ns = a->step_now_real;
 	}
 
 	join_path(v2, sizeof v2, a->root, e->path);
+	if (a->fpbpf && a->v1 && fp_watch_v1(a, v2) < 0)
+		return -ENOMEM;
 	struct rw_cgstats cg;
 	if (read_stats(a, t, e, v2, &cg) < 0) {
 		t->seen_seq = 0; /* vanished mid-read: sweep it */
@@ -1028,6 +1203,7 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	a->step_now_mono = rw_mono_ns();
 	a->report.n_targets = 0;
 	a->n_busy = 0;
+	rw_names_tick(a->names);
 	if (a->fpbpf && (r = rw_fpbpf_refresh(a->fpbpf)) < 0 && !a->fpbpf_error_logged) {
 		rw_log_warn("agent", "reading the eBPF FP counts: %s (no FP evidence while this lasts)", strerror(-r));
 		a->fpbpf_error_logged = true;
@@ -1116,7 +1292,180 @@ int rw_agent_run(struct rw_agent *a, volatile sig_atomic_t *stop, uint64_t max_i
 		if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
 			next = now; /* fell behind (suspend, overload): start afresh, no burst of catch-up steps */
 		while (!*stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
-			;
+			if (a->reload_flag && *a->reload_flag)
+				break;
+		if (!*stop && a->reload_flag && *a->reload_flag) {
+			*a->reload_flag = 0;
+			a->reload_fn(a, a->reload_arg);
+			/* the interval goes on from where the reload left it: no sample over a shortened interval */
+			while (!*stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+				if (a->reload_flag && *a->reload_flag)
+					break;
+		}
 	}
+	return 0;
+}
+
+void rw_agent_on_reload(struct rw_agent *a, volatile sig_atomic_t *flag, rw_reload_fn fn, void *arg)
+{
+	a->reload_flag = fn ? flag : NULL;
+	a->reload_fn = fn;
+	a->reload_arg = arg;
+}
+
+/* The files besides the configuration: into new objects, nothing shared with a running agent. */
+static int load_files(const struct rw_config *cfg, bool model, struct rw_procscan_rules **rules,
+		      struct rw_model **m, char *err, size_t errlen)
+{
+	int r;
+	*rules = NULL;
+	*m = NULL;
+	if (cfg->procscan_enabled && rw_procscan_rules_load(rules, cfg->procscan_rules, err, errlen) < 0)
+		return -EINVAL;
+	if (model) {
+		if (!(*m = calloc(1, sizeof **m))) {
+			rw_procscan_rules_free(*rules);
+			*rules = NULL;
+			snprintf(err, errlen, "model: %s", strerror(ENOMEM));
+			return -ENOMEM;
+		}
+		if ((r = rw_model_load(*m, cfg->model_file, err, errlen)) < 0) {
+			rw_procscan_rules_free(*rules);
+			free(*m);
+			*rules = NULL;
+			*m = NULL;
+			return r;
+		}
+	}
+	return 0;
+}
+
+int rw_agent_check_files(const struct rw_config *cfg, char *err, size_t errlen)
+{
+	struct rw_procscan_rules *rules;
+	struct rw_model *m;
+	int r = load_files(cfg, true, &rules, &m, err, errlen);
+	rw_procscan_rules_free(rules);
+	free(m);
+	return r;
+}
+
+/* The settings a reload applies; all others wait for a restart. */
+static void take_live(struct rw_config *dst, const struct rw_config *src)
+{
+	dst->include = src->include;
+	dst->exclude = src->exclude;
+	dst->interval_ms = src->interval_ms;
+	memcpy(dst->log_level, src->log_level, sizeof dst->log_level);
+	memcpy(dst->kube_containers_dir, src->kube_containers_dir, sizeof dst->kube_containers_dir);
+	dst->verdict_enter_k = src->verdict_enter_k;
+	dst->verdict_enter_n = src->verdict_enter_n;
+	dst->verdict_leave_m = src->verdict_leave_m;
+	dst->suspect_threshold_q16 = src->suspect_threshold_q16;
+	dst->mining_threshold_q16 = src->mining_threshold_q16;
+	memcpy(dst->model_file, src->model_file, sizeof dst->model_file);
+	dst->procscan_enabled = src->procscan_enabled;
+	memcpy(dst->procscan_rules, src->procscan_rules, sizeof dst->procscan_rules);
+	dst->allow = src->allow;
+}
+
+/* "section.key" of the printed lines of `want` that `have` lacks: the settings a reload left for a restart. */
+static void restart_keys(const struct rw_config *have, const struct rw_config *want, char *buf, size_t len)
+{
+	char *ht = NULL, *wt = NULL;
+	size_t hl = 0, wl = 0, o = 0;
+	FILE *h = open_memstream(&ht, &hl), *w = open_memstream(&wt, &wl);
+	buf[0] = '\0';
+	if (h && w) {
+		rw_config_print(have, h);
+		rw_config_print(want, w);
+	}
+	if (h)
+		fclose(h);
+	if (w)
+		fclose(w);
+	if (ht && wt) {
+		char section[32] = "";
+		for (char *save = NULL, *line = strtok_r(wt, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			if (line[0] == '[') {
+				snprintf(section, sizeof section, "%.*s", (int)strcspn(line + 1, "]"), line + 1);
+				continue;
+			}
+			/* a line of `want` found nowhere in `have` (keys are unique within a section in this output) */
+			char *at = strstr(ht, line);
+			bool whole = at && (at == ht || at[-1] == '\n') && (at[strlen(line)] == '\n' || !at[strlen(line)]);
+			if (whole || o + 2 >= len)
+				continue;
+			o += (size_t)snprintf(buf + o, len - o, "%s%s.%.*s", o ? ", " : "", section,
+					      (int)strcspn(line, " ="), line);
+			if (o >= len)
+				o = len - 1;
+		}
+	}
+	free(ht);
+	free(wt);
+}
+
+void rw_agent_reload_failed(struct rw_agent *a)
+{
+	a->report.config_reload_ok = false;
+}
+
+int rw_agent_reload(struct rw_agent *a, const struct rw_config *cfg, char *err, size_t errlen)
+{
+	struct rw_procscan_rules *rules;
+	struct rw_model *m;
+	struct rw_names *names = NULL;
+	int r;
+
+	a->report.config_reload_ok = false;
+	if ((r = load_files(cfg, a->scoring, &rules, &m, err, errlen)) < 0)
+		return r;
+	if (strcmp(cfg->kube_containers_dir, a->cfg.kube_containers_dir) != 0 &&
+	    (r = rw_names_new(&names, a->cfg.kube_pods_dir, cfg->kube_containers_dir)) < 0) {
+		rw_procscan_rules_free(rules);
+		free(m);
+		snprintf(err, errlen, "names: %s", strerror(-r));
+		return r;
+	}
+
+	/* Everything loaded: swap. */
+	struct rw_config *merged = malloc(sizeof *merged);
+	char later[1024] = "";
+	if (merged) {
+		*merged = a->cfg;
+		take_live(merged, cfg);
+		restart_keys(merged, cfg, later, sizeof later);
+		free(merged);
+	}
+	take_live(&a->cfg, cfg);
+	if (a->scoring) {
+		free(a->model);
+		a->model = m;
+		a->scorer.model = m;
+	}
+	rw_procscan_rules_free(a->rules);
+	a->rules = rules;
+	if (rules)
+		a->report.sources_available |= RW_SRC_BIT(RW_SRC_INDICATORS);
+	else
+		a->report.sources_available &= ~RW_SRC_BIT(RW_SRC_INDICATORS);
+	if (names) {
+		rw_names_free(a->names);
+		a->names = names;
+	}
+	enum rw_log_level lvl;
+	if (rw_log_parse_level(a->cfg.log_level, &lvl) == 0)
+		rw_log_set_level(lvl);
+	a->report.interval_ms = a->cfg.interval_ms;
+	/* every target looks its names and [allow] rule up again */
+	a->allow_gen++;
+	unsigned cur = 0;
+	for (struct rw_target *t; (t = rw_targets_next(a->targets, &cur)) != NULL;)
+		t->names_done = false;
+	a->report.config_reload_ok = true;
+	a->report.config_reload_success_ns = rw_clock_ns(CLOCK_REALTIME);
+	if (later[0])
+		rw_log_warn("agent", "reload: changed settings that take effect at the next restart: %s", later);
 	return 0;
 }

@@ -559,7 +559,8 @@ static bool all_hex(const char *s, size_t n)
 }
 
 /* Falco's container/k8s/proc fields and ours for the workload's identity. */
-static void identity_fields(struct rw_buf *b, const struct rw_sample *s)
+/* engine_names: container_fields writes container.name from the engine's own names (Docker) */
+static void identity_fields(struct rw_buf *b, const struct rw_sample *s, bool engine_names)
 {
 	const struct rw_identity *id = &s->identity;
 	if (id->id[0]) {
@@ -576,8 +577,18 @@ static void identity_fields(struct rw_buf *b, const struct rw_sample *s)
 		field_str(b, "rigwatch.name", id->name);
 	if (id->pod_uid[0])
 		field_str(b, "k8s.pod.uid", id->pod_uid);
+	if (id->k8s_ns[0])
+		field_str(b, "k8s.ns.name", id->k8s_ns);
+	if (id->k8s_pod[0])
+		field_str(b, "k8s.pod.name", id->k8s_pod);
+	if (id->k8s_container[0] && !engine_names)
+		field_str(b, "container.name", id->k8s_container);   /* Falco's container.name is the k8s name */
 	if (id->slurm_job[0])
 		field_str(b, "rigwatch.slurm_job", id->slurm_job);
+	if (id->slurm_step[0])
+		field_str(b, "rigwatch.slurm_step", id->slurm_step);
+	if (id->slurm_user[0])
+		field_str(b, "rigwatch.slurm_user", id->slurm_user);
 	if (id->unit[0])
 		field_str(b, "rigwatch.unit", id->unit);
 	if (s->ind.n_origin) {
@@ -654,7 +665,7 @@ static void workload_label(const struct rw_sample *s, char *label, size_t len)
 	if (id->runtime[0] && id->id[0])
 		snprintf(label, len, "%s:%.12s", id->runtime, id->id);
 	else if (id->slurm_job[0])
-		snprintf(label, len, "slurm:%s", id->slurm_job);
+		snprintf(label, len, "slurm:%s", id->name);
 	else if (id->unit[0])
 		snprintf(label, len, "systemd:%s", id->unit);
 	else
@@ -769,7 +780,7 @@ static int format_verdict(const char *host, const struct rw_report_target *t, en
 	field_str(b, "rigwatch.evidence", evidence);
 	field_str(b, "rigwatch.action", rw_action_state_name(t->action));
 	field_u64(b, "rigwatch.detections", v->detections);
-	identity_fields(b, s);
+	identity_fields(b, s, t->container.have);
 	container_fields(b, t);
 	rw_buf_puts(b, "},\"tags\":[\"rigwatch\",\"cryptomining\",\"mitre_impact\",\"T1496\"");
 	if (id->kind == RW_KIND_CONTAINER)
@@ -900,7 +911,7 @@ int rw_alerts_action_format(const char *host, const struct rw_respond_event *ev,
 	field_str(b, "rigwatch.verdict", rw_verdict_name(v->verdict));
 	rw_buf_puts(b, ",\"rigwatch.score\":");
 	rw_buf_puts(b, score);
-	identity_fields(b, s);
+	identity_fields(b, s, t->container.have);
 	container_fields(b, t);
 	rw_buf_puts(b, "},\"tags\":[\"rigwatch\",\"cryptomining\",\"mitre_impact\",\"T1496\",\"response\"");
 	if (s->identity.kind == RW_KIND_CONTAINER)

@@ -114,15 +114,78 @@ int rw_cgroup_mounts_parse(const char *mountinfo, struct rw_cgroup_mounts *out, 
 				set_v1(out->v1_perf_event, mnt);
 			if (has_option(super, "freezer"))
 				set_v1(out->v1_freezer, mnt);
+			if (has_option(super, "name=systemd"))
+				set_v1(out->v1_systemd, mnt);
 		}
 	}
-	if (out->v2[0] == '\0') {
-		snprintf(err, errlen, "no cgroup2 mount found (rigwatch needs cgroup v2: pure, or hybrid with cgroup2 "
-				      "mounted, e.g. at /sys/fs/cgroup/unified)");
+	bool any_v1 = out->v1_cpu[0] || out->v1_cpuacct[0] || out->v1_memory[0] || out->v1_pids[0] ||
+		      out->v1_perf_event[0] || out->v1_freezer[0] || out->v1_systemd[0];
+	if (out->v2[0] == '\0' && !any_v1) {
+		snprintf(err, errlen, "no cgroup mount found: neither cgroup2 nor a v1 controller (cpu, cpuacct, "
+				      "memory, pids, freezer, name=systemd) is mounted");
 		return -ENOENT;
 	}
-	out->hybrid = out->v1_cpu[0] || out->v1_cpuacct[0] || out->v1_memory[0] || out->v1_pids[0] ||
-		      out->v1_perf_event[0] || out->v1_freezer[0];
+	out->hybrid = out->v2[0] && any_v1;
+	out->layout = !out->v2[0] ? RW_CGROUP_V1 : out->hybrid ? RW_CGROUP_HYBRID : RW_CGROUP_V2;
+	return 0;
+}
+
+const char *rw_cgroup_layout_name(enum rw_cgroup_layout l)
+{
+	return l == RW_CGROUP_V1 ? "v1" : l == RW_CGROUP_HYBRID ? "hybrid" : "v2";
+}
+
+/* A top-level directory of the hierarchy at mnt named "slurm" or "slurm_<node>" (multiple slurmd). */
+static bool has_slurm_tree(const char *mnt)
+{
+	DIR *d = opendir(mnt);
+	struct dirent *de;
+	bool found = false;
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d)) != NULL)
+		found = (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) &&
+			(strcmp(de->d_name, "slurm") == 0 || strncmp(de->d_name, "slurm_", 6) == 0);
+	closedir(d);
+	return found;
+}
+
+/* Any child cgroup: a hierarchy nothing was ever placed in below its root marks no workload. */
+static bool has_children(const char *mnt)
+{
+	struct stat st;
+	return stat(mnt, &st) == 0 && st.st_nlink > 2;
+}
+
+static void pick(struct rw_cgroup_mounts *m, const char *mnt, const char *name)
+{
+	snprintf(m->v1_walk, sizeof m->v1_walk, "%s", mnt);
+	snprintf(m->v1_walk_name, sizeof m->v1_walk_name, "%s", name);
+}
+
+int rw_cgroup_v1_pick(struct rw_cgroup_mounts *m)
+{
+	const char *cpu_name = strcmp(m->v1_cpu, m->v1_cpuacct) == 0 ? "cpu,cpuacct" : "cpu";
+	if (m->v1_freezer[0] && has_slurm_tree(m->v1_freezer))
+		pick(m, m->v1_freezer, "freezer");
+	else if (m->v1_cpuacct[0] && has_children(m->v1_cpuacct))
+		pick(m, m->v1_cpuacct, strcmp(m->v1_cpu, m->v1_cpuacct) == 0 ? "cpu,cpuacct" : "cpuacct");
+	else if (m->v1_cpu[0] && has_children(m->v1_cpu))
+		pick(m, m->v1_cpu, cpu_name);
+	else if (m->v1_systemd[0])
+		pick(m, m->v1_systemd, "name=systemd");
+	else if (m->v1_cpuacct[0])
+		pick(m, m->v1_cpuacct, "cpuacct");
+	else if (m->v1_cpu[0])
+		pick(m, m->v1_cpu, cpu_name);
+	else if (m->v1_freezer[0])
+		pick(m, m->v1_freezer, "freezer");
+	else if (m->v1_memory[0])
+		pick(m, m->v1_memory, "memory");
+	else if (m->v1_pids[0])
+		pick(m, m->v1_pids, "pids");
+	else
+		return -ENOENT;
 	return 0;
 }
 
@@ -154,7 +217,12 @@ int rw_cgroup_mounts_detect(const char *mountinfo_path, struct rw_cgroup_mounts 
 	}
 	r = rw_cgroup_mounts_parse(text, out, err, errlen);
 	free(text);
-	if (r == 0) {
+	if (r == 0 && out->layout == RW_CGROUP_V1 && rw_cgroup_v1_pick(out) < 0) {
+		snprintf(err, errlen, "cgroup v1 only, and no hierarchy to walk (cpuacct, cpu, name=systemd, freezer, "
+				      "memory or pids) is mounted");
+		return -ENOENT;
+	}
+	if (r == 0 && out->v2[0]) {
 		char path[RW_MOUNT_PATH_MAX + 32];
 		snprintf(path, sizeof path, "%s/cgroup.controllers", out->v2);
 		FILE *c = fopen(path, "re");
@@ -184,14 +252,27 @@ struct walk {
 	char path[WALK_PATH_MAX];
 };
 
-/* 1 if cgroup.events says populated (processes here or below), 0 if not, -errno if unreadable. A directory
- * without cgroup.events (not a cgroup2 directory) counts as populated so fixture trees need not fake it. */
+/* 1 if cgroup.events says populated (processes here or below), 0 if not, -errno if unreadable. A v1 directory
+ * has no cgroup.events: one with child cgroups counts as populated (v1 keeps no recursive count; the walk looks
+ * below), a leaf when its cgroup.procs lists a process, so an emptied v1 cgroup (Slurm and runtimes leave some
+ * behind for a while) is no target. A directory with neither file counts as populated, so fixture trees need not
+ * fake them. */
 static int read_populated(int dfd)
 {
 	char buf[256];
 	ssize_t n = rw_read_kernfs(dfd, "cgroup.events", buf, sizeof buf);
+	if (n == -ENOENT) {
+		struct stat st;
+		if (fstat(dfd, &st) == 0 && st.st_nlink > 2)
+			return 1;
+		char one[16];
+		n = rw_read_kernfs(dfd, "cgroup.procs", one, sizeof one);
+		if (n == -ENOENT && fstat(dfd, &st) == 0 && st.st_nlink == 0)
+			return -ENOENT; /* removed */
+		return n == -ENOENT ? 1 : n < 0 ? (int)n : n > 0;
+	}
 	if (n < 0)
-		return n == -ENOENT ? 1 : (int)n;
+		return (int)n;
 	const char *p = strstr(buf, "populated ");
 	return p ? p[10] == '1' : 1;
 }

@@ -1,5 +1,5 @@
 /* cgstats: read a cgroup's CPU, memory, pids and pressure files. cgroup2 first; on hybrid hosts the v1 cpu,
- * cpuacct, memory and pids controllers fill in what the v2 tree lacks. */
+ * cpuacct, memory and pids controllers fill in what the v2 tree lacks; on v1-only hosts they are all there is. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -215,20 +215,27 @@ int rw_cgstats_read(struct rw_cgstats_paths *paths, struct rw_cgstats *out)
 	ssize_t n;
 
 	memset(out, 0, sizeof *out);
-	/* cpu.stat is in every cgroup2 directory: its absence means the cgroup is gone. */
-	n = read_v2(paths, "cpu.stat", buf, sizeof buf);
-	if (n < 0 && access(paths->v2_dir, F_OK) != 0)
-		return -ENOENT;
-	if (n > 0)
-		rw_cgstats_parse_cpu_stat(buf, out);
-	if (try_u64(paths, F_MEM_CURRENT, paths->v2_dir, "memory.current", &out->memory_current) == 0)
-		out->have |= RW_CGS_MEMORY;
-	if (try_read(paths, F_MEM_STAT, paths->v2_dir, "memory.stat", buf, sizeof buf) > 0)
-		rw_cgstats_parse_memory_stat(buf, out);
-	if (try_u64(paths, F_PIDS, paths->v2_dir, "pids.current", &out->pids_current) == 0)
-		out->have |= RW_CGS_PIDS;
-	if (!paths->skip_psi && try_read(paths, F_PSI, paths->v2_dir, "cpu.pressure", buf, sizeof buf) > 0)
-		rw_cgstats_parse_pressure(buf, out);
+	if (paths->v1_only) {
+		/* The walked directory is a v1 one: its files are read through the controller paths below (which may
+		 * name it again); here only whether it still exists. */
+		if (access(paths->v2_dir, F_OK) != 0)
+			return -ENOENT;
+	} else {
+		/* cpu.stat is in every cgroup2 directory: its absence means the cgroup is gone. */
+		n = read_v2(paths, "cpu.stat", buf, sizeof buf);
+		if (n < 0 && access(paths->v2_dir, F_OK) != 0)
+			return -ENOENT;
+		if (n > 0)
+			rw_cgstats_parse_cpu_stat(buf, out);
+		if (try_u64(paths, F_MEM_CURRENT, paths->v2_dir, "memory.current", &out->memory_current) == 0)
+			out->have |= RW_CGS_MEMORY;
+		if (try_read(paths, F_MEM_STAT, paths->v2_dir, "memory.stat", buf, sizeof buf) > 0)
+			rw_cgstats_parse_memory_stat(buf, out);
+		if (try_u64(paths, F_PIDS, paths->v2_dir, "pids.current", &out->pids_current) == 0)
+			out->have |= RW_CGS_PIDS;
+		if (!paths->skip_psi && try_read(paths, F_PSI, paths->v2_dir, "cpu.pressure", buf, sizeof buf) > 0)
+			rw_cgstats_parse_pressure(buf, out);
+	}
 
 	if (paths->v1_cpuacct_dir)
 		read_v1_cpu(paths, paths->v1_cpuacct_dir, F_ACCT_USAGE, out);

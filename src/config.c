@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rigwatch/allow.h"
 #include "rigwatch/config.h"
 #include "rigwatch/fsutil.h"
 
@@ -40,6 +41,7 @@ static const struct key_def keys[] = {
 	K("agent", "max_open_files", T_U32, max_open_files, 64, 1048576),
 	K("agent", "counter_fd_budget", T_U32, counter_fd_budget, 0, 1048576),
 	K("agent", "pmu_table", T_STR, pmu_table, 0, 0),
+	K("agent", "kube_containers_dir", T_STR, kube_containers_dir, 0, 0),
 	K("fpprobe", "enabled", T_BOOL, fpprobe_enabled, 0, 0),
 	K("fpprobe", "path", T_FPPATH, fpprobe_path, 0, 0),
 	K("fpprobe", "btf", T_STR, fpprobe_btf, 0, 0),
@@ -125,6 +127,7 @@ void rw_config_defaults(struct rw_config *cfg)
 	cfg->response_max_actions_per_min = 6;
 	strcpy(cfg->audit_log, "/var/log/rigwatch/audit.jsonl");
 	strcpy(cfg->kube_pods_dir, "/var/log/pods");
+	strcpy(cfg->kube_containers_dir, "/var/log/containers");
 	cfg->http_max_connections = 64;
 	cfg->http_per_ip_connections = 16;
 	cfg->http_timeout_s = 10;
@@ -184,6 +187,8 @@ static const struct key_def *find_key(const char *section, const char *key)
 
 static bool section_known(const char *section)
 {
+	if (strcmp(section, "allow") == 0)
+		return true;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strcmp(keys[i].section, section) == 0)
 			return true;
@@ -427,13 +432,64 @@ int rw_config_set(struct rw_config *cfg, const char *section, const char *key, c
 	return 0;
 }
 
+/* One key of an [allow] section into rule *ar; `msg` gets a message without location. */
+static int allow_key(struct rw_allow_rule *ar, const char *key, const char *value, char *msg, size_t msglen)
+{
+	char *field;
+	size_t size;
+	if (strcmp(key, "cgroup") == 0)
+		field = ar->cgroup, size = sizeof ar->cgroup;
+	else if (strcmp(key, "identity") == 0)
+		field = ar->identity, size = sizeof ar->identity;
+	else if (strcmp(key, "reason") == 0)
+		field = ar->reason, size = sizeof ar->reason;
+	else {
+		snprintf(msg, msglen, "unknown key \"%s\" in [allow] (cgroup, identity, reason)", key);
+		return -EINVAL;
+	}
+	if (field[0]) {
+		snprintf(msg, msglen, "allow.%s: already set in this [allow] section", key);
+		return -EINVAL;
+	}
+	if (!value[0] || strlen(value) >= size) {
+		snprintf(msg, msglen, "allow.%s: expected 1 to %zu bytes", key, size - 1);
+		return -EINVAL;
+	}
+	for (const char *c = value; *c; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			snprintf(msg, msglen, "allow.%s: control character in the value", key);
+			return -EINVAL;
+		}
+	}
+	if (field == ar->identity && rw_allow_identity_check(value, msg, msglen) < 0)
+		return -EINVAL;
+	strcpy(field, value);
+	return 0;
+}
+
+/* An [allow] section is complete: it says what it exempts and why. */
+static int allow_done(const struct rw_allow_rule *ar, const char *name, unsigned line, char *err, size_t errlen)
+{
+	if (!ar->cgroup[0] && !ar->identity[0]) {
+		snprintf(err, errlen, "%s:%u: [allow] rule matches nothing: give cgroup = GLOB or identity = KIND:PATTERN",
+			 name, line);
+		return -EINVAL;
+	}
+	if (!ar->reason[0]) {
+		snprintf(err, errlen, "%s:%u: [allow] rule without a reason: every exemption says why (reason = \"...\")",
+			 name, line);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int rw_config_parse(struct rw_config *cfg, const char *name, const char *text, char *err, size_t errlen)
 {
 	struct rw_config *tmp = malloc(sizeof *tmp);
 	char section[32] = "";
 	char msg[512];
 	char line[4096];
-	unsigned lineno = 0;
+	unsigned lineno = 0, allow_line = 0;   /* allow_line: header of the [allow] rule being read */
 	const char *p = text;
 	unsigned seen_line[sizeof keys / sizeof keys[0]] = { 0 };   /* line where each key was set, 0 = not yet */
 	int r = 0;
@@ -476,6 +532,20 @@ int rw_config_parse(struct rw_config *cfg, const char *name, const char *text, c
 				r = -EINVAL;
 				goto out;
 			}
+			if (!strcmp(section, "allow") && (r = allow_done(&tmp->allow.r[tmp->allow.n - 1], name, allow_line, err, errlen)) < 0)
+				goto out;
+			if (!strcmp(s, "allow")) {
+				/* every [allow] header starts a rule of its own */
+				if (tmp->allow.n == RW_CONFIG_MAX_ALLOW) {
+					snprintf(err, errlen, "%s:%u: more than %d [allow] rules", name, lineno,
+						 RW_CONFIG_MAX_ALLOW);
+					r = -EINVAL;
+					goto out;
+				}
+				struct rw_allow_rule *ar = &tmp->allow.r[tmp->allow.n++];
+				memset(ar, 0, sizeof *ar);
+				allow_line = lineno;
+			}
 			strcpy(section, s);
 			continue;
 		}
@@ -491,6 +561,17 @@ int rw_config_parse(struct rw_config *cfg, const char *name, const char *text, c
 			snprintf(err, errlen, "%s:%u: key \"%s\" outside any [section]", name, lineno, key);
 			r = -EINVAL;
 			goto out;
+		}
+		if (!strcmp(section, "allow")) {
+			if ((r = unquote(&value, false, msg, sizeof msg)) < 0) {
+				snprintf(err, errlen, "%s:%u: allow.%s: %s", name, lineno, key, msg);
+				goto out;
+			}
+			if ((r = allow_key(&tmp->allow.r[tmp->allow.n - 1], key, value, msg, sizeof msg)) < 0) {
+				snprintf(err, errlen, "%s:%u: %s", name, lineno, msg);
+				goto out;
+			}
+			continue;
 		}
 		const struct key_def *k = find_key(section, key);
 		if (!k) {
@@ -519,6 +600,8 @@ int rw_config_parse(struct rw_config *cfg, const char *name, const char *text, c
 			goto out;
 		}
 	}
+	if (!strcmp(section, "allow") && (r = allow_done(&tmp->allow.r[tmp->allow.n - 1], name, allow_line, err, errlen)) < 0)
+		goto out;
 	if ((r = validate(tmp, msg, sizeof msg)) < 0) {
 		snprintf(err, errlen, "%s: %s", name, msg);
 		goto out;
@@ -590,5 +673,14 @@ void rw_config_print(const struct rw_config *cfg, FILE *out)
 			break;
 		}
 		}
+	}
+	for (unsigned i = 0; i < cfg->allow.n; i++) {
+		const struct rw_allow_rule *ar = &cfg->allow.r[i];
+		fputs("\n[allow]\n", out);
+		if (ar->cgroup[0])
+			fprintf(out, "cgroup = \"%s\"\n", ar->cgroup);
+		if (ar->identity[0])
+			fprintf(out, "identity = \"%s\"\n", ar->identity);
+		fprintf(out, "reason = \"%s\"\n", ar->reason);
 	}
 }

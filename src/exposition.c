@@ -200,8 +200,9 @@ enum rw_expo_format rw_expo_negotiate(const char *accept)
 
 /* Identity labels of a target, in output order. Empty values are left out (Prometheus reads an empty label
  * as an absent one), so a plain systemd service carries only cgroup and unit. */
-enum { L_CGROUP, L_RUNTIME, L_ID, L_POD_UID, L_SLURM_JOB, L_UNIT, L_COUNT };
-static const char *const label_names[L_COUNT] = { "cgroup", "runtime", "id", "pod_uid", "slurm_job", "unit" };
+enum { L_CGROUP, L_RUNTIME, L_ID, L_POD_UID, L_SLURM_JOB, L_SLURM_STEP, L_SLURM_USER, L_UNIT, L_COUNT };
+static const char *const label_names[L_COUNT] = { "cgroup", "runtime", "id", "pod_uid", "slurm_job", "slurm_step",
+						  "slurm_user", "unit" };
 
 enum fam_type { F_COUNTER, F_GAUGE };
 
@@ -228,7 +229,8 @@ static void target_labels(struct emitter *e)
 	for (unsigned i = 0; i < e->r->n_targets; i++) {
 		const struct rw_sample *s = &e->r->targets[i].sample;
 		const char *vals[L_COUNT] = { s->cgroup, s->identity.runtime, s->identity.id, s->identity.pod_uid,
-					      s->identity.slurm_job, s->identity.unit };
+					      s->identity.slurm_job, s->identity.slurm_step, s->identity.slurm_user,
+					      s->identity.unit };
 		struct tlabels *t = &e->tl[i];
 		t->toff = e->strs.len;
 		/* The unit of a container or Slurm step is the runtime's own scope ("docker-<id>.scope",
@@ -314,9 +316,11 @@ static void fam_header(struct emitter *e)
 		e->fam.len += io__prometheus__client__metric_family__pack(&mf, (uint8_t *)e->fam.data + e->fam.len);
 }
 
-/* One sample: target index (-1 for a host-level series) and at most two extra labels. */
-static void sample2(struct emitter *e, int target, const char *lname, const char *lval, const char *lname2,
-		    const char *lval2, struct val v)
+/* One sample: target index (-1 for a host-level series) and up to three extra labels (names ours; values ours or
+ * checked to need no escaping, as the names module's Kubernetes names). */
+#define EXTRA_MAX 3
+static void samplen(struct emitter *e, int target, const char *const *ln, const char *const *lv, unsigned nx,
+		    struct val v)
 {
 	if (!e->started)
 		fam_header(e);
@@ -328,19 +332,11 @@ static void sample2(struct emitter *e, int target, const char *lname, const char
 			rw_buf_append(b, e->strs.data + e->tl[target].toff, e->tl[target].tlen);
 			open = true;
 		}
-		if (lname) {   /* extra labels are ours: ASCII names and values with nothing to escape */
+		for (unsigned x = 0; x < nx; x++) {
 			buf_putc(b, open ? ',' : '{');
-			rw_buf_puts(b, lname);
+			rw_buf_puts(b, ln[x]);
 			rw_buf_append(b, "=\"", 2);
-			rw_buf_puts(b, lval);
-			buf_putc(b, '"');
-			open = true;
-		}
-		if (lname2) {
-			buf_putc(b, open ? ',' : '{');
-			rw_buf_puts(b, lname2);
-			rw_buf_append(b, "=\"", 2);
-			rw_buf_puts(b, lval2);
+			rw_buf_puts(b, lv[x]);
 			buf_putc(b, '"');
 			open = true;
 		}
@@ -352,7 +348,7 @@ static void sample2(struct emitter *e, int target, const char *lname, const char
 		return;
 	}
 
-	Io__Prometheus__Client__LabelPair lp[L_COUNT + 2], *lpp[L_COUNT + 2];
+	Io__Prometheus__Client__LabelPair lp[L_COUNT + EXTRA_MAX], *lpp[L_COUNT + EXTRA_MAX];
 	size_t nl = 0;
 	if (target >= 0) {
 		for (unsigned l = 0; l < L_COUNT; l++) {
@@ -365,17 +361,10 @@ static void sample2(struct emitter *e, int target, const char *lname, const char
 			nl++;
 		}
 	}
-	if (lname) {
+	for (unsigned x = 0; x < nx && x < EXTRA_MAX; x++) {
 		io__prometheus__client__label_pair__init(&lp[nl]);
-		lp[nl].name = (char *)lname;
-		lp[nl].value = (char *)lval;   /* ours: ASCII names */
-		lpp[nl] = &lp[nl];
-		nl++;
-	}
-	if (lname2) {
-		io__prometheus__client__label_pair__init(&lp[nl]);
-		lp[nl].name = (char *)lname2;
-		lp[nl].value = (char *)lval2;
+		lp[nl].name = (char *)ln[x];
+		lp[nl].value = (char *)lv[x];
 		lpp[nl] = &lp[nl];
 		nl++;
 	}
@@ -402,6 +391,13 @@ static void sample2(struct emitter *e, int target, const char *lname, const char
 	h += put_varint(p + h, n);
 	h += io__prometheus__client__metric__pack(&m, p + h);
 	e->fam.len += h;
+}
+
+static void sample2(struct emitter *e, int target, const char *lname, const char *lval, const char *lname2,
+		    const char *lval2, struct val v)
+{
+	const char *ln[2] = { lname, lname2 }, *lv[2] = { lval, lval2 };
+	samplen(e, target, ln, lv, lname2 ? 2 : lname ? 1 : 0, v);
 }
 
 #define INFO_LABELS (2 + RW_CONTAINER_LABELS)
@@ -557,6 +553,12 @@ static void render_families(struct emitter *e)
 	sample(e, -1, NULL, NULL, V(r->time_ns, 9));
 	fam(e, "rigwatch_start_time_seconds", F_GAUGE, "When the agent started, in Unix time.");
 	sample(e, -1, NULL, NULL, V(r->start_time_ns, 9));
+	fam(e, "rigwatch_config_last_reload_successful", F_GAUGE,
+	    "Whether the last configuration reload (SIGHUP) succeeded: 1 yes (or none yet), 0 the old one still runs.");
+	sample(e, -1, NULL, NULL, V(r->config_reload_ok, 0));
+	fam(e, "rigwatch_config_last_reload_success_timestamp_seconds", F_GAUGE,
+	    "When the configuration was last loaded successfully (start or reload), in Unix time.");
+	sample(e, -1, NULL, NULL, V(r->config_reload_success_ns, 9));
 	fam(e, "rigwatch_intervals_total", F_COUNTER, "Sampling intervals completed since start.");
 	sample(e, -1, NULL, NULL, V(r->interval_seq, 0));
 	fam(e, "rigwatch_fpprobe_probes_total", F_COUNTER,
@@ -578,7 +580,7 @@ static void render_families(struct emitter *e)
 	/* Every action x result pair from the start, at 0 until it happens: increase() sees the first one. */
 	fam(e, "rigwatch_response_actions_total", F_COUNTER,
 	    "Response decisions on mining targets since start, by action (dry-run, freeze, kill) and result (ok, "
-	    "vanished, frozen_not_killed, failed, refused, rate_limited, no_evidence, recheck_failed).");
+	    "vanished, frozen_not_killed, failed, refused, rate_limited, no_evidence, recheck_failed, allowed).");
 	for (unsigned a = 0; a < RW_RA_COUNT; a++)
 		for (unsigned res = 0; res < RW_RR_COUNT; res++)
 			sample2(e, -1, "action", rw_respond_action_name((enum rw_respond_action)a), "result",
@@ -690,6 +692,22 @@ static void render_families(struct emitter *e)
 		if (r->targets[i].sample.fp.probes)
 			for (unsigned m = 0; m < 4; m++)
 				sample(e, (int)i, "mode", rw_fp_rmode_name(m), V(r->targets[i].sample.fp.mode_obs[m], 0));
+	fam(e, "rigwatch_target_allowed", F_GAUGE,
+	    "1 for a target an [allow] rule exempts: scored, never alerted on or acted upon; absent otherwise.");
+	for (unsigned i = 0; i < n; i++)
+		if (r->targets[i].allowed)
+			sample(e, (int)i, NULL, NULL, V(1, 0));
+	fam(e, "rigwatch_target_kubernetes_info", F_GAUGE,
+	    "Kubernetes names of the target, for joins on cgroup: constant 1 labeled by namespace, pod and container.");
+	for (unsigned i = 0; i < n; i++) {
+		const struct rw_identity *id = &r->targets[i].sample.identity;
+		if (!id->k8s_pod[0])
+			continue;
+		/* values are the kubelet's names, checked by the names module to be [a-z0-9.-] only */
+		const char *ln[3] = { "namespace", "pod", "container" };
+		const char *lv[3] = { id->k8s_ns, id->k8s_pod, id->k8s_container };
+		samplen(e, (int)i, ln, lv, id->k8s_container[0] ? 3 : 2, V(1, 0));
+	}
 	fam_end(e);
 }
 
@@ -885,8 +903,11 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 	json_key(b, "identity", &first);
 	buf_putc(b, '{');
 	f2 = true;
-	const char *const idk[] = { "runtime", "id", "name", "pod_uid", "slurm_job", "unit" };
-	const char *const idv[] = { id->runtime, id->id, id->name, id->pod_uid, id->slurm_job, id->unit };
+	const char *const idk[] = { "runtime", "id", "name", "pod_uid", "k8s_namespace", "k8s_pod", "k8s_container",
+				    "slurm_job", "slurm_step", "slurm_uid", "slurm_user", "unit" };
+	const char *const idv[] = { id->runtime, id->id, id->name, id->pod_uid, id->k8s_ns, id->k8s_pod,
+				    id->k8s_container, id->slurm_job, id->slurm_step, id->slurm_uid, id->slurm_user,
+				    id->unit };
 	for (unsigned i = 0; i < sizeof idk / sizeof idk[0]; i++) {
 		if (!idv[i][0])
 			continue;
@@ -902,6 +923,13 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 
 	json_key(b, "verdict", &first);
 	rw_buf_json_string(b, rw_verdict_name(v->verdict));
+	/* exempt by an [allow] rule: scored and shown here, never alerted on or acted upon */
+	json_key(b, "allowed", &first);
+	rw_buf_puts(b, t->allowed ? "true" : "false");
+	if (t->allowed) {
+		json_key(b, "allow_reason", &first);
+		rw_buf_json_string(b, t->allow_reason);
+	}
 	json_key(b, "score", &first);
 	rw_buf_q16(b, v->score_q16 < 0 ? 0 : v->score_q16 > 65536 ? 65536 : v->score_q16);
 

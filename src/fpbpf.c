@@ -334,6 +334,11 @@ int rw_fpbpf_set_watch(struct rw_fpbpf *b, const struct rw_fpbpf_watch *w)
 	return 0;
 }
 
+void rw_fpbpf_all_per_process(struct rw_fpbpf *b, bool on)
+{
+	__atomic_store_n(&b->skel->bss->all_per_process, on ? 1u : 0u, __ATOMIC_RELAXED);
+}
+
 /* Sum one key's per-CPU values into evidence. The last raw value is that of the CPU with the most observations
  * (the CPUs' values are not ordered in time). */
 static void merge(const struct rw_fpbpf *b, const unsigned char *vals, struct rw_fp_evidence *ev)
@@ -505,7 +510,32 @@ void rw_fpbpf_stats(const struct rw_fpbpf *b, struct rw_fpbpf_stats *out)
 	out->prog_id = b->prog_id;
 }
 
-#else /* !RW_HAVE_BPF */
+#endif
+
+void rw_fp_evidence_add(struct rw_fp_evidence *sum, const struct rw_fp_evidence *e)
+{
+	if (!e->probes)
+		return;
+	if (e->probes > sum->probes)
+		sum->last_control = e->last_control; /* the busiest process's, as merge() takes the busiest CPU's */
+	sum->probes += e->probes;
+	for (int m = 0; m < 4; m++)
+		sum->mode_obs[m] += e->mode_obs[m];
+	sum->ftz_daz_obs += e->ftz_daz_obs;
+	sum->pairs += e->pairs;
+	sum->changes += e->changes;
+	uint32_t th = (uint32_t)sum->threads + e->threads;
+	sum->threads = (uint16_t)(th > UINT16_MAX ? UINT16_MAX : th);
+	sum->modes_union |= e->modes_union;
+	if (e->max_thread_modes > sum->max_thread_modes)
+		sum->max_thread_modes = e->max_thread_modes;
+	if (e->max_thread_nondefault > sum->max_thread_nondefault)
+		sum->max_thread_nondefault = e->max_thread_nondefault;
+	sum->ftz_daz |= e->ftz_daz;
+	sum->path = e->path;
+}
+
+#ifndef RW_HAVE_BPF
 
 /* Built without eBPF (aarch64 has no x86_fpu tracepoint; or no libbpf): every call says so, the caller uses the
  * ptrace probe. */
@@ -518,6 +548,8 @@ int rw_fpbpf_open(struct rw_fpbpf **out, const struct rw_fpbpf_opts *opts, char 
 }
 
 void rw_fpbpf_close(struct rw_fpbpf *b) { (void)b; }
+
+void rw_fpbpf_all_per_process(struct rw_fpbpf *b, bool on) { (void)b, (void)on; }
 
 int rw_fpbpf_set_watch(struct rw_fpbpf *b, const struct rw_fpbpf_watch *w)
 {

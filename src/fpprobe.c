@@ -526,6 +526,10 @@ static int take_snap(const struct rw_fpprobe *p, const struct rw_fpprobe_target 
 	char path[sizeof(t->path) + 32];
 	snprintf(path, sizeof(path), "%s/cgroup.threads", t->path);
 	FILE *f = fopen(path, "re");
+	if (!f && errno == ENOENT) {
+		snprintf(path, sizeof(path), "%s/tasks", t->path); /* a v1 cgroup: the same list, older name */
+		f = fopen(path, "re");
+	}
 	if (!f)
 		return -errno;
 	while (rc == 0 && s->n < MAX_TIDS && fscanf(f, "%d", &tid) == 1) {

@@ -197,7 +197,8 @@ void rw_http_publish(struct rw_http *h, const struct rw_report *r)
 	if ((rc = rw_expo_text(r, &s->text)) || (s->have_proto && (rc = rw_expo_protobuf(r, &s->proto))) ||
 	    (rc = rw_verdicts_json(r, &s->json, s->slices)))
 		goto out;
-	qsort(s->slices, s->n_slices, sizeof *s->slices, slice_cmp);
+	if (s->n_slices) /* qsort with a NULL base is undefined, even for 0 elements */
+		qsort(s->slices, s->n_slices, sizeof *s->slices, slice_cmp);
 	atomic_store_explicit(&s->refs, 1, memory_order_relaxed);
 	for (unsigned which = 0; which < 2; which++) {
 		uint64_t seen = atomic_load_explicit(&h->gzip_wanted_ns[which], memory_order_relaxed);

@@ -75,7 +75,8 @@ struct walk {
 	bool in_kubepods;     /* below a kubelet cgroup root */
 	bool in_podman;       /* below a rootless podman-<pid>.scope or libpod_parent */
 	struct span prev;     /* the previous component, for two-level rules */
-	enum { SL_NONE, SL_STEPD, SL_JOB } slurm;
+	enum { SL_NONE, SL_STEPD, SL_V1ROOT, SL_V1UID, SL_JOB } slurm;
+	unsigned depth;        /* components read before this one */
 	struct span slurm_jobid;
 	enum { LX_NONE, LX_NAME_NEXT, LX_MONITOR_NEXT } lxc;
 };
@@ -258,8 +259,9 @@ static bool match_container(struct walk *w, struct span c)
 	return false;
 }
 
-/* Returns true when c is the Slurm step: the workload. */
-static bool match_slurm(struct walk *w, struct span c, const char **structure)
+/* Returns true when c is the Slurm step: the workload. Two layouts: cgroup/v2's slurmstepd.scope/job_<j>/step_<s>
+ * and cgroup/v1's slurm/uid_<u>/job_<j>/step_<s> ("slurm_<node>" with --enable-multiple-slurmd), outermost only. */
+static bool match_slurm(struct walk *w, struct span c, bool outermost, const char **structure)
 {
 	int prev = w->slurm;
 
@@ -270,7 +272,18 @@ static bool match_slurm(struct walk *w, struct span c, const char **structure)
 		*structure = "slurm";
 		return false;
 	}
-	if (prev == SL_STEPD) {
+	if (outermost && (span_eq(c, "slurm") || (span_starts(c, "slurm_") && c.n > 6))) {
+		w->slurm = SL_V1ROOT;
+		*structure = "slurm";
+		return false;
+	}
+	if (prev == SL_V1ROOT && span_starts(c, "uid_") && all_digits(c.p + 4, c.n - 4) && c.n - 4 < 11) {
+		w->slurm = SL_V1UID;
+		SET_SPAN(w->out->slurm_uid, ((struct span){ c.p + 4, c.n - 4 }));
+		*structure = "slurm";
+		return false;
+	}
+	if (prev == SL_STEPD || prev == SL_V1UID) {
 		if (span_starts(c, "job_") && all_digits(c.p + 4, c.n - 4)) {
 			w->slurm = SL_JOB;
 			w->slurm_jobid = (struct span){ c.p + 4, c.n - 4 };
@@ -292,9 +305,8 @@ static bool match_slurm(struct walk *w, struct span c, const char **structure)
 		out->kind = RW_KIND_SLURM;
 		SET_STR(out->runtime, "slurm");
 		out->id[0] = '\0';
-		snprintf(out->slurm_job, sizeof out->slurm_job, "%.*s/%.*s", (int)w->slurm_jobid.n,
-		         w->slurm_jobid.p, (int)c.n, c.p);
-		SET_STR(out->name, out->slurm_job);
+		SET_SPAN(out->slurm_step, s);
+		snprintf(out->name, sizeof out->name, "%s/%.*s", out->slurm_job, (int)c.n, c.p);
 		w->locked = true;
 		return true;
 	}
@@ -367,7 +379,7 @@ static void classify(struct walk *w, struct span c)
 
 	if (w->locked)
 		return;
-	if (match_slurm(w, c, &structure) || match_lxc(w, c, &structure) || match_container(w, c))
+	if (match_slurm(w, c, w->depth == 0, &structure) || match_lxc(w, c, &structure) || match_container(w, c))
 		return;
 
 	/* Nothing below is final: the last component decides kind and runtime. */
@@ -432,6 +444,7 @@ void rw_identity_from_path(const char *path, struct rw_identity *out)
 			c.n++;
 		classify(&w, c);
 		w.prev = c;
+		w.depth++;
 		p += c.n;
 	}
 }
@@ -448,7 +461,7 @@ void rw_identity_label(const struct rw_identity *id, char *buf, unsigned len)
 			snprintf(buf, len, "%s:%.12s", id->runtime, id->id);
 		return;
 	case RW_KIND_SLURM:
-		snprintf(buf, len, "slurm:%s", id->slurm_job);
+		snprintf(buf, len, "slurm:%s", id->name);
 		return;
 	case RW_KIND_SERVICE:
 	case RW_KIND_SCOPE:

@@ -26,6 +26,13 @@
 #define EXIT_USAGE   2
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static void on_hangup(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
 
 static void on_signal(int sig)
 {
@@ -44,7 +51,8 @@ static void usage(FILE *out)
 	      "         [--cgroup PATH] [--duration S] [--label L]\n"
 	      "  replay FILE             score a trace; verdict changes as JSON lines\n"
 	      "  events                  the host's PMU as libpfm4 sees it, which events the kernel accepts, the FP path\n"
-	      "  check-config [FILE]     validate a config file and print the effective configuration\n"
+	      "  check-config [FILE]     validate a config file, the rules and model it names (what a start or a\n"
+	      "                          reload loads), and print the effective configuration\n"
 	      "  version                 version, build options, libraries\n"
 	      "\n"
 	      "flags:\n"
@@ -61,14 +69,48 @@ static void usage(FILE *out)
 	      out);
 }
 
+/* A flag that sets a config key: kept, so that a reload applies it over the file again. */
+struct flag_set {
+	const char *section, *key;
+	char value[600];
+};
+
 struct cli {
 	const char *command;
 	const char *config_file;
 	const char *positional;
 	const char *output, *cgroup, *label;
 	uint32_t duration_s;
+	struct flag_set sets[16];
+	unsigned nsets;
 	struct rw_config cfg;
 };
+
+/* Defaults, then the file, then the flags; then the web config file it names is checked. err gets the message. */
+static int build_config(const struct cli *cli, struct rw_config *cfg, char *err, size_t errlen)
+{
+	char msg[768];
+	rw_config_defaults(cfg);
+	if (cli->config_file && rw_config_load(cfg, cli->config_file, err, errlen) < 0)
+		return -EINVAL;
+	for (unsigned i = 0; i < cli->nsets; i++) {
+		if (rw_config_set(cfg, cli->sets[i].section, cli->sets[i].key, cli->sets[i].value, msg, sizeof msg) < 0) {
+			snprintf(err, errlen, "flag: %s", msg);
+			return -EINVAL;
+		}
+	}
+	if (cfg->http_web_config_file[0]) {
+		/* checked here too, so check-config and a reload report a bad web config as they do a bad config */
+		struct rw_webconfig *wc = malloc(sizeof *wc);
+		int r = wc ? rw_webconfig_load(wc, cfg->http_web_config_file, msg, sizeof msg) : -ENOMEM;
+		free(wc);
+		if (r < 0) {
+			snprintf(err, errlen, "web config: %s", wc ? msg : strerror(ENOMEM));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
 
 enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_INTERVAL, OPT_RESPONSE, OPT_MODEL, OPT_CGROUP_ROOT, OPT_LOGLEVEL, OPT_FPPATH,
        OPT_OUTPUT, OPT_CGROUP, OPT_DURATION, OPT_LABEL, OPT_WEBCONFIG };
@@ -103,7 +145,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{ NULL, 0, NULL, 0 },
 	};
 	/* Flags override the file whatever their order, so collect them first and apply after loading it. */
-	struct { const char *section, *key; char value[600]; } sets[16];
+	struct flag_set *sets = cli->sets;
 	unsigned nsets = 0;
 	char err[1024];
 	int c;
@@ -182,7 +224,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			usage(stderr);
 			return -EINVAL;
 		}
-		if (nsets == sizeof sets / sizeof sets[0] || strlen(value) >= sizeof sets[0].value) {
+		if (nsets == sizeof cli->sets / sizeof cli->sets[0] || strlen(value) >= sizeof sets[0].value) {
 			fprintf(stderr, "rigwatch: too many or too long flags\n");
 			return -EINVAL;
 		}
@@ -199,25 +241,10 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	}
 	if (!strcmp(cli->command, "check-config") && cli->positional && !cli->config_file)
 		cli->config_file = cli->positional;
-	if (cli->config_file && rw_config_load(&cli->cfg, cli->config_file, err, sizeof err) < 0) {
+	cli->nsets = nsets;
+	if (build_config(cli, &cli->cfg, err, sizeof err) < 0) {
 		fprintf(stderr, "rigwatch: %s\n", err);
 		return -EINVAL;
-	}
-	for (unsigned i = 0; i < nsets; i++) {
-		if (rw_config_set(&cli->cfg, sets[i].section, sets[i].key, sets[i].value, err, sizeof err) < 0) {
-			fprintf(stderr, "rigwatch: flag: %s\n", err);
-			return -EINVAL;
-		}
-	}
-	if (cli->cfg.http_web_config_file[0]) {
-		/* checked here too, so check-config reports a bad web config as it does a bad config file */
-		struct rw_webconfig *wc = malloc(sizeof *wc);
-		int r = wc ? rw_webconfig_load(wc, cli->cfg.http_web_config_file, err, sizeof err) : -ENOMEM;
-		free(wc);
-		if (r < 0) {
-			fprintf(stderr, "rigwatch: web config: %s\n", wc ? err : strerror(ENOMEM));
-			return -EINVAL;
-		}
 	}
 	enum rw_log_level lvl;
 	if (rw_log_parse_level(cli->cfg.log_level, &lvl) == 0)
@@ -246,6 +273,27 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* SIGHUP: the configuration file (and what it names) read again, the flags applied over it, and handed to the
+ * agent, which swaps it in only if everything loads. */
+static void reload(struct rw_agent *a, void *arg)
+{
+	const struct cli *cli = arg;
+	struct rw_config *cfg = malloc(sizeof *cfg);
+	char err[1024];
+	int r = cfg ? build_config(cli, cfg, err, sizeof err) : -ENOMEM;
+	if (r == -ENOMEM)
+		snprintf(err, sizeof err, "%s", strerror(ENOMEM));
+	if (r == 0)
+		r = rw_agent_reload(a, cfg, err, sizeof err);
+	else
+		rw_agent_reload_failed(a);
+	if (r < 0)
+		rw_log_error("agent", "reload failed, the running configuration stays: %s", err);
+	else
+		rw_log_info("agent", "reloaded %s", cli->config_file ? cli->config_file : "(no config file: defaults and flags)");
+	free(cfg);
+}
+
 static int cmd_run(struct cli *cli)
 {
 	struct rw_agent *a;
@@ -253,6 +301,11 @@ static int cmd_run(struct cli *cli)
 	if (r)
 		return r;
 	install_signals();
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_hangup;
+	sigaction(SIGHUP, &sa, NULL);
+	rw_agent_on_reload(a, &reload_requested, reload, cli);
 	rw_log_info("agent", "rigwatch %s running: interval %u ms, response %s", RW_VERSION, cli->cfg.interval_ms,
 		    rw_response_mode_name(cli->cfg.response));
 	r = rw_agent_run(a, &stop_requested, 0);
@@ -283,6 +336,7 @@ static int cmd_list(struct cli *cli)
 		return EXIT_RUNTIME;
 	}
 	rw_list_print_table(rep, stdout);
+	printf("cgroup layout %s\n", rw_agent_cgroup_layout(a));
 	rw_agent_close(a);
 	return 0;
 }
@@ -418,6 +472,12 @@ int main(int argc, char **argv)
 	if (!strcmp(cli.command, "events"))
 		return cmd_events(&cli);
 	if (!strcmp(cli.command, "check-config")) {
+		/* what a start or a reload would load: the configuration (checked above), indicator rules, model */
+		char err[1024];
+		if (rw_agent_check_files(&cli.cfg, err, sizeof err) < 0) {
+			fprintf(stderr, "rigwatch: %s\n", err);
+			return EXIT_USAGE;
+		}
 		rw_config_print(&cli.cfg, stdout);
 		return 0;
 	}

@@ -424,7 +424,7 @@ static void probe_cgroup_mode(struct rw_pmu *pmu, const char *cgroup_root)
 		r = -ENAMETOOLONG;
 	if (r < 0) {
 		pmu->cgroup_error = -r;
-		snprintf(pmu->cgroup_root, sizeof pmu->cgroup_root, "(no cgroup mount)");
+		snprintf(pmu->cgroup_root, sizeof pmu->cgroup_root, "(no cgroup2 mount, no v1 perf_event hierarchy)");
 		return;
 	}
 	int cfd = open(pmu->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -532,7 +532,9 @@ int rw_pmu_init_at(struct rw_pmu **out, const char *table_name, const char *cgro
 	if (!pmu->hw_available && __atomic_exchange_n(&hw_unavailable_logged, 1, __ATOMIC_RELAXED) == 0)
 		rw_log_info("pmu", "hardware counters unavailable (%s): counting software events only",
 			    pmu->hw_reason);
-	if (!pmu->cgroup_permitted)
+	if (!pmu->cgroup_permitted && pmu->cgroup_error == ENOENT && pmu->cgroup_root[0] == '(')
+		rw_log_info("pmu", "no cgroup2 mount and no v1 perf_event hierarchy: no per-cgroup counters");
+	else if (!pmu->cgroup_permitted)
 		rw_log_warn("pmu", "cgroup-mode perf events not permitted on %s (%s): no per-cgroup counters",
 			    pmu->cgroup_root, strerror(pmu->cgroup_error));
 	rw_log_debug("pmu", "core PMU %s, table %s, %u online CPUs, %u fds per target", pmu->core_name,

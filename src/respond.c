@@ -3,7 +3,9 @@
  * target's id: a path is looked up once, checked, and never again.
  *
  * Writes of cgroup.freeze and cgroup.kill are plain openat()+write() relative to that fd; libcgroup only takes
- * paths, which is what must not be trusted twice here.
+ * paths, which is what must not be trusted twice here. On v1-only hosts the same steps go through the v1 freezer
+ * (freezer.state FROZEN/THAWED; the kill is a SIGKILL sweep, as v1 has no cgroup.kill) and "populated" is a look
+ * at cgroup.procs below the directory, as v1 has no cgroup.events.
  *
  * Everything here runs on the agent loop's thread; the waits are bounded (ACT_WAIT_MS, RW_RESPOND_RECHECK_MS) and
  * only happen for a target that qualifies.
@@ -83,6 +85,8 @@ struct rw_respond {
 	char docker_socket[RW_CONFIG_PATH_LEN]; /* "" = never through the engine API */
 	char proc_root[RW_CONFIG_PATH_LEN];
 	char root[RW_CONFIG_PATH_LEN];
+	bool v1;                              /* v1-only host: root is a v1 hierarchy */
+	char v1_freezer[RW_CONFIG_PATH_LEN];  /* there, the freezer hierarchy's mount ("" when not mounted) */
 	char self_cg[RW_CGROUP_PATH_MAX];
 	uint64_t self_chain[SELF_CHAIN_MAX];  /* inodes of the agent's cgroup and every ancestor up to the root */
 	unsigned n_self_chain;
@@ -104,7 +108,8 @@ struct rw_respond {
 
 static const char *const ra_names[RW_RA_COUNT] = { "dry-run", "freeze", "kill" };
 static const char *const rr_names[RW_RR_COUNT] = { "ok", "vanished", "frozen_not_killed", "failed", "refused",
-						   "rate_limited", "no_evidence", "recheck_failed" };
+						   "rate_limited", "no_evidence", "recheck_failed",
+						   "allowed" };
 
 const char *rw_respond_action_name(enum rw_respond_action a)
 {
@@ -250,7 +255,12 @@ static bool identity_protected(const struct rw_respond *r, const char *path, con
 			return true;
 	}
 	if (id->slurm_job[0]) {
-		/* "slurm:1234" protects every step of job 1234. */
+		/* "slurm:1234/step_0" protects that step, "slurm:1234" every step of job 1234. */
+		if (id->slurm_step[0]) {
+			snprintf(cand, sizeof cand, "slurm:%s/step_%s", id->slurm_job, id->slurm_step);
+			if (any_identity_pattern(r, cand, false, why, len, where))
+				return true;
+		}
 		snprintf(cand, sizeof cand, "slurm:%s", id->slurm_job);
 		if (any_identity_pattern(r, cand, false, why, len, where))
 			return true;
@@ -598,11 +608,63 @@ static bool gone_errno(int e)
 	return e == -ENOENT || e == -ENODEV;
 }
 
-/* Value of `key` in the cgroup's cgroup.events: 0/1, or a negative errno (-ENOENT: the cgroup is gone). */
+/* v1: 1 if cgroup.procs of the directory or of one below it lists a process, 0 if none does, -ENOENT when the
+ * directory is gone. */
+static int v1_populated(int dfd, int depth)
+{
+	char one[16];
+	int ret = read_at(dfd, "cgroup.procs", one, sizeof one);
+	if (ret < 0)
+		return ret;
+	if (one[0])
+		return 1;
+	if (depth >= SUBTREE_MAX_DEPTH)
+		return 1; /* deeper than we look: say populated, the safe answer for a kill that waits for empty */
+	int dup_fd = dup(dfd);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return 0;
+	}
+	rewinddir(d);
+	struct dirent *de;
+	int found = 0;
+	while (!found && (de = readdir(d)) != NULL) {
+		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		found = v1_populated(cfd, depth + 1) == 1;
+		close(cfd);
+	}
+	closedir(d);
+	return found;
+}
+
+/* v1 freezer.state as cgroup.events' "frozen": 1 FROZEN, 0 THAWED, 2 FREEZING (neither yet). */
+static int v1_frozen(int dfd)
+{
+	char buf[32];
+	int ret = read_at(dfd, "freezer.state", buf, sizeof buf);
+	if (ret < 0)
+		return ret;
+	return strncmp(buf, "FROZEN", 6) == 0 ? 1 : strncmp(buf, "THAWED", 6) == 0 ? 0 : 2;
+}
+
+/* Value of `key` in the cgroup's cgroup.events: 0/1, or a negative errno (-ENOENT: the cgroup is gone). A v1
+ * directory has no cgroup.events: "populated" and "frozen" then come from cgroup.procs and freezer.state. */
 static int events_value(int dfd, const char *key)
 {
 	char buf[256];
 	int ret = read_at(dfd, "cgroup.events", buf, sizeof buf);
+	if (ret == -ENOENT && faccessat(dfd, "cgroup.procs", F_OK, 0) == 0) {
+		if (strcmp(key, "populated") == 0)
+			return v1_populated(dfd, 0);
+		if (strcmp(key, "frozen") == 0)
+			return v1_frozen(dfd);
+	}
 	if (ret < 0)
 		return ret;
 	size_t k = strlen(key);
@@ -662,9 +724,47 @@ int rw_respond_open_target(const struct rw_respond *r, const char *cgroup, uint6
 	return fd;
 }
 
+/* v1 freezer: FROZEN, then wait for freezer.state to say so (FREEZING in between; the write is repeated now and
+ * then, as a v1 freeze that meets a task it cannot stop stays FREEZING until asked again). */
+static int v1_freeze(int dfd, char *detail, size_t len)
+{
+	uint64_t start = rw_mono_ns() / 1000000u;
+	unsigned waited = 0;
+	int ret, v = 2;
+	for (unsigned round = 0;; round++) {
+		if (round % 10 == 0 && (ret = write_at(dfd, "freezer.state", "FROZEN")) < 0) {
+			if (gone_errno(ret)) {
+				snprintf(detail, len, "cgroup gone");
+				return RW_RESPOND_VANISHED;
+			}
+			snprintf(detail, len, "writing freezer.state: %s", strerror(-ret));
+			return ret;
+		}
+		v = v1_frozen(dfd);
+		waited = (unsigned)((rw_mono_ns() / 1000000u) - start);
+		if (gone_errno(v)) {
+			snprintf(detail, len, "cgroup gone while freezing");
+			return RW_RESPOND_VANISHED;
+		}
+		if (v == 1) {
+			snprintf(detail, len, "freezer.state=FROZEN after %u ms", waited);
+			return 0;
+		}
+		if (v < 0 || waited >= ACT_WAIT_MS)
+			break;
+		struct timespec ts = { 0, POLL_SLICE_MS * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	ret = v < 0 ? v : -ETIMEDOUT;
+	snprintf(detail, len, "freezer.state=FROZEN written but not frozen after %u ms: %s", waited, strerror(-ret));
+	return ret;
+}
+
 int rw_respond_freeze(int dfd, char *detail, size_t len)
 {
 	unsigned waited = 0;
+	if (faccessat(dfd, "cgroup.freeze", F_OK, 0) != 0 && faccessat(dfd, "freezer.state", F_OK, 0) == 0)
+		return v1_freeze(dfd, detail, len);
 	int ret = write_at(dfd, "cgroup.freeze", "1");
 	if (ret < 0) {
 		if (gone_errno(ret) || gone_errno(events_value(dfd, "populated"))) {
@@ -687,13 +787,14 @@ int rw_respond_freeze(int dfd, char *detail, size_t len)
 int rw_respond_thaw(int dfd, char *detail, size_t len)
 {
 	unsigned waited = 0;
-	int ret = write_at(dfd, "cgroup.freeze", "0");
+	bool v1 = faccessat(dfd, "cgroup.freeze", F_OK, 0) != 0 && faccessat(dfd, "freezer.state", F_OK, 0) == 0;
+	int ret = v1 ? write_at(dfd, "freezer.state", "THAWED") : write_at(dfd, "cgroup.freeze", "0");
 	if (ret < 0) {
 		if (gone_errno(ret)) {
 			snprintf(detail, len, "cgroup gone");
 			return RW_RESPOND_VANISHED;
 		}
-		snprintf(detail, len, "writing cgroup.freeze: %s", strerror(-ret));
+		snprintf(detail, len, "writing %s: %s", v1 ? "freezer.state" : "cgroup.freeze", strerror(-ret));
 		return ret;
 	}
 	ret = wait_events(dfd, "frozen", 0, ACT_WAIT_MS, &waited);
@@ -833,9 +934,16 @@ int rw_respond_kill(int dfd, enum rw_kill_method how, char *detail, size_t len)
 		snprintf(detail, len, "out of memory");
 		return -ENOMEM;
 	}
+	bool v1_thawed = false;
 	for (;;) {
 		sent += signal_subtree(dfd, a, b, 0);
 		passes++;
+		if (!v1_thawed && passes == 1 && v1_frozen(dfd) == 1 && faccessat(dfd, "cgroup.freeze", F_OK, 0) != 0) {
+			/* A task the v1 freezer holds does not act on SIGKILL until it is thawed (measured on 6.18: still
+			 * listed 2 s and 35 sweeps later). Every process of the frozen subtree now has it pending and
+			 * dies on its way out of the freezer, before it runs a single user instruction. */
+			v1_thawed = write_at(dfd, "freezer.state", "THAWED") == 0;
+		}
 		unsigned el = (unsigned)((rw_mono_ns() / 1000000u) - start);
 		unsigned left = el >= ACT_WAIT_MS ? 0 : ACT_WAIT_MS - el;
 		ret = wait_events(dfd, "populated", 0, left < 50 ? left : 50, NULL);
@@ -845,13 +953,14 @@ int rw_respond_kill(int dfd, enum rw_kill_method how, char *detail, size_t len)
 	free(a);
 	free(b);
 	waited = (unsigned)((rw_mono_ns() / 1000000u) - start);
+	const char *how_text = used_kill_file ? "cgroup.kill, then " : "";
+	const char *thaw_text = v1_thawed ? " (v1: THAWED after the first, so the frozen processes die)" : "";
 	if (ret == 0 || ret == RW_RESPOND_VANISHED)
-		snprintf(detail, len, "%sSIGKILL to %u processes in %u passes; %s after %u ms",
-			 used_kill_file ? "cgroup.kill, then " : "", sent, passes,
-			 ret == 0 ? "empty" : "cgroup gone", waited);
+		snprintf(detail, len, "%sSIGKILL to %u processes in %u passes%s; %s after %u ms", how_text, sent, passes,
+			 thaw_text, ret == 0 ? "empty" : "cgroup gone", waited);
 	else
-		snprintf(detail, len, "%sSIGKILL to %u processes in %u passes; still populated after %u ms: %s",
-			 used_kill_file ? "cgroup.kill, then " : "", sent, passes, waited, strerror(-ret));
+		snprintf(detail, len, "%sSIGKILL to %u processes in %u passes%s; still populated after %u ms: %s",
+			 how_text, sent, passes, thaw_text, waited, strerror(-ret));
 	return ret;
 }
 static void json_kv(struct rw_buf *b, bool *first, const char *k, const char *v)
@@ -1160,8 +1269,8 @@ static void scan_subtree(struct scan *sc, int dfd, int depth)
 	struct dirent *de;
 
 	for_each_number(dfd, "cgroup.procs", scan_proc, sc);
-	if (sc->tids)
-		for_each_number(dfd, "cgroup.threads", scan_thread, sc);
+	if (sc->tids && for_each_number(dfd, "cgroup.threads", scan_thread, sc) == -ENOENT)
+		for_each_number(dfd, "tasks", scan_thread, sc); /* v1 */
 	if (depth >= SUBTREE_MAX_DEPTH || ++sc->dirs > SUBTREE_MAX_DIRS) {
 		sc->truncated = true;
 		return;
@@ -1194,16 +1303,68 @@ static void scan_text(const struct scan *sc, char *buf, size_t len)
 		snprintf(buf + o, len - (size_t)o, ",...");
 }
 
-static int cpu_usage_usec(int dfd, uint64_t *out)
+static int proc_stat_times(const char *proc_root, long pid, uint64_t *cpu_usec, uint64_t *start_ticks);
+
+struct proc_cpu {
+	const char *proc_root;
+	uint64_t usec;
+	unsigned n;
+};
+
+static bool add_proc_cpu(long pid, void *arg)
+{
+	struct proc_cpu *pc = arg;
+	uint64_t u;
+	if (proc_stat_times(pc->proc_root, pid, &u, NULL) == 0)
+		pc->usec += u;
+	return ++pc->n < PIDS_MAX;
+}
+
+/* The processes' CPU times summed over cgroup.procs of the directory and below. */
+static void proc_cpu_subtree(struct proc_cpu *pc, int dfd, int depth)
+{
+	for_each_number(dfd, "cgroup.procs", add_proc_cpu, pc);
+	int dup_fd;
+	DIR *d;
+	if (depth >= SUBTREE_MAX_DEPTH || pc->n >= PIDS_MAX || (dup_fd = dup(dfd)) < 0)
+		return;
+	if (!(d = fdopendir(dup_fd))) {
+		close(dup_fd);
+		return;
+	}
+	rewinddir(d);
+	for (struct dirent *de; (de = readdir(d)) != NULL;) {
+		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cfd >= 0) {
+			proc_cpu_subtree(pc, cfd, depth + 1);
+			close(cfd);
+		}
+	}
+	closedir(d);
+}
+
+/* CPU used by the cgroup: cgroup2's cpu.stat, or v1's cpuacct.usage where the directory is a cpuacct one, else
+ * (another v1 hierarchy, such as the freezer) its processes' times from /proc. */
+static int cpu_usage_usec(const struct rw_respond *r, int dfd, uint64_t *out)
 {
 	char buf[1024];
 	int ret = read_at(dfd, "cpu.stat", buf, sizeof buf);
-	if (ret < 0)
-		return ret;
-	char *u = strstr(buf, "usage_usec ");
-	if (!u)
-		return -ENODATA;
-	*out = strtoull(u + 11, NULL, 10);
+	char *u = ret == 0 ? strstr(buf, "usage_usec ") : NULL;
+	if (u) {
+		*out = strtoull(u + 11, NULL, 10);
+		return 0;
+	}
+	if (read_at(dfd, "cpuacct.usage", buf, sizeof buf) == 0 && buf[0] >= '0' && buf[0] <= '9') {
+		*out = strtoull(buf, NULL, 10) / 1000;
+		return 0;
+	}
+	if (!r->v1)
+		return ret < 0 ? ret : -ENODATA;
+	struct proc_cpu pc = { .proc_root = r->proc_root };
+	proc_cpu_subtree(&pc, dfd, 0);
+	*out = pc.usec;
 	return 0;
 }
 
@@ -1252,12 +1413,12 @@ static bool fresh_evidence(const struct rw_respond *r, uint64_t id, int dfd, lon
 		snprintf(text, len, "no FP reader: nothing can re-check the evidence");
 		return false;
 	}
-	ret = dfd >= 0 ? cpu_usage_usec(dfd, &c0) : proc_stat_times(r->proc_root, pid, &c0, NULL);
+	ret = dfd >= 0 ? cpu_usage_usec(r, dfd, &c0) : proc_stat_times(r->proc_root, pid, &c0, NULL);
 	t0 = rw_mono_ns() / 1000u;
 	if (ret == 0)
 		ret = r->recheck.read_fp(r->recheck.arg, id, tids, n, RW_RESPOND_RECHECK_MS, &fp);
 	if (ret == 0)
-		ret = dfd >= 0 ? cpu_usage_usec(dfd, &c1) : proc_stat_times(r->proc_root, pid, &c1, NULL);
+		ret = dfd >= 0 ? cpu_usage_usec(r, dfd, &c1) : proc_stat_times(r->proc_root, pid, &c1, NULL);
 	t1 = rw_mono_ns() / 1000u;
 	if (ret < 0) {
 		snprintf(text, len, "fresh read failed: %s", strerror(-ret));
@@ -1300,7 +1461,8 @@ static void refresh_entry(struct entry *e, const char *name)
 	char buf[16];
 	if (e->state != RW_ACTION_FROZEN || e->fd < 0)
 		return;
-	if (read_at(e->fd, "cgroup.freeze", buf, sizeof buf) == 0 && buf[0] == '0') {
+	if ((read_at(e->fd, "cgroup.freeze", buf, sizeof buf) == 0 && buf[0] == '0') ||
+	    (read_at(e->fd, "freezer.state", buf, sizeof buf) == 0 && strncmp(buf, "THAWED", 6) == 0)) {
 		rw_log_info("respond", "%s was thawed by someone else; left alone until it enters mining anew", name);
 		e->state = RW_ACTION_NONE;
 		e->action_time_ns = 0;
@@ -1557,6 +1719,8 @@ static void act_on_cgroup(struct rw_respond *r, struct entry *e, struct rw_repor
 	char detail[1200], detail2[400], rcheck[900], who[160];
 	struct scan sc = { .r = r, .self = getpid() };
 	int fd = rw_respond_open_target(r, cg, t->sample.cgroup_id, detail, sizeof detail);
+	int act_fd = -1; /* the directory frozen and swept: fd, or on v1 the freezer twin */
+	int act_errno = ENOENT;
 
 	if (fd == -ENOENT) {
 		/* gone before we could act: nothing left to do, which is what acting was for */
@@ -1582,6 +1746,22 @@ static void act_on_cgroup(struct rw_respond *r, struct entry *e, struct rw_repor
 	}
 	scan_subtree(&sc, fd, 0);
 	scan_text(&sc, who, sizeof who);
+	if (r->v1 && strcmp(r->v1_freezer, r->root) != 0) {
+		/* v1, walking another hierarchy than the freezer: the freezer twin at the same path is what gets
+		 * frozen and swept, so it is checked for the agent too. */
+		char fp[RW_CONFIG_PATH_LEN + RW_CGROUP_PATH_MAX];
+		snprintf(fp, sizeof fp, "%s%s", r->v1_freezer, cg);
+		act_fd = r->v1_freezer[0] ? open(fp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+		act_errno = r->v1_freezer[0] ? errno : ENODEV;
+		if (act_fd >= 0) {
+			struct scan fsc = { .r = r, .self = getpid() };
+			scan_subtree(&fsc, act_fd, 0);
+			sc.has_self |= fsc.has_self;
+			sc.truncated |= fsc.truncated;
+		}
+	} else {
+		act_fd = fd;
+	}
 	if (sc.has_self) {
 		snprintf(detail, sizeof detail, "the agent's own process (pid %d) is in this cgroup's subtree", sc.self);
 		refuse(r, e, t, now_ns, ra, detail, icheck, who);
@@ -1621,6 +1801,20 @@ static void act_on_cgroup(struct rw_respond *r, struct entry *e, struct rw_repor
 		e->state = RW_ACTION_FAILED;
 		goto out;
 	}
+	if (act_fd < 0) {
+		if (!r->v1_freezer[0])
+			snprintf(detail, sizeof detail, "the v1 freezer controller is not mounted: nothing to freeze "
+				 "or kill %s with", cg);
+		else
+			snprintf(detail, sizeof detail, "%.300s%.500s: no v1 freezer cgroup at this path (%s), nothing to "
+				 "freeze with", r->v1_freezer, cg, strerror(act_errno));
+		decide(r, t, now_ns, ra, RW_RR_FAILED, detail, icheck, rcheck);
+		rw_log_error("respond", "%s %s failed: %s", ra_names[ra], cg, detail);
+		r->stats.failures++;
+		e->failures++;
+		e->state = RW_ACTION_FAILED;
+		goto out;
+	}
 	rw_log_warn("respond", "%s %s (%s, score %d/65536, %u intervals; %s)", ra_names[ra], cg,
 		    rw_verdict_name(t->verdict.verdict), t->verdict.score_q16, t->verdict.intervals_in_verdict, rcheck);
 	/* A Docker container is paused by the engine where it answers: `docker ps` shows it Paused and `docker
@@ -1643,30 +1837,31 @@ static void act_on_cgroup(struct rw_respond *r, struct entry *e, struct rw_repor
 		snprintf(via, sizeof via, "%s; frozen by cgroup writes instead: ", ad);
 	}
 	/* freeze first in both modes: nothing forks away between the scan of the processes and the kill */
-	int ret = rw_respond_freeze(fd, detail2, sizeof detail2);
+	int ret = rw_respond_freeze(act_fd, detail2, sizeof detail2);
 	enum rw_respond_result rr = RW_RR_OK;
 	enum rw_action_state state = RW_ACTION_FROZEN;
 	snprintf(detail, sizeof detail, "%.439s%.399s", via, detail2);
 	if (ret == 0 && ra == RW_RA_KILL) {
 		struct scan again = { .r = r, .self = getpid() };
-		scan_subtree(&again, fd, 0); /* frozen now: this is who the kill would hit */
+		scan_subtree(&again, act_fd, 0); /* frozen now: this is who the kill would hit */
 		if (again.n_uids > 1 || again.more_uids || again.has_self) {
 			scan_text(&again, who, sizeof who);
 			snprintf(detail, sizeof detail,
 				 "%s; not killed: %s share this cgroup, and one process's evidence does not condemn "
-				 "another user's processes; left frozen for an operator (thaw: write 0 to cgroup.freeze)",
-				 detail2, who);
+				 "another user's processes; left frozen for an operator (thaw: %s)",
+				 detail2, who, act_fd != fd || faccessat(act_fd, "freezer.state", F_OK, 0) == 0
+							? "write THAWED to freezer.state" : "write 0 to cgroup.freeze");
 			rr = RW_RR_FROZEN_NOT_KILLED;
 		} else {
 			char kd[900];
 			if (docker_target(r, t))
-				ret = docker_kill(r, t, fd, kd, sizeof kd);
+				ret = docker_kill(r, t, act_fd, kd, sizeof kd);
 			else
-				ret = rw_respond_kill(fd, RW_KILL_AUTO, kd, sizeof kd);
+				ret = rw_respond_kill(act_fd, RW_KILL_AUTO, kd, sizeof kd);
 			snprintf(detail, sizeof detail, "%.399s; %.790s", detail2, kd);
 			state = RW_ACTION_KILLED;
 			if (ret == 0) /* leave the empty cgroup usable for whoever owns it */
-				rw_respond_thaw(fd, detail2, sizeof detail2);
+				rw_respond_thaw(act_fd, detail2, sizeof detail2);
 		}
 	} else if (ret == RW_RESPOND_VANISHED && ra == RW_RA_KILL) {
 		state = RW_ACTION_KILLED;
@@ -1690,11 +1885,15 @@ static void act_on_cgroup(struct rw_respond *r, struct entry *e, struct rw_repor
 	decide(r, t, now_ns, ra, rr, detail, icheck, rcheck);
 	rw_log_warn("respond", "%s %s: %s", ra_names[ra], cg, detail);
 	if (e->fd < 0) {
-		e->fd = fd; /* kept: a thaw or the cgroup's removal is seen through it */
-		fd = -1;
+		e->fd = act_fd; /* kept: a thaw or the cgroup's removal is seen through it */
+		if (act_fd == fd)
+			fd = -1;
+		act_fd = -1;
 	}
 out:
 	free(sc.tids);
+	if (act_fd >= 0 && act_fd != fd)
+		close(act_fd);
 	if (fd >= 0)
 		close(fd);
 }
@@ -1749,6 +1948,16 @@ static int consider(struct rw_respond *r, struct rw_report_target *t, uint64_t n
 								    : RW_RA_KILL;
 	enum rw_action_state before = e->state;
 
+	/* 0. an [allow] rule exempts the target: recorded once per episode, never acted upon */
+	if (t->allowed) {
+		if (!e->noted_refused) {
+			e->noted_refused = true;
+			rw_log_info("respond", "not acting on %s (mining): allowed: %s", t->sample.cgroup, t->allow_reason);
+			snprintf(why, sizeof why, "allowed: %s", t->allow_reason);
+			decide(r, t, now_ns, ra, RW_RR_ALLOWED, why, "", "");
+		}
+		return 0;
+	}
 	/* 1. behaviour in this interval: names, command lines and connections are not looked at */
 	if (!rw_respond_evidence_qualifies(&t->sample.fp, t->sample.cpu_usec, t->sample.interval_us, icheck,
 					   sizeof icheck)) {
@@ -2022,6 +2231,14 @@ void rw_respond_close(struct rw_respond *r)
 	free(r->rate_ring);
 	free(r->entries);
 	free(r);
+}
+
+void rw_respond_set_v1_freezer(struct rw_respond *r, const char *freezer_root)
+{
+	if (!r)
+		return;
+	r->v1 = true;
+	snprintf(r->v1_freezer, sizeof r->v1_freezer, "%s", freezer_root ? freezer_root : "");
 }
 
 void rw_respond_set_recheck(struct rw_respond *r, const struct rw_respond_recheck *rc)

@@ -39,10 +39,32 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report);
 /* Run intervals until *stop is set or `max_intervals` (0 = no limit) have run. Returns 0 or negative errno. */
 int rw_agent_run(struct rw_agent *a, volatile sig_atomic_t *stop, uint64_t max_intervals);
 
+/* Reload (SIGHUP): the files a running agent reads are parsed into new objects first (indicator rules, model,
+ * names cache); only when all of them load is anything swapped in, between intervals, so a bad file keeps the old
+ * ones running. Applied at once: [agent] include, exclude, interval_ms, log_level, kube_containers_dir, [verdict],
+ * [model], [procscan], [allow]. Every other setting keeps its old value until a restart, and is named in a warning.
+ * Returns 0, or a negative errno with err saying why (file:line); the report's config_reload_* fields record it. */
+int rw_agent_reload(struct rw_agent *a, const struct rw_config *cfg, char *err, size_t errlen);
+
+/* A reload that failed before rw_agent_reload could be called (the configuration file itself is bad): recorded
+ * in the report as a failure. */
+void rw_agent_reload_failed(struct rw_agent *a);
+
+/* Between intervals, when *flag is set: clear it and call fn (which typically reads the configuration again and
+ * calls rw_agent_reload). The sleep between intervals is cut short for it. */
+typedef void (*rw_reload_fn)(struct rw_agent *a, void *arg);
+void rw_agent_on_reload(struct rw_agent *a, volatile sig_atomic_t *flag, rw_reload_fn fn, void *arg);
+
+/* Everything a reload (or a start) would load besides the configuration itself: indicator rules when procscan is
+ * enabled, and the model. Returns 0 or -EINVAL/-errno with err naming file:line. */
+int rw_agent_check_files(const struct rw_config *cfg, char *err, size_t errlen);
+
 /* The report of the latest interval. */
 const struct rw_report *rw_agent_report(const struct rw_agent *a);
 
 /* The counters in use, for the trace header: PMU name and events. */
+/* The cgroup layout found, in words: "v2: ...", "hybrid: ..." or "v1: walking the freezer hierarchy at ...". */
+const char *rw_agent_cgroup_layout(const struct rw_agent *a);
 const struct rw_pmu *rw_agent_pmu(const struct rw_agent *a);
 
 #endif

@@ -1,5 +1,6 @@
-/* cgroups: where the cgroup hierarchies are mounted (pure cgroup2, or hybrid with v1 controllers), and a cheap
- * walk of the cgroup2 tree that finds workload cgroups (targets). */
+/* cgroups: where the cgroup hierarchies are mounted (pure cgroup2, hybrid, or legacy v1 only), and a cheap walk
+ * of one tree that finds workload cgroups (targets): the cgroup2 tree, or on v1-only hosts the v1 hierarchy that
+ * best marks workloads. */
 #ifndef RIGWATCH_CGROUPS_H
 #define RIGWATCH_CGROUPS_H
 
@@ -9,6 +10,13 @@
 #include "rigwatch/identity.h"
 
 #define RW_MOUNT_PATH_MAX 256
+
+/* How the host mounts cgroups. */
+enum rw_cgroup_layout {
+	RW_CGROUP_V2 = 0,   /* cgroup2 only (unified) */
+	RW_CGROUP_HYBRID,   /* cgroup2 and v1 controllers */
+	RW_CGROUP_V1,       /* v1 controllers only (legacy: RHEL/CentOS 7-8, Slurm cgroup/v1) */
+};
 
 struct rw_cgroup_mounts {
 	char v2[RW_MOUNT_PATH_MAX];           /* cgroup2 mount point; "" if none */
@@ -20,14 +28,32 @@ struct rw_cgroup_mounts {
 	char v1_pids[RW_MOUNT_PATH_MAX];
 	char v1_perf_event[RW_MOUNT_PATH_MAX];/* perf_event on v1: perf must use this tree, not v2 */
 	char v1_freezer[RW_MOUNT_PATH_MAX];
+	char v1_systemd[RW_MOUNT_PATH_MAX];   /* the name=systemd hierarchy (no controller; systemd's own tree) */
 	bool hybrid;                          /* cgroup2 and at least one v1 controller */
+	enum rw_cgroup_layout layout;
+	/* v1 only: the hierarchy walked for targets (one of the v1_* mounts above) and its name ("freezer",
+	 * "cpuacct", "name=systemd", ...); set by rw_cgroup_mounts_detect or rw_cgroup_v1_pick. */
+	char v1_walk[RW_MOUNT_PATH_MAX];
+	char v1_walk_name[32];
 };
 
-/* Parse the text of /proc/self/mountinfo. Returns 0, or -ENOENT when there is no cgroup2 mount, or -EINVAL for
- * a malformed line (err names the line). */
+/* Parse the text of /proc/self/mountinfo. Returns 0, or -ENOENT when there is no cgroup mount at all (neither
+ * cgroup2 nor a v1 controller), or -EINVAL for a malformed line (err names the line). Sets layout. */
 int rw_cgroup_mounts_parse(const char *mountinfo, struct rw_cgroup_mounts *out, char *err, unsigned errlen);
-/* Read and parse a mountinfo file (normally /proc/self/mountinfo). */
+/* Read and parse a mountinfo file (normally /proc/self/mountinfo); on a v1-only host also pick the hierarchy to
+ * walk (rw_cgroup_v1_pick). */
 int rw_cgroup_mounts_detect(const char *mountinfo_path, struct rw_cgroup_mounts *out, char *err, unsigned errlen);
+
+/* On a v1-only layout, choose the hierarchy that best marks workloads and set v1_walk/v1_walk_name: the freezer
+ * when it holds a Slurm tree at its top ("slurm" or "slurm_<node>": Slurm's proctrack/cgroup puts every step
+ * there, and other controllers only with some plugins), else cpuacct or cpu when they have child cgroups
+ * (accounting is on: containers and accounted services have their CPU there), else name=systemd (every service
+ * and scope), else the first of cpuacct, cpu, freezer, memory, pids that is mounted. Returns 0, or -ENOENT when
+ * no v1 hierarchy is mounted. */
+int rw_cgroup_v1_pick(struct rw_cgroup_mounts *m);
+
+/* "v2", "hybrid" or "v1". */
+const char *rw_cgroup_layout_name(enum rw_cgroup_layout l);
 
 /* One workload cgroup found by the walk. */
 struct rw_cgroup_entry {
@@ -49,7 +75,7 @@ struct rw_walk_stats {
 	unsigned vanished;       /* directories that disappeared during the walk */
 };
 
-/* Walk the cgroup2 tree below `root` and call `visit` for every workload cgroup: a container, Slurm step, systemd
+/* Walk the cgroup tree below `root` (cgroup2, or one v1 hierarchy) and call `visit` for every workload cgroup: a container, Slurm step, systemd
  * service or scope with processes, or any other leaf with processes. The walk does not descend into a target:
  * its sub-cgroups belong to it. Structure cgroups (slices, pods, Slurm jobs) are descended into.
  * include/exclude: fnmatch globs on the relative path (n = 0 means none). Returns 0 or the callback's value, or a

@@ -16,6 +16,8 @@ enum {
 	RW_CGS_PSI      = 1u << 5,
 	RW_CGS_PROCMEM  = 1u << 6, /* anon (and memory_current unless RW_CGS_MEMORY) summed from the processes' /proc
 				    * status, where the cgroup's memory files cannot be read */
+	RW_CGS_PROCCPU  = 1u << 7, /* usage/user/system summed from the processes' /proc stat: a v1 cgroup without a
+				    * cpuacct twin */
 };
 
 /* Cumulative counters as the kernel reports them, and gauges. */
@@ -32,7 +34,7 @@ struct rw_cgstats {
 /* Where to read a target's files: its cgroup2 directory, and on hybrid hosts the v1 controller directories
  * (NULL where the controller is not on v1 or the cgroup has no v1 twin). Paths are absolute. */
 struct rw_cgstats_paths {
-	const char *v2_dir;
+	const char *v2_dir;         /* the walked directory: cgroup2, or with v1_only the walked v1 hierarchy's */
 	int v2_fd;                  /* an open fd of v2_dir, or 0 (or -1) for none: files are then opened relative to
 				     * it, which spares the kernel a walk of the whole path for every file */
 	int v2_parent_fd;           /* without v2_fd: an open fd of v2_dir's parent (> 0), and v2_dir's name there */
@@ -45,6 +47,8 @@ struct rw_cgstats_paths {
 	 * saves a failed open per file per interval on hosts that lack a controller; clear it now and then. */
 	uint32_t missing;
 	bool skip_psi;              /* leave cpu.pressure out this time (the agent reads it for busy targets only) */
+	bool v1_only;               /* v1-only host: v2_dir is a v1 directory, read for its existence only; CPU, memory
+				     * and pids come from the v1 controller directories */
 };
 
 /* Read everything available. Returns 0, or -ENOENT if the cgroup vanished (normal life: the caller skips it).

@@ -14,6 +14,21 @@
 #define RW_CONFIG_GLOB_LEN  256
 #define RW_CONFIG_PATH_LEN  512
 
+/* An exemption: targets it matches are scored and shown, never alerted on or acted upon (see allow.h). Written as
+ * its own [allow] section, one per rule; reason is required. */
+#define RW_CONFIG_MAX_ALLOW 64
+#define RW_ALLOW_REASON_LEN 200
+struct rw_allow_rule {
+	char cgroup[RW_CONFIG_GLOB_LEN];     /* glob on the cgroup path or an ancestor; "" = not a condition */
+	char identity[RW_CONFIG_GLOB_LEN];   /* "kind:glob" (allow.h lists the kinds); "" = not a condition */
+	char reason[RW_ALLOW_REASON_LEN];
+};
+
+struct rw_allow_rules {
+	unsigned n;
+	struct rw_allow_rule r[RW_CONFIG_MAX_ALLOW];
+};
+
 enum rw_response_mode { RW_RESPONSE_OFF = 0, RW_RESPONSE_DRY_RUN, RW_RESPONSE_FREEZE, RW_RESPONSE_KILL };
 
 struct rw_glob_list {
@@ -35,6 +50,7 @@ struct rw_config {
 	uint32_t max_open_files;              /* RLIMIT_NOFILE to ask for */
 	uint32_t counter_fd_budget;           /* most fds spent on counters; 0 = 3/4 of RLIMIT_NOFILE */
 	char pmu_table[32];                   /* "auto" or a table's PMU name */
+	char kube_containers_dir[RW_CONFIG_PATH_LEN]; /* kubelet's container log links: Kubernetes names; "" = off */
 
 	/* [fpprobe] */
 	bool fpprobe_enabled;
@@ -66,7 +82,8 @@ struct rw_config {
 	struct rw_glob_list allow_identities; /* "docker:<id>", "pod:<uid>", "slurm:<job>", "unit:<name>" */
 	struct rw_glob_list unprotect;        /* cgroup globs lifting the built-in protected set where they match */
 	bool response_process_targets;        /* act on per-process targets (by pid, start time checked) */
-	char kube_pods_dir[RW_CONFIG_PATH_LEN]; /* kubelet's pod log dirs (<ns>_<pod>_<uid>): finds kube-system pods */
+	char kube_pods_dir[RW_CONFIG_PATH_LEN]; /* kubelet's pod log dirs (<ns>_<pod>_<uid>): kube-system pods for
+						 * the response, and Kubernetes names; "" = off */
 
 	/* [http] */
 	uint32_t http_max_connections, http_per_ip_connections, http_timeout_s, http_memory_limit;
@@ -90,6 +107,8 @@ struct rw_config {
 	/* [podman] */
 	char podman_storage_root[RW_CONFIG_PATH_LEN]; /* containers/storage root: names from <driver>-containers/
 						       * containers.json */
+	/* [allow] sections, in file order */
+	struct rw_allow_rules allow;
 };
 
 /* Embedded defaults. */

@@ -62,6 +62,14 @@ struct rw_fpbpf_watch {
  * (max_targets): every task is counted again, as before the first call, until a set fits; or a map error. */
 int rw_fpbpf_set_watch(struct rw_fpbpf *b, const struct rw_fpbpf_watch *w);
 
+/* Count tasks per process (on), whatever their cgroup: for hosts with no cgroup2 mount, where the v2 id of a
+ * task's cgroup cannot be matched to a target. The watched set then is its pids (rw_fpbpf_watch.pids; before the
+ * first rw_fpbpf_set_watch, every process); the caller sums a v1 target's processes (rw_fp_evidence_add). */
+void rw_fpbpf_all_per_process(struct rw_fpbpf *b, bool on);
+
+/* Add the evidence of one process (or target) to a sum: counts add, modes and flags merge, maxima stay maxima. */
+void rw_fp_evidence_add(struct rw_fp_evidence *sum, const struct rw_fp_evidence *e);
+
 /* Once per interval: start a new interval in the kernel and read-and-delete every target's counts of the one
  * that ended (batch operations). Returns the number of targets with observations, or a negative errno. */
 int rw_fpbpf_refresh(struct rw_fpbpf *b);

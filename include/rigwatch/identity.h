@@ -24,14 +24,23 @@ struct rw_identity {
 	char id[72];         /* container id (64 lowercase hex) or LXC name */
 	char name[128];      /* LXC name, unit (service/scope), "1234/step_0" (Slurm), else the last component */
 	char pod_uid[40];    /* Kubernetes pod UID with dashes restored (pod slice and its containers) */
-	char slurm_job[48];  /* "1234" for the job level, "1234/step_0", "1234/step_batch" for a step */
+	char slurm_job[24];  /* Slurm job id: "1234" */
+	char slurm_step[24]; /* Slurm step: "0", "batch", "extern", "interactive" ("" at the job level) */
+	char slurm_uid[12];  /* the job owner's uid where the path says it (/slurm/uid_<u>/job_<j>/...), else "" */
 	char unit[160];      /* innermost systemd unit (.service/.scope/.slice/...) anywhere in the path */
+	/* Names no cgroup path holds, filled by the names module (names.h) where the host has them: */
+	char slurm_user[33]; /* user name of slurm_uid (getpwuid_r) */
+	char k8s_ns[64];     /* Kubernetes namespace, pod and container name of pod_uid and id */
+	char k8s_pod[128];
+	char k8s_container[64];
 };
 
 /* Fill *out from a path relative to the cgroup2 root, with or without leading/trailing '/'.
  * Always succeeds: an unknown shape gives kind RW_KIND_OTHER with the innermost unit if any.
  * Runtime helpers (libpod-conmon-*, crio-conmon-*, lxc.monitor.*), slices, user@<uid>.service, kubepods
- * QoS/pod levels, a Slurm job without a step, and the root give RW_KIND_NONE. The outermost container or Slurm
+ * QoS/pod levels, a Slurm job without a step, and the root give RW_KIND_NONE. Slurm steps are found in the
+ * cgroup/v2 layout (slurmstepd.scope/job_<j>/step_<s>) and the cgroup/v1 one (slurm[_<node>]/uid_<u>/job_<j>/
+ * step_<s>, which also gives the owner's uid). The outermost container or Slurm
  * step in the path wins, so anything nested below one maps to it. Fields are truncated (at a UTF-8 boundary,
  * control bytes shown as '?'), never overflowed. */
 void rw_identity_from_path(const char *path, struct rw_identity *out);

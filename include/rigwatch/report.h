@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rigwatch/config.h"
 #include "rigwatch/containers.h"
 #include "rigwatch/sample.h"
 #include "rigwatch/verdict.h"
@@ -20,7 +21,7 @@ enum rw_action_state {
 };
 
 #define RW_REPORT_RESPONSE_ACTIONS 3
-#define RW_REPORT_RESPONSE_RESULTS 8
+#define RW_REPORT_RESPONSE_RESULTS 9
 #define RW_REPORT_ALERT_SINKS 3 /* output (stdout or file), syslog, http: enum rw_alert_sink (alerts.h) */
 
 struct rw_report_target {
@@ -33,6 +34,10 @@ struct rw_report_target {
 	uint32_t response_decisions[RW_REPORT_RESPONSE_ACTIONS][RW_REPORT_RESPONSE_RESULTS];
 	bool counters_wanted;   /* busy enough for hardware counters (attention) */
 	bool counters_denied;   /* wanted them but could not open them (fd budget, permission) */
+	/* An [allow] rule matches (allow.h): scored and shown, never alerted on or acted upon. The one "should alert
+	 * or act" decision: every alert and response path checks it. */
+	bool allowed;
+	char allow_reason[RW_ALLOW_REASON_LEN];
 	struct rw_container_meta container;   /* the engine's names for a container target (have: known) */
 	struct rw_container_origin origin;    /* a convicted target: where its miner started (have: known) */
 };
@@ -68,6 +73,9 @@ struct rw_report {
 	 * the mining verdict): rigwatch_detections_total, rigwatch_detection_delay_seconds_total */
 	uint64_t detections_total, detection_delay_ns_total;
 	uint64_t start_time_ns;
+	/* configuration reloads (SIGHUP): whether the last one took, and when one last took (start counts) */
+	bool config_reload_ok;
+	uint64_t config_reload_success_ns;
 };
 
 #endif

@@ -63,6 +63,10 @@ struct rw_respond_recheck {
 	void *arg;
 };
 void rw_respond_set_recheck(struct rw_respond *r, const struct rw_respond_recheck *rc);
+/* A v1-only host: the root given to rw_respond_open is a v1 hierarchy, and freeze/kill go through the v1 freezer
+ * mounted here (the twin at the target's path; the same directory when the freezer is the walked hierarchy).
+ * Without it ("" or never called) a v1 target cannot be frozen or killed: the attempt fails and says so. */
+void rw_respond_set_v1_freezer(struct rw_respond *r, const char *freezer_root);
 /* The ptrace path: picks the busiest threads (CPU over the first quarter of the window), reads each one's FP
  * control register several times over the rest with rw_fpprobe_read_thread. arg is unused. */
 int rw_respond_fp_ptrace(void *arg, uint64_t target_id, const pid_t *tids, unsigned n, unsigned window_ms,
@@ -79,6 +83,7 @@ enum rw_respond_result {
 	RW_RR_RATE_LIMITED,
 	RW_RR_NO_EVIDENCE,     /* mining verdict without behavioural evidence of hashing in the interval */
 	RW_RR_RECHECK_FAILED,  /* the fresh read right before acting did not show hashing (or the target changed) */
+	RW_RR_ALLOWED,         /* an [allow] rule exempts the target (its reason is the detail) */
 	RW_RR_COUNT
 };
 _Static_assert(RW_RA_COUNT == RW_REPORT_RESPONSE_ACTIONS && RW_RR_COUNT == RW_REPORT_RESPONSE_RESULTS,

@@ -59,6 +59,9 @@ struct rw_target {
 	bool have_indicators;
 	uint8_t verdict;                      /* enum rw_verdict after the previous interval, for alerts */
 	uint8_t action;                       /* enum rw_action_state after the previous interval */
+	bool names_done;                      /* the names module has nothing more to add to identity */
+	uint32_t allow_gen;                   /* agent's rules generation allow_idx was found for (0: never) */
+	int allow_idx;                        /* index of the [allow] rule that matches, -1 none */
 
 	struct rw_container_meta container;   /* engine state, cached; re-read when its file changes */
 	uint64_t container_mtime_ns;          /* of the file container was read from; 0 none */

@@ -106,6 +106,9 @@ struct {
  * taken for a thread already seen in this interval. */
 __u32 epoch = 1;
 __u32 watch_all = 1;
+/* Every task per process, for the processes in watch_pids (all while watch_all): hosts without cgroup2 mounted
+ * (v1 only), where the cgroup v2 id says nothing about the targets. */
+__u32 all_per_process = 0;
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -133,14 +136,21 @@ static __always_inline int observe(struct fpu *fpu)
 	if (task->flags & PF_KTHREAD)
 		return 0;
 	__u64 key = bpf_get_current_cgroup_id();
-	__u8 *kind = bpf_map_lookup_elem(&watch, &key);
-	if (kind && *kind == FPMODE_WATCH_PROCS) {
+	if (all_per_process) {
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 		if (!watch_all && !bpf_map_lookup_elem(&watch_pids, &tgid))
 			return 0;
 		key = FPMODE_KEY_PROC | tgid;
-	} else if (!kind && !watch_all) {
-		return 0;
+	} else {
+		__u8 *kind = bpf_map_lookup_elem(&watch, &key);
+		if (kind && *kind == FPMODE_WATCH_PROCS) {
+			__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+			if (!watch_all && !bpf_map_lookup_elem(&watch_pids, &tgid))
+				return 0;
+			key = FPMODE_KEY_PROC | tgid;
+		} else if (!kind && !watch_all) {
+			return 0;
+		}
 	}
 	__u32 mxcsr = saved_mxcsr(fpu);
 

@@ -2,7 +2,7 @@
  * parse leaves the config untouched and says why; a successful one prints (rw_config_print) to text that parses
  * back to the same configuration, and the text obeys the strict rules, checked here by a scan of its own: every
  * value is either quoted (closed, nothing after the quote) or bare (no quote, '#' or ';', no blanks unless a
- * list), and no key but a list key appears twice. */
+ * list), and no key but a list key appears twice (within one [allow] section: each starts a rule). */
 #include <ctype.h>
 #include <errno.h>
 #include <sys/mman.h>
@@ -65,6 +65,14 @@ static void check_rules(const char *text)
 			FUZZ_CHECK((size_t)(se - sb) < sizeof section);
 			memcpy(section, sb, (size_t)(se - sb));
 			section[se - sb] = '\0';
+			if (!strcmp(section, "allow")) {
+				/* every [allow] header starts a rule of its own: its keys may appear again */
+				unsigned k = 0;
+				for (unsigned i = 0; i < n_seen; i++)
+					if (strncmp(seen[i], "allow.", 6) != 0)
+						memmove(seen[k++], seen[i], sizeof seen[0]);
+				n_seen = k;
+			}
 			continue;
 		}
 		const char *eq = memchr(b, '=', (size_t)(e - b));

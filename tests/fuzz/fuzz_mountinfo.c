@@ -1,6 +1,7 @@
 /* fuzz_mountinfo: the /proc/self/mountinfo parser (rw_cgroup_mounts_parse), which decides where the agent reads
  * and writes cgroup files. Properties: a malformed line is an error that says which; every mount path found is
- * NUL-terminated; a cgroup2 mount was found unless -ENOENT. (Mount points are not required to be absolute: only
+ * NUL-terminated; unless -ENOENT, a cgroup2 mount (layout v2 or hybrid) or v1 controllers only (layout v1) were
+ * found. (Mount points are not required to be absolute: only
  * the kernel writes this file, and the parser does not check what the kernel guarantees.) */
 #include <errno.h>
 
@@ -31,8 +32,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == -EINVAL)
 		FUZZ_CHECK(err[0] != '\0');
 	if (rc == 0) {
-		FUZZ_CHECK(m.v2[0] != '\0');
+		/* cgroup2 found (v2 or hybrid), or none and a v1 controller (v1 only) */
+		bool any_v1 = m.v1_cpu[0] || m.v1_cpuacct[0] || m.v1_memory[0] || m.v1_pids[0] || m.v1_perf_event[0] ||
+			      m.v1_freezer[0] || m.v1_systemd[0];
+		FUZZ_CHECK(m.v2[0] != '\0' ? m.layout != RW_CGROUP_V1 && m.hybrid == any_v1
+					    : m.layout == RW_CGROUP_V1 && any_v1 && !m.hybrid);
 		check_path(m.v2, sizeof m.v2);
+		check_path(m.v1_systemd, sizeof m.v1_systemd);
 		FUZZ_CHECK(FUZZ_TERMINATED(m.v2_controllers));
 		check_path(m.v1_cpu, sizeof m.v1_cpu);
 		check_path(m.v1_cpuacct, sizeof m.v1_cpuacct);

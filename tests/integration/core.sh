@@ -1,5 +1,5 @@
 # Agent core on the real cgroup2 mount: attribution of CPU (cpu.stat and task-clock) to the right cgroup,
-# identity in `rigwatch list`, and the failure modes (no cgroup2 mount: exit 2; no perf permission: degrade).
+# identity in `rigwatch list`, and the failure modes (no cgroup mount: exit 2; no perf permission: degrade).
 . tests/integration/lib.sh
 
 busy=$(rw_mkcg busy)
@@ -32,12 +32,14 @@ awk -v a="$(col busy 3)" -v b="$(col busy 4)" 'BEGIN { d = a - b; if (d < 0) d =
 [ "$(col busy 2)" = "cgroup:busy" ] || fail "identity of busy: $(col busy 2)"
 note "attribution ok: busy $(col busy 3) cores (cpu.stat), $(col busy 4) (task-clock); sleeper $(col sleeper 3)"
 
-# No cgroup2 mount: a clear message and exit 2 (in a private mount namespace without it).
+# No cgroup mount at all (neither cgroup2 nor v1; a v1-only host is tests/integration/v1host.sh): a clear message
+# and exit 2, in a private mount namespace without them.
 if command -v unshare >/dev/null; then
-	msg=$(unshare -m sh -c "umount -l '$CG2' && '$RW' list" 2>&1); rc=$?
-	[ $rc -eq 2 ] || fail "without cgroup2: exit $rc, want 2 ($msg)"
-	echo "$msg" | grep -q "no cgroup2 mount" || fail "without cgroup2: message was: $msg"
-	note "no cgroup2 mount: exit 2, \"$(echo "$msg" | tail -1)\""
+	msg=$(unshare -m sh -c "for m in \$(awk '\$9 == \"cgroup\" || \$9 == \"cgroup2\" { print \$5 }' /proc/self/mountinfo); do
+		umount -l \"\$m\" || exit 9; done; '$RW' list" 2>&1); rc=$?
+	[ $rc -eq 2 ] || fail "without cgroup mounts: exit $rc, want 2 ($msg)"
+	echo "$msg" | grep -q "no cgroup mount found" || fail "without cgroup mounts: message was: $msg"
+	note "no cgroup mount: exit 2, \"$(echo "$msg" | tail -1)\""
 fi
 
 # No permission for perf_event_open: the agent degrades to the other sources.

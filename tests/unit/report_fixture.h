@@ -48,6 +48,8 @@ static inline void fixture_report(struct rw_report *r, struct rw_report_target t
 	snprintf(r->pmu_name, sizeof r->pmu_name, "skx");
 	r->sources_available = 0xf;
 	r->start_time_ns = FIX_T0;
+	r->config_reload_ok = true;
+	r->config_reload_success_ns = FIX_T0;
 
 	/* 0: a Docker container mining, with hardware counters */
 	struct rw_sample *s = &t[0].sample;
@@ -105,6 +107,11 @@ static inline void fixture_report(struct rw_report *r, struct rw_report_target t
 			 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210", "",
 			 "1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718", "",
 			 "cri-containerd-fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210.scope");
+	snprintf(s->identity.k8s_ns, sizeof s->identity.k8s_ns, "crypto-lab");
+	snprintf(s->identity.k8s_pod, sizeof s->identity.k8s_pod, "bench-7d9c5b6f4-x2x9z");
+	snprintf(s->identity.k8s_container, sizeof s->identity.k8s_container, "hasher");
+	t[1].allowed = true;
+	snprintf(t[1].allow_reason, sizeof t[1].allow_reason, "the lab's \"benchmark\" (SEC-12)");
 	s->time_ns = r->time_ns;
 	s->interval_us = 1000000;
 	s->sources = RW_SRC_BIT(RW_SRC_CGROUP);
@@ -149,8 +156,10 @@ static inline void fixture_report(struct rw_report *r, struct rw_report_target t
 	s = &t[3].sample;
 	s->cgroup_id = 1;
 	snprintf(s->cgroup, sizeof s->cgroup, "/system.slice/slurmstepd.scope/job_1234/step_0");
-	fixture_identity(&s->identity, RW_KIND_SLURM, "slurm", "", "1234/step_0", "", "1234/step_0",
-			 "slurmstepd.scope");
+	fixture_identity(&s->identity, RW_KIND_SLURM, "slurm", "", "1234/step_0", "", "1234", "slurmstepd.scope");
+	snprintf(s->identity.slurm_step, sizeof s->identity.slurm_step, "0");
+	snprintf(s->identity.slurm_uid, sizeof s->identity.slurm_uid, "1000");
+	snprintf(s->identity.slurm_user, sizeof s->identity.slurm_user, "alice");
 	t[3].verdict.verdict = RW_VERDICT_CLEAN;
 	t[3].verdict.first_seen_ns = FIX_T0 + 5000000000ull;
 	t[3].verdict.since_ns = FIX_T0 + 5000000000ull;

@@ -122,7 +122,9 @@ static void test_format_hostile_and_cleared(void)
 		"assert a[\"output_fields\"][\"rigwatch.evidence\"]==\"cmdline contains stratum+tcp://\\x01\\x7f\"\n"
 		"assert \"container.id\" not in a[\"output_fields\"] and \"container\" not in a[\"tags\"]\n"
 		"assert c[\"rule\"]==\"Cryptocurrency miner verdict cleared\" and c[\"priority\"]==\"Notice\"\n"
-		"assert c[\"output_fields\"][\"rigwatch.slurm_job\"]==\"1234/step_0\" and \"slurm\" in c[\"tags\"]\n"
+		"assert c[\"output_fields\"][\"rigwatch.slurm_job\"]==\"1234\" and \"slurm\" in c[\"tags\"]\n"
+		"assert c[\"output_fields\"][\"rigwatch.slurm_step\"]==\"0\"\n"
+		"assert c[\"output_fields\"][\"rigwatch.slurm_user\"]==\"alice\"\n"
 		"assert \"slurm:1234/step_0\" in c[\"output\"] and c[\"output_fields\"][\"rigwatch.sources\"]==\"\"\n"),
 		0);
 	rw_buf_free(&b);
@@ -190,6 +192,21 @@ static void test_file_output(void)
 	rw_alerts_close(a);
 }
 
+/* Kubernetes names under Falco's field names; the allowed target's line is still formattable (the agent does not
+ * write it: see agent.c). */
+static void test_format_k8s_names(void)
+{
+	struct rw_report r;
+	struct rw_report_target t[4];
+	struct rw_buf b = RW_BUF_INIT;
+	fixture_report(&r, t);
+	CU_ASSERT_EQUAL(rw_alerts_format("node-1", &t[1], RW_VERDICT_CLEAN, &b), 0);
+	CU_ASSERT_EQUAL(py_check(b.data, b.len,
+		"f=L[0][\"output_fields\"]\n"
+		"assert f[\"k8s.ns.name\"]==\"crypto-lab\" and f[\"k8s.pod.name\"]==\"bench-7d9c5b6f4-x2x9z\"\n"
+		"assert f[\"container.name\"]==\"hasher\" and f[\"k8s.pod.uid\"]==\"1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718\"\n"), 0);
+	rw_buf_free(&b);
+}
 
 /* A datagram socket bound where the syslog sink sends: each alert is one datagram, "<PRI>Mmm dd hh:mm:ss
  * rigwatch[pid]: " and the JSON line, facility daemon with Falco's priority as the severity. */
@@ -450,6 +467,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_format_action),
 	RW_TEST(test_format_hostile_and_cleared),
 	RW_TEST(test_file_output),
+	RW_TEST(test_format_k8s_names),
 	RW_TEST(test_syslog_sink),
 	RW_TEST(test_http_sink),
 	RW_TEST(test_http_sink_bounded),

@@ -49,12 +49,69 @@ static void test_mountinfo_hybrid(void)
 	CU_ASSERT_STRING_EQUAL(m.v1_perf_event, ""); /* perf_event stays on v2 there */
 }
 
-static void test_mountinfo_legacy_has_no_v2(void)
+static void test_mountinfo_legacy_v1(void)
 {
 	struct rw_cgroup_mounts m;
 	char err[256] = "";
-	CU_ASSERT_EQUAL(rw_cgroup_mounts_parse(slurp("mountinfo/legacy-v1-only.txt"), &m, err, sizeof err), -ENOENT);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "no cgroup2 mount"));
+	CU_ASSERT_EQUAL(rw_cgroup_mounts_parse(slurp("mountinfo/legacy-v1-only.txt"), &m, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(m.layout, RW_CGROUP_V1);
+	CU_ASSERT_FALSE(m.hybrid);
+	CU_ASSERT_STRING_EQUAL(m.v2, "");
+	CU_ASSERT_STRING_EQUAL(m.v1_systemd, "/sys/fs/cgroup/systemd");
+	CU_ASSERT_STRING_EQUAL(m.v1_cpu, "/sys/fs/cgroup/cpu,cpuacct");
+	CU_ASSERT_STRING_EQUAL(m.v1_cpuacct, "/sys/fs/cgroup/cpu,cpuacct");
+	CU_ASSERT_STRING_EQUAL(m.v1_memory, "/sys/fs/cgroup/memory");
+	CU_ASSERT_STRING_EQUAL(m.v1_perf_event, "");
+	CU_ASSERT_STRING_EQUAL(rw_cgroup_layout_name(m.layout), "v1");
+
+	CU_ASSERT_EQUAL(rw_cgroup_mounts_parse(slurp("mountinfo/rhel8-v1-slurm.txt"), &m, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(m.layout, RW_CGROUP_V1);
+	CU_ASSERT_STRING_EQUAL(m.v1_perf_event, "/sys/fs/cgroup/perf_event");
+	CU_ASSERT_STRING_EQUAL(m.v1_freezer, "/sys/fs/cgroup/freezer");
+	CU_ASSERT_STRING_EQUAL(m.v1_pids, "/sys/fs/cgroup/pids");
+	CU_ASSERT_STRING_EQUAL(m.v1_systemd, "/sys/fs/cgroup/systemd");
+
+	/* no cgroup mount of either kind */
+	const char *none = "25 21 0:22 / /sys/fs/cgroup ro - tmpfs tmpfs ro,mode=755\n";
+	CU_ASSERT_EQUAL(rw_cgroup_mounts_parse(none, &m, err, sizeof err), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "no cgroup mount found"));
+}
+
+/* The walked v1 hierarchy: the freezer with a Slurm tree, else an accounting hierarchy with child cgroups, else
+ * name=systemd. */
+static void test_v1_pick(void)
+{
+	struct rw_cgroup_mounts m;
+	char tmpl[] = "/tmp/rwcgpick.XXXXXX", sub[64];
+	char *empty = mkdtemp(tmpl);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(empty);
+
+	memset(&m, 0, sizeof m);
+	snprintf(m.v1_freezer, sizeof m.v1_freezer, "%s/cgroupfs/v1/freezer", rw_test_data_dir());
+	snprintf(m.v1_cpuacct, sizeof m.v1_cpuacct, "%s/cgroupfs/v1/cpuacct", rw_test_data_dir());
+	snprintf(m.v1_systemd, sizeof m.v1_systemd, "%s", empty);
+	CU_ASSERT_EQUAL(rw_cgroup_v1_pick(&m), 0);
+	CU_ASSERT_STRING_EQUAL(m.v1_walk_name, "freezer");
+	CU_ASSERT_STRING_EQUAL(m.v1_walk, m.v1_freezer);
+
+	snprintf(m.v1_freezer, sizeof m.v1_freezer, "%s", empty); /* no Slurm tree */
+	CU_ASSERT_EQUAL(rw_cgroup_v1_pick(&m), 0);
+	CU_ASSERT_STRING_EQUAL(m.v1_walk_name, "cpuacct");
+
+	snprintf(m.v1_cpuacct, sizeof m.v1_cpuacct, "%s", empty); /* accounting with no child cgroup */
+	CU_ASSERT_EQUAL(rw_cgroup_v1_pick(&m), 0);
+	CU_ASSERT_STRING_EQUAL(m.v1_walk_name, "name=systemd");
+
+	snprintf(sub, sizeof sub, "%s/slurm_node3", empty); /* multiple-slurmd naming */
+	CU_ASSERT_EQUAL(mkdir(sub, 0755), 0);
+	m.v1_systemd[0] = '\0';
+	CU_ASSERT_EQUAL(rw_cgroup_v1_pick(&m), 0);
+	CU_ASSERT_STRING_EQUAL(m.v1_walk_name, "freezer");
+	rmdir(sub);
+	rmdir(empty);
+
+	memset(&m, 0, sizeof m);
+	CU_ASSERT_EQUAL(rw_cgroup_v1_pick(&m), -ENOENT);
 }
 
 static void test_mountinfo_escapes_and_comounts(void)
@@ -85,9 +142,9 @@ static void test_mountinfo_this_host(void)
 	char err[256];
 	int r = rw_cgroup_mounts_detect("/proc/self/mountinfo", &m, err, sizeof err);
 	if (r == -ENOENT)
-		return; /* a host without cgroup2 is allowed to exist */
+		return; /* a host without cgroups is allowed to exist */
 	CU_ASSERT_EQUAL(r, 0);
-	CU_ASSERT_NOT_EQUAL(m.v2[0], '\0');
+	CU_ASSERT(m.v2[0] != '\0' || (m.layout == RW_CGROUP_V1 && m.v1_walk[0] != '\0'));
 	CU_ASSERT_EQUAL(rw_cgroup_mounts_detect("/nonexistent/mountinfo", &m, err, sizeof err), -ENOENT);
 }
 
@@ -142,6 +199,27 @@ static int find(const struct seen *s, const char *path)
 
 #define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define HEX3 "a1b2c3d4e5f60718a1b2c3d4e5f60718a1b2c3d4e5f60718a1b2c3d4e5f60718"
+
+/* A v1 tree: no cgroup.events; a leaf is a target when its cgroup.procs lists a process. */
+static void test_walk_v1_fixture(void)
+{
+	char root[512];
+	struct seen *s = calloc(1, sizeof *s);
+	snprintf(root, sizeof root, "%s/cgroupfs/v1/freezer", rw_test_data_dir());
+	CU_ASSERT_EQUAL(rw_cgroup_walk(root, NULL, 0, NULL, 0, collect, s, NULL), 0);
+	int k = find(s, "/slurm/uid_1000/job_42/step_0");
+	CU_ASSERT(k >= 0);
+	if (k >= 0)
+		CU_ASSERT_STRING_EQUAL(s->labels[k], "slurm:42/step_0");
+	CU_ASSERT(find(s, "/slurm/uid_1000/job_42/step_batch") >= 0); /* its processes are in task_0 below */
+	CU_ASSERT(find(s, "/docker/" HEX64) >= 0);
+	CU_ASSERT_EQUAL(find(s, "/slurm/uid_1000/job_42/step_1"), -1); /* emptied, left behind */
+	CU_ASSERT_EQUAL(find(s, "/slurm/uid_1000/job_42/step_batch/task_0"), -1);
+	CU_ASSERT_EQUAL(find(s, "/slurm/uid_1000/job_42"), -1);
+	CU_ASSERT_EQUAL(find(s, "/slurm/uid_1000"), -1);
+	CU_ASSERT_EQUAL(s->n, 3u);
+	free(s);
+}
 
 static void test_walk_pure_v2_fixture(void)
 {
@@ -290,7 +368,9 @@ static void test_walk_known_targets(void)
 static const rw_test tests[] = {
 	RW_TEST(test_mountinfo_pure_v2),
 	RW_TEST(test_mountinfo_hybrid),
-	RW_TEST(test_mountinfo_legacy_has_no_v2),
+	RW_TEST(test_mountinfo_legacy_v1),
+	RW_TEST(test_v1_pick),
+	RW_TEST(test_walk_v1_fixture),
 	RW_TEST(test_mountinfo_escapes_and_comounts),
 	RW_TEST(test_mountinfo_malformed),
 	RW_TEST(test_mountinfo_this_host),

@@ -1,4 +1,4 @@
-/* cgstats suite: file parsers, and reading fixture trees of a pure-v2 host and a hybrid host (v1 twins). */
+/* cgstats suite: file parsers, and reading fixture trees of a pure-v2 host a hybrid host (v1 twins) and a v1-only host. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -128,6 +128,43 @@ static void test_read_hybrid_uses_v1_twins(void)
 	CU_ASSERT(s.have & RW_CGS_CPU);
 }
 
+/* A v1-only host: the walked directory (here the freezer's) is only checked for existence, everything else comes
+ * from the controller twins at the same relative path. */
+static void test_read_v1_only(void)
+{
+	char walk[512], cpu[512], acct[512], mem[512], pids[512];
+	const char *d = rw_test_data_dir(), *rel = "slurm/uid_1000/job_42/step_0";
+	snprintf(walk, sizeof walk, "%s/cgroupfs/v1/freezer/%s", d, rel);
+	snprintf(cpu, sizeof cpu, "%s/cgroupfs/v1/cpu/%s", d, rel);
+	snprintf(acct, sizeof acct, "%s/cgroupfs/v1/cpuacct/%s", d, rel);
+	snprintf(mem, sizeof mem, "%s/cgroupfs/v1/memory/%s", d, rel);
+	snprintf(pids, sizeof pids, "%s/cgroupfs/v1/pids/%s", d, rel);
+	struct rw_cgstats_paths p = { .v2_dir = walk, .v1_only = true, .v1_cpu_dir = cpu, .v1_cpuacct_dir = acct,
+				      .v1_memory_dir = mem, .v1_pids_dir = pids };
+	struct rw_cgstats s;
+	CU_ASSERT_EQUAL(rw_cgstats_read(&p, &s), 0);
+	CU_ASSERT_EQUAL(s.have & (RW_CGS_CPU | RW_CGS_THROTTLE | RW_CGS_MEMORY | RW_CGS_MEMSTAT | RW_CGS_PIDS),
+			RW_CGS_CPU | RW_CGS_THROTTLE | RW_CGS_MEMORY | RW_CGS_MEMSTAT | RW_CGS_PIDS);
+	CU_ASSERT_EQUAL(s.usage_usec, 1500000);           /* cpuacct.usage, ns */
+	long hz = sysconf(_SC_CLK_TCK);
+	CU_ASSERT_EQUAL(s.user_usec, 120ull * 1000000 / (uint64_t)hz); /* cpuacct.stat, ticks */
+	CU_ASSERT_EQUAL(s.nr_periods, 10);
+	CU_ASSERT_EQUAL(s.nr_throttled, 2);
+	CU_ASSERT_EQUAL(s.throttled_usec, 5000);         /* throttled_time, ns */
+	CU_ASSERT_EQUAL(s.memory_current, 272629760);
+	CU_ASSERT_EQUAL(s.anon, 270532608);               /* total_rss: hierarchical, like v2 */
+	CU_ASSERT_EQUAL(s.anon_thp, 2097152);
+	CU_ASSERT_EQUAL(s.file, 1048576);
+	CU_ASSERT_EQUAL(s.pids_current, 5);
+	CU_ASSERT_FALSE(s.have & RW_CGS_PSI);
+
+	/* the walked directory gone: the target vanished, even with twins left behind */
+	char gone[600];
+	snprintf(gone, sizeof gone, "%s/cgroupfs/v1/freezer/slurm/uid_1000/job_42/step_9", d);
+	p.v2_dir = gone;
+	CU_ASSERT_EQUAL(rw_cgstats_read(&p, &s), -ENOENT);
+}
+
 static void test_read_vanished(void)
 {
 	struct rw_cgstats s;
@@ -141,6 +178,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_parse_pressure),
 	RW_TEST(test_read_pure_v2),
 	RW_TEST(test_read_hybrid_uses_v1_twins),
+	RW_TEST(test_read_v1_only),
 	RW_TEST(test_read_vanished),
 	{ NULL, NULL },
 };

@@ -72,6 +72,31 @@ static void test_errors_name_file_and_line(void)
 	expect_error("no-section.conf", ":1: key \"interval_ms\" outside any [section]");
 	expect_error("bad-cross.conf", "verdict.enter_k (9) exceeds verdict.enter_n (3)");
 	expect_error("bad-mode.conf", ":2: response.mode: expected off, dry-run, freeze or kill");
+	/* an [allow] rule is reported at its header line; the rules before it are not half-loaded */
+	expect_error("bad-allow-noreason.conf", ":4: [allow] rule without a reason");
+	expect_error("bad-allow-nomatch.conf", ":9: [allow] rule matches nothing");
+	expect_error("bad-allow-kind.conf", ":3: identity \"namespace:x\": expected KIND:PATTERN");
+	expect_error("bad-allow-twice.conf", ":4: allow.reason: already set in this [allow] section");
+	expect_error("bad-allow-blank.conf", ":3: allow.reason: unexpected \"not\" after the value");
+	expect_error("bad-allow-key.conf", ":4: unknown key \"foo\" in [allow]");
+}
+
+static void test_allow_rules(void)
+{
+	struct rw_config c;
+	char p[512], err[512];
+	rw_config_defaults(&c);
+	CU_ASSERT_EQUAL(c.allow.n, 0);
+	path_of(p, sizeof p, "full.conf");
+	CU_ASSERT_EQUAL_FATAL(rw_config_load(&c, p, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(c.allow.n, 2);
+	CU_ASSERT_STRING_EQUAL(c.allow.r[0].cgroup, "/system.slice/monero-node.service");
+	CU_ASSERT_STRING_EQUAL(c.allow.r[0].identity, "");
+	CU_ASSERT_STRING_EQUAL(c.allow.r[0].reason, "the team's own Monero node (OPS-4711)");
+	CU_ASSERT_STRING_EQUAL(c.allow.r[1].identity, "k8s-namespace:crypto-*");
+	CU_ASSERT_STRING_EQUAL(c.allow.r[1].cgroup, "/kubepods.slice/*");
+	/* [allow] is not a flag */
+	CU_ASSERT_NOT_EQUAL(rw_config_set(&c, "allow", "reason", "x", err, sizeof err), 0);
 }
 
 static void test_missing_file(void)
@@ -247,6 +272,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_defaults),
 	RW_TEST(test_full_file),
 	RW_TEST(test_errors_name_file_and_line),
+	RW_TEST(test_allow_rules),
 	RW_TEST(test_missing_file),
 	RW_TEST(test_set_like_flags),
 	RW_TEST(test_strict_values),

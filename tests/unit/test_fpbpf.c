@@ -329,6 +329,71 @@ static void test_watched_only(void)
 	rw_fpbpf_close(b);
 }
 
+/* v1-only hosts: tasks counted per process whatever their cgroup (here one outside every watched set), only
+ * the watched pids once a set is given, and per cgroup again when switched off. */
+static void test_all_per_process(void)
+{
+	if (!bpf_tests_possible())
+		return;
+	struct rw_fpbpf *b = NULL;
+	char why[256];
+	CU_ASSERT_EQUAL_FATAL(rw_fpbpf_open(&b, NULL, why, sizeof why), 0);
+	struct cg rx = { .child = -1 }, other = { .child = -1 };
+	CU_ASSERT_EQUAL(cg_start(&rx, "allproc", rx_csr, 4), 0);
+	CU_ASSERT_EQUAL(cg_start(&other, "allother", rx_csr, 4), 0);
+	rw_fpbpf_all_per_process(b, true);
+	rw_fpbpf_refresh(b);
+	struct rw_fp_evidence e;
+	CU_ASSERT_TRUE(gather(b, true, (uint64_t)rx.child, &e, all_modes));
+	CU_ASSERT_EQUAL(e.modes_union, 0xf);
+	CU_ASSERT_EQUAL(rw_fpbpf_collect_cgroup(b, rx.id, &e), -ENOENT);
+
+	/* a watched set of pids: the other process is no longer counted */
+	uint32_t pid = (uint32_t)rx.child;
+	struct rw_fpbpf_watch w = { .pids = &pid, .n_pids = 1 };
+	CU_ASSERT_EQUAL(rw_fpbpf_set_watch(b, &w), 0);
+	rw_fpbpf_refresh(b);
+	CU_ASSERT_TRUE(gather(b, true, (uint64_t)rx.child, &e, enough_obs));
+	CU_ASSERT_EQUAL(rw_fpbpf_collect_process(b, (uint32_t)other.child, &e), -ENOENT);
+
+	rw_fpbpf_all_per_process(b, false);
+	w = (struct rw_fpbpf_watch){ .cgroups = &rx.id, .n_cgroups = 1 };
+	CU_ASSERT_EQUAL(rw_fpbpf_set_watch(b, &w), 0);
+	rw_fpbpf_refresh(b);
+	CU_ASSERT_TRUE(gather(b, false, rx.id, &e, enough_obs));
+	cg_stop(&rx);
+	cg_stop(&other);
+	rw_fpbpf_close(b);
+}
+
+/* Two processes' evidence summed as one v1 target's. */
+static void test_evidence_add(void)
+{
+	struct rw_fp_evidence sum = { 0 };
+	struct rw_fp_evidence a = { .path = RW_FP_PATH_BPF, .modes_union = 0x3, .max_thread_modes = 2,
+				    .max_thread_nondefault = 1, .probes = 10, .mode_obs = { 5, 5, 0, 0 }, .pairs = 8,
+				    .changes = 4, .threads = 2, .last_control = 0x1f80 };
+	struct rw_fp_evidence b = { .path = RW_FP_PATH_BPF, .modes_union = 0xc, .max_thread_modes = 3,
+				    .max_thread_nondefault = 3, .ftz_daz = 1, .probes = 30, .mode_obs = { 0, 0, 10, 20 },
+				    .ftz_daz_obs = 3, .pairs = 20, .changes = 19, .threads = 1, .last_control = 0x7f80 };
+	struct rw_fp_evidence none = { 0 };
+	rw_fp_evidence_add(&sum, &a);
+	rw_fp_evidence_add(&sum, &none); /* a process with nothing observed changes nothing */
+	rw_fp_evidence_add(&sum, &b);
+	CU_ASSERT_EQUAL(sum.probes, 40);
+	CU_ASSERT_EQUAL(sum.mode_obs[0] + sum.mode_obs[1] + sum.mode_obs[2] + sum.mode_obs[3], 40);
+	CU_ASSERT_EQUAL(sum.modes_union, 0xf);
+	CU_ASSERT_EQUAL(sum.max_thread_modes, 3);
+	CU_ASSERT_EQUAL(sum.max_thread_nondefault, 3);
+	CU_ASSERT_EQUAL(sum.pairs, 28);
+	CU_ASSERT_EQUAL(sum.changes, 23);
+	CU_ASSERT_EQUAL(sum.threads, 3);
+	CU_ASSERT_EQUAL(sum.ftz_daz, 1);
+	CU_ASSERT_EQUAL(sum.ftz_daz_obs, 3);
+	CU_ASSERT_EQUAL(sum.last_control, 0x7f80); /* the busier process's */
+	CU_ASSERT_EQUAL(sum.path, RW_FP_PATH_BPF);
+}
+
 /* A counts map smaller than the active targets: observations of the rest are dropped and counted, refresh
  * never returns more than the map holds, and the program keeps running. */
 static void test_map_full(void)
@@ -465,6 +530,8 @@ static const rw_test tests[] = {
 	RW_TEST(test_observe_modes),
 	RW_TEST(test_per_process_cgroup),
 	RW_TEST(test_watched_only),
+	RW_TEST(test_all_per_process),
+	RW_TEST(test_evidence_add),
 	RW_TEST(test_map_full),
 	RW_TEST(test_missing_btf),
 	RW_TEST(test_bad_btf),

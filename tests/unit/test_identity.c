@@ -93,18 +93,18 @@ static const struct row rows[] = {
 	{ "/lxc.monitor.web01", NONE, "lxc", "", "lxc.monitor.web01", "", "", "", "cgroup:lxc.monitor.web01" },
 	{ "/lxc.payload", NONE, "lxc", "", "lxc.payload", "", "", "", "cgroup:lxc.payload" },
 	/* Slurm cgroup/v2 */
-	{ "/system.slice/slurmstepd.scope/job_1234/step_0", SLURM, "slurm", "", "1234/step_0", "", "1234/step_0",
+	{ "/system.slice/slurmstepd.scope/job_1234/step_0", SLURM, "slurm", "", "1234/step_0", "", "1234",
 	  "slurmstepd.scope", "slurm:1234/step_0" },
 	{ "/system.slice/slurmstepd.scope/job_1234/step_0/user/task_0", SLURM, "slurm", "", "1234/step_0", "",
-	  "1234/step_0", "slurmstepd.scope", "slurm:1234/step_0" },
-	{ "/system.slice/slurmstepd.scope/job_1234/step_0/slurm", SLURM, "slurm", "", "1234/step_0", "", "1234/step_0",
+	  "1234", "slurmstepd.scope", "slurm:1234/step_0" },
+	{ "/system.slice/slurmstepd.scope/job_1234/step_0/slurm", SLURM, "slurm", "", "1234/step_0", "", "1234",
 	  "slurmstepd.scope", "slurm:1234/step_0" },
-	{ "/system.slice/slurmstepd.scope/job_77/step_batch", SLURM, "slurm", "", "77/step_batch", "", "77/step_batch",
+	{ "/system.slice/slurmstepd.scope/job_77/step_batch", SLURM, "slurm", "", "77/step_batch", "", "77",
 	  "slurmstepd.scope", "slurm:77/step_batch" },
 	{ "/system.slice/slurmstepd.scope/job_77/step_extern/user", SLURM, "slurm", "", "77/step_extern", "",
-	  "77/step_extern", "slurmstepd.scope", "slurm:77/step_extern" },
+	  "77", "slurmstepd.scope", "slurm:77/step_extern" },
 	{ "/system.slice/node3_slurmstepd.scope/job_9/step_interactive", SLURM, "slurm", "", "9/step_interactive", "",
-	  "9/step_interactive", "node3_slurmstepd.scope", "slurm:9/step_interactive" },
+	  "9", "node3_slurmstepd.scope", "slurm:9/step_interactive" },
 	{ "/system.slice/slurmstepd.scope/job_1234", NONE, "slurm", "", "job_1234", "", "1234", "slurmstepd.scope",
 	  "cgroup:job_1234" },
 	{ "/system.slice/slurmstepd.scope", NONE, "slurm", "", "slurmstepd.scope", "", "", "slurmstepd.scope",
@@ -113,6 +113,15 @@ static const struct row rows[] = {
 	  "cgroup:system" },
 	{ "/system.slice/slurmstepd.scope/job_12a/step_0", OTHER, "", "", "step_0", "", "", "slurmstepd.scope",
 	  "cgroup:step_0" },
+	/* Slurm cgroup/v1: the same step in every controller's tree */
+	{ "/slurm/uid_1000/job_1234/step_0", SLURM, "slurm", "", "1234/step_0", "", "1234", "",
+	  "slurm:1234/step_0" },
+	{ "/slurm/uid_1000/job_1234/step_batch/task_0", SLURM, "slurm", "", "1234/step_batch", "", "1234", "",
+	  "slurm:1234/step_batch" },
+	{ "/slurm_node3/uid_0/job_9/step_extern", SLURM, "slurm", "", "9/step_extern", "", "9", "",
+	  "slurm:9/step_extern" },
+	{ "/slurm/uid_1000/job_1234", NONE, "slurm", "", "job_1234", "", "1234", "", "cgroup:job_1234" },
+	{ "/slurm/uid_1000", NONE, "slurm", "", "uid_1000", "", "", "", "cgroup:uid_1000" },
 	/* systemd units */
 	{ "/system.slice/nginx.service", SVC, "systemd", "", "nginx.service", "", "", "nginx.service",
 	  "systemd:nginx.service" },
@@ -176,6 +185,48 @@ static void test_path_table(void)
 	CU_ASSERT_TRUE(sizeof rows / sizeof rows[0] >= 30);
 	for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++)
 		check_row(&rows[i], i);
+}
+
+/* Slurm's job, step and uid are separate fields, in both plugin layouts. */
+static void test_slurm_fields(void)
+{
+	static const struct {
+		const char *path;
+		enum rw_workload_kind kind;
+		const char *job, *step, *uid, *name;
+	} t[] = {
+		{ "/slurm/uid_1000/job_4242/step_0", SLURM, "4242", "0", "1000", "4242/step_0" },
+		{ "/slurm/uid_1000/job_4242/step_0/task_1", SLURM, "4242", "0", "1000", "4242/step_0" },
+		{ "/slurm/uid_0/job_7/step_batch", SLURM, "7", "batch", "0", "7/step_batch" },
+		{ "/slurm_node3/uid_1001/job_8/step_extern", SLURM, "8", "extern", "1001", "8/step_extern" },
+		{ "/slurm/uid_1000/job_4242", NONE, "4242", "", "1000", "job_4242" },
+		{ "/slurm/uid_1000", NONE, "", "", "1000", "uid_1000" },
+		{ "/slurm", NONE, "", "", "", "slurm" },
+		{ "/system.slice/slurmstepd.scope/job_55/step_3", SLURM, "55", "3", "", "55/step_3" },
+		/* not the outermost component, or not a uid: not Slurm's v1 tree */
+		{ "/x/slurm/uid_1000/job_1/step_0", OTHER, "", "", "", "step_0" },
+		{ "/slurm/uid_x/job_1/step_0", OTHER, "", "", "", "step_0" },
+		{ "/slurm/uid_123456789012/job_1/step_0", OTHER, "", "", "", "step_0" },
+	};
+	for (unsigned i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct rw_identity id;
+		memset(&id, 0x5a, sizeof id);
+		rw_identity_from_path(t[i].path, &id);
+		if (id.kind != t[i].kind || strcmp(id.slurm_job, t[i].job) || strcmp(id.slurm_step, t[i].step) ||
+		    strcmp(id.slurm_uid, t[i].uid) || strcmp(id.name, t[i].name))
+			fprintf(stderr, "%s: kind %s job \"%s\" step \"%s\" uid \"%s\" name \"%s\"\n", t[i].path,
+				rw_workload_kind_name(id.kind), id.slurm_job, id.slurm_step, id.slurm_uid, id.name);
+		CU_ASSERT_EQUAL(id.kind, t[i].kind);
+		CU_ASSERT_STRING_EQUAL(id.slurm_job, t[i].job);
+		CU_ASSERT_STRING_EQUAL(id.slurm_step, t[i].step);
+		CU_ASSERT_STRING_EQUAL(id.slurm_uid, t[i].uid);
+		CU_ASSERT_STRING_EQUAL(id.name, t[i].name);
+		/* names come from the names module, never from the path */
+		CU_ASSERT_STRING_EQUAL(id.slurm_user, "");
+		CU_ASSERT_STRING_EQUAL(id.k8s_ns, "");
+		CU_ASSERT_STRING_EQUAL(id.k8s_pod, "");
+		CU_ASSERT_STRING_EQUAL(id.k8s_container, "");
+	}
 }
 
 static void test_null_path(void)
@@ -322,6 +373,7 @@ static void test_all_bytes(void)
 
 static const rw_test tests[] = {
 	RW_TEST(test_path_table),
+	RW_TEST(test_slurm_fields),
 	RW_TEST(test_null_path),
 	RW_TEST(test_long_paths),
 	RW_TEST(test_utf8_truncation),

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rigwatch/cgroups.h"
 #include "rigwatch/config.h"
 #include "rigwatch/respond.h"
 #include "rigwatch/targets.h"
@@ -746,14 +747,22 @@ static bool last_event(enum rw_respond_action a, enum rw_respond_result res)
 	return evs.action[evs.n - 1] == a && evs.result[evs.n - 1] == res;
 }
 
-/* rw_respond_consider until it acts, each try a new mining episode: on a loaded machine (load 40 on 2 cores is
- * seen) a re-check may find the workload starved below the CPU floor, which is right, and the next one not. */
+/* rw_respond_consider until it acts, each try a new mining episode: on a loaded machine (load 40-70 on 2 cores is
+ * seen) a re-check may find the workload starved below the CPU floor, which is right, and the next one not. Up to
+ * 120 s of tries: a workload that never once gets 5 % of a core in that time is a test that cannot work here. */
 static void consider_until_acted(struct rw_respond *r, struct rw_report_target *t, uint64_t now_ns)
 {
-	for (int i = 0; i < 30; i++) {
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0;; i++) {
 		rw_respond_consider(r, t, now_ns);
 		if (t->action != RW_ACTION_NONE)
 			return;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (t1.tv_sec - t0.tv_sec > 120) {
+			printf("  no action after %d tries in 120 s: every re-check found the workload starved\n", i + 1);
+			return;
+		}
 		t->verdict.since_ns++;
 		usleep(100000);
 	}
@@ -763,6 +772,42 @@ static void consider_until_acted(struct rw_respond *r, struct rw_report_target *
 static int audit_decisions(void)
 {
 	return audit_count(NULL, NULL) - audit_count("\"result\":\"recheck_failed\"", NULL);
+}
+
+/* An [allow] rule's target (the agent sets rt->allowed): kill mode, a real process switching rounding modes, a
+ * mining verdict; the decision is recorded once with result "allowed" and the reason, and nothing is done. */
+static void test_consider_allowed(void)
+{
+	if (!have_cgroups())
+		return;
+	struct rw_config c;
+	struct rw_report_target t;
+	char a[256];
+	const uint64_t t0 = 1700000000ull * S;
+	snprintf(a, sizeof a, "%s/allowed", base_rel);
+	CU_ASSERT_EQUAL_FATAL(mkcg(a), 0);
+	pid_t m = spawn_as(a, FPSWITCH, 0);
+	config_for(&c, RW_RESPONSE_KILL);
+	struct rw_respond *r = open_ok(&c, cg2);
+	memset(&evs, 0, sizeof evs);
+	rw_respond_on_event(r, on_event, NULL);
+	target_init(&t, cg_ino(a), a, RW_VERDICT_MINING, 65536, 3, t0);
+	t.allowed = true;
+	snprintf(t.allow_reason, sizeof t.allow_reason, "the lab's benchmark");
+	for (int i = 0; i < 5; i++)
+		rw_respond_consider(r, &t, t0 + (uint64_t)i * S);
+	CU_ASSERT_EQUAL(t.action, RW_ACTION_NONE);
+	CU_ASSERT(last_event(RW_RA_KILL, RW_RR_ALLOWED));
+	CU_ASSERT_EQUAL(evs.n, 1);
+	CU_ASSERT(!rw_respond_holds(r, t.sample.cgroup_id));
+	CU_ASSERT_EQUAL(audit_count("\"result\":\"allowed\"", "the lab's benchmark"), 1);
+	CU_ASSERT_EQUAL(audit_count("\"result\":\"pending\"", NULL), 0);
+	CU_ASSERT(events_wait(a, "frozen 0", SETTLE_MS));
+	CU_ASSERT_EQUAL(kill(m, 0), 0);
+	rw_respond_close(r);
+	reap(m);
+	rmcg(a);
+	unlink(audit_path);
 }
 
 /* The whole path through rw_respond_consider: freeze mode and kill mode on real processes, the real ptrace
@@ -1318,6 +1363,72 @@ static void test_open_errors(void)
 	CU_ASSERT_EQUAL(rw_respond_open(&r, &c, "relative", err, sizeof err), -EINVAL);
 }
 
+/* The v1 freezer: freeze (freezer.state FROZEN), thaw, and the kill of a frozen v1 cgroup (a v1-frozen task only
+ * dies once thawed: the SIGKILL sweep thaws after its first pass), on a real cgroup of the host's v1 freezer. */
+static void test_actions_v1_freezer(void)
+{
+	struct rw_cgroup_mounts m;
+	char err[256], dir[512], sub[600], detail[512], buf[64], me[32];
+	if (rw_cgroup_mounts_detect("/proc/self/mountinfo", &m, err, sizeof err) < 0 || !m.v1_freezer[0] ||
+	    geteuid() != 0) {
+		rw_test_skip("needs root and the v1 freezer mounted");
+		return;
+	}
+	snprintf(dir, sizeof dir, "%s/rwtest.v1.%d", m.v1_freezer, (int)getpid());
+	snprintf(sub, sizeof sub, "%s/sub", dir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
+	CU_ASSERT_EQUAL(mkdir(sub, 0755), 0);
+	pid_t kids[2];
+	for (int k = 0; k < 2; k++) {
+		const char *where = k ? sub : dir;
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			rw_test_child_detach();
+			char p[700];
+			snprintf(p, sizeof p, "%s/cgroup.procs", where);
+			snprintf(me, sizeof me, "%d", getpid());
+			if (write_file(p, me) < 0)
+				_exit(3);
+			for (volatile unsigned long i = 0;; i++)
+				;
+		}
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	for (int i = 0; i < SETTLE_MS / 5; i++) { /* both listed */
+		char procs[256] = "";
+		int f = openat(fd, "sub/cgroup.procs", O_RDONLY);
+		ssize_t n = f >= 0 ? read(f, procs, sizeof procs - 1) : -1;
+		if (f >= 0)
+			close(f);
+		if (n > 0)
+			break;
+		usleep(5000);
+	}
+	CU_ASSERT_EQUAL(rw_respond_freeze(fd, detail, sizeof detail), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(detail, "freezer.state=FROZEN after"));
+	int f = openat(fd, "freezer.state", O_RDONLY);
+	ssize_t n = f >= 0 ? read(f, buf, sizeof buf - 1) : -1;
+	if (f >= 0)
+		close(f);
+	buf[n > 0 ? n : 0] = '\0';
+	CU_ASSERT_EQUAL(strncmp(buf, "FROZEN", 6), 0);
+	CU_ASSERT_EQUAL(rw_respond_thaw(fd, detail, sizeof detail), 0);
+	CU_ASSERT_EQUAL(rw_respond_freeze(fd, detail, sizeof detail), 0);
+	CU_ASSERT_EQUAL(rw_respond_kill(fd, RW_KILL_AUTO, detail, sizeof detail), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(detail, "THAWED after the first"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(detail, "empty after"));
+	CU_ASSERT(died_by_sigkill(kids[0]));
+	CU_ASSERT(died_by_sigkill(kids[1]));
+	CU_ASSERT_EQUAL(rw_respond_kill(fd, RW_KILL_AUTO, detail, sizeof detail), 0); /* empty: nothing to do */
+	/* gone while we hold its fd: vanished */
+	CU_ASSERT_EQUAL(rmdir(sub), 0);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+	CU_ASSERT_EQUAL(rw_respond_freeze(fd, detail, sizeof detail), RW_RESPOND_VANISHED);
+	CU_ASSERT_EQUAL(rw_respond_kill(fd, RW_KILL_AUTO, detail, sizeof detail), RW_RESPOND_VANISHED);
+	close(fd);
+}
+
 static const rw_test tests[] = {
 	RW_TEST(test_action_names),
 	RW_TEST(test_open_errors),
@@ -1326,10 +1437,12 @@ static const rw_test tests[] = {
 	RW_TEST(test_gating_and_rate_limit),
 	RW_TEST(test_actions_real_cgroups),
 	RW_TEST(test_actions_second_mount),
+	RW_TEST(test_actions_v1_freezer),
 	RW_TEST(test_qualification),
 	RW_TEST(test_protected_set),
 	RW_TEST(test_self_in_cgroup_namespace),
 	RW_TEST(test_consider_freeze_kill),
+	RW_TEST(test_consider_allowed),
 	RW_TEST(test_recheck_blocks),
 	RW_TEST(test_shared_cgroup_frozen_not_killed),
 	RW_TEST(test_never_the_agent_pid),
