@@ -689,23 +689,29 @@ static void indicators(struct rw_agent *a, struct rw_target *t, struct rw_sample
 	}
 }
 
-/* The engine's names for a Docker container target: read when first seen, then re-read when its state file
- * changes. No engine, no file or a malformed one leaves the names empty and costs nothing else. A container that
+/* The engine's names for a Docker or Podman container target: read when first seen, then re-read when its state
+ * file changes. No engine, no file or a malformed one leaves the names empty and costs nothing else. A container that
  * restarted in the same cgroup (a new start time) starts a new story: its origin is collected afresh. */
 static void container_refresh(struct rw_agent *a, struct rw_target *t)
 {
 	char err[RW_CONFIG_PATH_LEN + 200];
-	if (t->identity.kind != RW_KIND_CONTAINER || strcmp(t->identity.runtime, "docker") != 0)
+	if (t->identity.kind != RW_KIND_CONTAINER)
+		return;
+	bool docker = strcmp(t->identity.runtime, "docker") == 0;
+	if (!docker && strcmp(t->identity.runtime, "podman") != 0)
 		return;
 	bool first = t->container_checks++ == 0;
 	if (!first && (a->seq + t->id) % CONTAINER_RECHECK_EVERY != 0)
 		return;
-	uint64_t m = rw_docker_meta_mtime(a->cfg.docker_root, t->identity.id);
+	uint64_t m = docker ? rw_docker_meta_mtime(a->cfg.docker_root, t->identity.id)
+			    : rw_podman_meta_mtime(a->cfg.podman_storage_root);
 	if (!first && m == t->container_mtime_ns)
 		return;
 	struct rw_container_meta meta;
-	int r = rw_docker_meta_read(a->cfg.docker_root, t->identity.id, &a->cfg.docker_labels, &meta,
-				    &t->container_mtime_ns, err, sizeof err);
+	int r = docker ? rw_docker_meta_read(a->cfg.docker_root, t->identity.id, &a->cfg.docker_labels, &meta,
+					     &t->container_mtime_ns, err, sizeof err)
+		       : rw_podman_meta_read(a->cfg.podman_storage_root, t->identity.id, &meta, &t->container_mtime_ns,
+					     err, sizeof err);
 	if (r == -EINVAL && !t->container_bad_logged) {
 		rw_log_warn("containers", "%s: names not known: %s", t->path, err);
 		t->container_bad_logged = true;

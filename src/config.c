@@ -83,6 +83,7 @@ static const struct key_def keys[] = {
 	K("docker", "socket", T_STR, docker_socket, 0, 0),
 	K("docker", "labels", T_GLOBS, docker_labels, 0, 0),
 	K("docker", "respond_via_api", T_BOOL, docker_respond_via_api, 0, 0),
+	K("podman", "storage_root", T_STR, podman_storage_root, 0, 0),
 };
 
 static const char *const response_names[] = { "off", "dry-run", "freeze", "kill" };
@@ -139,6 +140,7 @@ void rw_config_defaults(struct rw_config *cfg)
 	strcpy(cfg->docker_root, "/var/lib/docker");
 	strcpy(cfg->docker_socket, "/var/run/docker.sock");
 	cfg->docker_respond_via_api = true;
+	strcpy(cfg->podman_storage_root, "/var/lib/containers/storage");
 }
 
 int rw_parse_q16(const char *text, int32_t *out)

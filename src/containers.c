@@ -197,6 +197,7 @@ int rw_docker_config_parse(const char *text, size_t len, const struct rw_glob_li
 	}
 	if (!out->running)
 		out->pid = 0; /* a stopped container's last pid may be anyone's now */
+	out->have_state = true;
 
 	struct rw_json lab, k, lv;
 	const char *const lp[] = { "Config", "Labels" };
@@ -277,6 +278,117 @@ int rw_docker_meta_read(const char *docker_root, const char *id, const struct rw
 		return r;
 	}
 	return 0;
+}
+
+/* ---- Podman: containers/storage ------------------------------------------------------------------------- */
+
+/* The whole list of a host's containers: a few hundred bytes each. */
+#define PODMAN_STORAGE_MAX (16 * 1024 * 1024)
+
+int rw_podman_storage_parse(const char *text, size_t len, const char *id, struct rw_container_meta *out, char *err,
+			    size_t errlen)
+{
+	struct rw_json root, c, v, md;
+	char buf[300], jerr[96];
+	size_t cur = 0;
+
+	memset(out, 0, sizeof *out);
+	if (rw_json_parse(text, len, &root, jerr, sizeof jerr) < 0) {
+		snprintf(err, errlen, "not JSON (%s)", jerr);
+		return -EINVAL;
+	}
+	if (root.type != RW_JSON_ARRAY) {
+		snprintf(err, errlen, "not a JSON array");
+		return -EINVAL;
+	}
+	for (;;) {
+		if (rw_json_next(&root, &cur, NULL, &c) != 1)
+			return -ENOENT;
+		get_str(&c, (const char *const[]){ "id" }, 1, buf, sizeof buf);
+		if (strcmp(buf, id) == 0)
+			break;
+	}
+	snprintf(out->short_id, sizeof out->short_id, "%.12s", id);
+	snprintf(out->engine, sizeof out->engine, "podman");
+	/* the first name is the one podman shows */
+	if (rw_json_member(&c, "names", &v) == 0 && v.type == RW_JSON_ARRAY) {
+		struct rw_json n;
+		size_t nc = 0;
+		if (rw_json_next(&v, &nc, NULL, &n) == 1 && n.type == RW_JSON_STRING) {
+			rw_json_string(&n, buf, sizeof buf);
+			copy_trunc(out->name, sizeof out->name, buf);
+		}
+	}
+	/* "metadata" is a JSON document inside a string: {"image-name", "image-id", "name", "created-at"} */
+	char mdtext[8192];
+	get_str(&c, (const char *const[]){ "metadata" }, 1, mdtext, sizeof mdtext);
+	if (mdtext[0] && rw_json_parse(mdtext, strlen(mdtext), &md, jerr, sizeof jerr) == 0 && md.type == RW_JSON_OBJECT) {
+		get_str(&md, (const char *const[]){ "image-name" }, 1, out->image, sizeof out->image);
+		if (!out->name[0]) {
+			get_str(&md, (const char *const[]){ "name" }, 1, buf, sizeof buf);
+			copy_trunc(out->name, sizeof out->name, buf);
+		}
+	}
+	get_str(&c, (const char *const[]){ "image" }, 1, buf, sizeof buf);
+	if (is_hex64(buf))
+		snprintf(out->image_id, sizeof out->image_id, "sha256:%.64s", buf);
+	if (out->image[0])
+		rw_image_ref_split(out->image, out->image_repository, sizeof out->image_repository, out->image_tag,
+				   sizeof out->image_tag);
+	if (!out->name[0]) {
+		snprintf(err, errlen, "container %.12s: no name", id);
+		return -EINVAL;
+	}
+	out->have = true;
+	return 0;
+}
+
+static const char *const podman_lists[] = { "overlay-containers/containers.json", "vfs-containers/containers.json" };
+
+static int podman_path(const char *root, char *path, size_t len, struct stat *st)
+{
+	for (size_t i = 0; i < sizeof podman_lists / sizeof podman_lists[0]; i++) {
+		snprintf(path, len, "%s/%s", root, podman_lists[i]);
+		if (stat(path, st) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+uint64_t rw_podman_meta_mtime(const char *storage_root)
+{
+	char path[RW_CONFIG_PATH_LEN + 64];
+	struct stat st;
+	if (podman_path(storage_root, path, sizeof path, &st) < 0)
+		return 0;
+	return (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
+}
+
+int rw_podman_meta_read(const char *storage_root, const char *id, struct rw_container_meta *out, uint64_t *mtime_ns,
+			char *err, size_t errlen)
+{
+	char path[RW_CONFIG_PATH_LEN + 64], why[200];
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+
+	memset(out, 0, sizeof *out);
+	*mtime_ns = 0;
+	err[0] = '\0';
+	if (!is_hex64(id) || podman_path(storage_root, path, sizeof path, &st) < 0)
+		return -ENOENT;
+	/* the same strict reader as for a person's files: regular file, bounded, no NUL */
+	int r = rw_read_regular_file(path, PODMAN_STORAGE_MAX, &text, &len, why, sizeof why);
+	if (r < 0) {
+		snprintf(err, errlen, "%s", why);
+		return r == -ENOENT ? r : -EINVAL;
+	}
+	*mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
+	r = rw_podman_storage_parse(text, len, id, out, why, sizeof why);
+	free(text);
+	if (r == -EINVAL)
+		snprintf(err, errlen, "%s: %s", path, why);
+	return r;
 }
 
 /* ---- origin ------------------------------------------------------------------------------------------------ */

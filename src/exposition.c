@@ -795,10 +795,12 @@ static void container_json(struct rw_buf *b, const struct rw_container_meta *c, 
 		json_key(b, k[i], &f2);
 		rw_buf_json_string(b, v[i]);
 	}
-	json_key(b, "state", &f2);
-	rw_buf_json_string(b, c->paused ? "paused" : c->running ? "running" : "exited");
-	json_key(b, "started", &f2);
-	json_time(b, c->started_ns);
+	if (c->have_state) {
+		json_key(b, "state", &f2);
+		rw_buf_json_string(b, c->paused ? "paused" : c->running ? "running" : "exited");
+		json_key(b, "started", &f2);
+		json_time(b, c->started_ns);
+	}
 	json_key(b, "labels", &f2);
 	buf_putc(b, '{');
 	bool f3 = true;

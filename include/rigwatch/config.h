@@ -104,6 +104,9 @@ struct rw_config {
 	struct rw_glob_list docker_labels;      /* label keys shown with a container's names (at most 4 per container) */
 	bool docker_respond_via_api;            /* freeze/kill Docker containers through the engine API when it answers */
 
+	/* [podman] */
+	char podman_storage_root[RW_CONFIG_PATH_LEN]; /* containers/storage root: names from <driver>-containers/
+						       * containers.json */
 	/* [allow] sections, in file order */
 	struct rw_allow_rules allow;
 };

@@ -25,8 +25,9 @@ struct rw_container_label {
 /* What the engine says about one container. Strings are sanitized (no control bytes, whole UTF-8 characters). */
 struct rw_container_meta {
 	bool have;                      /* read from the engine's state */
+	bool have_state;                /* running/paused/started_ns/pid are known (Docker; not Podman's storage) */
 	bool running, paused;
-	char engine[16];                /* "docker" */
+	char engine[16];                /* "docker", "podman" */
 	char short_id[13];              /* 12 hex */
 	char name[128];                 /* "web" (Docker's leading '/' removed) */
 	char image[256];                /* the reference it was started from: "acme/web:2.1" */
@@ -54,6 +55,18 @@ int rw_docker_meta_read(const char *docker_root, const char *id, const struct rw
 			struct rw_container_meta *out, uint64_t *mtime_ns, char *err, size_t errlen);
 /* Modification time of that file in ns, 0 when it cannot be stat()ed. */
 uint64_t rw_docker_meta_mtime(const char *docker_root, const char *id);
+
+/* Podman (and anything on containers/storage): <storage_root>/overlay-containers/containers.json (vfs-containers
+ * for the vfs driver), one JSON array for every container: names, image name and image id, nothing about labels,
+ * state or start time (those live in libpod's BoltDB, not read). Parse it for container `id`: 0, -ENOENT when the
+ * id is not in it, -EINVAL with err when malformed. */
+int rw_podman_storage_parse(const char *text, size_t len, const char *id, struct rw_container_meta *out, char *err,
+			    size_t errlen);
+/* Read and parse it (the first of overlay-, vfs-containers/containers.json that exists); *mtime_ns as for Docker.
+ * Returns 0, -ENOENT, -EINVAL (err "file: what"), or another negative errno. */
+int rw_podman_meta_read(const char *storage_root, const char *id, struct rw_container_meta *out, uint64_t *mtime_ns,
+			char *err, size_t errlen);
+uint64_t rw_podman_meta_mtime(const char *storage_root);
 
 /* "acme/web:2.1" -> "acme/web", "2.1"; "registry:5000/x" -> "registry:5000/x", "latest";
  * "x@sha256:..." -> "x", "". */

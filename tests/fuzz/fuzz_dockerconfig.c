@@ -2,7 +2,10 @@
  * written by dockerd, but its contents (names, labels, image references) come from whoever runs containers, and a
  * crash mid-write leaves a torn file. Properties: an error sets the message and leaves no names; on success every
  * string field is NUL-terminated and free of control bytes (they reach JSON, labels and logs), labels <= 4; walking
- * any valid document and copying every string into a small buffer stays in bounds and terminated. */
+ * any valid document and copying every string into a small buffer stays in bounds and terminated. The same input
+ * also goes to Podman's containers.json reader. */
+#include <errno.h>
+
 #include "fuzz.h"
 #include "rigwatch/containers.h"
 #include "rigwatch/jsonread.h"
@@ -63,6 +66,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_field(m.labels[i].key, sizeof m.labels[i].key);
 			check_field(m.labels[i].value, sizeof m.labels[i].value);
 		}
+	}
+	/* the same bytes as Podman's containers/storage list, looked up for the fixture's first id */
+	err[0] = '\0';
+	int pr = rw_podman_storage_parse((const char *)data, size,
+					 "0d4c512ff228eb57540904fb1fccd2cb4b5d116138486067f8fc59b466afd5bf", &m, err, sizeof err);
+	FUZZ_CHECK(pr == 0 || pr == -ENOENT || (pr == -EINVAL && err[0] != '\0'));
+	FUZZ_CHECK(pr == 0 ? m.have : !m.have);
+	if (pr == 0) {
+		check_field(m.name, sizeof m.name);
+		check_field(m.image, sizeof m.image);
+		check_field(m.image_tag, sizeof m.image_tag);
 	}
 	struct rw_json root;
 	if (rw_json_parse((const char *)data, size, &root, err, sizeof err) == 0)

@@ -200,6 +200,61 @@ static void test_docker_meta_read(void)
 	rmdir(root);
 }
 
+/* Podman 4.3's containers/storage list (tests/data/docker/podman.containers.json, from `podman create` and `podman
+ * run` on this machine): names and image from it, nothing about state. */
+static void test_podman_fixture(void)
+{
+	size_t len;
+	char err[256];
+	struct rw_container_meta m;
+	char *text = slurp("podman.containers.json", &len);
+
+	CU_ASSERT_EQUAL_FATAL(rw_podman_storage_parse(text, len,
+		"645fa88ae7935889b673d77ff4eacd29272438ea2c0bff79cf0454854af6be79", &m, err, sizeof err), 0);
+	CU_ASSERT_TRUE(m.have);
+	CU_ASSERT_FALSE(m.have_state);
+	CU_ASSERT_STRING_EQUAL(m.engine, "podman");
+	CU_ASSERT_STRING_EQUAL(m.name, "edge");
+	CU_ASSERT_STRING_EQUAL(m.short_id, "645fa88ae793");
+	CU_ASSERT_STRING_EQUAL(m.image, "localhost/acme/web:2.1");
+	CU_ASSERT_STRING_EQUAL(m.image_repository, "localhost/acme/web");
+	CU_ASSERT_STRING_EQUAL(m.image_tag, "2.1");
+	CU_ASSERT_STRING_EQUAL(m.image_id, "sha256:3117dd652feed0dc4c76df28389fa179daa0cb0ae44b1fb05526202e81aaf537");
+	CU_ASSERT_EQUAL_FATAL(rw_podman_storage_parse(text, len,
+		"0d4c512ff228eb57540904fb1fccd2cb4b5d116138486067f8fc59b466afd5bf", &m, err, sizeof err), 0);
+	CU_ASSERT_STRING_EQUAL(m.name, "web");
+	/* not in the list: no names, no error */
+	CU_ASSERT_EQUAL(rw_podman_storage_parse(text, len,
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", &m, err, sizeof err), -ENOENT);
+	CU_ASSERT_FALSE(m.have);
+	CU_ASSERT_EQUAL(rw_podman_storage_parse(text, len / 3, "0d4c512ff228eb57540904fb1fccd2cb4b5d116138486067f8fc59b466afd5bf",
+						&m, err, sizeof err), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "not JSON"));
+	CU_ASSERT_EQUAL(rw_podman_storage_parse("{}", 2, "x", &m, err, sizeof err), -EINVAL);
+
+	/* the on-disk layout: <root>/overlay-containers/containers.json */
+	char root[] = "/tmp/rwtest_podman.XXXXXX", dir[256], path[512];
+	uint64_t mt;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(root));
+	CU_ASSERT_EQUAL(rw_podman_meta_read(root, "645fa88ae7935889b673d77ff4eacd29272438ea2c0bff79cf0454854af6be79", &m,
+					    &mt, err, sizeof err), -ENOENT);
+	snprintf(dir, sizeof dir, "%s/overlay-containers", root);
+	mkdir(dir, 0700);
+	snprintf(path, sizeof path, "%s/containers.json", dir);
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fwrite(text, 1, len, f);
+	fclose(f);
+	CU_ASSERT_EQUAL(rw_podman_meta_read(root, "645fa88ae7935889b673d77ff4eacd29272438ea2c0bff79cf0454854af6be79", &m,
+					    &mt, err, sizeof err), 0);
+	CU_ASSERT_STRING_EQUAL(m.name, "edge");
+	CU_ASSERT_EQUAL(mt, rw_podman_meta_mtime(root));
+	CU_ASSERT_NOT_EQUAL(mt, 0);
+	unlink(path);
+	rmdir(dir);
+	rmdir(root);
+}
+
 static void test_image_ref_and_time(void)
 {
 	char repo[128], tag[64];
@@ -388,6 +443,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_docker_fixture_names),
 	RW_TEST(test_docker_fixture_malformed),
 	RW_TEST(test_docker_meta_read),
+	RW_TEST(test_podman_fixture),
 	RW_TEST(test_image_ref_and_time),
 	RW_TEST(test_origin_real_processes),
 	RW_TEST(test_outputs),
