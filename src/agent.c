@@ -682,7 +682,7 @@ static void indicators(struct rw_agent *a, struct rw_target *t, struct rw_sample
 		if (r == 0)
 			t->have_indicators = true;
 	}
-	t->was_busy = busy;
+	t->was_busy = busy; /* here, after the "just became busy" test above, for cgroup and process targets alike */
 	if (t->have_indicators) {
 		s->ind = t->indicators;
 		s->sources |= RW_SRC_BIT(RW_SRC_INDICATORS);
@@ -1116,7 +1116,6 @@ static void sample_counters(struct rw_agent *a, struct rw_target *t, const struc
 	} else if (t->perf_group && ++t->idle_intervals >= COUNTERS_IDLE_CLOSE) {
 		stop_counters(a, t);
 	}
-	t->was_busy = busy;
 	rt->counters_wanted = busy;
 	rt->counters_denied = busy && t->counters_denied;
 	if (rt->counters_denied)
