@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "metrics.pb-c.h"
+#include "rigwatch/buildinfo.h"
 #include "rigwatch/events.h"
 #include "rigwatch/exposition.h"
 #include "rigwatch/fpprobe.h"
@@ -515,10 +516,15 @@ static void fam_header(struct emitter *e)
 		e->fam.len += io__prometheus__client__metric_family__pack(&mf, (uint8_t *)e->fam.data + e->fam.len);
 }
 
-/* One sample: target index (-1 for a host-level series) and at most two extra labels. */
-static void sample2(struct emitter *e, int target, const char *lname, const char *lval, const char *lname2,
-		    const char *lval2, struct val v)
+#define EXTRA_LABELS_MAX 10
+
+/* One sample: target index (-1 for a host-level series) and up to EXTRA_LABELS_MAX extra labels. Extra label
+ * names are ours; their values are escaped (build_info's carry compiler strings). */
+static void sample_n(struct emitter *e, int target, const char *const *lnames, const char *const *lvals, unsigned nx,
+		     struct val v)
 {
+	if (nx > EXTRA_LABELS_MAX)
+		nx = EXTRA_LABELS_MAX;
 	if (!e->started)
 		fam_header(e);
 	if (!e->proto) {
@@ -529,19 +535,11 @@ static void sample2(struct emitter *e, int target, const char *lname, const char
 			rw_buf_append(b, e->strs.data + e->tl[target].toff, e->tl[target].tlen);
 			open = true;
 		}
-		if (lname) {   /* extra labels are ours: ASCII names and values with nothing to escape */
+		for (unsigned x = 0; x < nx; x++) {
 			buf_putc(b, open ? ',' : '{');
-			rw_buf_puts(b, lname);
+			rw_buf_puts(b, lnames[x]);
 			rw_buf_append(b, "=\"", 2);
-			rw_buf_puts(b, lval);
-			buf_putc(b, '"');
-			open = true;
-		}
-		if (lname2) {
-			buf_putc(b, open ? ',' : '{');
-			rw_buf_puts(b, lname2);
-			rw_buf_append(b, "=\"", 2);
-			rw_buf_puts(b, lval2);
+			append_escaped(b, lvals[x], ESC_LABEL);
 			buf_putc(b, '"');
 			open = true;
 		}
@@ -553,7 +551,7 @@ static void sample2(struct emitter *e, int target, const char *lname, const char
 		return;
 	}
 
-	Io__Prometheus__Client__LabelPair lp[L_COUNT + 2], *lpp[L_COUNT + 2];
+	Io__Prometheus__Client__LabelPair lp[L_COUNT + EXTRA_LABELS_MAX], *lpp[L_COUNT + EXTRA_LABELS_MAX];
 	size_t nl = 0;
 	if (target >= 0) {
 		for (unsigned l = 0; l < L_COUNT; l++) {
@@ -566,17 +564,10 @@ static void sample2(struct emitter *e, int target, const char *lname, const char
 			nl++;
 		}
 	}
-	if (lname) {
+	for (unsigned x = 0; x < nx; x++) {
 		io__prometheus__client__label_pair__init(&lp[nl]);
-		lp[nl].name = (char *)lname;
-		lp[nl].value = (char *)lval;   /* ours: ASCII names */
-		lpp[nl] = &lp[nl];
-		nl++;
-	}
-	if (lname2) {
-		io__prometheus__client__label_pair__init(&lp[nl]);
-		lp[nl].name = (char *)lname2;
-		lp[nl].value = (char *)lval2;
+		lp[nl].name = (char *)lnames[x];
+		lp[nl].value = (char *)lvals[x];   /* ours: valid UTF-8 */
 		lpp[nl] = &lp[nl];
 		nl++;
 	}
@@ -605,6 +596,13 @@ static void sample2(struct emitter *e, int target, const char *lname, const char
 	e->fam.len += h;
 }
 
+static void sample2(struct emitter *e, int target, const char *lname, const char *lval, const char *lname2,
+		    const char *lval2, struct val v)
+{
+	const char *names[2] = { lname, lname2 }, *vals[2] = { lval, lval2 };
+	sample_n(e, target, names, vals, lname2 ? 2 : lname ? 1 : 0, v);
+}
+
 static void sample(struct emitter *e, int target, const char *lname, const char *lval, struct val v)
 {
 	sample2(e, target, lname, lval, NULL, NULL, v);
@@ -617,8 +615,35 @@ static void render_families(struct emitter *e)
 	const struct rw_report *r = e->r;
 	unsigned n = r->n_targets;
 
-	fam(e, "rigwatch_build_info", F_GAUGE, "A metric with a constant '1' value labeled by the rigwatch version.");
-	sample(e, -1, "version", RW_VERSION, V(1, 0));
+	const struct rw_build_label *bl;
+	unsigned nbl = rw_build_info(&bl);
+	const char *bnames[EXTRA_LABELS_MAX], *bvals[EXTRA_LABELS_MAX];
+	for (unsigned i = 0; i < nbl && i < EXTRA_LABELS_MAX; i++)
+		bnames[i] = bl[i].name, bvals[i] = bl[i].value;
+	fam(e, "rigwatch_build_info", F_GAUGE,
+	    "A metric with a constant '1' value labeled by version, revision, compiler, arch and library versions from "
+	    "which rigwatch was built.");
+	sample_n(e, -1, bnames, bvals, nbl, V(1, 0));
+
+	/* The agent's own process, under the names of the Prometheus client libraries (dashboards for any exporter
+	 * work unchanged). */
+	const struct rw_procself *ps = &r->self;
+	fam(e, "process_cpu_seconds_total", F_COUNTER, "Total user and system CPU time spent in seconds.");
+	sample(e, -1, NULL, NULL, V(ps->cpu_usec, 6));
+	fam(e, "process_open_fds", F_GAUGE, "Number of open file descriptors.");
+	sample(e, -1, NULL, NULL, V(r->open_fds, 0));
+	fam(e, "process_max_fds", F_GAUGE, "Maximum number of open file descriptors.");
+	if (ps->max_fds)
+		sample(e, -1, NULL, NULL, V(ps->max_fds, 0));
+	fam(e, "process_virtual_memory_bytes", F_GAUGE, "Virtual memory size in bytes.");
+	if (ps->vm_bytes)
+		sample(e, -1, NULL, NULL, V(ps->vm_bytes, 0));
+	fam(e, "process_resident_memory_bytes", F_GAUGE, "Resident memory size in bytes.");
+	if (ps->rss_bytes)
+		sample(e, -1, NULL, NULL, V(ps->rss_bytes, 0));
+	fam(e, "process_start_time_seconds", F_GAUGE, "Start time of the process since unix epoch in seconds.");
+	if (ps->start_time_ns)
+		sample(e, -1, NULL, NULL, V(ps->start_time_ns, 9));
 
 	fam(e, "rigwatch_source_available", F_GAUGE,
 	    "Whether this host can provide an evidence source (pmu, fpprobe, cgroup, indicators): 1 yes, 0 no.");
@@ -656,8 +681,6 @@ static void render_families(struct emitter *e)
 	sample(e, -1, NULL, NULL, V(r->loop_duration_us, 6));
 	fam(e, "rigwatch_last_report_timestamp_seconds", F_GAUGE, "When the last interval ended, in Unix time.");
 	sample(e, -1, NULL, NULL, V(r->time_ns, 9));
-	fam(e, "rigwatch_start_time_seconds", F_GAUGE, "When the agent started, in Unix time.");
-	sample(e, -1, NULL, NULL, V(r->start_time_ns, 9));
 	fam(e, "rigwatch_intervals_total", F_COUNTER, "Sampling intervals completed since start.");
 	sample(e, -1, NULL, NULL, V(r->interval_seq, 0));
 	fam(e, "rigwatch_fpprobe_probes_total", F_COUNTER,
@@ -672,8 +695,6 @@ static void render_families(struct emitter *e)
 	fam(e, "rigwatch_counters_denied_total", F_COUNTER,
 	    "Target-intervals that wanted hardware counters and could not open them (fd budget, permission).");
 	sample(e, -1, NULL, NULL, V(r->counters_denied_total, 0));
-	fam(e, "rigwatch_open_fds", F_GAUGE, "File descriptors the agent holds open.");
-	sample(e, -1, NULL, NULL, V(r->open_fds, 0));
 	fam(e, "rigwatch_perf_event_fds", F_GAUGE, "File descriptors spent on per-cgroup perf events.");
 	sample(e, -1, NULL, NULL, V(r->counter_fds, 0));
 	/* Every action x result pair from the start, at 0 until it happens: increase() sees the first one. */
@@ -721,16 +742,23 @@ static void render_families(struct emitter *e)
 		if (r->targets[i].sample.cg.have & RW_CGS_MEMORY)
 			sample(e, (int)i, NULL, NULL, V(r->targets[i].sample.cg.memory_current, 0));
 
-	fam(e, "rigwatch_target_perf_events_per_second", F_GAUGE,
-	    "Perf events per second over the last interval, scaled for multiplexing; task_clock counts nanoseconds.");
+	/* Cumulative, so PromQL takes rates over any window; task-clock counts nanoseconds, so it is a family of its
+	 * own in seconds rather than an "event" beside counts. */
+	fam(e, "rigwatch_target_perf_events_total", F_COUNTER,
+	    "Perf events counted for the target since its counters were opened (at attention), scaled for multiplexing.");
 	for (unsigned i = 0; i < n; i++) {
 		const struct rw_sample *s = &r->targets[i].sample;
-		if (!s->interval_us)
-			continue;
 		for (unsigned c = 0; c < RW_CTR_COUNT; c++)
-			if (s->counters_present & (1u << c))
+			if (c != RW_CTR_TASK_CLOCK && (s->counters_present & (1u << c)))
 				sample(e, (int)i, "event", rw_counter_role_name((enum rw_counter_role)c),
-				       V(muldiv(s->counters[c], 1000000000, s->interval_us), 3));
+				       V(s->counters_total[c], 0));
+	}
+	fam(e, "rigwatch_target_perf_task_clock_seconds_total", F_COUNTER,
+	    "CPU time the target's tasks ran, by the task-clock perf event, since its counters were opened.");
+	for (unsigned i = 0; i < n; i++) {
+		const struct rw_sample *s = &r->targets[i].sample;
+		if (s->counters_present & (1u << RW_CTR_TASK_CLOCK))
+			sample(e, (int)i, NULL, NULL, V(s->counters_total[RW_CTR_TASK_CLOCK], 9));
 	}
 	fam(e, "rigwatch_target_perf_scaling_ratio", F_GAUGE,
 	    "Least time_running/time_enabled of the target's counters over CPUs: 1 means no multiplexing.");

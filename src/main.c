@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <microhttpd.h>
-#include <perfmon/pfmlib.h>
 #include <protobuf-c/protobuf-c.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "rigwatch/agent.h"
+#include "rigwatch/buildinfo.h"
 #include "rigwatch/config.h"
 #include "rigwatch/fpbpf.h"
 #include "rigwatch/log.h"
@@ -55,8 +55,11 @@ static void usage(FILE *out)
 	      "  --model=FILE                model file\n"
 	      "  --cgroup-root=DIR           walk this cgroup2 tree instead of the mounted one\n"
 	      "  --log.level=LEVEL           error, warn, info (default), debug\n"
+	      "  --log.format=FORMAT         logfmt (default) or json\n"
 	      "  --fp.path=PATH              FP evidence path: auto (default: eBPF where it loads, else ptrace), bpf, ptrace\n"
-	      "  -h, --help                  this text\n",
+	      "  --output=json               list: the targets as JSON instead of a table\n"
+	      "  -h, --help                  this text\n"
+	      "  --version                   the version (as `rigwatch version`)\n",
 	      out);
 }
 
@@ -69,8 +72,8 @@ struct cli {
 	struct rw_config cfg;
 };
 
-enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_INTERVAL, OPT_RESPONSE, OPT_MODEL, OPT_CGROUP_ROOT, OPT_LOGLEVEL, OPT_FPPATH,
-       OPT_OUTPUT, OPT_CGROUP, OPT_DURATION, OPT_LABEL, OPT_WEBCONFIG };
+enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_INTERVAL, OPT_RESPONSE, OPT_MODEL, OPT_CGROUP_ROOT, OPT_LOGLEVEL, OPT_LOGFORMAT, OPT_FPPATH,
+       OPT_OUTPUT, OPT_CGROUP, OPT_DURATION, OPT_LABEL, OPT_WEBCONFIG, OPT_VERSION };
 
 /* --interval takes seconds as a decimal; the config keeps milliseconds. */
 static int interval_to_ms(const char *text, char *ms, size_t len)
@@ -93,6 +96,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{ "model", required_argument, NULL, OPT_MODEL },
 		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
 		{ "log.level", required_argument, NULL, OPT_LOGLEVEL },
+		{ "log.format", required_argument, NULL, OPT_LOGFORMAT },
+		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "fp.path", required_argument, NULL, OPT_FPPATH },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "cgroup", required_argument, NULL, OPT_CGROUP },
@@ -117,6 +122,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		usage(stdout);
 		exit(0);
 	}
+	if (!strcmp(cli->command, "--version"))
+		cli->command = "version";
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		const char *section = NULL, *key = NULL;
@@ -151,6 +158,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_LOGLEVEL:
 			section = "agent", key = "log_level";
 			break;
+		case OPT_LOGFORMAT:
+			section = "agent", key = "log_format";
+			break;
+		case OPT_VERSION:
+			cli->command = "version";
+			continue;
 		case OPT_FPPATH:
 			section = "fpprobe", key = "path";
 			break;
@@ -219,8 +232,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		}
 	}
 	enum rw_log_level lvl;
+	enum rw_log_format fmt;
 	if (rw_log_parse_level(cli->cfg.log_level, &lvl) == 0)
 		rw_log_set_level(lvl);
+	if (rw_log_parse_format(cli->cfg.log_format, &fmt) == 0)
+		rw_log_set_format(fmt);
+	rw_log_set_output(NULL);   /* stderr; finds out whether it is the journal */
 	return 0;
 }
 
@@ -229,7 +246,8 @@ static int open_agent(struct cli *cli, unsigned flags, struct rw_agent **a)
 	char err[1024];
 	int r = rw_agent_open(a, &cli->cfg, flags, err, sizeof err);
 	if (r < 0) {
-		fprintf(stderr, "rigwatch: %s\n", err);
+		/* a log line, so that under journald `journalctl -p err` shows why the agent did not start */
+		rw_log_error("agent", "%s", err);
 		return r == -ENOENT || r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	return 0;
@@ -252,12 +270,15 @@ static int cmd_run(struct cli *cli)
 	if (r)
 		return r;
 	install_signals();
-	rw_log_info("agent", "rigwatch %s running: interval %u ms, response %s", RW_VERSION, cli->cfg.interval_ms,
-		    rw_response_mode_name(cli->cfg.response));
+	char interval[16];
+	snprintf(interval, sizeof interval, "%u", cli->cfg.interval_ms);
+	rw_log_kv(RW_LOG_INFO, "agent", "rigwatch running", "version", RW_VERSION, "revision",
+		  rw_build_value("revision"), "interval_ms", interval, "response", rw_response_mode_name(cli->cfg.response),
+		  "listen_address", cli->cfg.listen_address, NULL);
 	r = rw_agent_run(a, &stop_requested, 0);
 	rw_agent_close(a);
 	if (r < 0) {
-		fprintf(stderr, "rigwatch: %s\n", strerror(-r));
+		rw_log_error("agent", "stopped: %s", strerror(-r));
 		return EXIT_RUNTIME;
 	}
 	rw_log_info("agent", "stopped");
@@ -375,27 +396,21 @@ static int cmd_events(const struct cli *cli)
 	return 0;
 }
 
+/* Prometheus' own tools print "<name>, version <v> (branch: ..., revision: ...)" then build details; the same
+ * shape here, then the labels of rigwatch_build_info and the runtime library versions. */
 static int cmd_version(void)
 {
-	printf("rigwatch %s\n", RW_VERSION);
-	printf("build: %s, %s%s\n", __VERSION__,
-#if defined(__x86_64__)
-	       "x86_64",
-#elif defined(__aarch64__)
-	       "aarch64",
-#else
-	       "other",
-#endif
+	const struct rw_build_label *bl;
+	unsigned n = rw_build_info(&bl);
+	printf("rigwatch, version %s (revision: %s)\n", RW_VERSION, rw_build_value("revision"));
+	for (unsigned i = 2; i < n; i++)
+		printf("  %s: %s\n", bl[i].name, bl[i].value);
 #if defined(__SANITIZE_ADDRESS__)
-	       ", AddressSanitizer"
-#else
-	       ""
+	printf("  sanitizers: AddressSanitizer\n");
 #endif
-	);
-	printf("libpfm4: %d.%d (headers)\n", LIBPFM_VERSION >> 16, LIBPFM_VERSION & 0xffff);
-	printf("libmicrohttpd: %s\n", MHD_get_version());
-	printf("protobuf-c: %s\n", protobuf_c_version());
-	printf("libcgroup: linked (2.x API)\n");
+	printf("  libmicrohttpd (runtime): %s\n", MHD_get_version());
+	printf("  protobuf-c (runtime): %s\n", protobuf_c_version());
+	printf("  libcgroup: linked (2.x API)\n");
 	return 0;
 }
 

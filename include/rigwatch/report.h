@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rigwatch/procself.h"
 #include "rigwatch/sample.h"
 #include "rigwatch/verdict.h"
 
@@ -55,6 +56,7 @@ struct rw_report {
 	 * enum rw_respond_action and enum rw_respond_result (respond.h) */
 	uint64_t response_actions[RW_REPORT_RESPONSE_ACTIONS][RW_REPORT_RESPONSE_RESULTS];
 	uint64_t start_time_ns;
+	struct rw_procself self;       /* process_* metrics: the agent's own CPU, memory, fd limit, start */
 };
 
 #endif
