@@ -22,6 +22,7 @@
 #include "rigwatch/verdict.h"
 #include "rigwatch/respond.h"
 #include "rigwatch/features.h"
+#include "rigwatch/identity.h"
 #include "rigwatch/fpprobe.h"
 #include "rigwatch/targets.h"
 
@@ -895,12 +896,21 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 		json_key(b, idk[i], &f2);
 		rw_buf_json_string(b, idv[i]);
 	}
+	/* the short name tables show (rigwatch list, top): one rule for every reader */
+	char label[256];
+	rw_identity_label(id, label, sizeof label);
+	json_key(b, "label", &f2);
+	rw_buf_json_string(b, label);
 	buf_putc(b, '}');
 
 	json_key(b, "verdict", &first);
 	rw_buf_json_string(b, rw_verdict_name(v->verdict));
 	json_key(b, "score", &first);
 	rw_buf_q16(b, v->score_q16 < 0 ? 0 : v->score_q16 > 65536 ? 65536 : v->score_q16);
+	if ((s->cg.have & RW_CGS_CPU) && s->interval_us) {
+		json_key(b, "cpu_cores", &first);
+		put_val(b, V(muldiv(s->cpu_usec, 1000000, s->interval_us), 6));
+	}
 
 	json_key(b, "sources", &first);
 	buf_putc(b, '[');

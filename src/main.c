@@ -14,11 +14,14 @@
 #include "rigwatch/buildinfo.h"
 #include "rigwatch/config.h"
 #include "rigwatch/fpbpf.h"
+#include "rigwatch/listview.h"
 #include "rigwatch/log.h"
 #include "rigwatch/model.h"
 #include "rigwatch/pmu.h"
 #include "rigwatch/score.h"
+#include "rigwatch/top.h"
 #include "rigwatch/trace.h"
+#include "rigwatch/vsource.h"
 #include "rigwatch/webconfig.h"
 
 #define EXIT_RUNTIME 1
@@ -38,7 +41,9 @@ static void usage(FILE *out)
 	      "\n"
 	      "commands:\n"
 	      "  run                     the agent: discover, sample, score, serve HTTP, respond\n"
-	      "  list                    one look at the host as a table\n"
+	      "  list [--output json]    the verdicts as a table: the running agent's (on --web.listen-address),\n"
+	      "         [--local]        else scored here; the first line says which\n"
+	      "  top [--local]           live view of the verdicts, highest score first; q quits\n"
 	      "  record --output FILE     write samples of every target (or --cgroup PATH) to a trace\n"
 	      "         [--cgroup PATH] [--duration S] [--label L]\n"
 	      "  replay FILE             score a trace; verdict changes as JSON lines\n"
@@ -57,7 +62,8 @@ static void usage(FILE *out)
 	      "  --log.level=LEVEL           error, warn, info (default), debug\n"
 	      "  --log.format=FORMAT         logfmt (default) or json\n"
 	      "  --fp.path=PATH              FP evidence path: auto (default: eBPF where it loads, else ptrace), bpf, ptrace\n"
-	      "  --output=json               list: the targets as JSON instead of a table\n"
+	      "  --output=json               list: the verdicts document as JSON instead of a table\n"
+	      "  --local                     list, top: score here even when an agent answers\n"
 	      "  -h, --help                  this text\n"
 	      "  --version                   the version (as `rigwatch version`)\n",
 	      out);
@@ -69,11 +75,13 @@ struct cli {
 	const char *positional;
 	const char *output, *cgroup, *label;
 	uint32_t duration_s;
+	bool local;
+	bool log_level_set;          /* --log.level given */
 	struct rw_config cfg;
 };
 
 enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_INTERVAL, OPT_RESPONSE, OPT_MODEL, OPT_CGROUP_ROOT, OPT_LOGLEVEL, OPT_LOGFORMAT, OPT_FPPATH,
-       OPT_OUTPUT, OPT_CGROUP, OPT_DURATION, OPT_LABEL, OPT_WEBCONFIG, OPT_VERSION };
+       OPT_OUTPUT, OPT_CGROUP, OPT_DURATION, OPT_LABEL, OPT_WEBCONFIG, OPT_VERSION, OPT_LOCAL };
 
 /* --interval takes seconds as a decimal; the config keeps milliseconds. */
 static int interval_to_ms(const char *text, char *ms, size_t len)
@@ -98,6 +106,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{ "log.level", required_argument, NULL, OPT_LOGLEVEL },
 		{ "log.format", required_argument, NULL, OPT_LOGFORMAT },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "local", no_argument, NULL, OPT_LOCAL },
 		{ "fp.path", required_argument, NULL, OPT_FPPATH },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "cgroup", required_argument, NULL, OPT_CGROUP },
@@ -156,6 +165,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			section = "agent", key = "cgroup_root";
 			break;
 		case OPT_LOGLEVEL:
+			cli->log_level_set = true;
 			section = "agent", key = "log_level";
 			break;
 		case OPT_LOGFORMAT:
@@ -163,6 +173,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			break;
 		case OPT_VERSION:
 			cli->command = "version";
+			continue;
+		case OPT_LOCAL:
+			cli->local = true;
 			continue;
 		case OPT_FPPATH:
 			section = "fpprobe", key = "path";
@@ -285,26 +298,107 @@ static int cmd_run(struct cli *cli)
 	return 0;
 }
 
+static void header_line(struct rw_buf *out, const char *text, unsigned width)
+{
+	size_t n = strlen(text);
+	if (n > width && width > 1) {
+		rw_buf_append(out, text, width - 1);
+		rw_buf_puts(out, "~\n");
+	} else {
+		rw_buf_puts(out, text);
+		rw_buf_puts(out, "\n");
+	}
+}
+
+/* Commands that print for a person: the agent's info lines (what it found at start) are noise there, and under
+ * top they would scribble over the screen. An explicit --log.level or log_level is kept. */
+static void quiet_logs(const struct cli *cli, enum rw_log_level level)
+{
+	if (!strcmp(cli->cfg.log_level, "info") && !cli->log_level_set)
+		rw_log_set_level(level);
+}
+
+/* `list`: the verdicts as a table fitted to the terminal (or as JSON), from the agent on the configured address
+ * when one answers, else scored here over three readings one interval apart; the first line says which. */
 static int cmd_list(struct cli *cli)
 {
-	struct rw_agent *a;
-	const struct rw_report *rep;
-	int r = open_agent(cli, RW_AGENT_SCORE, &a);
-	if (r)
-		return r;
+	struct rw_vsource *src;
+	struct rw_buf json = RW_BUF_INIT, out = RW_BUF_INIT;
+	struct rw_list l;
+	char err[1024];
+	bool as_json = false;
+	int r;
+
+	if (cli->output) {
+		if (strcmp(cli->output, "json") && strcmp(cli->output, "table")) {
+			fprintf(stderr, "rigwatch: list --output: expected json or table, got \"%s\"\n", cli->output);
+			return EXIT_USAGE;
+		}
+		as_json = !strcmp(cli->output, "json");
+	}
+	quiet_logs(cli, RW_LOG_WARN);
 	install_signals();
-	/* Three readings one interval apart: rates need a delta, and counters open on the second look at a busy
+	/* Three readings when scoring here: rates need a delta, and counters open on the second look at a busy
 	 * target, so the third has a full interval of them. */
-	r = rw_agent_run(a, &stop_requested, 3);
-	rep = rw_agent_report(a);
-	if (r < 0) {
-		rw_agent_close(a);
-		fprintf(stderr, "rigwatch: %s\n", strerror(-r));
+	if ((r = rw_vsource_open(&src, &cli->cfg, cli->local, 3, &stop_requested, err, sizeof err)) < 0) {
+		rw_log_error("list", "%s", err);
+		return r == -ENOENT || r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	if ((r = rw_vsource_fetch(src, &stop_requested, &json, err, sizeof err)) < 0 ||
+	    (r = rw_list_load(&l, json.data, json.len, err, sizeof err)) < 0) {
+		rw_log_error("list", "%s: %s", rw_vsource_describe(src), err);
+		rw_vsource_close(src);
+		rw_buf_free(&json);
 		return EXIT_RUNTIME;
 	}
-	rw_agent_print_table(rep, stdout);
-	rw_agent_close(a);
+	if (as_json) {
+		/* the document as it came, inside a note of where it came from */
+		rw_buf_puts(&out, "{\"source\":");
+		rw_buf_json_string(&out, rw_vsource_is_agent(src) ? "agent" : "local");
+		rw_buf_puts(&out, ",\"describe\":");
+		rw_buf_json_string(&out, rw_vsource_describe(src));
+		rw_buf_puts(&out, ",\"verdicts\":");
+		while (json.len && (json.data[json.len - 1] == '\n' || json.data[json.len - 1] == ' '))
+			json.len--;
+		rw_buf_append(&out, json.data, json.len);
+		rw_buf_puts(&out, "}\n");
+	} else {
+		unsigned width = rw_term_width(STDOUT_FILENO);
+		char head[1024];
+		rw_list_sort(&l);
+		/* two header lines (where the verdicts come from; whose and when), each fitted to the width */
+		snprintf(head, sizeof head, "# %s", rw_vsource_describe(src));
+		header_line(&out, head, width);
+		snprintf(head, sizeof head, "# host %s, %s, %u targets", l.host[0] ? l.host : "?", l.time[0] ? l.time : "-",
+			 l.n);
+		header_line(&out, head, width);
+		rw_list_table(&l, width, 0, NULL, false, &out);
+	}
+	if (!out.err)
+		fwrite(out.data, 1, out.len, stdout);
+	rw_list_free(&l);
+	rw_buf_free(&json);
+	rw_buf_free(&out);
+	rw_vsource_close(src);
 	return 0;
+}
+
+/* `top`: a live view in the terminal until q. */
+static int cmd_top(struct cli *cli)
+{
+	struct rw_vsource *src;
+	char err[1024];
+	int r;
+
+	quiet_logs(cli, RW_LOG_ERROR);
+	install_signals();
+	if ((r = rw_vsource_open(&src, &cli->cfg, cli->local, 1, &stop_requested, err, sizeof err)) < 0) {
+		rw_log_error("top", "%s", err);
+		return r == -ENOENT || r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	r = rw_top_run(src, &stop_requested, STDIN_FILENO, STDOUT_FILENO, cli->cfg.interval_ms);
+	rw_vsource_close(src);
+	return r < 0 ? EXIT_RUNTIME : 0;
 }
 
 static int cmd_record(struct cli *cli)
@@ -425,6 +519,8 @@ int main(int argc, char **argv)
 		return cmd_run(&cli);
 	if (!strcmp(cli.command, "list"))
 		return cmd_list(&cli);
+	if (!strcmp(cli.command, "top"))
+		return cmd_top(&cli);
 	if (!strcmp(cli.command, "record"))
 		return cmd_record(&cli);
 	if (!strcmp(cli.command, "replay"))

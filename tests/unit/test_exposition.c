@@ -374,7 +374,7 @@ static void test_process_target_json(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"cgroup\":\"/\",\"cgroup_id\":"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"pid\":4211,\"process\":[{\"pid\":4211,\"ppid\":4200,\"uid\":1000,"
 					       "\"comm\":\"redis-server\",\"exe\":\"/usr/bin/redis-server\"},{\"pid\":4200,"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"identity\":{\"runtime\":\"process\",\"id\":\"4211\",\"name\":\"redis-server\"}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"identity\":{\"runtime\":\"process\",\"id\":\"4211\",\"name\":\"redis-server\",\"label\":\"process:4211/redis-server\"}"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"traced_threads\":1,\"tracer_pid\":4208,\"traced\":\"thread 4211 "
 					       "(redis-server) is traced by pid 4208 (redis-server) in the same cgroup; "
 					       "cannot read its FP state\""));
