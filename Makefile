@@ -125,20 +125,25 @@ integration: $(BIN) tools
 # Every stage appends "stage passed failed skipped" to $(TALLY); the last line of `make check` sums them up:
 # "check: N passed, N failed, N skipped". A test that cannot run here is counted as skipped, never as passed.
 TALLY    := $(abspath $(BUILD))/check.tally
+TIMES    := $(abspath $(BUILD))/check.times
+# Stages run one after another; each builds with one job per CPU and runs its suites RW_JOBS at a time (see
+# tests/run-unit.sh, tests/run-integration.sh, tests/fuzz/run.sh). How long each stage took is printed at the end.
+NPROC    := $(shell nproc 2>/dev/null || echo 2)
+STAGE     = sh tests/stage.sh $(TIMES)
 check: deps
-	@mkdir -p $(BUILD) && rm -f $(TALLY)
-	$(MAKE) all
-	$(MAKE) unit RW_TALLY=$(TALLY)
-	$(MAKE) unit-san RW_TALLY=$(TALLY)
-	$(MAKE) integration RW_TALLY=$(TALLY)
-	$(MAKE) check-valgrind RW_TALLY=$(TALLY)
-	$(MAKE) check-arm64 RW_TALLY=$(TALLY)
-	$(MAKE) fuzz FUZZ_SECONDS=15 RW_TALLY=$(TALLY)
-	$(MAKE) check-install RW_TALLY=$(TALLY)
-	$(MAKE) churn RW_TALLY=$(TALLY)
-	@rc=0; $(MAKE) eval-check || rc=$$?; \
+	@mkdir -p $(BUILD) && rm -f $(TALLY) $(TIMES)
+	@$(STAGE) build $(MAKE) -j$(NPROC) all
+	@$(STAGE) unit $(MAKE) unit RW_TALLY=$(TALLY)
+	@$(STAGE) unit-san $(MAKE) -j$(NPROC) unit-san RW_TALLY=$(TALLY)
+	@$(STAGE) integration $(MAKE) integration RW_TALLY=$(TALLY)
+	@$(STAGE) valgrind $(MAKE) check-valgrind RW_TALLY=$(TALLY)
+	@$(STAGE) arm64 $(MAKE) -j$(NPROC) check-arm64 RW_TALLY=$(TALLY)
+	@$(STAGE) fuzz $(MAKE) -j$(NPROC) fuzz FUZZ_SECONDS=15 RW_TALLY=$(TALLY)
+	@$(STAGE) install $(MAKE) check-install RW_TALLY=$(TALLY)
+	@$(STAGE) churn $(MAKE) churn RW_TALLY=$(TALLY)
+	@rc=0; $(STAGE) eval $(MAKE) eval-check || rc=$$?; \
 	if [ $$rc = 0 ]; then echo "eval 1 0 0"; else echo "eval 0 1 0"; fi >> $(TALLY); [ $$rc = 0 ]
-	@sh tests/tally.sh $(TALLY)
+	@sh tests/tally.sh $(TALLY) $(TIMES)
 
 # Paths in the example config, the unit and the man page are written for PREFIX=/usr/local and rewritten here.
 # An existing /etc/rigwatch/rigwatch.conf is kept (the example goes next to it as rigwatch.conf.example).

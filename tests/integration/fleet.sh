@@ -14,6 +14,7 @@
 # Everything (processes, namespaces, bridge, cgroups, temp dir) is removed on exit, also on failure.
 # RW_FLEET_FULL=1 (`make fleet`) adds a longer benign soak before the miners and a second round of each miner
 # scenario; the default is the short variant `make check` runs.
+# rw-integration: exclusive
 . tests/integration/lib.sh
 cd "$RW_TOP" || fail "cd $RW_TOP"
 

@@ -7,6 +7,7 @@
 #     /verdicts says which thread is traced by which pid;
 #  4. a miner among 8 busy neighbours (2 cores) gets FP reads and reaches `mining`.
 # The verdict of 2 and 3 depends on the model (no feature weighs traced threads yet); the script prints it.
+# rw-integration: exclusive
 . tests/integration/lib.sh
 
 RX=$RW_BUILD/rxload

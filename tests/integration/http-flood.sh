@@ -4,6 +4,7 @@
 # attempts each), /metrics must answer, the sampling loop must go on (rigwatch_intervals_total advances), the
 # server must close the trickling connections, and the agent's RSS must not grow by more than 64 MiB. Nothing
 # here asserts a latency: tools/bench/httpflood without --check prints those.
+# rw-integration: exclusive
 . tests/integration/lib.sh
 
 flood=$RW_BUILD/bench/httpflood

@@ -92,15 +92,16 @@ query() {
 d=json.load(sys.stdin); r=d["data"]["result"]
 print(r[0]["value"][1] if d["status"]=="success" and r else "")'
 }
-up=""; bad=""; i=0
-while [ $i -lt 60 ]; do
+up=""; bad=""; info=""; i=0
+while [ $i -lt 120 ]; do
 	up=$(query 'up{job="rigwatch"}'); bad=$(query 'up{job="wrongpass"}')
-	[ "$up" = 1 ] && [ "$bad" = 0 ] && [ "$(query 'rigwatch_build_info{job="rigwatch"}')" = 1 ] && break
+	info=$(query 'rigwatch_build_info{job="rigwatch"}')
+	[ "$up" = 1 ] && [ "$bad" = 0 ] && [ "$info" = 1 ] && break
 	sleep 0.5; i=$((i + 1))
 done
 [ "$up" = 1 ] || { tail -20 "$tmp/prom.log"; fail "prometheus over TLS with basic auth: up = '$up', want 1"; }
 [ "$bad" = 0 ] || fail "prometheus with a wrong password: up = '$bad', want 0"
-[ "$(query 'rigwatch_build_info{job="rigwatch"}')" = 1 ] || fail "no rigwatch_build_info scraped over TLS"
+[ "$info" = 1 ] || fail "no rigwatch_build_info scraped over TLS (query gave '$info')"
 note "prometheus: up 1 over TLS with basic auth, up 0 with a wrong password"
 for p in $rw_pids; do kill "$p" 2>/dev/null; done
 wait 2>/dev/null
