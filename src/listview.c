@@ -33,7 +33,8 @@ int rw_list_load(struct rw_list *l, const char *json, size_t len, char *err, siz
 	l->host = rw_json_get_str(root, "host", "");
 	l->time = rw_json_get_str(root, "time", "");
 	l->interval_s = rw_json_get_num(root, "interval_s", 0);
-	if (targets->n && !(l->rows = calloc(targets->n, sizeof *l->rows))) {
+	if (targets->n && (!(l->rows = calloc(targets->n, sizeof *l->rows)) ||
+			   !(l->names = calloc(targets->n, sizeof *l->names)))) {
 		rw_list_free(l);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -69,7 +70,19 @@ int rw_list_load(struct rw_list *l, const char *json, size_t len, char *err, siz
 		row->cores = rw_json_get_num(t, "cpu_cores", -1);
 		row->action = rw_json_get_str(t, "action", "none");
 		row->detections = (uint64_t)rw_json_get_num(t, "detections", 0);
-		row->identity = rw_json_get_str(rw_json_get(t, "identity"), "label", row->cgroup);
+		const struct rw_json *id = rw_json_get(t, "identity");
+		const char *ns = rw_json_get_str(id, "k8s_namespace", ""), *pod = rw_json_get_str(id, "k8s_pod", "");
+		if (ns[0] && pod[0]) {
+			/* the names people use for a Kubernetes workload rather than its container id */
+			const char *ctr = rw_json_get_str(id, "k8s_container", "");
+			snprintf(l->names[i], sizeof l->names[i], "k8s:%s/%s%s%s", ns, pod, ctr[0] ? "/" : "", ctr);
+			row->identity = l->names[i];
+		} else {
+			row->identity = rw_json_get_str(id, "label", row->cgroup);
+		}
+		v = rw_json_get(t, "allowed");
+		if (v && v->type == RW_JSON_TRUE && !strcmp(row->action, "none"))
+			row->action = "allowed";
 		size_t o = 0;
 		row->sources[0] = '\0';
 		v = rw_json_get(t, "sources");
@@ -90,6 +103,7 @@ void rw_list_free(struct rw_list *l)
 {
 	rw_json_free(&l->doc);
 	free(l->rows);
+	free(l->names);
 	memset(l, 0, sizeof *l);
 }
 
@@ -194,9 +208,11 @@ void rw_list_table(const struct rw_list *l, unsigned width, unsigned max_rows, c
 			if (n > natural[c])
 				natural[c] = n;
 		}
-	/* Fit: shrink the cgroup path (to 12) and the identity (to 20), else drop a column and try again; with the
-	 * three that always stay, the identity takes what is left. */
-	unsigned nd = 0;
+	/* Fit: the identity at most half the width (24 columns at least); then the cgroup path shrunk (to 12), then
+	 * columns dropped from the right; with the three that always stay, the identity takes what is left. */
+	unsigned idcap = width / 2 > 24 ? width / 2 : 24, nd = 0;
+	if (natural[C_IDENTITY] > idcap)
+		natural[C_IDENTITY] = idcap;
 	for (;;) {
 		unsigned total = 0, cols = 0;
 		for (int c = 0; c < C_COUNT; c++)
@@ -207,11 +223,6 @@ void rw_list_table(const struct rw_list *l, unsigned width, unsigned max_rows, c
 			unsigned cut = total - width, room = w[C_CGROUP] > 12 ? w[C_CGROUP] - 12 : 0;
 			cut = cut < room ? cut : room;
 			w[C_CGROUP] -= cut, total -= cut;
-		}
-		if (total > width) {
-			unsigned cut = total - width, room = w[C_IDENTITY] > 20 ? w[C_IDENTITY] - 20 : 0;
-			cut = cut < room ? cut : room;
-			w[C_IDENTITY] -= cut, total -= cut;
 		}
 		if (total <= width)
 			break;

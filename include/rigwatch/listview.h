@@ -12,7 +12,8 @@
 
 struct rw_list_row {
 	uint64_t cgroup_id;
-	const char *identity;      /* identity.label, else the cgroup path; points into the document */
+	const char *identity;      /* k8s:<namespace>/<pod>/<container> where the identity has those names, else
+				    * identity.label, else the cgroup path */
 	const char *cgroup;
 	const char *verdict;
 	const char *action;
@@ -29,10 +30,13 @@ struct rw_list {
 	double interval_s;
 	unsigned n;
 	struct rw_list_row *rows;
+	char (*names)[256];        /* identities made from several fields, one slot per target: rows point here, so
+				    * sorting rows moves no text */
 };
 
 /* Read a /verdicts document (the keys the agent writes: host, interval_s, time, targets[] with cgroup, cgroup_id,
- * verdict, score, and optionally identity.label, cpu_cores, sources, action, detections). Returns 0, -EINVAL with
+ * verdict, score, and optionally identity (label, k8s_namespace, k8s_pod, k8s_container), cpu_cores, sources,
+ * action, allowed, detections). An allowed target with no action shows "allowed" as its action. Returns 0, -EINVAL with
  * err naming the place ("targets[3].score: expected a number"), or -ENOMEM. */
 int rw_list_load(struct rw_list *l, const char *json, size_t len, char *err, size_t errlen);
 void rw_list_free(struct rw_list *l);
@@ -43,8 +47,8 @@ void rw_list_sort(struct rw_list *l);
 #define RW_LIST_CHANGED 1u
 
 /* Append the table (header line included) to *out: columns IDENTITY first, then VERDICT, SCORE, CORES, ACTION,
- * SOURCES, CGROUP, dropped from the right and shrunk (ending in "~") so that no line is wider than `width`
- * columns. At most max_rows rows (0: all). `marks` (or NULL) holds RW_LIST_* flags per row; `ansi` adds SGR
+ * SOURCES, CGROUP, so that no line is wider than `width` columns: the identity at most half the width, the
+ * cgroup path shrunk, then columns dropped from the right, then the identity shrunk (cut text ends in "~"). At most max_rows rows (0: all). `marks` (or NULL) holds RW_LIST_* flags per row; `ansi` adds SGR
  * colours (mining red, suspect yellow, changed rows reversed) and ends each line with erase-to-end. Control
  * characters in names are shown as '?', so a cgroup name cannot drive the terminal. */
 void rw_list_table(const struct rw_list *l, unsigned width, unsigned max_rows, const unsigned char *marks, bool ansi,

@@ -16,7 +16,10 @@ static const char doc[] =
 	"{\"cgroup\":\"/kubepods.slice/kubepods-pod1.slice/cri-containerd-abc.scope\",\"cgroup_id\":18446744073709551615,"
 	"\"identity\":{\"label\":\"k8s:default/miner-7d9f/xmrig\"},\"verdict\":\"mining\",\"score\":0.99,"
 	"\"cpu_cores\":1.95,\"sources\":[\"pmu\",\"fpprobe\"],\"action\":\"killed\",\"detections\":2},"
-	"{\"cgroup\":\"/evil\\u001b[2J\\u009b31m\",\"cgroup_id\":5,\"verdict\":\"suspect\",\"score\":0.6}"
+	"{\"cgroup\":\"/evil\\u001b[2J\\u009b31m\",\"cgroup_id\":5,\"verdict\":\"suspect\",\"score\":0.6},"
+	"{\"cgroup\":\"/kubepods.slice/x.scope\",\"cgroup_id\":7,\"identity\":{\"runtime\":\"containerd\","
+	"\"k8s_namespace\":\"ml\",\"k8s_pod\":\"train-0\",\"k8s_container\":\"worker\",\"label\":\"containerd:x\"},"
+	"\"verdict\":\"mining\",\"allowed\":true,\"allow_reason\":\"approved\",\"score\":0.95,\"action\":\"none\"}"
 	"]}";
 
 static void load(struct rw_list *l)
@@ -33,8 +36,13 @@ static void test_rows(void)
 	struct rw_list l;
 	load(&l);
 	CU_ASSERT_STRING_EQUAL(l.host, "node-1");
-	CU_ASSERT_EQUAL(l.n, 3);
+	CU_ASSERT_EQUAL(l.n, 4);
 	rw_list_sort(&l);
+	CU_ASSERT_STRING_EQUAL(l.rows[1].identity, "k8s:ml/train-0/worker");   /* names over the label */
+	CU_ASSERT_STRING_EQUAL(l.rows[1].action, "allowed");
+	/* the rest without the allowed one */
+	l.rows[1] = l.rows[2], l.rows[2] = l.rows[3];
+	l.n = 3;
 	CU_ASSERT_STRING_EQUAL(l.rows[0].identity, "k8s:default/miner-7d9f/xmrig");
 	CU_ASSERT_EQUAL(l.rows[0].cgroup_id, 18446744073709551615ull);   /* exact past 2^53 */
 	CU_ASSERT_STRING_EQUAL(l.rows[0].sources, "pmu,fpprobe");
@@ -102,7 +110,7 @@ static void test_widths(void)
 		rw_list_table(&l, width, 0, NULL, false, &b);
 		rw_buf_append(&b, "", 1);
 		unsigned w = widest(b.data, &lines);
-		CU_ASSERT_EQUAL(lines, 4);
+		CU_ASSERT_EQUAL(lines, 5);
 		/* narrowest: identity (at least 4 columns), verdict and score always stay */
 		if (w > width && width >= 4 + 1 + 7 + 1 + 5)
 			fprintf(stderr, "\nwidth %u: a line of %u:\n%s", width, w, b.data);
@@ -113,7 +121,7 @@ static void test_widths(void)
 		if (width >= 160) {   /* everything fits: every column, full names */
 			CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "CGROUP\n"));
 			CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "/evil?[2J?31m\n"));
-			CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "k8s:default/miner-7d9f/xmrig mining   0.99  1.95 killed pmu,fpprobe"));
+			CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "k8s:default/miner-7d9f/xmrig mining   0.99  1.95 killed  pmu,fpprobe"));
 		}
 		if (width == 80) {
 			CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "k8s:default/miner-7d9f/xmrig"));
@@ -123,12 +131,12 @@ static void test_widths(void)
 	}
 	/* max_rows, and the ANSI form: colours and erase-to-end, reversed when changed */
 	struct rw_buf b = RW_BUF_INIT;
-	unsigned char marks[3] = { RW_LIST_CHANGED, 0, 0 };
-	rw_list_table(&l, 100, 2, marks, true, &b);
+	unsigned char marks[4] = { RW_LIST_CHANGED, 0, 0, 0 };
+	rw_list_table(&l, 100, 3, marks, true, &b);
 	rw_buf_append(&b, "", 1);
 	unsigned lines;
 	widest(b.data, &lines);
-	CU_ASSERT_EQUAL(lines, 3);
+	CU_ASSERT_EQUAL(lines, 4);
 	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\n\x1b[1;7;31mk8s:default/miner-7d9f/xmrig"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\n\x1b[33m/evil?[2J"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\x1b[0m\x1b[K\n"));
