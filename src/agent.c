@@ -20,6 +20,7 @@
 #include "rigwatch/procwatch.h"
 #include "rigwatch/cgroups.h"
 #include "rigwatch/cgstats.h"
+#include "rigwatch/clock.h"
 #include "rigwatch/log.h"
 #include "rigwatch/model.h"
 #include "rigwatch/pmu.h"
@@ -85,13 +86,6 @@ struct rw_agent {
 	int step_error;                      /* first fatal error from a visit callback */
 	uint64_t step_now_real, step_now_mono;
 };
-
-static uint64_t clock_ns(clockid_t c)
-{
-	struct timespec ts;
-	clock_gettime(c, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Open fds: Linux 6.2 and later give the count as the size of /proc/self/fd (a bitmap count); before that, a
  * readdir that costs as much as the fds (with 12,000 perf fds at 16 CPUs, a tenth of the agent's time), so done
@@ -294,7 +288,9 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 	a->counter_fd_budget = cfg->counter_fd_budget ? cfg->counter_fd_budget : nofile / 4 * 3;
 
 	const char *table = strcmp(cfg->pmu_table, "auto") == 0 ? NULL : cfg->pmu_table;
-	if ((r = rw_pmu_init(&a->pmu, table)) < 0) {
+	/* perf's cgroup mode is tried where the agent will open counters: the v1 perf_event mount where perf_event
+	 * is bound to v1, else the cgroup2 root walked (agent.cgroup_root included). */
+	if ((r = rw_pmu_init_at(&a->pmu, table, a->mounts.v1_perf_event[0] ? a->mounts.v1_perf_event : a->root)) < 0) {
 		snprintf(err, errlen, "counters: %s%s", strerror(-r),
 			 r == -EINVAL ? " (unknown agent.pmu_table; see `rigwatch events`)" : "");
 		goto fail;
@@ -346,7 +342,7 @@ int rw_agent_open(struct rw_agent **out, const struct rw_config *cfg, unsigned f
 			    cfg->audit_log);
 	}
 
-	a->start_ns = clock_ns(CLOCK_REALTIME);
+	a->start_ns = rw_real_ns();
 	a->report.start_time_ns = a->start_ns;
 	a->report.interval_ms = cfg->interval_ms;
 	gethostname(a->report.host, sizeof a->report.host - 1);
@@ -409,8 +405,6 @@ void rw_agent_only_cgroup(struct rw_agent *a, const char *cgroup)
 {
 	snprintf(a->only_cgroup, sizeof a->only_cgroup, "%s", cgroup ? cgroup : "");
 }
-
-const char *rw_agent_cgroup_root(const struct rw_agent *a) { return a->root; }
 
 const struct rw_report *rw_agent_report(const struct rw_agent *a) { return &a->report; }
 
@@ -527,24 +521,25 @@ static void queue_probe(struct rw_agent *a, uint64_t id, const char *v2_dir, int
 	a->n_busy++;
 }
 
-/* The rest of a target's interval, cgroup or process alike: FP evidence, indicators, score, response, verdict
- * change, and the sample to its consumer. Process targets (pid > 0) are never handed to the response: it acts on
- * cgroups, and the root cgroup is never one of them. */
-static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_target *rt, bool busy,
-		    const char *v2_dir, int32_t pid, uint64_t start_ticks)
+/* FP evidence of this target during the interval that just ended, from whichever path is live, and the target to
+ * the probe's next round: every target above fpprobe.min_target_cpu goes, and the probe shares its read budget
+ * among them by CPU. */
+static void fp_evidence(struct rw_agent *a, const struct rw_target *t, struct rw_sample *s, const char *v2_dir,
+			int32_t pid, uint64_t start_ticks)
 {
-	struct rw_sample *s = &rt->sample;
 	int64_t cores_q16 = (int64_t)((s->cpu_usec << 16) / (s->interval_us ? s->interval_us : 1));
 
-	/* FP evidence of this target during the interval that just ended, from whichever path is live. */
 	if (fp_collect(a, t->id, &s->fp) == 0 && s->fp.probes > 0)
 		s->sources |= RW_SRC_BIT(RW_SRC_FPPROBE);
-	/* Every target above fpprobe.min_target_cpu goes to the probe, which shares its read budget among them by
-	 * CPU. */
 	if (cores_q16 >= a->cfg.fpprobe_min_target_cpu_q16)
 		queue_probe(a, t->id, v2_dir, pid, start_ticks);
-	/* Indicators: a new target at once, busy ones every few intervals, idle ones now and then (spread by id so
-	 * the scans of many targets do not fall in one interval), carried in between. */
+}
+
+/* Indicators: a new target at once, busy ones every few intervals, idle ones now and then (spread by id so the
+ * scans of many targets do not fall in one interval), carried in between. */
+static void indicators(struct rw_agent *a, struct rw_target *t, struct rw_sample *s, bool busy, const char *v2_dir,
+		       int32_t pid)
+{
 	if (a->rules && (!t->have_indicators || (a->seq + t->id) % (busy ? PROCSCAN_BUSY_EVERY : PROCSCAN_IDLE_EVERY) == 0 ||
 			 (busy && !t->was_busy))) {
 		int r = pid > 0 ? rw_procscan_process(a->rules, a->cfg.proc_root, pid, &t->indicators)
@@ -557,10 +552,15 @@ static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_ta
 		s->ind = t->indicators;
 		s->sources |= RW_SRC_BIT(RW_SRC_INDICATORS);
 	}
+}
 
-	/* Score, then respond: the one path the replay of a trace takes too. A target the response froze or killed
-	 * keeps its verdict: stopped, it shows nothing. The response decides on process targets too (refused
-	 * unless [response] process_targets, then by pid). */
+/* Score, then respond: the one path the replay of a trace takes too. A target the response froze or killed keeps
+ * its verdict: stopped, it shows nothing. The response decides on process targets too (refused unless [response]
+ * process_targets, then by pid). A verdict change goes to the alerts and the log. */
+static int score_and_respond(struct rw_agent *a, struct rw_target *t, struct rw_report_target *rt, int32_t pid)
+{
+	struct rw_sample *s = &rt->sample;
+
 	if (a->scoring && a->respond)
 		rw_scorer_hold(&a->scorer, t->id, rw_respond_holds(a->respond, t->id));
 	if (a->scoring && rw_scorer_score(&a->scorer, s, &rt->verdict) < 0)
@@ -577,13 +577,26 @@ static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_ta
 			    (int)((int64_t)rt->verdict.score_q16 * 100 >> 16));
 		t->verdict = rt->verdict.verdict;
 	}
+	return 0;
+}
+
+/* The rest of a target's interval, cgroup or process alike: FP evidence, indicators, score and respond, then the
+ * sample into the report and to its consumer. Process targets (pid > 0) are never handed to the response: it acts
+ * on cgroups, and the root cgroup is never one of them. */
+static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_target *rt, bool busy,
+		    const char *v2_dir, int32_t pid, uint64_t start_ticks)
+{
+	struct rw_sample *s = &rt->sample;
+	int r;
+
+	fp_evidence(a, t, s, v2_dir, pid, start_ticks);
+	indicators(a, t, s, busy, v2_dir, pid);
+	if ((r = score_and_respond(a, t, rt, pid)) < 0)
+		return r;
 
 	a->report.n_targets++;
-	if (a->on_sample) {
-		int r = a->on_sample(s, a->on_sample_arg);
-		if (r < 0)
-			return r;
-	}
+	if (a->on_sample && (r = a->on_sample(s, a->on_sample_arg)) < 0)
+		return r;
 	return 0;
 }
 
@@ -604,6 +617,20 @@ static struct rw_report_target *begin_sample(struct rw_agent *a, const struct rw
 	s->cpu_usec = cpu_usec;
 	s->sources = RW_SRC_BIT(RW_SRC_CGROUP);
 	return rt;
+}
+
+/* Keep this interval's reading as the target's previous one. Returns whether there was one before, with it in
+ * *prev and its time in *prev_mono: deltas need two readings. */
+static bool remember_stats(struct rw_agent *a, struct rw_target *t, const struct rw_cgstats *cg,
+			   struct rw_cgstats *prev, uint64_t *prev_mono)
+{
+	bool had_prev = t->have_prev;
+	*prev = t->prev_cg;
+	*prev_mono = t->prev_time_ns;
+	t->prev_cg = *cg;
+	t->prev_time_ns = a->step_now_mono;
+	t->have_prev = true;
+	return had_prev;
 }
 
 /* A busy process outside every target cgroup: its sample from /proc (CPU, memory, threads), then as any target. */
@@ -639,12 +666,9 @@ static int visit_process(struct rw_agent *a, const struct rw_procwatch_entry *pe
 	cg.file = pe->info.rss_bytes > pe->info.anon_bytes ? pe->info.rss_bytes - pe->info.anon_bytes : 0;
 	cg.pids_current = pe->info.threads;
 
-	bool had_prev = t->have_prev;
-	struct rw_cgstats prev = t->prev_cg;
-	uint64_t prev_mono = t->prev_time_ns;
-	t->prev_cg = cg;
-	t->prev_time_ns = a->step_now_mono;
-	t->have_prev = true;
+	struct rw_cgstats prev;
+	uint64_t prev_mono;
+	bool had_prev = remember_stats(a, t, &cg, &prev, &prev_mono);
 	if (!had_prev) {
 		queue_probe(a, t->id, "", pe->info.pid, pe->info.start_ticks);
 		return 0;
@@ -721,35 +745,14 @@ static void proc_memory(struct rw_agent *a, struct rw_target *t, const char *v2_
 	cg->have |= RW_CGS_PROCMEM;
 }
 
-static int visit(const struct rw_cgroup_entry *e, void *arg)
+/* Read stats: the target's cgroup files, v2 and, on a hybrid host, the v1 twins, into *cg. Returns 0, or -ENOENT
+ * when the cgroup vanished mid-read. */
+static int read_stats(struct rw_agent *a, struct rw_target *t, const struct rw_cgroup_entry *e, const char *v2,
+		      struct rw_cgstats *cg)
 {
-	struct rw_agent *a = arg;
-	bool created;
-	char v2[RW_MOUNT_PATH_MAX + RW_CGROUP_PATH_MAX];
-	char v1cpu[sizeof v2], v1acct[sizeof v2], v1mem[sizeof v2], v1pids[sizeof v2];
+	char v1cpu[RW_MOUNT_PATH_MAX + RW_CGROUP_PATH_MAX];
+	char v1acct[sizeof v1cpu], v1mem[sizeof v1cpu], v1pids[sizeof v1cpu];
 
-	if (strlen(e->path) >= RW_CGROUP_PATH_MAX) {
-		rw_log_warn("agent", "skipping cgroup with a path over %d bytes: %.80s...", RW_CGROUP_PATH_MAX - 1,
-			    e->path);
-		return 0;
-	}
-	if (a->only_cgroup[0] && strcmp(a->only_cgroup, e->path) != 0)
-		return 0;
-	struct rw_target *t = rw_targets_get(a->targets, e->id, &created);
-	if (!t)
-		return -ENOMEM;
-	t->seen_seq = a->seq;
-	if (created || strcmp(t->path, e->path) != 0) {
-		snprintf(t->path, sizeof t->path, "%s", e->path);
-		if (e->identity)
-			t->identity = *e->identity;
-		else
-			rw_identity_from_path(e->path, &t->identity); /* a known target whose cgroup was renamed */
-		if (created)
-			t->first_seen_ns = a->step_now_real;
-	}
-
-	join_path(v2, sizeof v2, a->root, e->path);
 	join_path(v1cpu, sizeof v1cpu, a->mounts.v1_cpu, e->path);
 	join_path(v1acct, sizeof v1acct,
 		      strcmp(a->mounts.v1_cpuacct, a->mounts.v1_cpu) ? a->mounts.v1_cpuacct : "", e->path);
@@ -769,56 +772,49 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 		/* CPU pressure matters where CPU is used: one file less per idle target per interval. */
 		.skip_psi = !t->was_busy || (a->seq + t->id) % PSI_EVERY != 0,
 	};
-	struct rw_cgstats cg;
-	if (rw_cgstats_read(&paths, &cg) < 0) {
-		t->seen_seq = 0; /* vanished mid-read: sweep it */
-		return 0;
-	}
+	int r = rw_cgstats_read(&paths, cg);
+	if (r < 0)
+		return r;
 	t->cg_missing = paths.missing;
 
-	if (paths.skip_psi && !(cg.have & RW_CGS_PSI) && (t->prev_cg.have & RW_CGS_PSI)) {
-		cg.psi_some_avg10_x100 = t->prev_cg.psi_some_avg10_x100;
-		cg.psi_some_total_usec = t->prev_cg.psi_some_total_usec;
-		cg.have |= RW_CGS_PSI;
+	if (paths.skip_psi && !(cg->have & RW_CGS_PSI) && (t->prev_cg.have & RW_CGS_PSI)) {
+		cg->psi_some_avg10_x100 = t->prev_cg.psi_some_avg10_x100;
+		cg->psi_some_total_usec = t->prev_cg.psi_some_total_usec;
+		cg->have |= RW_CGS_PSI;
 	}
-	bool had_prev = t->have_prev;
-	struct rw_cgstats prev = t->prev_cg;
-	uint64_t prev_mono = t->prev_time_ns;
-	t->prev_cg = cg;
-	t->prev_time_ns = a->step_now_mono;
-	t->have_prev = true;
-	if (!had_prev || !(cg.have & RW_CGS_CPU)) {
-		/* A sample needs a previous reading to form deltas. A target seen for the first time goes to the FP
-		 * probe all the same (it measures new targets' threads over its own short window): the first sample
-		 * then already carries FP evidence, a second sooner to a verdict. */
-		if (!had_prev && (cg.have & RW_CGS_CPU))
-			queue_probe(a, t->id, v2, 0, 0);
-		return 0;
-	}
+	return 0;
+}
 
-	uint64_t interval_us = (a->step_now_mono - prev_mono) / 1000;
-	if (interval_us == 0)
-		return 0;
-	uint64_t cpu_usec = cg.usage_usec >= prev.usage_usec ? cg.usage_usec - prev.usage_usec : 0;
-	int64_t cores_q16 = (int64_t)((cpu_usec << 16) / interval_us);
-	bool busy = cores_q16 >= a->cfg.attention_cpu_q16;
-
-	struct rw_report_target *rt = begin_sample(a, t, interval_us, &cg, cpu_usec);
+/* Build sample: this interval's sample of a cgroup target from its stats and the previous reading, with memory
+ * from /proc where the cgroup's memory files are missing and the throttling deltas. */
+static struct rw_report_target *build_sample(struct rw_agent *a, struct rw_target *t, const char *v2,
+					     const struct rw_cgstats *cg, const struct rw_cgstats *prev,
+					     uint64_t interval_us, uint64_t cpu_usec, bool busy)
+{
+	struct rw_report_target *rt = begin_sample(a, t, interval_us, cg, cpu_usec);
 	if (!rt)
-		return -ENOMEM;
+		return NULL;
 	struct rw_sample *s = &rt->sample;
-	if (!(cg.have & RW_CGS_MEMSTAT) && busy)
+	if (!(cg->have & RW_CGS_MEMSTAT) && busy)
 		proc_memory(a, t, v2, &s->cg);
-	if (cg.have & RW_CGS_THROTTLE) {
-		s->throttled_usec = cg.throttled_usec >= prev.throttled_usec ? cg.throttled_usec - prev.throttled_usec : 0;
-		s->nr_throttled = cg.nr_throttled >= prev.nr_throttled ? cg.nr_throttled - prev.nr_throttled : 0;
+	if (cg->have & RW_CGS_THROTTLE) {
+		s->throttled_usec = cg->throttled_usec >= prev->throttled_usec ? cg->throttled_usec - prev->throttled_usec : 0;
+		s->nr_throttled = cg->nr_throttled >= prev->nr_throttled ? cg->nr_throttled - prev->nr_throttled : 0;
 	}
+	return rt;
+}
 
-	/* Counters: read what was open during this interval, then decide for the next one. */
+/* Counters: read what was open during this interval, then decide for the next one (open for a busy target, close
+ * after COUNTERS_IDLE_CLOSE idle intervals). */
+static void sample_counters(struct rw_agent *a, struct rw_target *t, const struct rw_cgroup_entry *e,
+			    struct rw_report_target *rt, bool busy)
+{
+	struct rw_sample *s = &rt->sample;
+
 	if (t->counters) {
 		uint64_t totals[RW_CTR_COUNT];
 		uint32_t present = 0, ratio = 0;
-		if (rw_pmu_group_read(t->counters, cpu_usec * 1000, totals, &present, &ratio) == 0) {
+		if (rw_pmu_group_read(t->counters, s->cpu_usec * 1000, totals, &present, &ratio) == 0) {
 			for (int i = 0; i < RW_CTR_COUNT; i++) {
 				s->counters_total[i] = totals[i];
 				s->counters[i] = totals[i] >= t->prev_counters[i] ? totals[i] - t->prev_counters[i] : 0;
@@ -842,7 +838,66 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	rt->counters_denied = busy && t->counters_denied;
 	if (rt->counters_denied)
 		a->counters_denied_total++;
+}
 
+/* One target cgroup's interval: read stats, build the sample, counters, then FP evidence, indicators, score and
+ * respond (conclude). */
+static int visit(const struct rw_cgroup_entry *e, void *arg)
+{
+	struct rw_agent *a = arg;
+	bool created;
+	char v2[RW_MOUNT_PATH_MAX + RW_CGROUP_PATH_MAX];
+
+	if (strlen(e->path) >= RW_CGROUP_PATH_MAX) {
+		rw_log_warn("agent", "skipping cgroup with a path over %d bytes: %.80s...", RW_CGROUP_PATH_MAX - 1,
+			    e->path);
+		return 0;
+	}
+	if (a->only_cgroup[0] && strcmp(a->only_cgroup, e->path) != 0)
+		return 0;
+	struct rw_target *t = rw_targets_get(a->targets, e->id, &created);
+	if (!t)
+		return -ENOMEM;
+	t->seen_seq = a->seq;
+	if (created || strcmp(t->path, e->path) != 0) {
+		snprintf(t->path, sizeof t->path, "%s", e->path);
+		if (e->identity)
+			t->identity = *e->identity;
+		else
+			rw_identity_from_path(e->path, &t->identity); /* a known target whose cgroup was renamed */
+		if (created)
+			t->first_seen_ns = a->step_now_real;
+	}
+
+	join_path(v2, sizeof v2, a->root, e->path);
+	struct rw_cgstats cg;
+	if (read_stats(a, t, e, v2, &cg) < 0) {
+		t->seen_seq = 0; /* vanished mid-read: sweep it */
+		return 0;
+	}
+	struct rw_cgstats prev;
+	uint64_t prev_mono;
+	bool had_prev = remember_stats(a, t, &cg, &prev, &prev_mono);
+	if (!had_prev || !(cg.have & RW_CGS_CPU)) {
+		/* A sample needs a previous reading to form deltas. A target seen for the first time goes to the FP
+		 * probe all the same (it measures new targets' threads over its own short window): the first sample
+		 * then already carries FP evidence, a second sooner to a verdict. */
+		if (!had_prev && (cg.have & RW_CGS_CPU))
+			queue_probe(a, t->id, v2, 0, 0);
+		return 0;
+	}
+
+	uint64_t interval_us = (a->step_now_mono - prev_mono) / 1000;
+	if (interval_us == 0)
+		return 0;
+	uint64_t cpu_usec = cg.usage_usec >= prev.usage_usec ? cg.usage_usec - prev.usage_usec : 0;
+	int64_t cores_q16 = (int64_t)((cpu_usec << 16) / interval_us);
+	bool busy = cores_q16 >= a->cfg.attention_cpu_q16;
+
+	struct rw_report_target *rt = build_sample(a, t, v2, &cg, &prev, interval_us, cpu_usec, busy);
+	if (!rt)
+		return -ENOMEM;
+	sample_counters(a, t, e, rt, busy);
 	return conclude(a, t, rt, busy, v2, 0, 0);
 }
 
@@ -853,8 +908,8 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	int r;
 
 	a->seq++;
-	a->step_now_real = clock_ns(CLOCK_REALTIME);
-	a->step_now_mono = clock_ns(CLOCK_MONOTONIC);
+	a->step_now_real = rw_real_ns();
+	a->step_now_mono = rw_mono_ns();
 	a->report.n_targets = 0;
 	a->n_busy = 0;
 	if (a->fpbpf && (r = rw_fpbpf_refresh(a->fpbpf)) < 0 && !a->fpbpf_error_logged) {
@@ -895,7 +950,7 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	if (a->fds_by_stat || a->seq % FD_COUNT_EVERY == 1)
 		rep->open_fds = count_open_fds(&a->fds_by_stat);
 	rw_procself_read(NULL, &rep->self);   /* on failure the last figures stay */
-	rep->loop_duration_us = (clock_ns(CLOCK_MONOTONIC) - a->step_now_mono) / 1000;
+	rep->loop_duration_us = (rw_mono_ns() - a->step_now_mono) / 1000;
 	if (a->fpbpf) {
 		struct rw_fpbpf_stats bs;
 		rw_fpbpf_stats(a->fpbpf, &bs);
@@ -936,64 +991,4 @@ int rw_agent_run(struct rw_agent *a, volatile sig_atomic_t *stop, uint64_t max_i
 			;
 	}
 	return 0;
-}
-
-static void sources_text(uint32_t sources, char *buf, size_t len)
-{
-	size_t o = 0;
-	buf[0] = '\0';
-	for (int i = 0; i < RW_SRC_COUNT; i++)
-		if (sources & RW_SRC_BIT(i))
-			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "", rw_source_name((enum rw_source)i));
-	if (!o)
-		snprintf(buf, len, "-");
-}
-
-/* "1.23" from a count of microseconds (or nanoseconds with div 1000) per interval: cores used. */
-static void cores_text(uint64_t usec, uint64_t interval_us, char *buf, size_t len)
-{
-	uint64_t c100 = usec * 100 / (interval_us ? interval_us : 1);
-	snprintf(buf, len, "%llu.%02llu", (unsigned long long)(c100 / 100), (unsigned long long)(c100 % 100));
-}
-
-static void rate_text(const struct rw_sample *s, enum rw_counter_role role, char *buf, size_t len)
-{
-	if (s->counters_present & (1u << role))
-		snprintf(buf, len, "%llu", (unsigned long long)(s->counters[role] * 1000000 / (s->interval_us ?: 1)));
-	else
-		snprintf(buf, len, "-");
-}
-
-void rw_agent_print_table(const struct rw_report *r, FILE *out)
-{
-	fprintf(out, "%-10s %-26s %5s %7s %-26s %10s %8s %6s %4s %5s %-8s %-7s %s\n", "CGROUP_ID", "IDENTITY", "CORES",
-		"TASKCLK", "SOURCES", "INSTR/S", "CTXSW/S", "FPMODE", "IND", "SCORE", "VERDICT", "ACTION", "CGROUP");
-	for (unsigned i = 0; i < r->n_targets; i++) {
-		static const char *const actions[] = { "-", "dry-run", "frozen", "killed", "failed" };
-		const struct rw_report_target *t = &r->targets[i];
-		const struct rw_sample *s = &t->sample;
-		char ident[64], src[64], cores[32], tclk[32], instr[32], ctx[32], fp[16] = "-", ind[16] = "-";
-		unsigned pct = (unsigned)((int64_t)t->verdict.score_q16 * 100 / 65536);
-
-		rw_identity_label(&s->identity, ident, sizeof ident);
-		sources_text(s->sources, src, sizeof src);
-		cores_text(s->cpu_usec, s->interval_us, cores, sizeof cores);
-		if (s->counters_present & (1u << RW_CTR_TASK_CLOCK))
-			cores_text(s->counters[RW_CTR_TASK_CLOCK] / 1000, s->interval_us, tclk, sizeof tclk);
-		else
-			snprintf(tclk, sizeof tclk, t->counters_denied ? "denied" : "-");
-		rate_text(s, RW_CTR_INSTRUCTIONS, instr, sizeof instr);
-		rate_text(s, RW_CTR_CONTEXT_SWITCHES, ctx, sizeof ctx);
-		/* FPMODE: most non-default rounding modes seen on one thread / register reads; IND: rules matched */
-		if (s->fp.probes)
-			snprintf(fp, sizeof fp, "%u/%u", s->fp.max_thread_nondefault, s->fp.probes);
-		if (s->sources & RW_SRC_BIT(RW_SRC_INDICATORS))
-			snprintf(ind, sizeof ind, "%u", s->ind.matches + s->ind.pool_connections);
-		fprintf(out, "%-10llu %-26.26s %5s %7s %-26s %10s %8s %6s %4s %2u.%02u %-8s %-7s %s\n",
-			(unsigned long long)s->cgroup_id, ident, cores, tclk, src, instr, ctx, fp, ind, pct / 100, pct % 100,
-			rw_verdict_name(t->verdict.verdict), actions[t->action <= RW_ACTION_FAILED ? t->action : 0],
-			s->cgroup);
-		if (s->ind.evidence[0])
-			fprintf(out, "%-10s   indicator: %s\n", "", s->ind.evidence);
-	}
 }

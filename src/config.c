@@ -157,22 +157,6 @@ int rw_parse_q16(const char *text, int32_t *out)
 	return 0;
 }
 
-void rw_format_q16(int32_t v, char *buf, size_t len)
-{
-	int64_t a = v < 0 ? -(int64_t)v : v;
-	int64_t whole = a >> 16;
-	int64_t frac = ((a & 0xffff) * 10000 + 32768) >> 16; /* 4 digits, rounded */
-	if (frac == 10000) {
-		whole++;
-		frac = 0;
-	}
-	char f[8];
-	snprintf(f, sizeof f, "%04lld", (long long)frac);
-	for (int i = 3; i >= 0 && f[i] == '0'; i--)
-		f[i] = '\0';
-	snprintf(buf, len, "%s%lld%s%s", v < 0 ? "-" : "", (long long)whole, f[0] ? "." : "", f);
-}
-
 static const struct key_def *find_key(const char *section, const char *key)
 {
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)

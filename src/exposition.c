@@ -6,7 +6,6 @@
  * scale, so the text form is exact decimal with no printf("%g") on the hot path, and the protobuf form is the
  * nearest double. A family with no samples is left out of both. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,200 +31,9 @@
 
 /* ---- buffers ---------------------------------------------------------------------------------------------- */
 
-void rw_buf_free(struct rw_buf *b)
-{
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-	b->err = 0;
-}
-
-void rw_buf_reset(struct rw_buf *b)
-{
-	b->len = 0;
-	b->err = 0;
-}
-
-int rw_buf_reserve(struct rw_buf *b, size_t extra)
-{
-	if (b->err)
-		return b->err;
-	if (b->cap - b->len >= extra)
-		return 0;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap - b->len < extra) {
-		if (cap > (size_t)-1 / 2) {
-			b->err = -ENOMEM;
-			return b->err;
-		}
-		cap *= 2;
-	}
-	char *n = realloc(b->data, cap);
-	if (!n) {
-		b->err = -ENOMEM;
-		return b->err;
-	}
-	b->data = n;
-	b->cap = cap;
-	return 0;
-}
-
-void rw_buf_append(struct rw_buf *b, const void *p, size_t n)
-{
-	if (n == 0 || rw_buf_reserve(b, n))
-		return;
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-}
-
-void rw_buf_puts(struct rw_buf *b, const char *s)
-{
-	rw_buf_append(b, s, strlen(s));
-}
-
 static inline void buf_putc(struct rw_buf *b, char c)
 {
-	if (rw_buf_reserve(b, 1))
-		return;
-	b->data[b->len++] = c;
-}
-
-void rw_buf_printf(struct rw_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	char small[256];
-
-	va_start(ap, fmt);
-	int n = vsnprintf(small, sizeof small, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof small) {
-		rw_buf_append(b, small, (size_t)n);
-		return;
-	}
-	if (rw_buf_reserve(b, (size_t)n + 1))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-/* Length of the well-formed UTF-8 sequence at p (1..4), or 0 if the bytes there are not one (RFC 3629: no
- * overlongs, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *p)
-{
-	unsigned char c = p[0];
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		unsigned char lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-		if (p[1] < lo || p[1] > hi || (p[2] & 0xc0) != 0x80)
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		unsigned char lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-		if (p[1] < lo || p[1] > hi || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-static const char utf8_replacement[] = "\xef\xbf\xbd";
-
-/* Append s as valid UTF-8, escaping for one of two syntaxes: Prometheus label values (\\, \", \n) or JSON. */
-enum esc_mode { ESC_NONE, ESC_LABEL, ESC_JSON };
-
-static void append_escaped(struct rw_buf *b, const char *s, enum esc_mode mode)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	const unsigned char *run = p;   /* start of bytes not yet copied */
-
-	while (*p) {
-		unsigned char c = *p;
-		const char *rep = NULL;
-		char ubuf[7];
-		size_t replen = 0, adv = 1;
-
-		if (c >= 0x80) {
-			adv = utf8_seq(p);
-			if (adv) {
-				p += adv;
-				continue;
-			}
-			rep = utf8_replacement;
-			replen = 3;
-			adv = 1;
-		} else if (mode == ESC_LABEL) {
-			if (c == '\\')
-				rep = "\\\\", replen = 2;
-			else if (c == '"')
-				rep = "\\\"", replen = 2;
-			else if (c == '\n')
-				rep = "\\n", replen = 2;
-		} else if (mode == ESC_JSON) {
-			if (c == '\\')
-				rep = "\\\\", replen = 2;
-			else if (c == '"')
-				rep = "\\\"", replen = 2;
-			else if (c == '\n')
-				rep = "\\n", replen = 2;
-			else if (c == '\t')
-				rep = "\\t", replen = 2;
-			else if (c == '\r')
-				rep = "\\r", replen = 2;
-			else if (c < 0x20 || c == 0x7f) {
-				memcpy(ubuf, "\\u00", 4);
-				ubuf[4] = hex[c >> 4];
-				ubuf[5] = hex[c & 15];
-				rep = ubuf;
-				replen = 6;
-			}
-		}
-		if (rep) {
-			rw_buf_append(b, run, (size_t)(p - run));
-			rw_buf_append(b, rep, replen);
-			p += adv;
-			run = p;
-		} else {
-			p++;
-		}
-	}
-	rw_buf_append(b, run, (size_t)(p - run));
-}
-
-void rw_buf_json_string(struct rw_buf *b, const char *s)
-{
-	buf_putc(b, '"');
-	append_escaped(b, s ? s : "", ESC_JSON);
-	buf_putc(b, '"');
-}
-
-void rw_buf_rfc3339(struct rw_buf *b, uint64_t time_ns, unsigned frac_digits)
-{
-	time_t secs = (time_t)(time_ns / 1000000000u);
-	unsigned long frac = (unsigned long)(time_ns % 1000000000u);
-	struct tm tm;
-	char tmp[48];
-
-	if (!gmtime_r(&secs, &tm))
-		memset(&tm, 0, sizeof tm);
-	size_t n = strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
-	rw_buf_append(b, tmp, n);
-	if (frac_digits == 3)
-		rw_buf_printf(b, ".%03luZ", frac / 1000000);
-	else if (frac_digits == 6)
-		rw_buf_printf(b, ".%06luZ", frac / 1000);
-	else if (frac_digits == 9)
-		rw_buf_printf(b, ".%09luZ", frac);
-	else
-		buf_putc(b, 'Z');
+	rw_buf_putc(b, c);
 }
 
 /* ---- numbers ---------------------------------------------------------------------------------------------- */
@@ -291,16 +99,6 @@ static uint64_t q16_micro(int64_t q)
 	if (q <= 0)
 		return 0;
 	return (uint64_t)((q * 1000000 + 32768) >> 16);
-}
-
-void rw_buf_q16(struct rw_buf *b, int32_t v)
-{
-	int64_t q = v;
-	if (q < 0) {
-		buf_putc(b, '-');
-		q = -q;
-	}
-	put_val(b, V(q16_micro(q), 6));
 }
 
 /* a * mult / div, saturating, without overflow in between. */
@@ -444,13 +242,13 @@ static void target_labels(struct emitter *e)
 				continue;
 			if (e->proto) {
 				t->voff[l] = e->strs.len;
-				append_escaped(&e->strs, vals[l], ESC_NONE);
+				rw_buf_escaped(&e->strs, vals[l], RW_ESC_NONE);
 				buf_putc(&e->strs, '\0');
 			} else {
 				buf_putc(&e->strs, e->strs.len == t->toff ? '{' : ',');
 				rw_buf_puts(&e->strs, label_names[l]);
 				rw_buf_append(&e->strs, "=\"", 2);
-				append_escaped(&e->strs, vals[l], ESC_LABEL);
+				rw_buf_escaped(&e->strs, vals[l], RW_ESC_LABEL);
 				buf_putc(&e->strs, '"');
 			}
 		}
@@ -540,7 +338,7 @@ static void sample_n(struct emitter *e, int target, const char *const *lnames, c
 			buf_putc(b, open ? ',' : '{');
 			rw_buf_puts(b, lnames[x]);
 			rw_buf_append(b, "=\"", 2);
-			append_escaped(b, lvals[x], ESC_LABEL);
+			rw_buf_escaped(b, lvals[x], RW_ESC_LABEL);
 			buf_putc(b, '"');
 			open = true;
 		}

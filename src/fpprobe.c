@@ -21,6 +21,7 @@
 #include <asm/ptrace.h>
 #endif
 
+#include "rigwatch/clock.h"
 #include "rigwatch/fpprobe.h"
 #include "rigwatch/fsutil.h"
 #include "rigwatch/log.h"
@@ -111,13 +112,6 @@ struct rw_fpprobe;
 static void record(struct rw_fpprobe *p, uint64_t id, pid_t tid, int rc, uint32_t control);
 static int get_control(pid_t tid, uint32_t *control);
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void sleep_ns(uint64_t ns)
 {
 	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
@@ -175,7 +169,7 @@ static void pending_release(struct pending *pd, uint64_t wait_ns)
 	unsigned k = 0;
 	for (unsigned i = 0; i < pd->n; i++) {
 		pid_t tid = pd->tid[i];
-		uint64_t deadline = mono_ns() + wait_ns;
+		uint64_t deadline = rw_mono_ns() + wait_ns;
 		bool keep = true;
 		for (;;) {
 			int st = 0;
@@ -192,7 +186,7 @@ static void pending_release(struct pending *pd, uint64_t wait_ns)
 			} else if (r == tid || (r < 0 && errno != EINTR)) {
 				keep = false; /* exited, or no longer ours */
 			}
-			if (!keep || mono_ns() >= deadline)
+			if (!keep || rw_mono_ns() >= deadline)
 				break;
 			sleep_ns(200000);
 		}
@@ -290,7 +284,7 @@ static int probe_one(const char *proc_root, pid_t tid, struct pending *pd, uint3
 	if (state != 'R')
 		return -EAGAIN;
 
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = rw_mono_ns();
 	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
 		rc = -errno;
 		/* An exiting task refuses with EPERM: that is a thread gone, not a refusal. */
@@ -324,7 +318,7 @@ static int probe_one(const char *proc_root, pid_t tid, struct pending *pd, uint3
 		}
 		if (r < 0 && errno != EINTR)
 			return -ESRCH;
-		uint64_t t = mono_ns();
+		uint64_t t = rw_mono_ns();
 		if (t - t0 > STOP_WAIT_NS) {
 			pd->target[pd->n] = 0, pd->tid[pd->n++] = tid;
 			return -ETIMEDOUT;
@@ -335,13 +329,13 @@ static int probe_one(const char *proc_root, pid_t tid, struct pending *pd, uint3
 		uint64_t left = STOP_WAIT_NS - (t - t0);
 		struct timespec ts = { 0, (long)(left < STOP_SLICE_NS ? left : STOP_SLICE_NS) };
 		if (sigtimedwait(&sigchld_set, NULL, &ts) == SIGCHLD)
-			before_stop = mono_ns(); /* a stop was signalled just now: it began a wake-up latency ago */
+			before_stop = rw_mono_ns(); /* a stop was signalled just now: it began a wake-up latency ago */
 	}
 	rc = get_control(tid, control);
 	detach_stopped(tid, st);
 	if (stop_ns)
-		*stop_ns = mono_ns() - before_stop;
-	return rc == -ESRCH ? -ESRCH : rc;
+		*stop_ns = rw_mono_ns() - before_stop;
+	return rc;
 #endif
 }
 
@@ -513,7 +507,7 @@ static int take_snap(const struct rw_fpprobe *p, const struct rw_fpprobe_target 
 	int tid, rc = 0;
 	s->n = 0;
 	s->foreign = 0;
-	s->time_ns = mono_ns();
+	s->time_ns = rw_mono_ns();
 	if (t->pid > 0) {
 		char path[RW_CONFIG_PATH_LEN + 32];
 		if (proc_start_ticks(p->proc_root, t->pid) != t->start_ticks)
@@ -703,7 +697,7 @@ static bool wait_until(struct rw_fpprobe *p, uint64_t deadline, unsigned gen)
 	for (;;) {
 		if (p->stop || p->gen != gen)
 			break;
-		uint64_t t = mono_ns();
+		uint64_t t = rw_mono_ns();
 		if (t >= deadline)
 			break;
 		if (p->pend.n) {
@@ -785,7 +779,7 @@ out:
 /* One round: choose threads from CPU-time deltas, then read each a few times, spread over the interval. */
 static void run_round(struct rw_fpprobe *p, unsigned gen, const struct rw_fpprobe_target *tgts, unsigned n)
 {
-	uint64_t start = mono_ns();
+	uint64_t start = rw_mono_ns();
 	struct snap *cur = calloc(n ? n : 1, sizeof(*cur)), *base = NULL;
 	struct cand *cands = NULL;
 	uint64_t *tcpu = calloc(n ? n : 1, sizeof(*tcpu));

@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "rigwatch/clock.h"
 #include "rigwatch/exposition.h"
 #include "rigwatch/fsutil.h"
 #include "rigwatch/http.h"
@@ -92,7 +93,6 @@ struct rw_http {
 	unsigned auth_checks;
 	_Atomic uint64_t auth_failures;
 	unsigned port;
-	uint32_t cfg_interval_ms;
 	struct MHD_Response *canned[C_COUNT];
 
 	pthread_mutex_t mu;         /* guards cur, last_publish_ns, interval_ms */
@@ -113,13 +113,6 @@ static int gzip_buf(const struct rw_buf *src, struct rw_buf *dst);
 
 /* Compress ahead while a gzip scrape came within this many ns (a few scrape intervals). */
 #define GZIP_AHEAD_NS (300ull * 1000000000ull)
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void snap_free(struct snap *s)
 {
@@ -200,7 +193,7 @@ void rw_http_publish(struct rw_http *h, const struct rw_report *r)
 	}
 	s->n_slices = r->n_targets;
 	uint64_t pw = atomic_load_explicit(&h->proto_wanted_ns, memory_order_relaxed);
-	s->have_proto = pw && mono_ns() - pw < GZIP_AHEAD_NS;
+	s->have_proto = pw && rw_mono_ns() - pw < GZIP_AHEAD_NS;
 	if ((rc = rw_expo_text(r, &s->text)) || (s->have_proto && (rc = rw_expo_protobuf(r, &s->proto))) ||
 	    (rc = rw_verdicts_json(r, &s->json, s->slices)))
 		goto out;
@@ -208,7 +201,7 @@ void rw_http_publish(struct rw_http *h, const struct rw_report *r)
 	atomic_store_explicit(&s->refs, 1, memory_order_relaxed);
 	for (unsigned which = 0; which < 2; which++) {
 		uint64_t seen = atomic_load_explicit(&h->gzip_wanted_ns[which], memory_order_relaxed);
-		if (seen && mono_ns() - seen < GZIP_AHEAD_NS && (which == 0 || s->have_proto)) {
+		if (seen && rw_mono_ns() - seen < GZIP_AHEAD_NS && (which == 0 || s->have_proto)) {
 			/* Not yet visible to any request: no lock needed. */
 			s->zok[which] = gzip_buf(which ? &s->proto : &s->text, &s->z[which]) == 0;
 			s->zdone[which] = true;
@@ -233,7 +226,7 @@ out:
 		setpriority(PRIO_PROCESS, (id_t)tid, prio);
 	/* The loop is alive even when rendering failed: /healthz is about the loop. */
 	pthread_mutex_lock(&h->mu);
-	h->last_publish_ns = mono_ns();
+	h->last_publish_ns = rw_mono_ns();
 	if (r->interval_ms)
 		h->interval_ms = r->interval_ms;
 	pthread_mutex_unlock(&h->mu);
@@ -439,7 +432,7 @@ static enum canned check_auth(struct rw_http *h, struct MHD_Connection *c)
 		ret = C_COUNT;
 		goto out;
 	}
-	uint64_t now = mono_ns();
+	uint64_t now = rw_mono_ns();
 	if (now - h->auth_window_ns >= 1000000000ull) {
 		h->auth_window_ns = now;
 		h->auth_checks = 0;
@@ -529,7 +522,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		pthread_mutex_unlock(&h->mu);
 		if (!last)
 			return queue_canned(h, c, C_HEALTH_STARTING);
-		return queue_canned(h, c, mono_ns() - last <= 3 * ivl * 1000000u ? C_HEALTH_OK : C_HEALTH_STALLED);
+		return queue_canned(h, c, rw_mono_ns() - last <= 3 * ivl * 1000000u ? C_HEALTH_OK : C_HEALTH_STALLED);
 	}
 
 	struct snap *s = snap_acquire(h);
@@ -540,14 +533,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 		unsigned which = rw_expo_negotiate(accept) == RW_EXPO_PROTOBUF;
 		if (which) {
-			atomic_store_explicit(&h->proto_wanted_ns, mono_ns(), memory_order_relaxed);
+			atomic_store_explicit(&h->proto_wanted_ns, rw_mono_ns(), memory_order_relaxed);
 			if (!s->have_proto)
 				which = 0; /* rendered from the next interval on; text until then */
 		}
 		const char *type = which ? RW_EXPO_PROTO_TYPE : RW_EXPO_TEXT_TYPE;
 		const struct rw_buf *body = which ? &s->proto : &s->text, *z;
 		if (accepts_gzip(ae)) {
-			atomic_store_explicit(&h->gzip_wanted_ns[which], mono_ns(), memory_order_relaxed);
+			atomic_store_explicit(&h->gzip_wanted_ns[which], rw_mono_ns(), memory_order_relaxed);
 			if ((z = snap_gzip(s, which)))
 				return queue_slice(c, s, z->data, z->len, type, true, true);
 		}
@@ -650,7 +643,7 @@ static void conn_started(struct rw_http *h, struct MHD_Connection *c, void **soc
 		return;
 	}
 	k->fd = fd;
-	k->since_ns = mono_ns();
+	k->since_ns = rw_mono_ns();
 	conn_address(c, k->addr);
 	k->idx = h->n_conns;
 	h->conns[h->n_conns++] = k;
@@ -724,7 +717,7 @@ static void conn_request_arrived(struct MHD_Connection *c)
 	struct conn *k = conn_of(c);
 	if (k && !k->busy) {
 		k->busy = true;
-		k->since_ns = mono_ns();
+		k->since_ns = rw_mono_ns();
 	}
 }
 
@@ -740,13 +733,13 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
 	if (k) {
 		k->busy = false;
 		k->served = true;
-		k->since_ns = mono_ns();
+		k->since_ns = rw_mono_ns();
 	}
 }
 
 static void sweep(struct rw_http *h)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = rw_mono_ns();
 	for (unsigned i = 0; i < h->n_conns; i++) {
 		struct conn *k = h->conns[i];
 		if (k->evicted)
@@ -956,7 +949,7 @@ int rw_http_start(struct rw_http **out, const struct rw_config *cfg, char *err, 
 	}
 	pthread_mutex_init(&h->mu, NULL);
 	h->wake_fd = -1;
-	h->cfg_interval_ms = h->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1000;
+	h->interval_ms = cfg->interval_ms ? cfg->interval_ms : 1000;
 	if ((rc = make_canned(h))) {
 		snprintf(err, errlen, "http: out of memory");
 		goto out;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rigwatch/clock.h"
 #include "rigwatch/httpget.h"
 
 int rw_httpget_target(const char *listen, char *host, size_t hostlen, char *port, size_t portlen)
@@ -48,9 +49,7 @@ int rw_httpget_target(const char *listen, char *host, size_t hostlen, char *port
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)(rw_mono_ns() / 1000000);
 }
 
 /* Wait for `events` on fd until the deadline: 1 ready, 0 timed out, negative errno. */

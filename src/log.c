@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
+
+#include "rigwatch/buf.h"
+#include "rigwatch/clock.h"
 
 #include "rigwatch/log.h"
 
@@ -73,160 +75,91 @@ void rw_log_set_output(FILE *out)
 	log_journal = is_journal(out ? out : stderr);
 }
 
-/* ---- one line in a fixed buffer: whatever does not fit is cut, the line is always terminated ---------------- */
+/* ---- one line ---------------------------------------------------------------------------------------------- */
 
-#define LINE_MAX_BYTES 2048
+/* Longest value written, in bytes before escaping: a line stays whole (and valid JSON) however long the input. */
+#define VALUE_MAX 1024
 
-struct line {
-	char buf[LINE_MAX_BYTES];
-	size_t len;
-	unsigned fields;
-};
-
-static void put(struct line *l, const char *s, size_t n)
+/* logfmt quotes a value that is empty or holds a blank, '=', '"' or a control character; here also one with bytes
+ * above ASCII, so that the quoting (rw_buf_json_string) makes any invalid UTF-8 valid. */
+static bool needs_quotes(const char *s, size_t n)
 {
-	/* two bytes kept back for "\n\0" */
-	if (n > sizeof l->buf - 2 - l->len)
-		n = sizeof l->buf - 2 - l->len;
-	memcpy(l->buf + l->len, s, n);
-	l->len += n;
-}
-
-static void puts_(struct line *l, const char *s) { put(l, s, strlen(s)); }
-
-/* Length of the well-formed UTF-8 sequence at p (1..4), or 0 where the bytes are not one (RFC 3629). */
-static size_t utf8_len(const unsigned char *p)
-{
-	unsigned char c = p[0];
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		unsigned char lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		unsigned char lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
-	}
-	return 0;
-}
-
-/* logfmt quotes a value that is empty or holds a blank, '=', '"' or a control character. */
-static bool needs_quotes(const char *s)
-{
-	if (!*s)
+	if (!n)
 		return true;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p <= ' ' || *p == '=' || *p == '"' || *p == 0x7f)
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c == '=' || c == '"' || c >= 0x7f)
 			return true;
+	}
 	return false;
 }
 
-/* A quoted string: the escapes of JSON, which logfmt readers (go-logfmt, Loki) accept too; invalid UTF-8 bytes
- * become U+FFFD so a JSON line stays valid. */
-static void put_quoted(struct line *l, const char *s)
+static void field(struct rw_buf *b, unsigned *nfields, const char *key, const char *value)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-
-	put(l, "\"", 1);
-	while (*p) {
-		unsigned char c = *p;
-		if (c >= 0x80) {
-			size_t n = utf8_len(p);
-			if (n) {
-				put(l, (const char *)p, n);
-				p += n;
-			} else {
-				put(l, "\xef\xbf\xbd", 3);
-				p++;
-			}
-			continue;
-		}
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
-			put(l, e, 2);
-		} else if (c == '\n') {
-			put(l, "\\n", 2);
-		} else if (c == '\t') {
-			put(l, "\\t", 2);
-		} else if (c == '\r') {
-			put(l, "\\r", 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-			put(l, e, 6);
-		} else {
-			put(l, (const char *)p, 1);
-		}
-		p++;
+	char cut[VALUE_MAX + 1];
+	size_t n = strlen(value);
+	if (n > VALUE_MAX) {
+		n = VALUE_MAX;
+		while (n && ((unsigned char)value[n] & 0xc0) == 0x80)   /* not inside a UTF-8 sequence */
+			n--;
+		memcpy(cut, value, n);
+		cut[n] = '\0';
+		value = cut;
 	}
-	put(l, "\"", 1);
-}
-
-static void field(struct line *l, const char *key, const char *value)
-{
-	if (l->fields++)
-		put(l, log_format == RW_LOG_JSON ? "," : " ", 1);
+	if ((*nfields)++)
+		rw_buf_putc(b, log_format == RW_LOG_JSON ? ',' : ' ');
 	if (log_format == RW_LOG_JSON) {
-		put(l, "\"", 1);
-		puts_(l, key);
-		put(l, "\":", 2);
-		put_quoted(l, value);
+		rw_buf_json_string(b, key);
+		rw_buf_putc(b, ':');
+		rw_buf_json_string(b, value);
 		return;
 	}
-	puts_(l, key);
-	put(l, "=", 1);
-	if (needs_quotes(value))
-		put_quoted(l, value);
+	rw_buf_puts(b, key);
+	rw_buf_putc(b, '=');
+	/* quoted with JSON's escapes, which logfmt readers (go-logfmt, Loki) accept; always valid UTF-8 */
+	if (needs_quotes(value, n))
+		rw_buf_json_string(b, value);
 	else
-		puts_(l, value);
-}
-
-/* RFC 3339 UTC with milliseconds, as Prometheus' own logs: 2026-11-30T06:41:18.123Z */
-static void timestamp(char *out, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (!gmtime_r(&ts.tv_sec, &tm))
-		memset(&tm, 0, sizeof tm);
-	size_t n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
+		rw_buf_append(b, value, n);
 }
 
 static void emit(enum rw_log_level level, const char *module, const char *msg, va_list *kv)
 {
-	struct line l;
-	char ts[40];
+	struct rw_buf b = RW_BUF_INIT;
+	struct rw_buf ts = RW_BUF_INIT;
+	unsigned nfields = 0;
 
-	l.len = 0;
-	l.fields = 0;
 	if (log_journal) {
 		char p[3] = { '<', level_prio[level], '>' };
-		put(&l, p, 3);
+		rw_buf_append(&b, p, 3);
 	}
 	if (log_format == RW_LOG_JSON)
-		put(&l, "{", 1);
-	timestamp(ts, sizeof ts);
-	field(&l, "ts", ts);
-	field(&l, "level", level_names[level]);
-	field(&l, "module", module);
-	field(&l, "msg", msg);
+		rw_buf_putc(&b, '{');
+	/* RFC 3339 UTC with milliseconds, as Prometheus' own logs: 2026-11-30T06:41:18.123Z */
+	rw_buf_rfc3339(&ts, rw_real_ns(), 3);
+	rw_buf_putc(&ts, '\0');
+	field(&b, &nfields, "ts", ts.err ? "" : ts.data);
+	field(&b, &nfields, "level", level_names[level]);
+	field(&b, &nfields, "module", module);
+	field(&b, &nfields, "msg", msg);
 	if (kv) {
 		const char *k, *v;
 		while ((k = va_arg(*kv, const char *)) != NULL) {
 			v = va_arg(*kv, const char *);
-			field(&l, k, v ? v : "");
+			field(&b, &nfields, k, v ? v : "");
 		}
 	}
 	if (log_format == RW_LOG_JSON)
-		put(&l, "}", 1);
-	l.buf[l.len++] = '\n';
-	l.buf[l.len] = '\0';
+		rw_buf_putc(&b, '}');
+	rw_buf_append(&b, "\n", 2);   /* with its NUL */
 	/* One fputs per line keeps lines whole when threads log at once (stdio locks the stream). */
-	fputs(l.buf, log_out ? log_out : stderr);
+	if (!b.err)
+		fputs(b.data, log_out ? log_out : stderr);
+	else
+		fprintf(log_out ? log_out : stderr, "level=%s module=%s msg=\"(out of memory)\"\n", level_names[level],
+			module);
+	rw_buf_free(&b);
+	rw_buf_free(&ts);
 }
 
 void rw_log(enum rw_log_level level, const char *module, const char *fmt, ...)

@@ -12,16 +12,15 @@
 
 #include "rigwatch/agent.h"
 #include "rigwatch/buildinfo.h"
+#include "rigwatch/cmd_list.h"
+#include "rigwatch/cmd_record.h"
+#include "rigwatch/cmd_replay.h"
+#include "rigwatch/cmd_top.h"
 #include "rigwatch/config.h"
 #include "rigwatch/fpbpf.h"
-#include "rigwatch/listview.h"
 #include "rigwatch/log.h"
 #include "rigwatch/model.h"
 #include "rigwatch/pmu.h"
-#include "rigwatch/score.h"
-#include "rigwatch/top.h"
-#include "rigwatch/trace.h"
-#include "rigwatch/vsource.h"
 #include "rigwatch/webconfig.h"
 
 #define EXIT_RUNTIME 1
@@ -298,18 +297,6 @@ static int cmd_run(struct cli *cli)
 	return 0;
 }
 
-static void header_line(struct rw_buf *out, const char *text, unsigned width)
-{
-	size_t n = strlen(text);
-	if (n > width && width > 1) {
-		rw_buf_append(out, text, width - 1);
-		rw_buf_puts(out, "~\n");
-	} else {
-		rw_buf_puts(out, text);
-		rw_buf_puts(out, "\n");
-	}
-}
-
 /* Commands that print for a person: the agent's info lines (what it found at start) are noise there, and under
  * top they would scribble over the screen. An explicit --log.level or log_level is kept. */
 static void quiet_logs(const struct cli *cli, enum rw_log_level level)
@@ -318,17 +305,10 @@ static void quiet_logs(const struct cli *cli, enum rw_log_level level)
 		rw_log_set_level(level);
 }
 
-/* `list`: the verdicts as a table fitted to the terminal (or as JSON), from the agent on the configured address
- * when one answers, else scored here over three readings one interval apart; the first line says which. */
 static int cmd_list(struct cli *cli)
 {
-	struct rw_vsource *src;
-	struct rw_buf json = RW_BUF_INIT, out = RW_BUF_INIT;
-	struct rw_list l;
 	char err[1024];
 	bool as_json = false;
-	int r;
-
 	if (cli->output) {
 		if (strcmp(cli->output, "json") && strcmp(cli->output, "table")) {
 			fprintf(stderr, "rigwatch: list --output: expected json or table, got \"%s\"\n", cli->output);
@@ -338,67 +318,25 @@ static int cmd_list(struct cli *cli)
 	}
 	quiet_logs(cli, RW_LOG_WARN);
 	install_signals();
-	/* Three readings when scoring here: rates need a delta, and counters open on the second look at a busy
-	 * target, so the third has a full interval of them. */
-	if ((r = rw_vsource_open(&src, &cli->cfg, cli->local, 3, &stop_requested, err, sizeof err)) < 0) {
+	int r = rw_cmd_list(&cli->cfg, cli->local, as_json, &stop_requested, stdout, err, sizeof err);
+	if (r < 0) {
 		rw_log_error("list", "%s", err);
 		return r == -ENOENT || r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 	}
-	if ((r = rw_vsource_fetch(src, &stop_requested, &json, err, sizeof err)) < 0 ||
-	    (r = rw_list_load(&l, json.data, json.len, err, sizeof err)) < 0) {
-		rw_log_error("list", "%s: %s", rw_vsource_describe(src), err);
-		rw_vsource_close(src);
-		rw_buf_free(&json);
-		return EXIT_RUNTIME;
-	}
-	if (as_json) {
-		/* the document as it came, inside a note of where it came from */
-		rw_buf_puts(&out, "{\"source\":");
-		rw_buf_json_string(&out, rw_vsource_is_agent(src) ? "agent" : "local");
-		rw_buf_puts(&out, ",\"describe\":");
-		rw_buf_json_string(&out, rw_vsource_describe(src));
-		rw_buf_puts(&out, ",\"verdicts\":");
-		while (json.len && (json.data[json.len - 1] == '\n' || json.data[json.len - 1] == ' '))
-			json.len--;
-		rw_buf_append(&out, json.data, json.len);
-		rw_buf_puts(&out, "}\n");
-	} else {
-		unsigned width = rw_term_width(STDOUT_FILENO);
-		char head[1024];
-		rw_list_sort(&l);
-		/* two header lines (where the verdicts come from; whose and when), each fitted to the width */
-		snprintf(head, sizeof head, "# %s", rw_vsource_describe(src));
-		header_line(&out, head, width);
-		snprintf(head, sizeof head, "# host %s, %s, %u targets", l.host[0] ? l.host : "?", l.time[0] ? l.time : "-",
-			 l.n);
-		header_line(&out, head, width);
-		rw_list_table(&l, width, 0, NULL, false, &out);
-	}
-	if (!out.err)
-		fwrite(out.data, 1, out.len, stdout);
-	rw_list_free(&l);
-	rw_buf_free(&json);
-	rw_buf_free(&out);
-	rw_vsource_close(src);
 	return 0;
 }
 
-/* `top`: a live view in the terminal until q. */
 static int cmd_top(struct cli *cli)
 {
-	struct rw_vsource *src;
 	char err[1024];
-	int r;
-
 	quiet_logs(cli, RW_LOG_ERROR);
 	install_signals();
-	if ((r = rw_vsource_open(&src, &cli->cfg, cli->local, 1, &stop_requested, err, sizeof err)) < 0) {
+	int r = rw_cmd_top(&cli->cfg, cli->local, &stop_requested, err, sizeof err);
+	if (r < 0) {
 		rw_log_error("top", "%s", err);
 		return r == -ENOENT || r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 	}
-	r = rw_top_run(src, &stop_requested, STDIN_FILENO, STDOUT_FILENO, cli->cfg.interval_ms);
-	rw_vsource_close(src);
-	return r < 0 ? EXIT_RUNTIME : 0;
+	return 0;
 }
 
 static int cmd_record(struct cli *cli)
@@ -413,8 +351,8 @@ static int cmd_record(struct cli *cli)
 		return EXIT_USAGE;
 	}
 	install_signals();
-	int r = rw_trace_record(&cli->cfg, cli->output, cli->cgroup, cli->duration_s, cli->label ? cli->label : "",
-				&stop_requested, err, sizeof err);
+	int r = rw_record(&cli->cfg, cli->output, cli->cgroup, cli->duration_s, cli->label ? cli->label : "",
+			   &stop_requested, err, sizeof err);
 	if (r < 0) {
 		fprintf(stderr, "rigwatch: %s\n", err);
 		return r == -ENOENT || r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rigwatch/buf.h"
 #include "rigwatch/config.h"
 #include "rigwatch/model.h"
 

@@ -183,24 +183,8 @@ uint64_t rw_pmu_scale(uint64_t raw, uint64_t enabled, uint64_t running)
 		return 0;
 	if (running >= enabled)
 		return raw;     /* never multiplexed (or clock skew): nothing to extrapolate */
-#ifdef __SIZEOF_INT128__
 	unsigned __int128 v = (unsigned __int128)raw * enabled / running;
 	return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
-#else
-	/* raw*enabled/running = q*enabled + r*enabled/running with q = raw/running, r < running < enabled. */
-	uint64_t q = raw / running, r = raw % running;
-	if (q != 0 && enabled > UINT64_MAX / q)
-		return UINT64_MAX;
-	uint64_t hi = q * enabled, lo = 0;
-	/* r*enabled may overflow: scale both down until it fits; loses only low bits of the remainder term. */
-	uint64_t e = enabled, d = running;
-	while (r != 0 && e > UINT64_MAX / r) {
-		e >>= 1;
-		d >>= 1;
-	}
-	lo = d ? r * e / d : 0;
-	return hi > UINT64_MAX - lo ? UINT64_MAX : hi + lo;
-#endif
 }
 
 /* "0-3,6,8-9" -> list. */
@@ -278,11 +262,14 @@ static int online_cpus(int **out, unsigned *n)
 	return 0;
 }
 
-int rw_pmu_cgroup_root(char *buf, size_t len)
+int rw_pmu_cgroup_root(const char *mountinfo, char *buf, size_t len)
 {
 	struct rw_cgroup_mounts m;
 	char err[256];
-	int r = rw_cgroup_mounts_detect("/proc/self/mountinfo", &m, err, sizeof err);
+	/* Zeroed first: a mountinfo that cannot be read leaves m as it was (-ENOENT from the parser, no cgroup2 mount,
+	 * still fills in a v1 perf_event hierarchy). */
+	memset(&m, 0, sizeof m);
+	int r = rw_cgroup_mounts_detect(mountinfo, &m, err, sizeof err);
 	/* A v1 perf_event hierarchy takes the controller away from v2: v2 directories then give ENOENT. */
 	const char *root = m.v1_perf_event[0] ? m.v1_perf_event : m.v2;
 	if (r < 0 && r != -ENOENT)
@@ -428,9 +415,13 @@ static void explain_hw(struct rw_pmu *pmu)
 }
 
 /* Per-CPU events on a cgroup need CAP_PERFMON/CAP_SYS_ADMIN or a low perf_event_paranoid: try one. */
-static void probe_cgroup_mode(struct rw_pmu *pmu)
+static void probe_cgroup_mode(struct rw_pmu *pmu, const char *cgroup_root)
 {
-	int r = rw_pmu_cgroup_root(pmu->cgroup_root, sizeof pmu->cgroup_root);
+	int r = 0;
+	if (!cgroup_root)
+		r = rw_pmu_cgroup_root("/proc/self/mountinfo", pmu->cgroup_root, sizeof pmu->cgroup_root);
+	else if ((size_t)snprintf(pmu->cgroup_root, sizeof pmu->cgroup_root, "%s", cgroup_root) >= sizeof pmu->cgroup_root)
+		r = -ENAMETOOLONG;
 	if (r < 0) {
 		pmu->cgroup_error = -r;
 		snprintf(pmu->cgroup_root, sizeof pmu->cgroup_root, "(no cgroup mount)");
@@ -455,6 +446,11 @@ static void probe_cgroup_mode(struct rw_pmu *pmu)
 }
 
 int rw_pmu_init(struct rw_pmu **out, const char *table_name)
+{
+	return rw_pmu_init_at(out, table_name, NULL);
+}
+
+int rw_pmu_init_at(struct rw_pmu **out, const char *table_name, const char *cgroup_root)
 {
 	struct rw_pmu *pmu;
 	int ret;
@@ -531,7 +527,7 @@ int rw_pmu_init(struct rw_pmu **out, const char *table_name)
 	}
 	explain_hw(pmu);
 	pfm_unload();
-	probe_cgroup_mode(pmu);
+	probe_cgroup_mode(pmu, cgroup_root);
 
 	if (!pmu->hw_available && __atomic_exchange_n(&hw_unavailable_logged, 1, __ATOMIC_RELAXED) == 0)
 		rw_log_info("pmu", "hardware counters unavailable (%s): counting software events only",

@@ -594,12 +594,10 @@ static int scan(const struct rw_procscan_rules *rules, const char *proc_root, FI
 					first = false;
 			if (!first)
 				continue;
-			unsigned before = conns;
 			snprintf(path, sizeof(path), "%s/%d/net/tcp", proc_root, (int)procs[i].pid);
 			conns += match_tcp(rules, path, socks, nsocks, procs);
 			snprintf(path, sizeof(path), "%s/%d/net/tcp6", proc_root, (int)procs[i].pid);
 			conns += match_tcp(rules, path, socks, nsocks, procs);
-			(void)before;
 		}
 	}
 

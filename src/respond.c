@@ -16,7 +16,6 @@
 #include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rigwatch/buf.h"
+#include "rigwatch/clock.h"
 #include "rigwatch/fpprobe.h"
 #include "rigwatch/log.h"
 #include "rigwatch/respond.h"
@@ -114,13 +115,6 @@ static const char *const action_names[] = { "none", "dry-run", "frozen", "killed
 const char *rw_action_state_name(enum rw_action_state s)
 {
 	return (unsigned)s < sizeof action_names / sizeof action_names[0] ? action_names[s] : "?";
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ---------------------------------------------------------------- paths */
@@ -616,10 +610,10 @@ static int events_value(int dfd, const char *key)
  * -ETIMEDOUT or -errno. */
 static int wait_events(int dfd, const char *key, int want, unsigned timeout_ms, unsigned *waited_ms)
 {
-	uint64_t start = mono_ms();
+	uint64_t start = rw_mono_ns() / 1000000u;
 	for (;;) {
 		int v = events_value(dfd, key);
-		uint64_t el = mono_ms() - start;
+		uint64_t el = (rw_mono_ns() / 1000000u) - start;
 		if (waited_ms)
 			*waited_ms = (unsigned)el;
 		if (gone_errno(v))
@@ -801,7 +795,7 @@ static unsigned signal_subtree(int dfd, pid_t *a, pid_t *b, int depth)
 
 int rw_respond_kill(int dfd, enum rw_kill_method how, char *detail, size_t len)
 {
-	uint64_t start = mono_ms();
+	uint64_t start = rw_mono_ns() / 1000000u;
 	unsigned waited = 0, sent = 0, passes = 0;
 	bool used_kill_file = false;
 	int ret;
@@ -836,7 +830,7 @@ int rw_respond_kill(int dfd, enum rw_kill_method how, char *detail, size_t len)
 	for (;;) {
 		sent += signal_subtree(dfd, a, b, 0);
 		passes++;
-		unsigned el = (unsigned)(mono_ms() - start);
+		unsigned el = (unsigned)((rw_mono_ns() / 1000000u) - start);
 		unsigned left = el >= ACT_WAIT_MS ? 0 : ACT_WAIT_MS - el;
 		ret = wait_events(dfd, "populated", 0, left < 50 ? left : 50, NULL);
 		if (ret != -ETIMEDOUT || left == 0)
@@ -844,7 +838,7 @@ int rw_respond_kill(int dfd, enum rw_kill_method how, char *detail, size_t len)
 	}
 	free(a);
 	free(b);
-	waited = (unsigned)(mono_ms() - start);
+	waited = (unsigned)((rw_mono_ns() / 1000000u) - start);
 	if (ret == 0 || ret == RW_RESPOND_VANISHED)
 		snprintf(detail, len, "%sSIGKILL to %u processes in %u passes; %s after %u ms",
 			 used_kill_file ? "cgroup.kill, then " : "", sent, passes,
@@ -854,64 +848,20 @@ int rw_respond_kill(int dfd, enum rw_kill_method how, char *detail, size_t len)
 			 used_kill_file ? "cgroup.kill, then " : "", sent, passes, waited, strerror(-ret));
 	return ret;
 }
-struct sbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void sb_raw(struct sbuf *s, const char *t, size_t n)
-{
-	if (s->len + n >= s->cap)
-		n = s->len + 1 < s->cap ? s->cap - s->len - 1 : 0;
-	memcpy(s->p + s->len, t, n);
-	s->len += n;
-	s->p[s->len] = '\0';
-}
-
-__attribute__((format(printf, 2, 3))) static void sb_fmt(struct sbuf *s, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		sb_raw(s, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-static void sb_str(struct sbuf *s, const char *t)
-{
-	sb_raw(s, "\"", 1);
-	for (const unsigned char *c = (const unsigned char *)t; *c; c++) {
-		if (*c == '"' || *c == '\\') {
-			char e[2] = { '\\', (char)*c };
-			sb_raw(s, e, 2);
-		} else if (*c < 0x20) {
-			sb_fmt(s, "\\u%04x", *c);
-		} else {
-			sb_raw(s, (const char *)c, 1);
-		}
-	}
-	sb_raw(s, "\"", 1);
-}
-
-static void sb_kv(struct sbuf *s, bool *first, const char *k, const char *v)
+static void json_kv(struct rw_buf *b, bool *first, const char *k, const char *v)
 {
 	if (!v[0])
 		return;
-	sb_fmt(s, "%s\"%s\":", *first ? "" : ",", k);
-	sb_str(s, v);
+	rw_buf_printf(b, "%s\"%s\":", *first ? "" : ",", k);
+	rw_buf_json_string(b, v);
 	*first = false;
 }
 
-static void sb_time(struct sbuf *s, uint64_t ns)
+static void json_time(struct rw_buf *b, uint64_t ns)
 {
-	time_t sec = (time_t)(ns / NS_PER_S);
-	struct tm tm;
-	char buf[40];
-	gmtime_r(&sec, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-	sb_fmt(s, "\"%s.%03uZ\"", buf, (unsigned)(ns % NS_PER_S / 1000000u));
+	rw_buf_putc(b, '"');
+	rw_buf_rfc3339(b, ns, 3);
+	rw_buf_putc(b, '"');
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -933,74 +883,74 @@ static int write_all(int fd, const char *p, size_t n)
 static int audit(struct rw_respond *r, const struct rw_report_target *t, uint64_t now_ns, const char *action,
 		 const char *result, const char *detail, const char *interval_check, const char *recheck)
 {
-	char line[AUDIT_LINE_MAX], q[32];
-	struct sbuf s = { line, 0, sizeof line };
+	char q[32];
+	struct rw_buf s = RW_BUF_INIT;
 	const struct rw_identity *id = &t->sample.identity;
 	const struct rw_verdict_state *v = &t->verdict;
 	bool first = true;
 
 	if (r->audit_fd < 0)
 		return -EBADF;
-	line[0] = '\0';
-	sb_raw(&s, "{\"time\":", 8);
-	sb_time(&s, now_ns);
-	sb_raw(&s, ",\"target\":{\"cgroup\":", 20);
-	sb_str(&s, t->sample.cgroup);
-	sb_fmt(&s, ",\"cgroup_id\":%llu},\"identity\":{", (unsigned long long)t->sample.cgroup_id);
-	sb_kv(&s, &first, "kind", rw_workload_kind_name(id->kind));
-	sb_kv(&s, &first, "runtime", id->runtime);
-	sb_kv(&s, &first, "id", id->id);
-	sb_kv(&s, &first, "name", id->name);
-	sb_kv(&s, &first, "pod_uid", id->pod_uid);
-	sb_kv(&s, &first, "slurm_job", id->slurm_job);
-	sb_kv(&s, &first, "unit", id->unit);
+	rw_buf_puts(&s, "{\"time\":");
+	json_time(&s, now_ns);
+	rw_buf_puts(&s, ",\"target\":{\"cgroup\":");
+	rw_buf_json_string(&s, t->sample.cgroup);
+	rw_buf_printf(&s, ",\"cgroup_id\":%llu},\"identity\":{", (unsigned long long)t->sample.cgroup_id);
+	json_kv(&s, &first, "kind", rw_workload_kind_name(id->kind));
+	json_kv(&s, &first, "runtime", id->runtime);
+	json_kv(&s, &first, "id", id->id);
+	json_kv(&s, &first, "name", id->name);
+	json_kv(&s, &first, "pod_uid", id->pod_uid);
+	json_kv(&s, &first, "slurm_job", id->slurm_job);
+	json_kv(&s, &first, "unit", id->unit);
 	rw_format_q16(v->score_q16, q, sizeof q);
-	sb_fmt(&s, "},\"evidence\":{\"score\":%s,\"verdict\":\"%s\",\"intervals\":%u,\"since\":", q,
-	       rw_verdict_name(v->verdict), v->intervals_in_verdict);
-	sb_time(&s, v->since_ns);
-	sb_raw(&s, ",\"sources\":[", 12);
+	rw_buf_printf(&s, "},\"evidence\":{\"score\":%s,\"verdict\":\"%s\",\"intervals\":%u,\"since\":", q,
+		      rw_verdict_name(v->verdict), v->intervals_in_verdict);
+	json_time(&s, v->since_ns);
+	rw_buf_puts(&s, ",\"sources\":[");
 	first = true;
 	for (unsigned i = 0; i < RW_SRC_COUNT; i++) {
 		if (v->sources_used & RW_SRC_BIT(i)) {
-			sb_fmt(&s, "%s\"%s\"", first ? "" : ",", rw_source_name(i));
+			rw_buf_printf(&s, "%s\"%s\"", first ? "" : ",", rw_source_name(i));
 			first = false;
 		}
 	}
-	sb_raw(&s, "],\"reasons\":[", 13);
+	rw_buf_puts(&s, "],\"reasons\":[");
 	for (unsigned i = 0; i < v->n_reasons && i < RW_REASONS_MAX; i++) {
 		const struct rw_reason *re = &v->reasons[i];
 		rw_format_q16(re->value_q16, q, sizeof q);
-		sb_fmt(&s, "%s{\"source\":\"%s\",\"feature\":", i ? "," : "", rw_source_name(re->source));
-		sb_str(&s, re->feature);
-		sb_fmt(&s, ",\"value\":%s,\"detail\":", q);
-		sb_str(&s, re->detail);
-		sb_raw(&s, "}", 1);
+		rw_buf_printf(&s, "%s{\"source\":\"%s\",\"feature\":", i ? "," : "", rw_source_name(re->source));
+		rw_buf_json_string(&s, re->feature);
+		rw_buf_printf(&s, ",\"value\":%s,\"detail\":", q);
+		rw_buf_json_string(&s, re->detail);
+		rw_buf_putc(&s, '}');
 	}
-	sb_fmt(&s, "]},\"mode\":\"%s\",\"action\":", rw_response_mode_name(r->mode));
-	sb_str(&s, action);
-	sb_raw(&s, ",\"result\":", 10);
-	sb_str(&s, result);
-	sb_raw(&s, ",\"detail\":", 10);
-	sb_str(&s, detail ? detail : "");
-	sb_raw(&s, ",\"checks\":{\"interval\":", 22);
-	sb_str(&s, interval_check ? interval_check : "");
-	sb_raw(&s, ",\"recheck\":", 11);
-	sb_str(&s, recheck ? recheck : "");
-	sb_raw(&s, "}", 1);
-	/* a truncated line would not be JSON: cut it to a closed, minimal one */
-	if (s.len + 3 >= s.cap) {
-		s.len = 0;
-		sb_raw(&s, "{\"time\":", 8);
-		sb_time(&s, now_ns);
-		sb_fmt(&s, ",\"target\":{\"cgroup_id\":%llu},\"action\":", (unsigned long long)t->sample.cgroup_id);
-		sb_str(&s, action);
-		sb_raw(&s, ",\"result\":", 10);
-		sb_str(&s, result);
-		sb_raw(&s, ",\"detail\":\"line too long\"", 26);
+	rw_buf_printf(&s, "]},\"mode\":\"%s\",\"action\":", rw_response_mode_name(r->mode));
+	rw_buf_json_string(&s, action);
+	rw_buf_puts(&s, ",\"result\":");
+	rw_buf_json_string(&s, result);
+	rw_buf_puts(&s, ",\"detail\":");
+	rw_buf_json_string(&s, detail ? detail : "");
+	rw_buf_puts(&s, ",\"checks\":{\"interval\":");
+	rw_buf_json_string(&s, interval_check ? interval_check : "");
+	rw_buf_puts(&s, ",\"recheck\":");
+	rw_buf_json_string(&s, recheck ? recheck : "");
+	rw_buf_putc(&s, '}');
+	/* past AUDIT_LINE_MAX, a closed, minimal line instead */
+	if (s.len + 3 >= AUDIT_LINE_MAX) {
+		rw_buf_reset(&s);
+		rw_buf_puts(&s, "{\"time\":");
+		json_time(&s, now_ns);
+		rw_buf_printf(&s, ",\"target\":{\"cgroup_id\":%llu},\"action\":", (unsigned long long)t->sample.cgroup_id);
+		rw_buf_json_string(&s, action);
+		rw_buf_puts(&s, ",\"result\":");
+		rw_buf_json_string(&s, result);
+		rw_buf_puts(&s, ",\"detail\":\"line too long\"");
 	}
-	sb_raw(&s, "}\n", 2);
+	rw_buf_puts(&s, "}\n");
 
-	int ret = write_all(r->audit_fd, line, s.len);
+	int ret = s.err ? s.err : write_all(r->audit_fd, s.data, s.len);
+	rw_buf_free(&s);
 	if (ret == 0 && fsync(r->audit_fd) < 0)
 		ret = -errno;
 	if (ret < 0)
@@ -1251,13 +1201,6 @@ static int cpu_usage_usec(int dfd, uint64_t *out)
 	return 0;
 }
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* utime + stime of a process (or thread) in microseconds, and its start time in clock ticks since boot. */
 static int proc_stat_times(const char *proc_root, long pid, uint64_t *cpu_usec, uint64_t *start_ticks)
 {
@@ -1304,12 +1247,12 @@ static bool fresh_evidence(const struct rw_respond *r, uint64_t id, int dfd, lon
 		return false;
 	}
 	ret = dfd >= 0 ? cpu_usage_usec(dfd, &c0) : proc_stat_times(r->proc_root, pid, &c0, NULL);
-	t0 = mono_us();
+	t0 = rw_mono_ns() / 1000u;
 	if (ret == 0)
 		ret = r->recheck.read_fp(r->recheck.arg, id, tids, n, RW_RESPOND_RECHECK_MS, &fp);
 	if (ret == 0)
 		ret = dfd >= 0 ? cpu_usage_usec(dfd, &c1) : proc_stat_times(r->proc_root, pid, &c1, NULL);
-	t1 = mono_us();
+	t1 = rw_mono_ns() / 1000u;
 	if (ret < 0) {
 		snprintf(text, len, "fresh read failed: %s", strerror(-ret));
 		return false;

@@ -9,8 +9,7 @@
 
 #include "trace.pb-c.h"
 
-#include "rigwatch/agent.h"
-#include "rigwatch/pmu.h"
+#include "rigwatch/events.h"
 #include "rigwatch/trace.h"
 
 #ifndef RW_VERSION
@@ -202,24 +201,6 @@ static void to_msg(const struct rw_sample *in, struct sample_msg *m)
 	m->s.ind = &m->ind;
 }
 
-int rw_trace_encode(const struct rw_sample *s, uint8_t *buf, size_t len)
-{
-	struct sample_msg *m = malloc(sizeof(*m));
-	int rc = -ENOMEM;
-	if (!m)
-		return rc;
-	to_msg(s, m);
-	size_t n = rigwatch__trace__sample__get_packed_size(&m->s);
-	rc = -ENOSPC;
-	if (n + 10 <= len) {
-		size_t h = put_varint(buf, n);
-		rigwatch__trace__sample__pack(&m->s, buf + h);
-		rc = (int)(h + n);
-	}
-	free(m);
-	return rc;
-}
-
 static void from_msg(const Rigwatch__Trace__Sample *m, struct rw_sample *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -317,12 +298,6 @@ static void from_msg(const Rigwatch__Trace__Sample *m, struct rw_sample *out)
 
 /* ---- writer ---- */
 
-/* Kept here rather than taken from the events module so a trace can be written and read without it. */
-static const char *const role_names[RW_CTR_COUNT] = {
-	"instructions", "cycles", "llc_misses", "branch_misses", "fp_scalar_double", "fp_128_packed_double",
-	"fp_256_packed_double", "fp_simd", "crypto", "task_clock", "context_switches", "page_faults",
-};
-
 static int write_all(struct rw_trace_writer *w, const void *p, size_t n)
 {
 	if (fwrite(p, 1, n, w->f) != n)
@@ -370,7 +345,8 @@ int rw_trace_writer_open(struct rw_trace_writer *w, const char *path, const stru
 	for (unsigned i = 0; i < ne; i++) {
 		rigwatch__trace__event__init(&ev[i]);
 		ev[i].role = h->events[i].role;
-		ev[i].role_name = (char *)(h->events[i].role < RW_CTR_COUNT ? role_names[h->events[i].role] : "");
+		/* the names /metrics uses for the same counters */
+		ev[i].role_name = (char *)(h->events[i].role < RW_CTR_COUNT ? rw_counter_role_name(h->events[i].role) : "");
 		ev[i].name = (char *)h->events[i].name;
 		evp[i] = &ev[i];
 	}
@@ -567,6 +543,11 @@ int rw_trace_next(struct rw_trace_reader *r, struct rw_sample *s, char *err, siz
 	}
 	from_msg(m, s);
 	rigwatch__trace__sample__free_unpacked(m, NULL);
+	if (s->cgroup_id == 0) {
+		snprintf(err, errlen, "%s: offset %llu: sample with cgroup_id 0, which no target has; %llu whole samples "
+			 "before it", r->path, (unsigned long long)r->offset, (unsigned long long)r->samples);
+		return -EINVAL;
+	}
 	r->offset = (uint64_t)ftello(r->f);
 	r->samples++;
 	return 1;
@@ -580,78 +561,4 @@ void rw_trace_reader_close(struct rw_trace_reader *r)
 	free(r->buf);
 	r->buf = NULL;
 	r->cap = 0;
-}
-
-/* ---- recording ---- */
-
-struct record_ctx {
-	struct rw_trace_writer w;
-	int error;
-};
-
-static int record_sample(const struct rw_sample *s, void *arg)
-{
-	struct record_ctx *c = arg;
-	int rc = rw_trace_write(&c->w, s);
-	if (rc == 0)
-		rc = rw_trace_flush(&c->w);
-	if (rc < 0)
-		c->error = rc;
-	return rc;
-}
-
-int rw_trace_record(const struct rw_config *cfg, const char *output, const char *cgroup, uint32_t duration_s,
-		    const char *label, volatile sig_atomic_t *stop, char *err, size_t errlen)
-{
-	struct rw_agent *a = NULL;
-	struct rw_trace_header *h = malloc(sizeof(*h));
-	struct record_ctx *c = calloc(1, sizeof(*c));
-	volatile sig_atomic_t never = 0;
-	int rc = -ENOMEM;
-
-	if (!h || !c) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	if ((rc = rw_agent_open(&a, cfg, 0, err, errlen)) < 0)
-		goto out;
-	rw_trace_header_init(h, cfg->interval_ms, label);
-	const struct rw_pmu *pmu = rw_agent_pmu(a);
-	if (pmu) {
-		struct rw_pmu_event_info ev[RW_CTR_COUNT];
-		unsigned n = rw_pmu_events(pmu, ev, RW_CTR_COUNT);
-		copy_str(h->pmu, sizeof(h->pmu), rw_pmu_core_name(pmu));
-		for (unsigned i = 0; i < n && i < RW_CTR_COUNT; i++) {
-			if (ev[i].status != RW_EV_OK)
-				continue;
-			h->events[h->n_events].role = ev[i].role;
-			copy_str(h->events[h->n_events].name, sizeof(h->events[0].name), ev[i].name);
-			h->n_events++;
-		}
-	}
-	if (cgroup) {
-		copy_str(h->cgroup, sizeof(h->cgroup), cgroup);
-		rw_agent_only_cgroup(a, cgroup);
-	}
-	if ((rc = rw_trace_writer_open(&c->w, output, h, err, errlen)) < 0)
-		goto out;
-	rw_agent_on_sample(a, record_sample, c);
-	uint64_t intervals = duration_s ? ((uint64_t)duration_s * 1000 + cfg->interval_ms - 1) / cfg->interval_ms : 0;
-	/* one more interval than asked: the first one only primes the deltas */
-	rc = rw_agent_run(a, stop ? stop : &never, intervals ? intervals + 1 : 0);
-	if (c->error)
-		rc = c->error;
-	if (rc < 0)
-		snprintf(err, errlen, "%s: %s", output, strerror(-rc));
-	int rc2 = rw_trace_writer_close(&c->w);
-	if (rc == 0 && rc2 < 0) {
-		rc = rc2;
-		snprintf(err, errlen, "%s: %s", output, strerror(-rc));
-	}
-out:
-	if (a)
-		rw_agent_close(a);
-	free(h);
-	free(c);
-	return rc;
 }

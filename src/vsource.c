@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rigwatch/agent.h"
+#include "rigwatch/exposition.h"
 #include "rigwatch/httpget.h"
 #include "rigwatch/vsource.h"
 

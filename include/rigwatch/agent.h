@@ -6,7 +6,6 @@
 
 #include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "rigwatch/config.h"
 #include "rigwatch/report.h"
@@ -43,11 +42,7 @@ int rw_agent_run(struct rw_agent *a, volatile sig_atomic_t *stop, uint64_t max_i
 /* The report of the latest interval. */
 const struct rw_report *rw_agent_report(const struct rw_agent *a);
 
-/* The trace header facts: cgroup2 root, PMU name, table. */
-const char *rw_agent_cgroup_root(const struct rw_agent *a);
+/* The counters in use, for the trace header: PMU name and events. */
 const struct rw_pmu *rw_agent_pmu(const struct rw_agent *a);
-
-/* `rigwatch list`: print the report as a table. */
-void rw_agent_print_table(const struct rw_report *r, FILE *out);
 
 #endif

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rigwatch/buf.h"
+
 #define RW_CONFIG_MAX_GLOBS 32
 #define RW_CONFIG_GLOB_LEN  256
 #define RW_CONFIG_PATH_LEN  512
@@ -95,7 +97,6 @@ const char *rw_response_mode_name(enum rw_response_mode mode);
 
 /* Decimal "0.05", "1", "2.5" to Q16.16, rounding to nearest; -EINVAL on junk or overflow. */
 int rw_parse_q16(const char *text, int32_t *out);
-/* Q16.16 to a decimal string with up to 4 fraction digits, trailing zeros trimmed ("0.05", "1"). */
-void rw_format_q16(int32_t v, char *buf, size_t len);
+/* Its inverse, rw_format_q16, is in buf.h. */
 
 #endif

@@ -3,7 +3,7 @@
 #ifndef RIGWATCH_HTTPGET_H
 #define RIGWATCH_HTTPGET_H
 
-#include "rigwatch/exposition.h"   /* struct rw_buf */
+#include "rigwatch/buf.h"
 
 #define RW_HTTPGET_MAX_BODY (64u << 20)
 

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "rigwatch/exposition.h"
+#include "rigwatch/buf.h"
 #include "rigwatch/json.h"
 
 struct rw_list_row {

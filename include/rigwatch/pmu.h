@@ -35,6 +35,10 @@ struct rw_pmu_event_info {
  * the kernel which events it accepts. Never fails for a missing PMU: *out then counts software events only.
  * Returns 0, -ENOMEM, or -EINVAL for an unknown table_name. */
 int rw_pmu_init(struct rw_pmu **out, const char *table_name);
+/* The same, with perf's cgroup mode tried on `cgroup_root` (the directory whose descendants will be counted: the
+ * agent's cgroup2 root or v1 perf_event mount) instead of the one rw_pmu_cgroup_root finds in this host's
+ * mountinfo; NULL for that. */
+int rw_pmu_init_at(struct rw_pmu **out, const char *table_name, const char *cgroup_root);
 void rw_pmu_free(struct rw_pmu *pmu);
 
 const char *rw_pmu_core_name(const struct rw_pmu *pmu);   /* libpfm4 core PMU name, or "none" */
@@ -48,8 +52,9 @@ unsigned rw_pmu_fds_per_group(const struct rw_pmu *pmu); /* file descriptors one
 unsigned rw_pmu_events(const struct rw_pmu *pmu, struct rw_pmu_event_info *out, unsigned max);
 
 /* The directory that perf's cgroup mode works on: the v1 perf_event mount when perf_event is bound to v1,
- * else the cgroup2 mount (from /proc/self/mountinfo). Returns 0 or -ENOENT (none), -ENAMETOOLONG. */
-int rw_pmu_cgroup_root(char *buf, size_t len);
+ * else the cgroup2 mount, from a mountinfo file (normally /proc/self/mountinfo). Returns 0, -ENOENT (none, or
+ * the file does not exist), -ENAMETOOLONG, or another negative errno when the file cannot be read. */
+int rw_pmu_cgroup_root(const char *mountinfo, char *buf, size_t len);
 
 /* Open counters for the cgroup whose directory fd is `cgroup_fd` (cgroup2 or v1 perf_event directory).
  * Per online CPU: one group per table group with accepted events, plus one software group; every member is

@@ -66,7 +66,7 @@ struct rw_proc_origin {
 /* Indicator scan of the target's processes. */
 struct rw_indicator_evidence {
 	uint32_t rule_hits;       /* bit per rule kind matched (procscan's RW_IND_* bits) */
-	uint16_t matches;         /* rules matched, all processes */
+	uint16_t matches;         /* rules matched, all processes, pool connections included */
 	uint16_t pool_connections;/* TCP connections to pool ports */
 	uint16_t processes;       /* processes scanned */
 	uint16_t n_origin;

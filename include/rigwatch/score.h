@@ -1,11 +1,10 @@
-/* score: the one path from a sample to a verdict, shared by the live agent and `rigwatch replay`:
+/* score: the one path from a sample to a verdict, shared by the live agent and `rigwatch replay` (cmd_replay.c):
  * features (with the target's window) -> model -> verdict tracker. Owns the per-target state, keyed by cgroup id. */
 #ifndef RIGWATCH_SCORE_H
 #define RIGWATCH_SCORE_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "rigwatch/config.h"
 #include "rigwatch/features.h"
@@ -34,7 +33,8 @@ int rw_scorer_init(struct rw_scorer *sc, const struct rw_config *cfg, const stru
 void rw_scorer_free(struct rw_scorer *sc);
 
 /* Score one sample of one target: features, model, tracker. Copies the target's verdict state to *out (may be
- * NULL). Returns 1 when the verdict changed (a new target's first interval counts), 0 if not, -ENOMEM. */
+ * NULL). Returns 1 when the verdict changed (a new target's first interval counts), 0 if not, -ENOMEM, or -EINVAL
+ * for cgroup id 0, which no target has. */
 int rw_scorer_score(struct rw_scorer *sc, const struct rw_sample *s, struct rw_verdict_state *out);
 
 /* Hold a known target's verdict as it is (see rw_verdict_update), or release it. Unknown ids are ignored. */
@@ -45,18 +45,5 @@ const struct rw_score_target *rw_scorer_find(const struct rw_scorer *sc, uint64_
 
 /* Forget targets not scored since before_ns (vanished cgroups). Returns how many were dropped. */
 size_t rw_scorer_expire(struct rw_scorer *sc, uint64_t before_ns);
-
-/* One verdict state as a JSON object (no newline), the shape of a /verdicts target minus identity:
- * {"time","cgroup","cgroup_id","verdict","previous","score","sources","reasons","first_seen","since"}. */
-void rw_verdict_json(FILE *out, const struct rw_sample *s, const struct rw_verdict_state *v, enum rw_verdict prev);
-
-/* Replay a trace: score every sample with a fresh scorer and print each verdict change as one JSON line to out.
- * Returns 0, or -EINVAL/-errno with "FILE: offset N: ..." in err after the changes of every whole sample before
- * the damage were printed. */
-int rw_replay_file(const char *path, const struct rw_config *cfg, const struct rw_model *m, FILE *out, char *err,
-		   size_t errlen);
-
-/* RFC 3339 UTC with milliseconds: "2026-05-01T12:00:00.123Z". */
-void rw_format_time_ns(uint64_t ns, char *buf, size_t len);
 
 #endif

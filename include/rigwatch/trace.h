@@ -5,7 +5,6 @@
 #ifndef RIGWATCH_TRACE_H
 #define RIGWATCH_TRACE_H
 
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,21 +68,9 @@ struct rw_trace_reader {
 /* Open path and read its header. Errors (not a trace, truncated/corrupt header) name the file and offset. */
 int rw_trace_reader_open(struct rw_trace_reader *r, const char *path, struct rw_trace_header *h, char *err,
 			 size_t errlen);
-/* Next sample: 1 with *s filled, 0 at a clean end of file, -EINVAL for a truncated or corrupt record
- * ("FILE: offset N: ..."), -errno for I/O errors. */
+/* Next sample: 1 with *s filled, 0 at a clean end of file, -EINVAL for a truncated or corrupt record, a sample
+ * with cgroup_id 0 included ("FILE: offset N: ..."), -errno for I/O errors. */
 int rw_trace_next(struct rw_trace_reader *r, struct rw_sample *s, char *err, size_t errlen);
 void rw_trace_reader_close(struct rw_trace_reader *r);
-
-/* `rigwatch record`: run the sampling loop (no scoring, no HTTP) and write every sample of every target, or of
- * the target whose relative path equals `cgroup` (NULL for all), to `output`, flushed each interval, for
- * `duration_s` seconds (0: until *stop is set). Returns 0, -ENOENT without a cgroup2 mount, or -errno, with a
- * message in err. */
-struct rw_config;
-int rw_trace_record(const struct rw_config *cfg, const char *output, const char *cgroup, uint32_t duration_s,
-		    const char *label, volatile sig_atomic_t *stop, char *err, size_t errlen);
-
-/* In-memory encoding of one sample record (varint length + Sample message), exposed for tests and fuzzing.
- * rw_trace_encode returns bytes written into buf, or -ENOSPC. */
-int rw_trace_encode(const struct rw_sample *s, uint8_t *buf, size_t len);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 
 #include "rigwatch/config.h"
-#include "rigwatch/exposition.h"
+#include "rigwatch/buf.h"
 
 struct rw_vsource;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "rigwatch/json.h"
 #include "rigwatch/log.h"
 #include "rw_test.h"
 
@@ -109,18 +110,32 @@ static void test_levels_and_parse(void)
 	fclose(out);
 }
 
+/* Values are cut at 1024 bytes (on a UTF-8 boundary) before escaping, so a line is always whole: one line, and in
+ * JSON a valid document. */
 static void test_long_line(void)
 {
-	char big[5000];
+	static char big[5000];
 	CU_ASSERT_EQUAL_FATAL(setup(), 0);
 	memset(big, '"', sizeof big - 1);   /* every byte doubles when escaped */
 	big[sizeof big - 1] = '\0';
 	rw_log_kv(RW_LOG_INFO, "agent", big, "k", big, NULL);
 	const char *l = logged();
 	size_t n = strlen(l);
-	CU_ASSERT(n > 1000 && n <= 2048);
+	CU_ASSERT(n > 4096 && n < 4096 + 200);
 	CU_ASSERT_EQUAL(l[n - 1], '\n');
 	CU_ASSERT_PTR_NULL(memchr(l, '\n', n - 1));
+
+	memset(big, 'a', sizeof big - 1);
+	memcpy(big + 1023, "\xc3\xa9", 2);   /* a two-byte character across the cut */
+	rw_log_set_format(RW_LOG_JSON);
+	rw_log_kv(RW_LOG_INFO, "agent", big, NULL);
+	l = logged();
+	struct rw_json_doc d;
+	char err[128] = "";
+	CU_ASSERT_EQUAL_FATAL(rw_json_parse(l, strlen(l), &d, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(strlen(rw_json_get_str(d.root, "msg", "")), 1023);
+	rw_json_free(&d);
+	rw_log_set_format(RW_LOG_LOGFMT);
 	fclose(out);
 }
 

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "rigwatch/cmd_replay.h"
 #include "rigwatch/config.h"
 #include "rigwatch/model.h"
 #include "rigwatch/score.h"

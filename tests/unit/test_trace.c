@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rigwatch/cmd_replay.h"
+#include "rigwatch/events.h"
 #include "rigwatch/score.h"
 #include "rigwatch/trace.h"
 #include "rw_test.h"
@@ -66,6 +68,9 @@ static void path_of(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/%s", dir, name);
 }
 
+/* The miner's cgroup name when not NULL: cgroup names are bytes, not necessarily UTF-8. */
+static const char *miner_cgroup;
+
 /* Write n samples alternating between a miner (id 7) and a benign target (id 8); returns the record offsets. */
 static void write_trace(const char *path, unsigned n, uint64_t *offsets)
 {
@@ -82,6 +87,8 @@ static void write_trace(const char *path, unsigned n, uint64_t *offsets)
 		if (offsets)
 			offsets[i] = w.offset;
 		make_sample(&s, 7 + i % 2, i / 2, i % 2 == 0);
+		if (miner_cgroup && i % 2 == 0)
+			snprintf(s.cgroup, sizeof(s.cgroup), "%s", miner_cgroup);
 		CU_ASSERT_EQUAL(rw_trace_write(&w, &s), 0);
 		CU_ASSERT_EQUAL(rw_trace_flush(&w), 0);
 	}
@@ -114,6 +121,67 @@ static void test_round_trip(void)
 	}
 	CU_ASSERT_EQUAL(rw_trace_next(&r, &s, err, sizeof(err)), 0);
 	rw_trace_reader_close(&r);
+}
+
+/* The header names each counter as /metrics does (rigwatch_counter_total{event=...}): one name per counter. */
+static void test_header_role_names(void)
+{
+	char path[256];
+	struct rw_trace_writer w;
+	struct rw_trace_header h;
+	path_of(path, sizeof(path), "roles.trace");
+	rw_trace_header_init(&h, 1000, "roles");
+	h.n_events = 2;
+	h.events[0].role = RW_CTR_FP_128_PACKED_DOUBLE;
+	strcpy(h.events[0].name, "fp_arith_inst_retired.128b_packed_double");
+	h.events[1].role = RW_CTR_FP_256_PACKED_DOUBLE;
+	strcpy(h.events[1].name, "fp_arith_inst_retired.256b_packed_double");
+	CU_ASSERT_EQUAL_FATAL(rw_trace_writer_open(&w, path, &h, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(rw_trace_writer_close(&w), 0);
+	FILE *f = fopen(path, "rb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	char buf[4096];
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	for (int role = RW_CTR_FP_128_PACKED_DOUBLE; role <= RW_CTR_FP_256_PACKED_DOUBLE; role++) {
+		const char *name = rw_counter_role_name((enum rw_counter_role)role);
+		CU_ASSERT_PTR_NOT_NULL(memmem(buf, n, name, strlen(name)));
+	}
+	CU_ASSERT_PTR_NULL(memmem(buf, n, "fp_128_packed_double", 20));
+}
+
+/* cgroup id 0 names no target: a sample with it is corruption to the reader, and the scorer refuses it. */
+static void test_cgroup_id_zero(void)
+{
+	char path[256];
+	struct rw_trace_writer w;
+	struct rw_trace_reader r;
+	struct rw_trace_header h;
+	struct rw_sample s;
+	path_of(path, sizeof(path), "zero.trace");
+	rw_trace_header_init(&h, 1000, "zero");
+	CU_ASSERT_EQUAL_FATAL(rw_trace_writer_open(&w, path, &h, err, sizeof(err)), 0);
+	make_sample(&s, 7, 0, 1);
+	CU_ASSERT_EQUAL(rw_trace_write(&w, &s), 0);
+	make_sample(&s, 0, 1, 1);
+	CU_ASSERT_EQUAL(rw_trace_write(&w, &s), 0);
+	CU_ASSERT_EQUAL(rw_trace_writer_close(&w), 0);
+	CU_ASSERT_EQUAL_FATAL(rw_trace_reader_open(&r, path, &h, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(rw_trace_next(&r, &s, err, sizeof(err)), 1);
+	CU_ASSERT_EQUAL(rw_trace_next(&r, &s, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cgroup_id 0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "1 whole samples before it"));
+	rw_trace_reader_close(&r);
+
+	struct rw_config cfg;
+	struct rw_model model;
+	struct rw_scorer sc;
+	rw_config_defaults(&cfg);
+	CU_ASSERT_EQUAL_FATAL(rw_model_load(&model, "models/rigwatch.model", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(rw_scorer_init(&sc, &cfg, &model), 0);
+	CU_ASSERT_EQUAL(rw_scorer_score(&sc, &s, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(sc.n, 0);
+	rw_scorer_free(&sc);
 }
 
 /* Read a damaged trace: expect `whole` samples, then -EINVAL naming `offset`. */
@@ -236,11 +304,40 @@ static void test_replay_prints_changes(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "truncated sample"));
 }
 
+/* Replay output is JSON, so valid UTF-8 whatever bytes a cgroup name holds: invalid bytes become U+FFFD, controls
+ * are escaped. */
+static void test_replay_invalid_utf8(void)
+{
+	char path[256], outpath[256], line[4096];
+	struct rw_config cfg;
+	struct rw_model model;
+	path_of(path, sizeof(path), "utf8.trace");
+	path_of(outpath, sizeof(outpath), "utf8.out");
+	miner_cgroup = "/bad\xff\xc3(\n\"x\"";
+	write_trace(path, 20, NULL);
+	miner_cgroup = NULL;
+	rw_config_defaults(&cfg);
+	CU_ASSERT_EQUAL_FATAL(rw_model_load(&model, "models/rigwatch.model", err, sizeof(err)), 0);
+	FILE *out = fopen(outpath, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_EQUAL(rw_replay_file(path, &cfg, &model, out, err, sizeof(err)), 0);
+	fclose(out);
+	out = fopen(outpath, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fgets(line, sizeof(line), out));
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, "\"cgroup\":\"/bad\xef\xbf\xbd\xef\xbf\xbd(\\n\\\"x\\\"\","));
+	CU_ASSERT_PTR_NULL(strchr(line, 0xff));
+	fclose(out);
+}
+
 static const rw_test tests[] = {
 	RW_TEST(test_round_trip),
+	RW_TEST(test_header_role_names),
+	RW_TEST(test_cgroup_id_zero),
 	RW_TEST(test_truncated_everywhere_in_last_record),
 	RW_TEST(test_corrupt),
 	RW_TEST(test_replay_prints_changes),
+	RW_TEST(test_replay_invalid_utf8),
 	{ NULL, NULL },
 };
 

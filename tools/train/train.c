@@ -516,7 +516,7 @@ static void replay(const char *path, const struct rw_config *cfg, const struct r
 		if (rw_scorer_score(&sc, smp, v) < 0)
 			die("%s", "out of memory");
 		double at = (double)(smp->time_ns - first) / 1e9, p = v->score_q16 / 65536.0;
-		const struct rw_score_target *t = rw_scorer_find(&sc, smp->cgroup_id ? smp->cgroup_id : 1);
+		const struct rw_score_target *t = rw_scorer_find(&sc, smp->cgroup_id);
 		if (t && p > res->worst_p) {
 			res->worst_p = p;
 			held_back(m, &t->features, &t->out, res->held, sizeof(res->held));
@@ -571,7 +571,7 @@ static int scores(const char *model_path, const char *path)
 			first = smp.time_ns;
 		if (rw_scorer_score(&sc, &smp, &v) < 0)
 			die("%s", "out of memory");
-		const struct rw_score_target *t = rw_scorer_find(&sc, smp.cgroup_id ? smp.cgroup_id : 1);
+		const struct rw_score_target *t = rw_scorer_find(&sc, smp.cgroup_id);
 		printf("%6.1f %6.3f", (double)(smp.time_ns - first) / 1e9, v.score_q16 / 65536.0);
 		for (unsigned s = 0; s < RW_SRC_COUNT; s++)
 			printf(" %7.2f", t->out.source_logit_q16[s] / 65536.0);

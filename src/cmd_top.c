@@ -1,4 +1,4 @@
-/* top: fetch, diff against the previous refresh, draw, wait for the next interval or a key. */
+/* cmd_top: fetch, diff against the previous refresh, draw, wait for the next interval or a key. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,8 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rigwatch/clock.h"
+#include "rigwatch/buf.h"
+#include "rigwatch/cmd_top.h"
 #include "rigwatch/listview.h"
-#include "rigwatch/top.h"
 
 static volatile sig_atomic_t resized;
 
@@ -48,9 +50,7 @@ static void write_all(int fd, const char *p, size_t n)
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)(rw_mono_ns() / 1000000);
 }
 
 static void draw(int out_fd, const struct rw_vsource *src, const struct rw_list *l, const unsigned char *marks,
@@ -182,4 +182,15 @@ done:
 	free(seen);
 	free(marks);
 	return rc;
+}
+
+int rw_cmd_top(const struct rw_config *cfg, bool local, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+	struct rw_vsource *src;
+	int r = rw_vsource_open(&src, cfg, local, 1, stop, err, errlen);
+	if (r < 0)
+		return r;
+	r = rw_top_run(src, stop, STDIN_FILENO, STDOUT_FILENO, cfg->interval_ms);
+	rw_vsource_close(src);
+	return r;
 }
