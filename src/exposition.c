@@ -709,6 +709,11 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 		json_key(b, "cpu_cores", &first);
 		put_val(b, V(muldiv(s->cpu_usec, 1000000, s->interval_us), 6));
 	}
+	if ((s->counters_present & (1u << RW_CTR_TASK_CLOCK)) && s->interval_us) {
+		/* the same by the task-clock perf event (ns per interval): a second witness of the CPU use */
+		json_key(b, "task_clock_cores", &first);
+		put_val(b, V(muldiv(s->counters[RW_CTR_TASK_CLOCK], 1000, s->interval_us), 6));
+	}
 
 	json_key(b, "sources", &first);
 	buf_putc(b, '[');
