@@ -33,9 +33,16 @@ metric() { # file name -> value of the first unlabelled sample
 
 # --version and version
 "$RW" --version > "$tmp/version" || fail "rigwatch --version: exit $?"
-rev=unknown
-[ "$(git -C "$RW_TOP" rev-parse --show-toplevel 2>/dev/null)" = "$RW_TOP" ] && rev=$(git -C "$RW_TOP" rev-parse HEAD)
 head -1 "$tmp/version" | grep -q "^rigwatch, version [0-9][^ ]* (revision: " || fail "--version: $(head -1 "$tmp/version")"
+# the revision the binary was built from: a commit of this checkout (the build may predate later commits), or
+# "unknown" outside git
+rev=$(head -1 "$tmp/version" | sed -n 's/.*(revision: \([^)]*\))$/\1/p')
+if [ "$(git -C "$RW_TOP" rev-parse --show-toplevel 2>/dev/null)" = "$RW_TOP" ]; then
+	echo "$rev" | grep -Eq '^[0-9a-f]{40}$' && git -C "$RW_TOP" cat-file -e "$rev^{commit}" 2>/dev/null ||
+		fail "revision $rev is not a commit of $RW_TOP"
+else
+	[ "$rev" = unknown ] || fail "revision $rev outside a git checkout"
+fi
 "$RW" version | cmp -s - "$tmp/version" || fail "rigwatch version and --version differ"
 note "$(head -1 "$tmp/version")"
 
