@@ -228,7 +228,8 @@ fuzz: fuzz-build
 # tests that load the program run under ASan+UBSan (`make unit-san`) instead.
 VALGRIND_SKIP_LIST := fpprobe/test_read_modes fpprobe/test_stopped_thread fpprobe/test_uninterruptible_thread \
 	fpprobe/test_probe_thread fpprobe/test_traced_thread fpprobe/test_no_eintr fpprobe/test_spread \
-	fpbpf/test_observe_modes fpbpf/test_per_process_cgroup fpbpf/test_map_full fpbpf/test_bad_btf \
+	fpbpf/test_observe_modes fpbpf/test_per_process_cgroup fpbpf/test_watched_only fpbpf/test_map_full \
+	fpbpf/test_bad_btf \
 	fpbpf/test_verifier_reject \
 	respond/test_consider_freeze_kill respond/test_shared_cgroup_frozen_not_killed respond/test_process_targets
 VALGRIND_SKIP := $(subst $(hw_space),$(hw_comma),$(strip $(VALGRIND_SKIP_LIST)))

@@ -42,7 +42,7 @@
 #define PROC_MEMORY_MAX_PIDS 256
 /* Cgroups whose tasks the eBPF path counts per process: the root and non-target cgroups with processes (the eBPF
  * map holds 64). */
-#define RW_AGENT_PROC_CGROUPS 64
+#define RW_AGENT_PROC_CGROUPS 1024
 /* Retry cgroup files found missing every so many intervals. */
 #define CGFILES_RECHECK_EVERY 64
 
@@ -71,8 +71,12 @@ struct rw_agent {
 	struct rw_fpbpf *fpbpf;              /* the eBPF path; NULL when not live */
 	bool fpbpf_error_logged;
 	uint64_t proc_cg[RW_AGENT_PROC_CGROUPS];     /* cgroups counted per process: the root + this walk's */
-	uint64_t proc_cg_set[RW_AGENT_PROC_CGROUPS]; /* the set the eBPF program has */
-	unsigned n_proc_cg, n_proc_cg_set;
+	unsigned n_proc_cg;
+	uint64_t *fp_cg;                     /* this walk's cgroup targets, watched by the eBPF program */
+	unsigned n_fp_cg, fp_cg_cap;
+	uint32_t *fp_pids;                   /* this walk's process targets, watched in their per-process cgroups */
+	unsigned n_fp_pids, fp_pids_cap;
+	bool fp_watch_error_logged;
 	struct rw_procscan_rules *rules;     /* NULL when procscan.enabled is false */
 	struct rw_procwatch *procwatch;      /* busy processes outside every target cgroup */
 	struct rw_http *http;                /* RW_AGENT_HTTP */
@@ -144,9 +148,12 @@ static int fp_open(struct rw_agent *a, char *err, size_t errlen)
 			/* Tasks of the root cgroup are counted per process: it holds every process of hosts without
 			 * per-service cgroups. */
 			uint64_t root_id = stat(a->root, &st) == 0 ? (uint64_t)st.st_ino : 1;
-			a->proc_cg[0] = a->proc_cg_set[0] = root_id;
-			a->n_proc_cg = a->n_proc_cg_set = 1;
-			rw_fpbpf_set_proc_cgroups(a->fpbpf, &root_id, 1);
+			a->proc_cg[0] = root_id;
+			a->n_proc_cg = 1;
+			/* Nothing else is watched until the first walk has found the targets (their first visit only
+			 * takes a baseline). */
+			struct rw_fpbpf_watch w = { .proc_cgroups = a->proc_cg, .n_proc_cgroups = 1 };
+			rw_fpbpf_set_watch(a->fpbpf, &w);
 			rw_fpbpf_refresh(a->fpbpf); /* the first interval starts now */
 			struct rw_fpbpf_stats bs;
 			rw_fpbpf_stats(a->fpbpf, &bs);
@@ -232,12 +239,10 @@ static int fp_recheck_bpf(void *arg, uint64_t id, const pid_t *tids, unsigned n,
 	return 0;
 }
 
-/* Every response decision: its alert line now, and the counter. */
+/* Every response decision: its alert line now (respond counts it; the report copies the counts each interval). */
 static void on_response(const struct rw_respond_event *ev, void *arg)
 {
 	struct rw_agent *a = arg;
-	if ((unsigned)ev->action < RW_REPORT_RESPONSE_ACTIONS && (unsigned)ev->result < RW_REPORT_RESPONSE_RESULTS)
-		a->report.response_actions[ev->action][ev->result]++;
 	if (a->alerts)
 		rw_alerts_action(a->alerts, a->report.host, ev);
 }
@@ -387,6 +392,8 @@ void rw_agent_close(struct rw_agent *a)
 	rw_procscan_rules_free(a->rules);
 	rw_procwatch_free(a->procwatch);
 	free(a->busy);
+	free(a->fp_cg);
+	free(a->fp_pids);
 	if (a->scoring)
 		rw_scorer_free(&a->scorer);
 	free(a->model);
@@ -570,6 +577,12 @@ static int score_and_respond(struct rw_agent *a, struct rw_target *t, struct rw_
 		t->action = (uint8_t)rt->action;
 	}
 	if (a->scoring && rt->verdict.verdict != t->verdict) {
+		const struct rw_verdict_state *vs = &rt->verdict;
+		if (vs->verdict == RW_VERDICT_MINING) {
+			a->report.detections_total++;
+			if (vs->since_ns > vs->first_seen_ns)
+				a->report.detection_delay_ns_total += vs->since_ns - vs->first_seen_ns;
+		}
 		if (a->alerts)
 			rw_alerts_verdict_change(a->alerts, a->report.host, rt, (enum rw_verdict)t->verdict);
 		rw_log_info("verdict", "%s%s: %s -> %s (score %d%%)", t->path, pid > 0 ? " (process)" : "",
@@ -685,6 +698,36 @@ static int visit_process(struct rw_agent *a, const struct rw_procwatch_entry *pe
 	return conclude(a, t, rt, busy, "", pe->info.pid, pe->info.start_ticks);
 }
 
+/* Grow an array of `size`-byte items to hold one more. Returns 0 or -ENOMEM. */
+static int grow(void **arr, unsigned n, unsigned *cap, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	unsigned c = *cap ? *cap * 2 : 64;
+	void *p = realloc(*arr, (size_t)c * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+static int fp_watch_cgroup(struct rw_agent *a, uint64_t id)
+{
+	if (grow((void **)&a->fp_cg, a->n_fp_cg, &a->fp_cg_cap, sizeof *a->fp_cg) < 0)
+		return -ENOMEM;
+	a->fp_cg[a->n_fp_cg++] = id;
+	return 0;
+}
+
+static int fp_watch_pid(struct rw_agent *a, uint32_t pid)
+{
+	if (grow((void **)&a->fp_pids, a->n_fp_pids, &a->fp_pids_cap, sizeof *a->fp_pids) < 0)
+		return -ENOMEM;
+	a->fp_pids[a->n_fp_pids++] = pid;
+	return 0;
+}
+
 static int visit_structure(const struct rw_cgroup_entry *e, void *arg)
 {
 	struct rw_agent *a = arg;
@@ -698,21 +741,22 @@ static int visit_structure(const struct rw_cgroup_entry *e, void *arg)
 	return r == -ENOMEM ? r : 0;
 }
 
-/* Hand the eBPF path this walk's cgroups whose tasks are counted per process, when the set changed. */
-static void fp_proc_cgroups(struct rw_agent *a)
+/* Hand the eBPF path this walk's watched set: the cgroup targets, the cgroups whose tasks are counted per process,
+ * and the process targets among those tasks. The program ignores every other task. */
+static void fp_watch(struct rw_agent *a)
 {
 	if (!a->fpbpf)
 		return;
-	if (a->n_proc_cg == a->n_proc_cg_set &&
-	    memcmp(a->proc_cg, a->proc_cg_set, a->n_proc_cg * sizeof a->proc_cg[0]) == 0)
-		return;
-	int r = rw_fpbpf_set_proc_cgroups(a->fpbpf, a->proc_cg, a->n_proc_cg);
-	if (r < 0) {
-		rw_log_warn("agent", "eBPF per-process cgroups: %s", strerror(-r));
-		return;
+	struct rw_fpbpf_watch w = { .cgroups = a->fp_cg, .n_cgroups = a->n_fp_cg, .proc_cgroups = a->proc_cg,
+				    .n_proc_cgroups = a->n_proc_cg, .pids = a->fp_pids, .n_pids = a->n_fp_pids };
+	int r = rw_fpbpf_set_watch(a->fpbpf, &w);
+	if (r < 0 && !a->fp_watch_error_logged) {
+		rw_log_warn("agent", "eBPF watched set (%u cgroups, %u processes): %s; counting every task meanwhile",
+			    a->n_fp_cg + a->n_proc_cg, a->n_fp_pids, strerror(-r));
+		a->fp_watch_error_logged = true;
+	} else if (r == 0) {
+		a->fp_watch_error_logged = false;
 	}
-	memcpy(a->proc_cg_set, a->proc_cg, a->n_proc_cg * sizeof a->proc_cg[0]);
-	a->n_proc_cg_set = a->n_proc_cg;
 }
 
 static bool is_known(uint64_t id, void *arg)
@@ -859,6 +903,8 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	if (!t)
 		return -ENOMEM;
 	t->seen_seq = a->seq;
+	if (a->fpbpf && fp_watch_cgroup(a, e->id) < 0)
+		return -ENOMEM;
 	if (created || strcmp(t->path, e->path) != 0) {
 		snprintf(t->path, sizeof t->path, "%s", e->path);
 		if (e->identity)
@@ -923,6 +969,7 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 
 	rw_procwatch_begin(a->procwatch, a->step_now_mono);
 	a->n_proc_cg = 1; /* proc_cg[0]: the root */
+	a->n_fp_cg = a->n_fp_pids = 0;
 	r = rw_cgroup_walk_all(a->root, inc, a->cfg.include.n, exc, a->cfg.exclude.n, is_known, visit,
 			       a->only_cgroup[0] ? NULL : visit_structure, a, &ws);
 	if (r < 0) {
@@ -932,12 +979,15 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	/* Busy processes outside every target cgroup, as targets of their own. */
 	rw_procwatch_end(a->procwatch);
 	unsigned pcur = 0;
-	for (const struct rw_procwatch_entry *pe; (pe = rw_procwatch_next(a->procwatch, &pcur)) != NULL;)
+	for (const struct rw_procwatch_entry *pe; (pe = rw_procwatch_next(a->procwatch, &pcur)) != NULL;) {
+		if (a->fpbpf && fp_watch_pid(a, (uint32_t)pe->info.pid) < 0)
+			return -ENOMEM;
 		if ((r = visit_process(a, pe)) < 0)
 			return r;
+	}
 	rw_targets_sweep(a->targets, a->seq, release_target, a);
 	rw_fpprobe_set_targets(a->fpprobe, a->busy, a->n_busy);
-	fp_proc_cgroups(a);
+	fp_watch(a);
 	if (a->scoring)
 		rw_scorer_expire(&a->scorer, a->step_now_real); /* targets not scored in this interval are gone */
 
@@ -947,6 +997,15 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	rep->cgroups_seen = ws.dirs;
 	rep->counter_fds = a->counter_fds;
 	rep->counters_denied_total = a->counters_denied_total;
+	if (a->respond)
+		rw_respond_get_decisions(a->respond, rep->response_actions);
+	if (a->alerts) {
+		struct rw_alerts_stats as;
+		rw_alerts_get_stats(a->alerts, &as);
+		memcpy(rep->alerts_sent, as.sent, sizeof as.sent);
+		memcpy(rep->alerts_dropped, as.dropped, sizeof as.dropped);
+		memcpy(rep->alerts_failed, as.failed, sizeof as.failed);
+	}
 	if (a->fds_by_stat || a->seq % FD_COUNT_EVERY == 1)
 		rep->open_fds = count_open_fds(&a->fds_by_stat);
 	rw_procself_read(NULL, &rep->self);   /* on failure the last figures stay */

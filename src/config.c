@@ -72,6 +72,12 @@ static const struct key_def keys[] = {
 	K("http", "memory_limit", T_U32, http_memory_limit, 4096, 16777216),
 	K("http", "web_config_file", T_STR, http_web_config_file, 0, 0),
 	K("alerts", "output", T_STR, alerts_output, 0, 0),
+	K("alerts", "syslog", T_BOOL, alerts_syslog, 0, 0),
+	K("alerts", "syslog_socket", T_STR, alerts_syslog_socket, 0, 0),
+	K("alerts", "http_url", T_STR, alerts_http_url, 0, 0),
+	K("alerts", "http_retries", T_U32, alerts_http_retries, 0, 10),
+	K("alerts", "http_timeout_ms", T_U32, alerts_http_timeout_ms, 100, 60000),
+	K("alerts", "http_queue", T_U32, alerts_http_queue, 1, 65536),
 };
 
 static const char *const response_names[] = { "off", "dry-run", "freeze", "kill" };
@@ -121,6 +127,10 @@ void rw_config_defaults(struct rw_config *cfg)
 	cfg->http_timeout_s = 10;
 	cfg->http_memory_limit = 65536;
 	strcpy(cfg->alerts_output, "stdout");
+	strcpy(cfg->alerts_syslog_socket, "/dev/log");
+	cfg->alerts_http_retries = 3;
+	cfg->alerts_http_timeout_ms = 2000;
+	cfg->alerts_http_queue = 256;
 }
 
 int rw_parse_q16(const char *text, int32_t *out)

@@ -16,6 +16,7 @@
 #include "metrics.pb-c.h"
 #include "rigwatch/buildinfo.h"
 #include "rigwatch/events.h"
+#include "rigwatch/alerts.h"
 #include "rigwatch/exposition.h"
 #include "rigwatch/fpprobe.h"
 #include "rigwatch/verdict.h"
@@ -504,6 +505,25 @@ static void render_families(struct emitter *e)
 		for (unsigned res = 0; res < RW_RR_COUNT; res++)
 			sample2(e, -1, "action", rw_respond_action_name((enum rw_respond_action)a), "result",
 				rw_respond_result_name((enum rw_respond_result)res), V(r->response_actions[a][res], 0));
+	/* Per sink, from zero: an alert that never reached its receiver shows as a drop or a failure. */
+	fam(e, "rigwatch_alerts_sent_total", F_COUNTER,
+	    "Alert lines delivered by each sink since start (output: stdout or the file; http: a 2xx answer).");
+	for (unsigned k = 0; k < RW_ALERT_SINKS; k++)
+		sample(e, -1, "sink", rw_alert_sink_name((enum rw_alert_sink)k), V(r->alerts_sent[k], 0));
+	fam(e, "rigwatch_alerts_dropped_total", F_COUNTER,
+	    "Alert lines a sink never tried: HTTP queue full or left at shutdown, syslog socket full.");
+	for (unsigned k = 0; k < RW_ALERT_SINKS; k++)
+		sample(e, -1, "sink", rw_alert_sink_name((enum rw_alert_sink)k), V(r->alerts_dropped[k], 0));
+	fam(e, "rigwatch_alerts_failed_total", F_COUNTER,
+	    "Alert lines a sink tried and gave up on (HTTP after its retries, a write or send error).");
+	for (unsigned k = 0; k < RW_ALERT_SINKS; k++)
+		sample(e, -1, "sink", rw_alert_sink_name((enum rw_alert_sink)k), V(r->alerts_failed[k], 0));
+	fam(e, "rigwatch_detections_total", F_COUNTER, "Times a target entered the mining verdict since start.");
+	sample(e, -1, NULL, NULL, V(r->detections_total, 0));
+	fam(e, "rigwatch_detection_delay_seconds_total", F_COUNTER,
+	    "Sum over those entries of the time from the agent's first sight of the target to the mining verdict; "
+	    "divided by rigwatch_detections_total it is the mean time to detection.");
+	sample(e, -1, NULL, NULL, V(r->detection_delay_ns_total, 9));
 
 	/* Per target. */
 	fam(e, "rigwatch_target_score", F_GAUGE, "Fused miner probability of the target, 0 to 1.");
@@ -516,6 +536,23 @@ static void render_families(struct emitter *e)
 		for (unsigned v = 0; v < RW_VERDICT_COUNT; v++)
 			sample(e, (int)i, "verdict", rw_verdict_name((enum rw_verdict)v),
 			       V(r->targets[i].verdict.verdict == (enum rw_verdict)v, 0));
+	fam(e, "rigwatch_target_detection_delay_seconds", F_GAUGE,
+	    "For a target in the mining verdict: time from the agent's first sight of it to that verdict.");
+	for (unsigned i = 0; i < n; i++) {
+		const struct rw_verdict_state *v = &r->targets[i].verdict;
+		if (v->verdict == RW_VERDICT_MINING)
+			sample(e, (int)i, NULL, NULL, V(v->since_ns > v->first_seen_ns ? v->since_ns - v->first_seen_ns : 0, 9));
+	}
+	fam(e, "rigwatch_target_response_actions_total", F_COUNTER,
+	    "Response decisions on this target (action x result pairs that happened), while the agent lists it: "
+	    "rigwatch_response_actions_total with the target's identity.");
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned a = 0; a < RW_RA_COUNT; a++)
+			for (unsigned res = 0; res < RW_RR_COUNT; res++)
+				if (r->targets[i].response_decisions[a][res])
+					sample2(e, (int)i, "action", rw_respond_action_name((enum rw_respond_action)a),
+						"result", rw_respond_result_name((enum rw_respond_result)res),
+						V(r->targets[i].response_decisions[a][res], 0));
 	fam(e, "rigwatch_target_action", F_GAUGE,
 	    "1 for a target the response acted on (frozen, killed, failed) or would have (dry-run); absent otherwise.");
 	for (unsigned i = 0; i < n; i++)

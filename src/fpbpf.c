@@ -18,7 +18,6 @@
 #include "bpf/fpmode.h"
 
 #define DEFAULT_MAX_TARGETS 4096
-#define MAX_PROC_CGROUPS    64   /* proc_cgroups map size in fpmode.bpf.c */
 #define KERNEL_BTF          "/sys/kernel/btf/vmlinux"
 
 struct entry {
@@ -26,9 +25,14 @@ struct entry {
 	struct rw_fp_evidence ev;
 };
 
+struct watch_entry {
+	uint64_t id;
+	uint8_t kind; /* FPMODE_WATCH_* */
+};
+
 struct rw_fpbpf {
 	struct fpmode *skel;
-	int counts_fd, stats_fd, proc_fd;
+	int counts_fd, stats_fd, watch_fd, pids_fd;
 	unsigned ncpu;
 	unsigned cap;                 /* keys the buffers hold */
 	size_t stride;                /* bytes of one CPU's value in a per-CPU map read */
@@ -37,8 +41,11 @@ struct rw_fpbpf {
 	struct entry *entries;        /* the last refreshed interval, sorted by key */
 	unsigned n_entries;
 	bool batch_unsupported;       /* kernel without batch ops on this map type: per-key reads */
-	uint64_t proc_ids[MAX_PROC_CGROUPS];
-	unsigned n_proc;
+	struct watch_entry *watch, *watch_new; /* the watched cgroups in the kernel and the next set, sorted by id */
+	unsigned n_watch;
+	uint32_t *pids, *pids_new;    /* the counted processes of per-process cgroups, sorted */
+	unsigned n_pids;
+	bool watch_set;               /* a set is in the kernel (watch_all is off) */
 	uint32_t prog_id;
 };
 
@@ -136,8 +143,10 @@ int rw_fpbpf_open(struct rw_fpbpf **out, const struct rw_fpbpf_opts *opts, char 
 		r = fail(-errno, why, whylen, "eBPF: cannot open the embedded object: %s", strerror(errno));
 		goto out;
 	}
-	if ((r = bpf_map__set_max_entries(b->skel->maps.counts, b->cap)) < 0) {
-		r = fail(r, why, whylen, "eBPF: cannot size the counts map: %s", strerror(-r));
+	if ((r = bpf_map__set_max_entries(b->skel->maps.counts, b->cap)) < 0 ||
+	    (r = bpf_map__set_max_entries(b->skel->maps.watch, b->cap)) < 0 ||
+	    (r = bpf_map__set_max_entries(b->skel->maps.watch_pids, b->cap)) < 0) {
+		r = fail(r, why, whylen, "eBPF: cannot size the maps: %s", strerror(-r));
 		goto out;
 	}
 	if (o.test_reject)
@@ -152,7 +161,8 @@ int rw_fpbpf_open(struct rw_fpbpf **out, const struct rw_fpbpf_opts *opts, char 
 	}
 	b->counts_fd = bpf_map__fd(b->skel->maps.counts);
 	b->stats_fd = bpf_map__fd(b->skel->maps.stats);
-	b->proc_fd = bpf_map__fd(b->skel->maps.proc_cgroups);
+	b->watch_fd = bpf_map__fd(b->skel->maps.watch);
+	b->pids_fd = bpf_map__fd(b->skel->maps.watch_pids);
 	struct bpf_prog_info info;
 	uint32_t len = sizeof info;
 	memset(&info, 0, sizeof info);
@@ -161,7 +171,11 @@ int rw_fpbpf_open(struct rw_fpbpf **out, const struct rw_fpbpf_opts *opts, char 
 	b->keys = calloc(b->cap, sizeof *b->keys);
 	b->vals = calloc(b->cap, b->stride * b->ncpu);
 	b->entries = calloc(b->cap, sizeof *b->entries);
-	if (!b->keys || !b->vals || !b->entries) {
+	b->watch = calloc(b->cap, sizeof *b->watch);
+	b->watch_new = calloc(b->cap, sizeof *b->watch_new);
+	b->pids = calloc(b->cap, sizeof *b->pids);
+	b->pids_new = calloc(b->cap, sizeof *b->pids_new);
+	if (!b->keys || !b->vals || !b->entries || !b->watch || !b->watch_new || !b->pids || !b->pids_new) {
 		r = fail(-ENOMEM, why, whylen, "eBPF: out of memory");
 		goto out;
 	}
@@ -184,29 +198,139 @@ void rw_fpbpf_close(struct rw_fpbpf *b)
 	free(b->keys);
 	free(b->vals);
 	free(b->entries);
+	free(b->watch);
+	free(b->watch_new);
+	free(b->pids);
+	free(b->pids_new);
 	free(b);
 }
 
-int rw_fpbpf_set_proc_cgroups(struct rw_fpbpf *b, const uint64_t *ids, unsigned n)
+static int cmp_watch(const void *x, const void *y)
+{
+	const struct watch_entry *a = x, *b = y;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	return (int)b->kind - (int)a->kind; /* per process first: it wins where an id is given both ways */
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* Bring the watch map from the sorted set `old` to the sorted set `cur`: write what is new or changed, then delete
+ * what left (a task of a cgroup in both sets is never missed). */
+static int sync_watch(int fd, const struct watch_entry *old, unsigned n_old, const struct watch_entry *cur,
+		      unsigned n_cur)
+{
+	unsigned i = 0, j;
+	for (j = 0; j < n_cur; j++) {
+		while (i < n_old && old[i].id < cur[j].id)
+			i++;
+		if (i < n_old && old[i].id == cur[j].id && old[i].kind == cur[j].kind)
+			continue;
+		if (bpf_map_update_elem(fd, &cur[j].id, &cur[j].kind, BPF_ANY) < 0)
+			return -errno;
+	}
+	for (i = 0, j = 0; i < n_old; i++) {
+		while (j < n_cur && cur[j].id < old[i].id)
+			j++;
+		if (j < n_cur && cur[j].id == old[i].id)
+			continue;
+		bpf_map_delete_elem(fd, &old[i].id);
+	}
+	return 0;
+}
+
+static int sync_pids(int fd, const uint32_t *old, unsigned n_old, const uint32_t *cur, unsigned n_cur)
 {
 	uint8_t one = 1;
-	if (n > MAX_PROC_CGROUPS)
-		return -E2BIG;
-	/* Add the new set first, then remove what left it: a task of a cgroup in both sets is never miscounted. */
-	for (unsigned i = 0; i < n; i++)
-		if (bpf_map_update_elem(b->proc_fd, &ids[i], &one, BPF_ANY) < 0)
+	unsigned i = 0, j;
+	for (j = 0; j < n_cur; j++) {
+		while (i < n_old && old[i] < cur[j])
+			i++;
+		if (i < n_old && old[i] == cur[j])
+			continue;
+		if (bpf_map_update_elem(fd, &cur[j], &one, BPF_ANY) < 0)
 			return -errno;
-	for (unsigned i = 0; i < b->n_proc; i++) {
-		bool keep = false;
-		for (unsigned j = 0; j < n && !keep; j++)
-			keep = ids[j] == b->proc_ids[i];
-		if (!keep)
-			bpf_map_delete_elem(b->proc_fd, &b->proc_ids[i]);
 	}
-	if (n)
-		memcpy(b->proc_ids, ids, n * sizeof *ids);
-	b->n_proc = n;
-	__atomic_store_n(&b->skel->bss->n_proc_cgroups, n, __ATOMIC_RELAXED);
+	for (i = 0, j = 0; i < n_old; i++) {
+		while (j < n_cur && cur[j] < old[i])
+			j++;
+		if (j < n_cur && cur[j] == old[i])
+			continue;
+		bpf_map_delete_elem(fd, &old[i]);
+	}
+	return 0;
+}
+
+/* Empty a map whose contents are no longer known (after a failed update). */
+static void clear_map(int fd, size_t key_size)
+{
+	unsigned char key[8];
+	if (key_size > sizeof key)
+		return;
+	while (bpf_map_get_next_key(fd, NULL, key) == 0)
+		if (bpf_map_delete_elem(fd, key) < 0)
+			break;
+}
+
+static void set_watch_all(struct rw_fpbpf *b, bool all)
+{
+	__atomic_store_n(&b->skel->data->watch_all, all ? 1u : 0u, __ATOMIC_RELAXED);
+	b->watch_set = !all;
+}
+
+int rw_fpbpf_set_watch(struct rw_fpbpf *b, const struct rw_fpbpf_watch *w)
+{
+	unsigned n = 0, np;
+	int r;
+
+	if (!b)
+		return -EINVAL;
+	if ((uint64_t)w->n_cgroups + w->n_proc_cgroups > b->cap || w->n_pids > b->cap) {
+		set_watch_all(b, true);
+		return -E2BIG;
+	}
+	for (unsigned i = 0; i < w->n_proc_cgroups; i++)
+		b->watch_new[n++] = (struct watch_entry){ w->proc_cgroups[i], FPMODE_WATCH_PROCS };
+	for (unsigned i = 0; i < w->n_cgroups; i++)
+		b->watch_new[n++] = (struct watch_entry){ w->cgroups[i], FPMODE_WATCH_CGROUP };
+	qsort(b->watch_new, n, sizeof *b->watch_new, cmp_watch);
+	unsigned m = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (m == 0 || b->watch_new[m - 1].id != b->watch_new[i].id)
+			b->watch_new[m++] = b->watch_new[i];
+	n = m;
+	if (w->n_pids)
+		memcpy(b->pids_new, w->pids, w->n_pids * sizeof *w->pids);
+	qsort(b->pids_new, w->n_pids, sizeof *b->pids_new, cmp_u32);
+	np = 0;
+	for (unsigned i = 0; i < w->n_pids; i++)
+		if (np == 0 || b->pids_new[np - 1] != b->pids_new[i])
+			b->pids_new[np++] = b->pids_new[i];
+
+	/* Processes first: a cgroup that turns per-process finds its counted processes there already. */
+	if ((r = sync_pids(b->pids_fd, b->pids, b->n_pids, b->pids_new, np)) < 0 ||
+	    (r = sync_watch(b->watch_fd, b->watch, b->n_watch, b->watch_new, n)) < 0) {
+		/* The maps hold part of each set: count everything until a later call gets through from empty maps. */
+		set_watch_all(b, true);
+		clear_map(b->pids_fd, sizeof(uint32_t));
+		clear_map(b->watch_fd, sizeof(uint64_t));
+		b->n_watch = b->n_pids = 0;
+		return r;
+	}
+	struct watch_entry *tw = b->watch;
+	b->watch = b->watch_new;
+	b->watch_new = tw;
+	b->n_watch = n;
+	uint32_t *tp = b->pids;
+	b->pids = b->pids_new;
+	b->pids_new = tp;
+	b->n_pids = np;
+	if (!b->watch_set)
+		set_watch_all(b, false);
 	return 0;
 }
 
@@ -395,9 +519,9 @@ int rw_fpbpf_open(struct rw_fpbpf **out, const struct rw_fpbpf_opts *opts, char 
 
 void rw_fpbpf_close(struct rw_fpbpf *b) { (void)b; }
 
-int rw_fpbpf_set_proc_cgroups(struct rw_fpbpf *b, const uint64_t *ids, unsigned n)
+int rw_fpbpf_set_watch(struct rw_fpbpf *b, const struct rw_fpbpf_watch *w)
 {
-	(void)b, (void)ids, (void)n;
+	(void)b, (void)w;
 	return -ENOTSUP;
 }
 

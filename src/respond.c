@@ -62,6 +62,7 @@ struct entry {
 	bool noted_recheck;     /* a failed re-check audited in `episode` */
 	unsigned failures;      /* failed attempts in `episode` */
 	unsigned rechecks;      /* re-checks that did not qualify in `episode` */
+	uint32_t decisions[RW_RA_COUNT][RW_RR_COUNT]; /* every decision on this target, all episodes */
 	int fd;                 /* frozen/killed cgroup target: its directory, to see a thaw or its removal; -1 */
 	int pidfd;              /* frozen/killed process target: the process; -1 */
 };
@@ -94,6 +95,7 @@ struct rw_respond {
 	size_t n_entries, cap_entries;
 
 	struct rw_respond_stats stats;
+	uint64_t decisions[RW_RA_COUNT][RW_RR_COUNT]; /* every audited decision, repeats included */
 };
 
 static const char *const ra_names[RW_RA_COUNT] = { "dry-run", "freeze", "kill" };
@@ -1267,6 +1269,10 @@ static int decide(struct rw_respond *r, const struct rw_report_target *t, uint64
 		  enum rw_respond_result rr, const char *detail, const char *icheck, const char *rcheck)
 {
 	int ret = audit(r, t, now_ns, ra_names[ra], rr_names[rr], detail, icheck, rcheck);
+	r->decisions[ra][rr]++;
+	struct entry *e = find_entry(r, t->sample.cgroup_id, NULL);
+	if (e)
+		e->decisions[ra][rr]++;
 	if (r->on_event) {
 		char checks[1200];
 		snprintf(checks, sizeof checks, "interval: %s%s%s", icheck ? icheck : "-", rcheck && rcheck[0] ? "; re-check: " : "",
@@ -1615,13 +1621,26 @@ out:
 		close(fd);
 }
 
+static int consider(struct rw_respond *r, struct rw_report_target *t, uint64_t now_ns);
+
 int rw_respond_consider(struct rw_respond *r, struct rw_report_target *t, uint64_t now_ns)
+{
+	if (!r || !t)
+		return -EINVAL;
+	int ret = consider(r, t, now_ns);
+	const struct entry *e = find_entry(r, t->sample.cgroup_id, NULL);
+	if (e)
+		memcpy(t->response_decisions, e->decisions, sizeof e->decisions);
+	else
+		memset(t->response_decisions, 0, sizeof t->response_decisions);
+	return ret;
+}
+
+static int consider(struct rw_respond *r, struct rw_report_target *t, uint64_t now_ns)
 {
 	char icheck[384], why[512];
 	struct entry *e;
 
-	if (!r || !t)
-		return -EINVAL;
 	t->action = RW_ACTION_NONE;
 	t->action_time_ns = 0;
 	if (r->mode == RW_RESPONSE_OFF)
@@ -1943,6 +1962,14 @@ void rw_respond_get_stats(const struct rw_respond *r, struct rw_respond_stats *o
 	memset(out, 0, sizeof *out);
 	if (r)
 		*out = r->stats;
+}
+
+void rw_respond_get_decisions(const struct rw_respond *r, uint64_t out[RW_RA_COUNT][RW_RR_COUNT])
+{
+	if (r)
+		memcpy(out, r->decisions, sizeof r->decisions);
+	else
+		memset(out, 0, sizeof(uint64_t) * RW_RA_COUNT * RW_RR_COUNT);
 }
 
 const char *rw_respond_self_cgroup(const struct rw_respond *r)

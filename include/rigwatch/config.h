@@ -75,6 +75,12 @@ struct rw_config {
 
 	/* [alerts] */
 	char alerts_output[RW_CONFIG_PATH_LEN]; /* "stdout", "" (off) or a file path */
+	bool alerts_syslog;                       /* each alert also to the syslog socket */
+	char alerts_syslog_socket[RW_CONFIG_PATH_LEN]; /* unix datagram socket, "/dev/log" */
+	char alerts_http_url[RW_CONFIG_PATH_LEN]; /* "" off, else http://host[:port][/path]: JSON POSTs */
+	uint32_t alerts_http_retries;             /* further tries after a failed POST */
+	uint32_t alerts_http_timeout_ms;          /* connect, send and answer, per try */
+	uint32_t alerts_http_queue;               /* alerts waiting for the sender; more are dropped and counted */
 };
 
 /* Embedded defaults. */

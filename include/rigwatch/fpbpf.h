@@ -6,7 +6,8 @@
  * words and the caller uses the ptrace probe (fpprobe) instead.
  *
  * Targets are cgroup v2 ids (bpf_get_current_cgroup_id). Tasks whose cgroup is one of the "per-process cgroups"
- * (the root cgroup, cgroups that are not targets) are counted per process (tgid) instead.
+ * (the root cgroup, cgroups that are not targets) are counted per process (tgid) instead. Only the watched set
+ * (rw_fpbpf_set_watch) is counted: other tasks leave the program after one map lookup.
  *
  * Maps are bounded: at most max_targets keys per interval; observations of further keys are dropped and counted
  * (rw_fpbpf_stats). Counts are read and deleted once per interval (rw_fpbpf_refresh), so a target that vanished
@@ -45,8 +46,21 @@ int rw_fpbpf_open(struct rw_fpbpf **out, const struct rw_fpbpf_opts *opts, char 
 /* Detach and free; NULL is fine. */
 void rw_fpbpf_close(struct rw_fpbpf *b);
 
-/* Replace the set of per-process cgroups (cgroup v2 ids; at most 64). Returns 0 or -E2BIG / a map error. */
-int rw_fpbpf_set_proc_cgroups(struct rw_fpbpf *b, const uint64_t *ids, unsigned n);
+/* What the program counts. Every other task leaves it after one map lookup, so the kernel's cost in the context
+ * switches of tasks no one watches stays small. */
+struct rw_fpbpf_watch {
+	const uint64_t *cgroups;       /* cgroup v2 ids counted per cgroup (the targets) */
+	unsigned n_cgroups;
+	const uint64_t *proc_cgroups;  /* cgroup v2 ids whose tasks are counted per process (root, non-target cgroups) */
+	unsigned n_proc_cgroups;
+	const uint32_t *pids;          /* the processes of proc_cgroups that are counted (process targets) */
+	unsigned n_pids;
+};
+
+/* Replace the watched set (the arrays need not be sorted; only what changed is written to the kernel). Until the
+ * first call every task is counted, cgroups per cgroup. Returns 0; -E2BIG when a set is larger than the maps
+ * (max_targets): every task is counted again, as before the first call, until a set fits; or a map error. */
+int rw_fpbpf_set_watch(struct rw_fpbpf *b, const struct rw_fpbpf_watch *w);
 
 /* Once per interval: start a new interval in the kernel and read-and-delete every target's counts of the one
  * that ended (batch operations). Returns the number of targets with observations, or a negative errno. */

@@ -21,12 +21,16 @@ enum rw_action_state {
 
 #define RW_REPORT_RESPONSE_ACTIONS 3
 #define RW_REPORT_RESPONSE_RESULTS 8
+#define RW_REPORT_ALERT_SINKS 3 /* output (stdout or file), syslog, http: enum rw_alert_sink (alerts.h) */
 
 struct rw_report_target {
 	struct rw_sample sample;
 	struct rw_verdict_state verdict;
 	enum rw_action_state action;
 	uint64_t action_time_ns;
+	/* response decisions on this target while respond remembers it, by enum rw_respond_action x result:
+	 * rigwatch_target_response_actions_total (the nonzero pairs), the identity-labelled twin of the host counter */
+	uint32_t response_decisions[RW_REPORT_RESPONSE_ACTIONS][RW_REPORT_RESPONSE_RESULTS];
 	bool counters_wanted;   /* busy enough for hardware counters (attention) */
 	bool counters_denied;   /* wanted them but could not open them (fd budget, permission) */
 };
@@ -55,6 +59,12 @@ struct rw_report {
 	/* rigwatch_response_actions_total{action,result}: every response decision since start, indexed by
 	 * enum rw_respond_action and enum rw_respond_result (respond.h) */
 	uint64_t response_actions[RW_REPORT_RESPONSE_ACTIONS][RW_REPORT_RESPONSE_RESULTS];
+	/* rigwatch_alerts_{sent,dropped,failed}_total{sink}: what each alert sink did since start */
+	uint64_t alerts_sent[RW_REPORT_ALERT_SINKS], alerts_dropped[RW_REPORT_ALERT_SINKS],
+		alerts_failed[RW_REPORT_ALERT_SINKS];
+	/* entries into `mining` since start, and the sum of their times to detection (first sight of the target to
+	 * the mining verdict): rigwatch_detections_total, rigwatch_detection_delay_seconds_total */
+	uint64_t detections_total, detection_delay_ns_total;
 	uint64_t start_time_ns;
 	struct rw_procself self;       /* process_* metrics: the agent's own CPU, memory, fd limit, start */
 };

@@ -155,6 +155,10 @@ int rw_respond_thaw(int cgroup_fd, char *detail, size_t len);
 int rw_respond_kill(int cgroup_fd, enum rw_kill_method how, char *detail, size_t len);
 
 void rw_respond_get_stats(const struct rw_respond *r, struct rw_respond_stats *out);
+/* Every decision handed to the event callback since open, by action and result: each attempt counts, a repeat
+ * on a target whose action state does not change (a second failed re-check) as much as the first. The source of
+ * rigwatch_response_actions_total. NULL gives zeros. */
+void rw_respond_get_decisions(const struct rw_respond *r, uint64_t out[RW_RA_COUNT][RW_RR_COUNT]);
 /* The agent's own cgroup as found at open, relative to the cgroup2 root ("/" when at the root; "" when not found,
  * which only happens with mode off). */
 const char *rw_respond_self_cgroup(const struct rw_respond *r);

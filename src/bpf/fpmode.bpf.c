@@ -5,6 +5,12 @@
  * registers were saved to memory, while `current` is still that task: the saved MXCSR is that thread's SSE
  * control state at the moment it stopped running. Reading it costs one load; no thread is ever stopped.
  *
+ * Only watched tasks are counted: the agent keeps the cgroups it watches in `watch` (per cgroup, or per process for
+ * the root and the cgroups that are not targets) and, for the latter, the processes that are targets of their own in
+ * `watch_pids`. Every other task leaves after one hash lookup (kernel threads before it): the program runs in every
+ * context switch of the host, and most of them are of tasks no one asked about. Until the agent hands over its
+ * first set (`watch_all`), every task is counted.
+ *
  * Per target (cgroup v2 id, or process for tasks of the per-process cgroups), per CPU: observations, per
  * rounding mode, FTZ+DAZ, and from per-thread state (task storage) the mode changes between consecutive
  * observations of one thread in one target and interval, the threads seen and the most modes seen on one thread. The agent bumps `epoch`
@@ -66,12 +72,21 @@ struct {
 	__type(value, struct fpmode_counts);
 } counts SEC(".maps");
 
+/* Watched cgroups (FPMODE_WATCH_CGROUP or FPMODE_WATCH_PROCS) and the counted processes of the latter; sized by the
+ * loader like counts. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
+	__uint(max_entries, 4096);
 	__type(key, __u64);
 	__type(value, __u8);
-} proc_cgroups SEC(".maps");
+} watch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} watch_pids SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -90,7 +105,7 @@ struct {
 /* Written by the agent through the mmapped data section. Starts at 1: fresh task storage (epoch 0) is never
  * taken for a thread already seen in this interval. */
 __u32 epoch = 1;
-__u32 n_proc_cgroups = 0;
+__u32 watch_all = 1;
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -117,10 +132,17 @@ static __always_inline int observe(struct fpu *fpu)
 
 	if (task->flags & PF_KTHREAD)
 		return 0;
-	__u32 mxcsr = saved_mxcsr(fpu);
 	__u64 key = bpf_get_current_cgroup_id();
-	if (n_proc_cgroups && bpf_map_lookup_elem(&proc_cgroups, &key))
-		key = FPMODE_KEY_PROC | (bpf_get_current_pid_tgid() >> 32);
+	__u8 *kind = bpf_map_lookup_elem(&watch, &key);
+	if (kind && *kind == FPMODE_WATCH_PROCS) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		if (!watch_all && !bpf_map_lookup_elem(&watch_pids, &tgid))
+			return 0;
+		key = FPMODE_KEY_PROC | tgid;
+	} else if (!kind && !watch_all) {
+		return 0;
+	}
+	__u32 mxcsr = saved_mxcsr(fpu);
 
 	struct fpmode_counts *c = bpf_map_lookup_elem(&counts, &key);
 	if (!c) {

@@ -9,6 +9,10 @@
  * per-process cgroups (the root, cgroups that are not targets). cgroup ids never set bit 63. */
 #define FPMODE_KEY_PROC (1ull << 63)
 
+/* Values of the watch map: how a watched cgroup's tasks are counted. */
+#define FPMODE_WATCH_CGROUP 1        /* per cgroup */
+#define FPMODE_WATCH_PROCS  2        /* per process, for the processes in watch_pids */
+
 /* Counts for one key on one CPU since the agent last read and deleted the entry. */
 struct fpmode_counts {
 	__u32 obs;                   /* MXCSR values seen (context switches of the key's user threads) */

@@ -96,6 +96,7 @@ static inline void fixture_report(struct rw_report *r, struct rw_report_target t
 	t[0].verdict.since_ns = FIX_T0 + 3000000000ull;
 	t[0].verdict.detections = 1;
 	t[0].action = RW_ACTION_DRY_RUN;
+	t[0].response_decisions[0][0] = 1; /* dry-run ok, for rigwatch_target_response_actions_total */
 	t[0].sample.ind.n_origin = 1;
 	t[0].sample.ind.origin[0].pid = 777;
 	t[0].sample.ind.origin[0].uid = 1000;

@@ -1,6 +1,14 @@
 /* alerts: Falco-compatible JSON lines, checked field by field with a real JSON parser (python3), written to a
- * file and appended across opens; "" writes nothing; an unwritable path is an error naming it. */
+ * file and appended across opens; "" writes nothing; an unwritable path is an error naming it. The syslog sink
+ * against a unix datagram socket the test binds; the HTTP sink against a real HTTP server (python3 http.server,
+ * tests/unit/alert_receiver.py) answering with chosen statuses, and against a listener that never answers. */
 #include <errno.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,11 +190,269 @@ static void test_file_output(void)
 	rw_alerts_close(a);
 }
 
+
+/* A datagram socket bound where the syslog sink sends: each alert is one datagram, "<PRI>Mmm dd hh:mm:ss
+ * rigwatch[pid]: " and the JSON line, facility daemon with Falco's priority as the severity. */
+static void test_syslog_sink(void)
+{
+	struct rw_config cfg;
+	struct rw_report rep;
+	struct rw_report_target t[4];
+	struct rw_alerts *a = NULL;
+	struct rw_alerts_stats st;
+	char err[256], dir[] = "/tmp/rw-syslog-XXXXXX";
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s/log", dir);
+	int rx = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(rx >= 0);
+	CU_ASSERT_EQUAL_FATAL(bind(rx, (struct sockaddr *)&sa, sizeof sa), 0);
+
+	rw_config_defaults(&cfg);
+	fixture_report(&rep, t);
+	cfg.alerts_output[0] = '\0';
+	cfg.alerts_syslog = true;
+	snprintf(cfg.alerts_syslog_socket, sizeof cfg.alerts_syslog_socket, "%s", sa.sun_path);
+	CU_ASSERT_EQUAL_FATAL(rw_alerts_open(&a, &cfg, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(rw_alerts_verdict_change(a, rep.host, &t[0], RW_VERDICT_SUSPECT), 0);
+	struct rw_respond_event ev = { .target = &t[0], .action = RW_RA_KILL, .result = RW_RR_OK,
+				       .detail = "cgroup.kill", .checks = "interval: 3 modes", .time_ns = 1714560003000000000ull };
+	CU_ASSERT_EQUAL(rw_alerts_action(a, rep.host, &ev), 0);
+
+	struct rw_buf json = RW_BUF_INIT;
+	char want_tag[64];
+	snprintf(want_tag, sizeof want_tag, " rigwatch[%ld]: {", (long)getpid());
+	for (int i = 0; i < 2; i++) {
+		char d[16384];
+		ssize_t n = recv(rx, d, sizeof d - 1, MSG_DONTWAIT);
+		CU_ASSERT_FATAL(n > 0);
+		d[n] = '\0';
+		/* both alerts are Critical (a mining verdict, a kill): daemon (3) * 8 + 2 */
+		CU_ASSERT_EQUAL(strncmp(d, "<26>", 4), 0);
+		char *j = strstr(d, want_tag);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+		CU_ASSERT_PTR_NULL(strchr(d, '\n'));
+		rw_buf_puts(&json, j + strlen(want_tag) - 1);
+		rw_buf_puts(&json, "\n");
+	}
+	CU_ASSERT_EQUAL(py_check(json.data, json.len,
+		"assert [x[\"rule\"] for x in L]==[\"Cryptocurrency miner detected\",\"Cryptocurrency miner killed\"], L\n"
+		"assert L[1][\"priority\"]==\"Critical\" and L[1][\"output_fields\"][\"rigwatch.response.action\"]==\"kill\"\n"
+		"assert L[1][\"output_fields\"][\"container.id\"]==\"0123456789ab\"\n"), 0);
+	rw_buf_free(&json);
+	rw_alerts_get_stats(a, &st);
+	CU_ASSERT_EQUAL(st.sent[RW_ALERT_SINK_SYSLOG], 2);
+	CU_ASSERT_EQUAL(st.sent[RW_ALERT_SINK_OUTPUT], 0);
+
+	/* a receiver that stopped reading: its queue fills, the sink drops (counted) instead of waiting */
+	unsigned calls = 0;
+	do {
+		rw_alerts_verdict_change(a, rep.host, &t[0], RW_VERDICT_SUSPECT);
+		rw_alerts_get_stats(a, &st);
+	} while (!st.dropped[RW_ALERT_SINK_SYSLOG] && ++calls < 100000);
+	CU_ASSERT(st.dropped[RW_ALERT_SINK_SYSLOG] > 0);
+
+	/* the daemon gone (socket removed): failures counted, calls still return */
+	close(rx);
+	unlink(sa.sun_path);
+	uint64_t failed0 = st.failed[RW_ALERT_SINK_SYSLOG];
+	rw_alerts_verdict_change(a, rep.host, &t[0], RW_VERDICT_SUSPECT);
+	rw_alerts_get_stats(a, &st);
+	CU_ASSERT_EQUAL(st.failed[RW_ALERT_SINK_SYSLOG], failed0 + 1);
+	rw_alerts_close(a);
+	rmdir(dir);
+
+	/* a socket path that cannot be a unix socket path: an error naming the key */
+	memset(cfg.alerts_syslog_socket, 'x', sizeof cfg.alerts_syslog_socket - 1);
+	cfg.alerts_syslog_socket[sizeof cfg.alerts_syslog_socket - 1] = '\0';
+	CU_ASSERT_EQUAL(rw_alerts_open(&a, &cfg, err, sizeof err), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "alerts.syslog_socket"));
+}
+
+/* Start tests/unit/alert_receiver.py; its port, or 0 (then the test is skipped: no python3). */
+static int start_receiver(const char *out, const char *statuses, pid_t *pid)
+{
+	int pfd[2];
+	char script[512];
+	snprintf(script, sizeof script, "%s/../unit/alert_receiver.py", rw_test_data_dir());
+	if (access(script, R_OK) != 0 || pipe(pfd) != 0)
+		return 0;
+	*pid = fork();
+	if (*pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		execlp("python3", "python3", script, out, statuses, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	char buf[32] = "";
+	size_t got = 0;
+	while (got < sizeof buf - 1 && !strchr(buf, '\n')) {
+		ssize_t n = read(pfd[0], buf + got, sizeof buf - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		buf[got] = '\0';
+	}
+	close(pfd[0]);
+	return strchr(buf, '\n') ? atoi(buf) : 0;
+}
+
+static void stop_child(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Poll the stats until done (a condition on them) or 60 s pass. */
+static bool stats_wait(struct rw_alerts *a, struct rw_alerts_stats *st, bool (*done)(const struct rw_alerts_stats *))
+{
+	for (int i = 0; i < 600; i++) {
+		rw_alerts_get_stats(a, st);
+		if (done(st))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+static bool one_settled(const struct rw_alerts_stats *st)
+{
+	return st->sent[RW_ALERT_SINK_HTTP] + st->failed[RW_ALERT_SINK_HTTP] >= 1;
+}
+
+static bool two_settled(const struct rw_alerts_stats *st)
+{
+	return st->sent[RW_ALERT_SINK_HTTP] + st->failed[RW_ALERT_SINK_HTTP] >= 2;
+}
+
+static bool one_failed(const struct rw_alerts_stats *st)
+{
+	return st->failed[RW_ALERT_SINK_HTTP] >= 1;
+}
+
+/* Falcosidekick's input: one JSON POST per alert. A 503 is retried and then delivered; a 400 (the receiver refuses
+ * the body) is not retried. */
+static void test_http_sink(void)
+{
+	struct rw_config cfg;
+	struct rw_report rep;
+	struct rw_report_target t[4];
+	struct rw_alerts *a = NULL;
+	struct rw_alerts_stats st;
+	char err[256], out[] = "/tmp/rw-alerts-http-XXXXXX";
+	int fd = mkstemp(out);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	pid_t pid = 0;
+	int port = start_receiver(out, "503,200,400", &pid);
+	if (!port) {
+		if (pid > 0)
+			stop_child(pid);
+		unlink(out);
+		rw_test_skip("python3 or tests/unit/alert_receiver.py not available");
+		return;
+	}
+	rw_config_defaults(&cfg);
+	fixture_report(&rep, t);
+	cfg.alerts_output[0] = '\0';
+	snprintf(cfg.alerts_http_url, sizeof cfg.alerts_http_url, "http://127.0.0.1:%d/falco", port);
+	cfg.alerts_http_retries = 3;
+	CU_ASSERT_EQUAL_FATAL(rw_alerts_open(&a, &cfg, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(rw_alerts_verdict_change(a, rep.host, &t[0], RW_VERDICT_SUSPECT), 0);
+	CU_ASSERT(stats_wait(a, &st, one_settled));
+	CU_ASSERT_EQUAL(st.sent[RW_ALERT_SINK_HTTP], 1); /* the 503 retried */
+	struct rw_respond_event ev = { .target = &t[0], .action = RW_RA_FREEZE, .result = RW_RR_OK,
+				       .detail = "cgroup.freeze=1", .checks = "interval: 3 modes", .time_ns = 1714560003000000000ull };
+	CU_ASSERT_EQUAL(rw_alerts_action(a, rep.host, &ev), 0);
+	CU_ASSERT(stats_wait(a, &st, two_settled));
+	CU_ASSERT_EQUAL(st.sent[RW_ALERT_SINK_HTTP], 1);
+	CU_ASSERT_EQUAL(st.failed[RW_ALERT_SINK_HTTP], 1);
+	CU_ASSERT_EQUAL(st.dropped[RW_ALERT_SINK_HTTP], 0);
+	rw_alerts_close(a);
+	stop_child(pid);
+	size_t len = 0;
+	char *text = slurp(out, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_EQUAL(py_check(text, len,
+		"assert [x[\"status\"] for x in L]==[503,200,400], L\n"
+		"assert all(x[\"path\"]==\"/falco\" and x[\"content_type\"]==\"application/json\" for x in L)\n"
+		"b=[x[\"body\"] for x in L]\n"
+		"assert b[0]==b[1] and b[0][\"rule\"]==\"Cryptocurrency miner detected\", b\n"
+		"assert sorted(b[0])==[\"hostname\",\"output\",\"output_fields\",\"priority\",\"rule\",\"source\",\"tags\",\"time\"]\n"
+		"assert b[2][\"rule\"]==\"Cryptocurrency miner frozen\" and b[2][\"priority\"]==\"Error\", b[2]\n"
+		"assert b[2][\"output_fields\"][\"rigwatch.response.action\"]==\"freeze\"\n"), 0);
+	free(text);
+	unlink(out);
+}
+
+/* A receiver that accepts connections and never answers, a queue of 2: sampling never waits (each call returns),
+ * the overflow is dropped and counted, and close cuts the POST in flight short. Then a port nobody listens on:
+ * the retries run out and the alert counts as failed. */
+static void test_http_sink_bounded(void)
+{
+	struct rw_config cfg;
+	struct rw_report rep;
+	struct rw_report_target t[4];
+	struct rw_alerts *a = NULL;
+	struct rw_alerts_stats st;
+	char err[256];
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sin;
+	CU_ASSERT_FATAL(ls >= 0);
+	CU_ASSERT_EQUAL_FATAL(bind(ls, (struct sockaddr *)&sin, sizeof sin), 0);
+	CU_ASSERT_EQUAL_FATAL(listen(ls, 16), 0);
+	CU_ASSERT_EQUAL_FATAL(getsockname(ls, (struct sockaddr *)&sin, &sl), 0);
+
+	rw_config_defaults(&cfg);
+	fixture_report(&rep, t);
+	cfg.alerts_output[0] = '\0';
+	snprintf(cfg.alerts_http_url, sizeof cfg.alerts_http_url, "http://127.0.0.1:%d", ntohs(sin.sin_port));
+	cfg.alerts_http_queue = 2;
+	cfg.alerts_http_timeout_ms = 60000;
+	cfg.alerts_http_retries = 10;
+	CU_ASSERT_EQUAL_FATAL(rw_alerts_open(&a, &cfg, err, sizeof err), 0);
+	for (int i = 0; i < 20; i++)
+		CU_ASSERT_EQUAL(rw_alerts_verdict_change(a, rep.host, &t[0], RW_VERDICT_SUSPECT), 0);
+	rw_alerts_get_stats(a, &st);
+	/* at most one in flight and two queued: 17 or more of 20 dropped */
+	CU_ASSERT(st.dropped[RW_ALERT_SINK_HTTP] >= 17);
+	CU_ASSERT_EQUAL(st.sent[RW_ALERT_SINK_HTTP], 0);
+	rw_alerts_close(a); /* returns: the 60 s POST in flight is cut short */
+	close(ls);
+
+	/* nobody listens on that port now: connection refused, retried, given up */
+	cfg.alerts_http_queue = 8;
+	cfg.alerts_http_timeout_ms = 1000;
+	cfg.alerts_http_retries = 2;
+	CU_ASSERT_EQUAL_FATAL(rw_alerts_open(&a, &cfg, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(rw_alerts_verdict_change(a, rep.host, &t[0], RW_VERDICT_SUSPECT), 0);
+	CU_ASSERT(stats_wait(a, &st, one_failed));
+	CU_ASSERT_EQUAL(st.sent[RW_ALERT_SINK_HTTP], 0);
+	rw_alerts_close(a);
+
+	/* URLs the sink cannot speak: an error naming the key */
+	const char *bad[] = { "https://example.com/", "http://", "http://h:99999/", "http://h:80x", "ftp://h/",
+			      "http://[::1/" };
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(cfg.alerts_http_url, sizeof cfg.alerts_http_url, "%s", bad[i]);
+		a = (struct rw_alerts *)1;
+		CU_ASSERT_EQUAL(rw_alerts_open(&a, &cfg, err, sizeof err), -EINVAL);
+		CU_ASSERT_PTR_NULL(a);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "alerts.http_url"));
+	}
+}
+
 static const rw_test tests[] = {
 	RW_TEST(test_format_mining),
 	RW_TEST(test_format_action),
 	RW_TEST(test_format_hostile_and_cleared),
 	RW_TEST(test_file_output),
+	RW_TEST(test_syslog_sink),
+	RW_TEST(test_http_sink),
+	RW_TEST(test_http_sink_bounded),
 	{ NULL, NULL },
 };
 

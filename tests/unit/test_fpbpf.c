@@ -241,7 +241,9 @@ static void test_per_process_cgroup(void)
 	CU_ASSERT_EQUAL_FATAL(rw_fpbpf_open(&b, NULL, why, sizeof why), 0);
 	struct cg rx = { .child = -1 };
 	CU_ASSERT_EQUAL(cg_start(&rx, "proc", rx_csr, 4), 0);
-	CU_ASSERT_EQUAL(rw_fpbpf_set_proc_cgroups(b, &rx.id, 1), 0);
+	uint32_t pid = (uint32_t)rx.child;
+	struct rw_fpbpf_watch w = { .proc_cgroups = &rx.id, .n_proc_cgroups = 1, .pids = &pid, .n_pids = 1 };
+	CU_ASSERT_EQUAL(rw_fpbpf_set_watch(b, &w), 0);
 	rw_fpbpf_refresh(b);
 
 	struct rw_fp_evidence e;
@@ -250,14 +252,80 @@ static void test_per_process_cgroup(void)
 	CU_ASSERT_EQUAL(e.modes_union, 0xf);
 	CU_ASSERT_EQUAL(rw_fpbpf_collect_cgroup(b, rx.id, &e), -ENOENT);
 
-	/* Back to per-cgroup counting once the set no longer holds it. */
-	CU_ASSERT_EQUAL(rw_fpbpf_set_proc_cgroups(b, NULL, 0), 0);
+	/* Back to per-cgroup counting once the set has it as a target cgroup. */
+	w = (struct rw_fpbpf_watch){ .cgroups = &rx.id, .n_cgroups = 1 };
+	CU_ASSERT_EQUAL(rw_fpbpf_set_watch(b, &w), 0);
 	rw_fpbpf_refresh(b);
 	CU_ASSERT_TRUE(gather(b, false, rx.id, &e, enough_obs));
 	CU_ASSERT_EQUAL(rw_fpbpf_collect_process(b, (uint32_t)rx.child, &e), -ENOENT);
-	uint64_t many[65] = { 0 };
-	CU_ASSERT_EQUAL(rw_fpbpf_set_proc_cgroups(b, many, 65), -E2BIG);
 	cg_stop(&rx);
+	rw_fpbpf_close(b);
+}
+
+/* Only the watched set is counted: a cgroup that is no target, and a process of a per-process cgroup that is no
+ * target of its own, leave no entry, while the watched ones in the same intervals do. A set larger than the maps
+ * is refused and everything is counted again. */
+static void test_watched_only(void)
+{
+	if (!bpf_tests_possible())
+		return;
+	struct rw_fpbpf *b = NULL;
+	struct rw_fpbpf_opts o = { .max_targets = 64 };
+	char why[256];
+	CU_ASSERT_EQUAL_FATAL(rw_fpbpf_open(&b, &o, why, sizeof why), 0);
+	struct cg tgt = { .child = -1 }, other = { .child = -1 }, pa = { .child = -1 }, pb = { .child = -1 };
+	CU_ASSERT_EQUAL(cg_start(&tgt, "tgt", rx_csr, 4), 0);
+	CU_ASSERT_EQUAL(cg_start(&other, "other", rx_csr, 4), 0);
+	CU_ASSERT_EQUAL(cg_start(&pa, "pa", rx_csr, 4), 0);
+	CU_ASSERT_EQUAL(cg_start(&pb, "pb", rx_csr, 4), 0);
+	uint64_t procs[2] = { pa.id, pb.id };
+	uint32_t pid = (uint32_t)pa.child;
+	struct rw_fpbpf_watch w = { .cgroups = &tgt.id, .n_cgroups = 1, .proc_cgroups = procs, .n_proc_cgroups = 2,
+				    .pids = &pid, .n_pids = 1 };
+	CU_ASSERT_EQUAL(rw_fpbpf_set_watch(b, &w), 0);
+	CU_ASSERT_EQUAL(rw_fpbpf_set_watch(b, &w), 0); /* unchanged: nothing to write */
+	rw_fpbpf_refresh(b);
+
+	struct rw_fp_evidence et = { 0 }, ep = { 0 }, e;
+	unsigned unwatched = 0;
+	for (uint64_t end = now_ms() + WAIT_MS; now_ms() < end && !(enough_obs(&et) && enough_obs(&ep));) {
+		usleep(100000);
+		CU_ASSERT_TRUE_FATAL(rw_fpbpf_refresh(b) >= 0);
+		if (rw_fpbpf_collect_cgroup(b, tgt.id, &e) == 0)
+			add(&et, &e);
+		if (rw_fpbpf_collect_process(b, (uint32_t)pa.child, &e) == 0)
+			add(&ep, &e);
+		unwatched += rw_fpbpf_collect_cgroup(b, other.id, &e) == 0;
+		unwatched += rw_fpbpf_collect_cgroup(b, pa.id, &e) == 0;
+		unwatched += rw_fpbpf_collect_cgroup(b, pb.id, &e) == 0;
+		unwatched += rw_fpbpf_collect_process(b, (uint32_t)pb.child, &e) == 0;
+		unwatched += rw_fpbpf_collect_process(b, (uint32_t)other.child, &e) == 0;
+	}
+	CU_ASSERT_TRUE(enough_obs(&et));
+	CU_ASSERT_TRUE(enough_obs(&ep));
+	CU_ASSERT_EQUAL(et.modes_union, 0xf);
+	CU_ASSERT_EQUAL(ep.modes_union, 0xf);
+	CU_ASSERT_EQUAL(unwatched, 0);
+
+	/* The other process becomes a target, the first one leaves: the counts follow. */
+	pid = (uint32_t)pb.child;
+	CU_ASSERT_EQUAL(rw_fpbpf_set_watch(b, &w), 0);
+	rw_fpbpf_refresh(b);
+	CU_ASSERT_TRUE(gather(b, true, (uint64_t)pb.child, &e, enough_obs));
+	CU_ASSERT_EQUAL(rw_fpbpf_collect_process(b, (uint32_t)pa.child, &e), -ENOENT);
+
+	/* Larger than the maps: refused, and every task is counted again (here: the cgroup that was no target). */
+	uint64_t many[65];
+	for (unsigned i = 0; i < 65; i++)
+		many[i] = i + 1;
+	w = (struct rw_fpbpf_watch){ .cgroups = many, .n_cgroups = 65 };
+	CU_ASSERT_EQUAL(rw_fpbpf_set_watch(b, &w), -E2BIG);
+	rw_fpbpf_refresh(b);
+	CU_ASSERT_TRUE(gather(b, false, other.id, &e, enough_obs));
+	cg_stop(&tgt);
+	cg_stop(&other);
+	cg_stop(&pa);
+	cg_stop(&pb);
 	rw_fpbpf_close(b);
 }
 
@@ -396,6 +464,7 @@ static void test_no_permission(void)
 static const rw_test tests[] = {
 	RW_TEST(test_observe_modes),
 	RW_TEST(test_per_process_cgroup),
+	RW_TEST(test_watched_only),
 	RW_TEST(test_map_full),
 	RW_TEST(test_missing_btf),
 	RW_TEST(test_bad_btf),

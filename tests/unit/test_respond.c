@@ -961,12 +961,25 @@ static void test_recheck_blocks(void)
 	CU_ASSERT(events_wait(a, "frozen 0", SETTLE_MS));
 	CU_ASSERT_EQUAL(kill(busy, 0), 0);
 	CU_ASSERT_EQUAL(kill(idle, 0), 0);
+	/* the target's own counts (rigwatch_target_response_actions_total): every decision on it, all episodes */
+	CU_ASSERT_EQUAL(t.response_decisions[RW_RA_KILL][RW_RR_RECHECK_FAILED], 2);
+	CU_ASSERT_EQUAL(t.response_decisions[RW_RA_KILL][RW_RR_NO_EVIDENCE], 1);
 	/* the path names another cgroup now (the target went, a new one took its name): not touched */
 	target_init(&t, cg_ino(a) + 1000000, a, RW_VERDICT_MINING, 65536, 9, t0 + 30 * S);
 	rw_respond_consider(r, &t, t0 + 30 * S);
 	CU_ASSERT(last_event(RW_RA_KILL, RW_RR_RECHECK_FAILED));
 	CU_ASSERT_EQUAL(audit_count("another cgroup", NULL), 1);
 	CU_ASSERT_EQUAL(kill(busy, 0), 0);
+	/* The counter behind rigwatch_response_actions_total moves once per decision although the target's action
+	 * state never left `none`: three re-checks that failed, one decision held back for lack of evidence. */
+	CU_ASSERT_EQUAL(t.action, RW_ACTION_NONE);
+	CU_ASSERT_EQUAL(t.response_decisions[RW_RA_KILL][RW_RR_RECHECK_FAILED], 1); /* another target, its own count */
+	uint64_t dec[RW_RA_COUNT][RW_RR_COUNT];
+	rw_respond_get_decisions(r, dec);
+	CU_ASSERT_EQUAL(dec[RW_RA_KILL][RW_RR_RECHECK_FAILED], 3);
+	CU_ASSERT_EQUAL(dec[RW_RA_KILL][RW_RR_NO_EVIDENCE], 1);
+	CU_ASSERT_EQUAL(dec[RW_RA_KILL][RW_RR_OK] + dec[RW_RA_FREEZE][RW_RR_OK] + dec[RW_RA_DRY_RUN][RW_RR_OK], 0);
+	CU_ASSERT_EQUAL(evs.n, 4);
 	rw_respond_close(r);
 	reap(busy);
 	reap(idle);

@@ -4,8 +4,11 @@
 #   1. agent CPU at 500 cgroups with B busy un-niced targets (B = 10 and 50; the rest sleep), and the eBPF
 #      program's own run time over the same window (kernel.bpf_stats_enabled: run_time_ns / run_cnt), which the
 #      kernel spends in the context switches of every task and charges to none of them;
-#   2. context-switch throughput of `stress-ng --switch 1` in a watched cgroup, ratio to no agent at all;
+#   2. context-switch throughput of `stress-ng --switch 1` in a watched cgroup, ratio to no agent at all, and on the
+#      eBPF path ratio to the same workload in a cgroup the agent does not watch (row unw: the eBPF agent runs, the
+#      workload sits outside its include glob, so the program leaves after its first map lookup);
 #   3. stalls of a spinning thread in a watched cgroup (build/bench/stallgap: gaps over 50 us in its own progress).
+# The load average is printed with each part: the machine may be shared.
 # Usage: tools/bench/fpcost.sh [BUILD_DIR] [ROUNDS] [SECONDS]    (root; cgroup2; x86_64 with BTF for the eBPF path)
 # FPCOST_PARTS=cpu,watched (default both) picks the parts; FPCOST_BUSY="10 50" the busy counts of part 1.
 set -u
@@ -22,6 +25,7 @@ command -v stress-ng > /dev/null || { echo "stress-ng missing (scripts/install-d
 "$rw" events --fp.path=bpf 2>/dev/null | grep -q '^FP path: bpf' || { echo "eBPF FP path not loadable here" >&2; exit 77; }
 hz=$(getconf CLK_TCK)
 parent=$cg2/rwfpcost.$$
+unwatched=$cg2/rwfpcost-unw.$$
 tmp=$(mktemp -d)
 pids=""; agent=""
 stats_was=$(cat /proc/sys/kernel/bpf_stats_enabled)
@@ -32,6 +36,7 @@ cleanup() {
 	echo "$stats_was" > /proc/sys/kernel/bpf_stats_enabled
 	sleep 0.3
 	[ -d "$parent" ] && find "$parent" -depth -type d -exec rmdir {} \; 2>/dev/null
+	[ -d "$unwatched" ] && rmdir "$unwatched" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -41,7 +46,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (
 	else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 conf() { # mode -> config file
 	case $1 in
-	bpf) fp='path = bpf' ;;
+	bpf|unw) fp='path = bpf' ;;
 	ptrace) fp='path = ptrace' ;;
 	off) fp='enabled = false' ;;
 	esac
@@ -73,7 +78,7 @@ while [ $i -lt 500 ]; do
 	sh -c 'echo $$ > "$0/cgroup.procs"; exec sleep 100000' "$d" & pids="$pids $!"
 	i=$((i + 1))
 done
-echo "agent CPU, 500 cgroups, $rounds alternating rounds of $secs s (medians; % of one core)"
+echo "agent CPU, 500 cgroups, $rounds alternating rounds of $secs s (medians; % of one core); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-6s %-7s %10s %12s %12s %14s\n' busy path "agent_%" "bpf_prog_%" "ns/run" "runs/s"
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
 for busy in ${FPCOST_BUSY:-10 50}; do
@@ -114,6 +119,7 @@ for busy in ${FPCOST_BUSY:-10 50}; do
 			"$(median < "$tmp/ns.$m")" "$(median < "$tmp/r.$m")"
 	done
 	kill -9 $busy_pids 2>/dev/null
+	echo "  (load average after $busy busy: $(cut -d' ' -f1-3 /proc/loadavg))"
 	sleep 0.5
 done
 echo "$stats_was" > /proc/sys/kernel/bpf_stats_enabled
@@ -124,22 +130,26 @@ find "$parent" -depth -mindepth 1 -type d -exec rmdir {} \; 2>/dev/null
 case $parts in *,watched,*) ;; *) exit 0 ;; esac
 
 # --- 2, 3. a watched workload: context switches and stalls ---------------------------------------------------------
-w=$parent/work; mkdir -p "$w"
+w=$parent/work; mkdir -p "$w" "$unwatched"
 short=$((secs / 4 > 5 ? secs / 4 : 5))
 echo
-echo "watched workload, $rounds alternating rounds of $short s (medians; none = no agent running)"
+echo "watched workload, $rounds alternating rounds of $short s (medians; none = no agent running; unw = eBPF agent,"
+echo " workload in a cgroup it does not watch); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-7s %14s %8s %12s %10s %10s\n' path "switch_ops/s" ratio "gaps>50us" "max_us" "gap_ms"
-for m in none bpf ptrace off; do : > "$tmp/sw.$m"; : > "$tmp/g.$m"; : > "$tmp/gm.$m"; : > "$tmp/gt.$m"; done
+modes="none unw bpf ptrace off"
+for m in $modes; do : > "$tmp/sw.$m"; : > "$tmp/g.$m"; : > "$tmp/gm.$m"; : > "$tmp/gt.$m"; done
 r=0
 while [ $r -lt "$rounds" ]; do
-	for m in none bpf ptrace off; do
+	for m in $modes; do
 		[ $m = none ] || start_agent $m
 		sleep 2
-		sh -c 'echo $$ > "$0/cgroup.procs"; exec stress-ng --switch 1 --timeout "$1" --metrics-brief' "$w" "$short" \
+		wd=$w
+		[ $m = unw ] && wd=$unwatched
+		sh -c 'echo $$ > "$0/cgroup.procs"; exec stress-ng --switch 1 --timeout "$1" --metrics-brief' "$wd" "$short" \
 			> "$tmp/sw.out" 2>&1
 		awk '/switch/ && $0 ~ /[0-9]/ { for (i = NF; i > 0; i--) if ($i ~ /^[0-9.]+$/) { v = $i; n++; if (n == 2) { print v; exit } } }' \
 			"$tmp/sw.out" >> "$tmp/sw.$m"
-		sh -c 'echo $$ > "$0/cgroup.procs"; exec "$1" "$2"' "$w" "$gap" "$short" > "$tmp/g.out"
+		sh -c 'echo $$ > "$0/cgroup.procs"; exec "$1" "$2"' "$wd" "$gap" "$short" > "$tmp/g.out"
 		sed -n 's/gaps=\([0-9]*\) max_us=\([0-9]*\) gap_ms=\([0-9]*\)/\1 \2 \3/p' "$tmp/g.out" > "$tmp/g.vals"
 		awk '{ print $1 }' "$tmp/g.vals" >> "$tmp/g.$m"
 		awk '{ print $2 }' "$tmp/g.vals" >> "$tmp/gm.$m"
@@ -149,11 +159,14 @@ while [ $r -lt "$rounds" ]; do
 	r=$((r + 1))
 done
 base=$(median < "$tmp/sw.none")
-for m in none bpf ptrace off; do
+for m in $modes; do
 	sw=$(median < "$tmp/sw.$m")
 	printf '%-7s %14s %8s %12s %10s %10s\n' "$m" "$sw" "$(awk -v a="$sw" -v b="$base" 'BEGIN { printf "%.3f", b ? a / b : 0 }')" \
 		"$(median < "$tmp/g.$m")" "$(median < "$tmp/gm.$m")" "$(median < "$tmp/gt.$m")"
 done
+unw=$(median < "$tmp/sw.unw")
+awk -v a="$(median < "$tmp/sw.bpf")" -v b="$unw" 'BEGIN { printf "eBPF path, watched / unwatched switch_ops/s: %.3f\n", b ? a / b : 0 }'
+echo "(load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "(agent CPU from /proc/<agent>/stat utime+stime at $hz ticks/s; bpf_prog_% = the eBPF program's run time in all"
 echo " context switches of the host over the window, from bpftool prog show with kernel.bpf_stats_enabled=1;"
 echo " switch_ops/s = stress-ng --switch bogo ops/s (real time); gaps from $gap)"

@@ -75,10 +75,17 @@ fi
 CPU_MAX="20000 100000" READY=$R rec rx-light-2t-quota20 mining rx-quota 40 $rx --mode light --threads 2 --name kworker
 # Sharing its cgroup with a busy shell loop (the miner hidden in a busy container).
 READY=$R rec rx-light-1t-shared mining rx-shared 30 sh -c "while :; do :; done & exec $rx --mode light --threads 1 --name python3"
-# Traced by itself: the agent's ptrace reads are refused; the FP evidence is that another process traces busy
-# threads (fp_traced_threads). Not in the shipped corpus yet (the probe has filled threads_traced only since the
-# corpus was recorded); SELFTRACED=1 records it.
-[ "${SELFTRACED:-0}" = 1 ] && READY=$R rec rx-light-2t-selftraced mining rx-selftraced 25 sh -c "$rx --mode light --threads 2 --name containerd & p=\$!; sleep 2; $RW_BUILD/progs/selftrace \$p & wait \$p"
+# Traced by itself: a helper (build/progs/selftrace) seizes every thread with PTRACE_SEIZE + TRACECLONE, as
+# anti-debugging malware does, so the agent's ptrace reads are refused. Recorded on both FP paths, from the moment
+# the helper holds the threads: on the ptrace path the FP evidence is that another process traces busy threads
+# (fp_traced_threads); the eBPF path reads the saved MXCSR at the context switch, traced or not.
+# SELFTRACED=1 records them (rx-light-2t-selftraced, rx-light-2t-selftraced-bpf).
+if [ "${SELFTRACED:-0}" = 1 ]; then
+	st="$rx --mode light --threads 2 --name containerd & p=\$!; sleep 2; $RW_BUILD/progs/selftrace \$p & wait \$p"
+	RECORD_FLAGS=--fp.path=ptrace READY='^selftrace: ready' rec rx-light-2t-selftraced mining rx-selftraced 25 sh -c "$st"
+	RECORD_FLAGS=--fp.path=bpf READY='^selftrace: ready' rec rx-light-2t-selftraced-bpf mining rx-selftraced 25 \
+		sh -c "$st"
+fi
 
 # Benign confusers: legitimate users of the rounding modes, at full speed.
 rec stochastic-updown-1t benign stochastic 25 $RW_BUILD/progs/fp_stochastic

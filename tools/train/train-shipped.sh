@@ -21,6 +21,6 @@ done < "$dir/traces.list"
 exec "$RW_BUILD/train" --prior "$top/tools/train/prior.model" ${OUT_FLAG:---out} "$out" \
 	--name rigwatch-2026-11-30 --date 2026-11-30 --lambda 0.05 --lambda fpprobe=0.01 \
 	--fixed fp_ftz_daz_nondefault --fixed fp_traced_threads \
-	--note "recorded on a 2-core Debian 12 VM without a PMU (software perf events only), shared and busy, 1 s interval, ptrace FP path at the default cadence; commands in tests/data/traces/traces.list (made by tools/train/record-shipped.sh)" \
+	--note "recorded on a 2-core Debian 12 VM without a PMU (software perf events only), shared and busy, 1 s interval, ptrace FP path at the default cadence (rx-light-2t-selftraced-bpf on the eBPF path); commands in tests/data/traces/traces.list (made by tools/train/record-shipped.sh)" \
 	--note "miners are rxload (Debian librandomx, real RandomX hashing), renamed; fast-mode traces start at the first hash (the dataset build before it is not hashing)" \
 	"$@"
