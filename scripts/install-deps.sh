@@ -8,7 +8,7 @@ zlib1g-dev librandomx-dev curl clang libbpf-dev bpftool libcrypt-dev libgnutls28
 if [ "${1:-check}" != run ]; then
 PKGS="$PKGS libprotobuf-dev libcunit1-dev prometheus prometheus-alertmanager wrk prometheus-node-exporter
 stress-ng xz-utils openssl python3 python3-yaml python3-numpy sqlite3 valgrind strace g++ libboost-dev python3-matplotlib iproute2
-util-linux tmux systemd"
+util-linux docker.io tmux systemd"
 # make check-arm64: cross compiler, qemu-user, and the arm64 -dev packages via Debian multiarch (installing them
 # may upgrade amd64 packages of the same source to the identical version, as multiarch requires).
 PKGS="$PKGS gcc-aarch64-linux-gnu qemu-user-static libpfm4-dev:arm64 libcgroup-dev:arm64
@@ -28,7 +28,8 @@ echo "install-deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 case "$missing" in *:arm64*) dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64 ;; esac
 apt-get update -qq
-# prometheus, alertmanager and node-exporter are test peers only: keep their services from starting on install.
+# prometheus, alertmanager, node-exporter and docker.io are test peers only: keep their services from starting on
+# install (tests/integration/docker.sh starts a private dockerd of its own).
 own_policy=0
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1

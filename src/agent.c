@@ -21,6 +21,7 @@
 #include "rigwatch/cgroups.h"
 #include "rigwatch/cgstats.h"
 #include "rigwatch/clock.h"
+#include "rigwatch/containers.h"
 #include "rigwatch/log.h"
 #include "rigwatch/model.h"
 #include "rigwatch/pmu.h"
@@ -43,6 +44,9 @@
 /* Cgroups whose tasks the eBPF path counts per process: the root and non-target cgroups with processes (the eBPF
  * map holds 64). */
 #define RW_AGENT_PROC_CGROUPS 1024
+/* A container's engine state file is stat()ed every so many intervals and re-read when it changed (a restart,
+ * a pause, a rename). */
+#define CONTAINER_RECHECK_EVERY 5
 /* Retry cgroup files found missing every so many intervals. */
 #define CGFILES_RECHECK_EVERY 64
 
@@ -561,10 +565,67 @@ static void indicators(struct rw_agent *a, struct rw_target *t, struct rw_sample
 	}
 }
 
+/* The engine's names for a Docker container target: read when first seen, then re-read when its state file
+ * changes. No engine, no file or a malformed one leaves the names empty and costs nothing else. A container that
+ * restarted in the same cgroup (a new start time) starts a new story: its origin is collected afresh. */
+static void container_refresh(struct rw_agent *a, struct rw_target *t)
+{
+	char err[RW_CONFIG_PATH_LEN + 200];
+	if (t->identity.kind != RW_KIND_CONTAINER || strcmp(t->identity.runtime, "docker") != 0)
+		return;
+	bool first = t->container_checks++ == 0;
+	if (!first && (a->seq + t->id) % CONTAINER_RECHECK_EVERY != 0)
+		return;
+	uint64_t m = rw_docker_meta_mtime(a->cfg.docker_root, t->identity.id);
+	if (!first && m == t->container_mtime_ns)
+		return;
+	struct rw_container_meta meta;
+	int r = rw_docker_meta_read(a->cfg.docker_root, t->identity.id, &a->cfg.docker_labels, &meta,
+				    &t->container_mtime_ns, err, sizeof err);
+	if (r == -EINVAL && !t->container_bad_logged) {
+		rw_log_warn("containers", "%s: names not known: %s", t->path, err);
+		t->container_bad_logged = true;
+	} else if (r == 0) {
+		t->container_bad_logged = false;
+	}
+	if (t->container.have && meta.have && meta.started_ns != t->container.started_ns) {
+		memset(&t->origin, 0, sizeof t->origin);
+		t->hashing_since_ns = 0;
+	}
+	t->container = meta;
+}
+
+/* Where a convicted target's miner started: collected once, at the first interval in `mining`. */
+static void origin_step(struct rw_agent *a, struct rw_target *t, struct rw_report_target *rt, const char *v2_dir,
+			int32_t pid)
+{
+	char why[256], procs[RW_MOUNT_PATH_MAX + RW_CGROUP_PATH_MAX + 16];
+	const struct rw_sample *s = &rt->sample;
+	if (!t->hashing_since_ns &&
+	    rw_respond_evidence_qualifies(&s->fp, s->cpu_usec, s->interval_us, why, sizeof why))
+		t->hashing_since_ns = s->time_ns;
+	if (pid <= 0 && !t->origin.have && rt->verdict.verdict == RW_VERDICT_MINING) {
+		snprintf(procs, sizeof procs, "%s/cgroup.procs", v2_dir);
+		if (rw_container_origin_read(a->cfg.proc_root, procs, t->container.pid, &t->origin) == 0) {
+			char d[400];
+			rw_origin_describe(&t->origin, d, sizeof d);
+			rw_log_info("origin", "%s: %s", t->path, d);
+		}
+	}
+	/* the slot is zeroed: copy only what is known (these are a few KiB per target) */
+	if (t->container.have)
+		rt->container = t->container;
+	if (t->origin.have) {
+		rt->origin = t->origin;
+		rt->origin.hashing_since_ns = t->hashing_since_ns;
+	}
+}
+
 /* Score, then respond: the one path the replay of a trace takes too. A target the response froze or killed keeps
  * its verdict: stopped, it shows nothing. The response decides on process targets too (refused unless [response]
  * process_targets, then by pid). A verdict change goes to the alerts and the log. */
-static int score_and_respond(struct rw_agent *a, struct rw_target *t, struct rw_report_target *rt, int32_t pid)
+static int score_and_respond(struct rw_agent *a, struct rw_target *t, struct rw_report_target *rt,
+			     const char *v2_dir, int32_t pid)
 {
 	struct rw_sample *s = &rt->sample;
 
@@ -572,6 +633,9 @@ static int score_and_respond(struct rw_agent *a, struct rw_target *t, struct rw_
 		rw_scorer_hold(&a->scorer, t->id, rw_respond_holds(a->respond, t->id));
 	if (a->scoring && rw_scorer_score(&a->scorer, s, &rt->verdict) < 0)
 		return -ENOMEM;
+	/* names and origin before the response and the alert, which both carry them */
+	container_refresh(a, t);
+	origin_step(a, t, rt, v2_dir, pid);
 	if (a->respond) {
 		rw_respond_consider(a->respond, rt, a->step_now_real);
 		t->action = (uint8_t)rt->action;
@@ -604,7 +668,7 @@ static int conclude(struct rw_agent *a, struct rw_target *t, struct rw_report_ta
 
 	fp_evidence(a, t, s, v2_dir, pid, start_ticks);
 	indicators(a, t, s, busy, v2_dir, pid);
-	if ((r = score_and_respond(a, t, rt, pid)) < 0)
+	if ((r = score_and_respond(a, t, rt, v2_dir, pid)) < 0)
 		return r;
 
 	a->report.n_targets++;

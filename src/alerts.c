@@ -592,6 +592,61 @@ static void identity_fields(struct rw_buf *b, const struct rw_sample *s)
 	}
 }
 
+/* Falco's container.name, container.image* fields from the engine's names, and the origin of a convicted
+ * target's miner (rigwatch.origin.*: how it started, its process tree as "comm(pid) <- parent(pid) ..."). */
+static void container_fields(struct rw_buf *b, const struct rw_report_target *t)
+{
+	const struct rw_container_meta *c = &t->container;
+	if (c->have) {
+		field_str(b, "container.name", c->name);
+		field_str(b, "container.image", c->image);
+		field_str(b, "container.image.repository", c->image_repository);
+		field_str(b, "container.image.tag", c->image_tag);
+		if (c->image_id[0])
+			field_str(b, "container.image.id", c->image_id);
+		if (c->started_ns) {
+			struct rw_buf tb = RW_BUF_INIT;
+			rw_buf_rfc3339(&tb, c->started_ns, 0);
+			rw_buf_append(&tb, "", 1);
+			field_str(b, "rigwatch.container.started", tb.err ? "" : tb.data);
+			rw_buf_free(&tb);
+		}
+		for (unsigned i = 0; i < c->n_labels && i < RW_CONTAINER_LABELS; i++) {
+			char key[sizeof c->labels[i].key + 24];
+			snprintf(key, sizeof key, "container.label[%s]", c->labels[i].key);
+			rw_buf_puts(b, ",");
+			rw_buf_json_string(b, key);
+			rw_buf_puts(b, ":");
+			rw_buf_json_string(b, c->labels[i].value);
+		}
+	}
+	const struct rw_container_origin *o = &t->origin;
+	if (o->have) {
+		char d[400], tree[RW_ORIGIN_CHAIN_MAX * 40];
+		rw_origin_describe(o, d, sizeof d);
+		field_str(b, "rigwatch.origin.started_by", rw_origin_start_name(o->started));
+		field_str(b, "rigwatch.origin.detail", d);
+		tree[0] = '\0';
+		for (unsigned i = 0; i < o->n && i < RW_ORIGIN_CHAIN_MAX; i++) {
+			size_t n = strlen(tree);
+			snprintf(tree + n, sizeof tree - n, "%s%.15s(%d)", i ? " <- " : "", o->chain[i].comm,
+				 (int)o->chain[i].pid);
+		}
+		field_str(b, "rigwatch.origin.process_tree", tree);
+		if (o->n) {
+			field_str(b, "rigwatch.origin.cmdline", o->chain[0].cmdline);
+			field_u64(b, "rigwatch.origin.uid", o->chain[0].uid);
+		}
+		if (o->hashing_since_ns) {
+			struct rw_buf tb = RW_BUF_INIT;
+			rw_buf_rfc3339(&tb, o->hashing_since_ns, 0);
+			rw_buf_append(&tb, "", 1);
+			field_str(b, "rigwatch.origin.hashing_since", tb.err ? "" : tb.data);
+			rw_buf_free(&tb);
+		}
+	}
+}
+
 /* "docker:0123456789ab", "slurm:1234/step_0", "systemd:x.service", else the cgroup path */
 static void workload_label(const struct rw_sample *s, char *label, size_t len)
 {
@@ -604,6 +659,24 @@ static void workload_label(const struct rw_sample *s, char *label, size_t len)
 		snprintf(label, len, "systemd:%s", id->unit);
 	else
 		snprintf(label, len, "%s", s->cgroup);
+}
+
+/* "docker:web" for a container its engine names, else workload_label's */
+static void target_label(const struct rw_report_target *t, char *label, size_t len)
+{
+	if (t->container.have && t->container.name[0])
+		snprintf(label, len, "%s:%s", t->container.engine, t->container.name);
+	else
+		workload_label(&t->sample, label, len);
+}
+
+/* " image=acme/web:2.1 started_by=exec" for the output line of a named or convicted container */
+static void container_words(const struct rw_report_target *t, struct rw_buf *ob)
+{
+	if (t->container.have && t->container.image[0])
+		rw_buf_printf(ob, " image=%s", t->container.image);
+	if (t->origin.have)
+		rw_buf_printf(ob, " started_by=%s", rw_origin_start_name(t->origin.started));
 }
 
 static int format_verdict(const char *host, const struct rw_report_target *t, enum rw_verdict old, struct rw_buf *b,
@@ -643,7 +716,7 @@ static int format_verdict(const char *host, const struct rw_report_target *t, en
 	snprintf(tm, sizeof tm, "%.*s", (int)tb.len, tb.data ? tb.data : "");
 	rw_buf_free(&tb);
 
-	workload_label(s, label, sizeof label);
+	target_label(t, label, sizeof label);
 
 	for (unsigned i = 0; i < RW_SRC_COUNT; i++)
 		if (v->sources_used & RW_SRC_BIT(i)) {
@@ -671,6 +744,7 @@ static int format_verdict(const char *host, const struct rw_report_target *t, en
 		rw_buf_printf(&ob, " evidence=\"%s\"", evidence);
 	if (t->action != RW_ACTION_NONE)
 		rw_buf_printf(&ob, " action=%s", rw_action_state_name(t->action));
+	container_words(t, &ob);
 	rw_buf_puts(&ob, ")");
 	rw_buf_append(&ob, "", 1);
 
@@ -696,6 +770,7 @@ static int format_verdict(const char *host, const struct rw_report_target *t, en
 	field_str(b, "rigwatch.action", rw_action_state_name(t->action));
 	field_u64(b, "rigwatch.detections", v->detections);
 	identity_fields(b, s);
+	container_fields(b, t);
 	rw_buf_puts(b, "},\"tags\":[\"rigwatch\",\"cryptomining\",\"mitre_impact\",\"T1496\"");
 	if (id->kind == RW_KIND_CONTAINER)
 		rw_buf_puts(b, ",\"container\"");
@@ -789,7 +864,7 @@ int rw_alerts_action_format(const char *host, const struct rw_respond_event *ev,
 	char label[RW_CGROUP_PATH_MAX + 64], tm[40], score[32];
 
 	action_rule(ev, &rule, &priority);
-	workload_label(s, label, sizeof label);
+	target_label(t, label, sizeof label);
 	struct rw_buf tb = RW_BUF_INIT;
 	rw_buf_rfc3339(&tb, ev->time_ns, 9);
 	snprintf(tm, sizeof tm, "%.*s", (int)tb.len, tb.data ? tb.data : "");
@@ -826,6 +901,7 @@ int rw_alerts_action_format(const char *host, const struct rw_respond_event *ev,
 	rw_buf_puts(b, ",\"rigwatch.score\":");
 	rw_buf_puts(b, score);
 	identity_fields(b, s);
+	container_fields(b, t);
 	rw_buf_puts(b, "},\"tags\":[\"rigwatch\",\"cryptomining\",\"mitre_impact\",\"T1496\",\"response\"");
 	if (s->identity.kind == RW_KIND_CONTAINER)
 		rw_buf_puts(b, ",\"container\"");

@@ -65,7 +65,7 @@ static void draw(int out_fd, const struct rw_vsource *src, const struct rw_list 
 	}
 	char title[768];
 	snprintf(title, sizeof title, "rigwatch top (q quits): %s, host %s, %s: %u targets, %u mining, %u suspect",
-		 rw_vsource_describe(src), l->host && l->host[0] ? l->host : "?", l->time && l->time[0] ? l->time : "-",
+		 rw_vsource_describe(src), l->host[0] ? l->host : "?", l->time[0] ? l->time : "-",
 		 l->n, mining, suspect);
 	rw_buf_puts(&b, "\x1b[H\x1b[1m");
 	/* the title is cut to the width like a table cell would be: one line, always */

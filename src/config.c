@@ -78,6 +78,10 @@ static const struct key_def keys[] = {
 	K("alerts", "http_retries", T_U32, alerts_http_retries, 0, 10),
 	K("alerts", "http_timeout_ms", T_U32, alerts_http_timeout_ms, 100, 60000),
 	K("alerts", "http_queue", T_U32, alerts_http_queue, 1, 65536),
+	K("docker", "root", T_STR, docker_root, 0, 0),
+	K("docker", "socket", T_STR, docker_socket, 0, 0),
+	K("docker", "labels", T_GLOBS, docker_labels, 0, 0),
+	K("docker", "respond_via_api", T_BOOL, docker_respond_via_api, 0, 0),
 };
 
 static const char *const response_names[] = { "off", "dry-run", "freeze", "kill" };
@@ -131,6 +135,9 @@ void rw_config_defaults(struct rw_config *cfg)
 	cfg->alerts_http_retries = 3;
 	cfg->alerts_http_timeout_ms = 2000;
 	cfg->alerts_http_queue = 256;
+	strcpy(cfg->docker_root, "/var/lib/docker");
+	strcpy(cfg->docker_socket, "/var/run/docker.sock");
+	cfg->docker_respond_via_api = true;
 }
 
 int rw_parse_q16(const char *text, int32_t *out)

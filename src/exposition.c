@@ -403,6 +403,106 @@ static void sample2(struct emitter *e, int target, const char *lname, const char
 	sample_n(e, target, names, vals, lname2 ? 2 : lname ? 1 : 0, v);
 }
 
+#define INFO_LABELS (2 + RW_CONTAINER_LABELS)
+/* One sample of an info metric: the target's labels plus n label pairs whose values are not ours (escaped in the
+ * text format, sanitized to UTF-8 in protobuf); value 1. */
+static void info_sample(struct emitter *e, int target, unsigned n, char names[][96], const char *const *vals)
+{
+	struct rw_buf tmp = RW_BUF_INIT;
+	size_t voff[INFO_LABELS];
+	if (!e->started)
+		fam_header(e);
+	for (unsigned i = 0; i < n; i++) {
+		voff[i] = tmp.len;
+		rw_buf_escaped(&tmp, vals[i], e->proto ? RW_ESC_NONE : RW_ESC_LABEL);
+		buf_putc(&tmp, '\0');
+	}
+	if (tmp.err) {
+		rw_buf_free(&tmp);
+		return;
+	}
+	if (!e->proto) {
+		struct rw_buf *b = e->out;
+		rw_buf_append(b, e->name, e->name_len);
+		bool open = false;
+		if (e->tl[target].tlen) {
+			rw_buf_append(b, e->strs.data + e->tl[target].toff, e->tl[target].tlen);
+			open = true;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			buf_putc(b, open ? ',' : '{');
+			rw_buf_puts(b, names[i]);
+			rw_buf_append(b, "=\"", 2);
+			rw_buf_puts(b, tmp.data + voff[i]);
+			buf_putc(b, '"');
+			open = true;
+		}
+		rw_buf_puts(b, open ? "} 1\n" : " 1\n");
+		rw_buf_free(&tmp);
+		return;
+	}
+	Io__Prometheus__Client__LabelPair lp[L_COUNT + INFO_LABELS], *lpp[L_COUNT + INFO_LABELS];
+	size_t nl = 0;
+	for (unsigned l = 0; l < L_COUNT; l++) {
+		if (e->tl[target].voff[l] == SIZE_MAX)
+			continue;
+		io__prometheus__client__label_pair__init(&lp[nl]);
+		lp[nl].name = (char *)label_names[l];
+		lp[nl].value = e->strs.data + e->tl[target].voff[l];
+		lpp[nl] = &lp[nl];
+		nl++;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		io__prometheus__client__label_pair__init(&lp[nl]);
+		lp[nl].name = names[i];
+		lp[nl].value = tmp.data + voff[i];
+		lpp[nl] = &lp[nl];
+		nl++;
+	}
+	Io__Prometheus__Client__Metric m = IO__PROMETHEUS__CLIENT__METRIC__INIT;
+	Io__Prometheus__Client__Gauge g = IO__PROMETHEUS__CLIENT__GAUGE__INIT;
+	m.n_label = nl;
+	m.label = lpp;
+	g.has_value = 1;
+	g.value = 1;
+	m.gauge = &g;
+	size_t sz = io__prometheus__client__metric__get_packed_size(&m);
+	if (rw_buf_reserve(&e->fam, sz + 11) == 0) {
+		uint8_t *p = (uint8_t *)e->fam.data + e->fam.len;
+		size_t h = 0;
+		p[h++] = (4 << 3) | 2;
+		h += put_varint(p + h, sz);
+		h += io__prometheus__client__metric__pack(&m, p + h);
+		e->fam.len += h;
+	}
+	rw_buf_free(&tmp);
+}
+
+/* rigwatch_container_info for one target: name, image and the chosen labels (container_label_<key>, the key's
+ * characters outside [a-zA-Z0-9_] as '_'). */
+static void container_info(struct emitter *e, int target, const struct rw_container_meta *c)
+{
+	char names[INFO_LABELS][96];
+	const char *vals[INFO_LABELS];
+	unsigned n = 0;
+	snprintf(names[n], sizeof names[n], "name");
+	vals[n++] = c->name;
+	snprintf(names[n], sizeof names[n], "image");
+	vals[n++] = c->image;
+	for (unsigned i = 0; i < c->n_labels && i < RW_CONTAINER_LABELS; i++) {
+		int k = snprintf(names[n], sizeof names[n], "container_label_%s", c->labels[i].key);
+		for (char *q = names[n] + strlen("container_label_"); k > 0 && *q; q++)
+			if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9')))
+				*q = '_';
+		bool dup = false;
+		for (unsigned j = 2; j < n; j++)
+			dup |= strcmp(names[j], names[n]) == 0; /* "a.b" and "a_b" map to one name: keep the first */
+		if (!dup)
+			vals[n++] = c->labels[i].value;
+	}
+	info_sample(e, target, n, names, vals);
+}
+
 static void sample(struct emitter *e, int target, const char *lname, const char *lval, struct val v)
 {
 	sample2(e, target, lname, lval, NULL, NULL, v);
@@ -558,6 +658,12 @@ static void render_families(struct emitter *e)
 	for (unsigned i = 0; i < n; i++)
 		if (r->targets[i].action != RW_ACTION_NONE && r->targets[i].action <= RW_ACTION_FAILED)
 			sample(e, (int)i, "action", rw_action_state_name(r->targets[i].action), V(1, 0));
+	fam(e, "rigwatch_container_info", F_GAUGE,
+	    "Names of a container target from its engine's state: name, image reference and the labels chosen by "
+	    "[docker] labels; 1 for each container whose names are known. Join on cgroup or id.");
+	for (unsigned i = 0; i < n; i++)
+		if (r->targets[i].container.have)
+			container_info(e, (int)i, &r->targets[i].container);
 	fam(e, "rigwatch_target_detections_total", F_COUNTER, "Times the target entered the mining verdict.");
 	for (unsigned i = 0; i < n; i++)
 		sample(e, (int)i, NULL, NULL, V(r->targets[i].verdict.detections, 0));
@@ -663,6 +769,16 @@ static void json_key(struct rw_buf *b, const char *key, bool *first)
 	rw_buf_append(b, "\":", 2);
 }
 
+/* A key that is not ours (a container label's): escaped as any JSON string. */
+static void json_key_escaped(struct rw_buf *b, const char *key, bool *first)
+{
+	if (!*first)
+		buf_putc(b, ',');
+	*first = false;
+	rw_buf_json_string(b, key);
+	buf_putc(b, ':');
+}
+
 static void json_time(struct rw_buf *b, uint64_t ns)
 {
 	if (!ns) {
@@ -672,6 +788,79 @@ static void json_time(struct rw_buf *b, uint64_t ns)
 	buf_putc(b, '"');
 	rw_buf_rfc3339(b, ns, 0);
 	buf_putc(b, '"');
+}
+
+/* The engine's names: "container": {"engine", "name", "short_id", "image", "image_repository", "image_tag",
+ * "image_id", "state", "started", "labels": {...}}. */
+static void container_json(struct rw_buf *b, const struct rw_container_meta *c, bool *first)
+{
+	bool f2 = true;
+	json_key(b, "container", first);
+	buf_putc(b, '{');
+	const char *const k[] = { "engine", "name", "short_id", "image", "image_repository", "image_tag", "image_id" };
+	const char *const v[] = { c->engine, c->name, c->short_id, c->image, c->image_repository, c->image_tag,
+				  c->image_id };
+	for (unsigned i = 0; i < sizeof k / sizeof k[0]; i++) {
+		if (!v[i][0])
+			continue;
+		json_key(b, k[i], &f2);
+		rw_buf_json_string(b, v[i]);
+	}
+	json_key(b, "state", &f2);
+	rw_buf_json_string(b, c->paused ? "paused" : c->running ? "running" : "exited");
+	json_key(b, "started", &f2);
+	json_time(b, c->started_ns);
+	json_key(b, "labels", &f2);
+	buf_putc(b, '{');
+	bool f3 = true;
+	for (unsigned i = 0; i < c->n_labels && i < RW_CONTAINER_LABELS; i++) {
+		json_key_escaped(b, c->labels[i].key, &f3);
+		rw_buf_json_string(b, c->labels[i].value);
+	}
+	buf_putc(b, '}');
+	buf_putc(b, '}');
+}
+
+/* Where the miner started: "origin": {"started_by", "detail", "hashing_since", "process_tree": [...]}. */
+static void origin_json(struct rw_buf *b, const struct rw_container_origin *o, bool *first)
+{
+	char d[400];
+	bool f2 = true;
+	json_key(b, "origin", first);
+	buf_putc(b, '{');
+	json_key(b, "started_by", &f2);
+	rw_buf_json_string(b, rw_origin_start_name(o->started));
+	json_key(b, "detail", &f2);
+	rw_origin_describe(o, d, sizeof d);
+	rw_buf_json_string(b, d);
+	json_key(b, "hashing_since", &f2);
+	json_time(b, o->hashing_since_ns);
+	json_key(b, "process_tree", &f2);
+	buf_putc(b, '[');
+	for (unsigned i = 0; i < o->n && i < RW_ORIGIN_CHAIN_MAX; i++) {
+		const struct rw_origin_proc *p = &o->chain[i];
+		bool f3 = true;
+		if (i)
+			buf_putc(b, ',');
+		buf_putc(b, '{');
+		json_key(b, "pid", &f3);
+		put_u64(b, (uint64_t)(p->pid > 0 ? p->pid : 0));
+		json_key(b, "ppid", &f3);
+		put_u64(b, (uint64_t)(p->ppid > 0 ? p->ppid : 0));
+		json_key(b, "uid", &f3);
+		put_u64(b, p->uid);
+		json_key(b, "comm", &f3);
+		rw_buf_json_string(b, p->comm);
+		json_key(b, "exe", &f3);
+		rw_buf_json_string(b, p->exe);
+		json_key(b, "cmdline", &f3);
+		rw_buf_json_string(b, p->cmdline);
+		json_key(b, "start", &f3);
+		json_time(b, p->start_ns);
+		buf_putc(b, '}');
+	}
+	buf_putc(b, ']');
+	buf_putc(b, '}');
 }
 
 int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
@@ -737,6 +926,11 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 	json_key(b, "label", &f2);
 	rw_buf_json_string(b, label);
 	buf_putc(b, '}');
+
+	if (t->container.have)
+		container_json(b, &t->container, &first);
+	if (t->origin.have)
+		origin_json(b, &t->origin, &first);
 
 	json_key(b, "verdict", &first);
 	rw_buf_json_string(b, rw_verdict_name(v->verdict));

@@ -130,3 +130,13 @@ out:
 	close(fd);
 	return r;
 }
+
+uint64_t rw_boot_time_s(const char *proc_root)
+{
+	char path[4096 + 16], buf[8192];
+	snprintf(path, sizeof path, "%s/stat", proc_root && *proc_root ? proc_root : "/proc");
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof buf) <= 0)
+		return 0;
+	char *b = strstr(buf, "\nbtime ");
+	return b ? strtoull(b + 7, NULL, 10) : 0;
+}

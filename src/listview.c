@@ -1,11 +1,13 @@
 /* listview: /verdicts rows and the width-fitting table. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "rigwatch/jsonread.h"
 #include "rigwatch/listview.h"
 
 static int field_err(char *err, size_t errlen, unsigned i, const char *key, const char *what)
@@ -14,96 +16,161 @@ static int field_err(char *err, size_t errlen, unsigned i, const char *key, cons
 	return -EINVAL;
 }
 
+/* A string member copied out (control characters as '?', cut at a UTF-8 boundary); 0, or -ENOENT/-EINVAL. */
+static int member_str(const struct rw_json *obj, const char *key, char *dst, size_t cap)
+{
+	struct rw_json v;
+	if (rw_json_member(obj, key, &v) < 0)
+		return -ENOENT;
+	return rw_json_string(&v, dst, cap) < 0 ? -EINVAL : 0;
+}
+
+static int member_num(const struct rw_json *obj, const char *key, double *out)
+{
+	struct rw_json v;
+	if (rw_json_member(obj, key, &v) < 0)
+		return -ENOENT;
+	return rw_json_double(&v, out);
+}
+
+/* A non-negative integer up to 2^64 - 1 (cgroup ids, process target ids with their high bit set). */
+static int member_u64(const struct rw_json *obj, const char *key, uint64_t *out)
+{
+	struct rw_json v;
+	char tmp[24];
+	if (rw_json_member(obj, key, &v) < 0 || v.type != RW_JSON_NUMBER || v.n == 0 || v.n >= sizeof tmp)
+		return -EINVAL;
+	memcpy(tmp, v.p, v.n);
+	tmp[v.n] = '\0';
+	if (strspn(tmp, "0123456789") != v.n)
+		return -EINVAL;
+	errno = 0;
+	unsigned long long x = strtoull(tmp, NULL, 10);
+	if (errno)
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+/* Copy src into dst (cap bytes), cut at a UTF-8 character boundary when it does not fit. */
+static void copy_cut(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= cap) {
+		n = cap - 1;
+		while (n && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static int load_row(const struct rw_json *t, unsigned i, struct rw_list_row *row, char *err, size_t errlen)
+{
+	struct rw_json id, v, key, el;
+	char ns[128], pod[160], ctr[96], k8s[512];
+	double d;
+
+	if (t->type != RW_JSON_OBJECT)
+		return field_err(err, errlen, i, "", "expected an object");
+	if (member_str(t, "cgroup", row->cgroup, sizeof row->cgroup) < 0)
+		return field_err(err, errlen, i, "cgroup", "expected a string");
+	if (member_u64(t, "cgroup_id", &row->cgroup_id) < 0)
+		return field_err(err, errlen, i, "cgroup_id", "expected a number");
+	if (member_str(t, "verdict", row->verdict, sizeof row->verdict) < 0)
+		return field_err(err, errlen, i, "verdict", "expected a string");
+	if (member_num(t, "score", &d) < 0 || !(d >= 0 && d <= 1))
+		return field_err(err, errlen, i, "score", "expected a number from 0 to 1");
+	row->score = d;
+	row->cores = member_num(t, "cpu_cores", &d) == 0 ? d : -1;
+	if (member_str(t, "action", row->action, sizeof row->action) < 0)
+		strcpy(row->action, "none");
+	row->detections = member_u64(t, "detections", &row->detections) == 0 ? row->detections : 0;
+
+	/* the names people use for a Kubernetes workload rather than its container id */
+	bool have_id = rw_json_member(t, "identity", &id) == 0;
+	if (have_id && member_str(&id, "k8s_namespace", ns, sizeof ns) == 0 && ns[0] &&
+	    member_str(&id, "k8s_pod", pod, sizeof pod) == 0 && pod[0]) {
+		if (member_str(&id, "k8s_container", ctr, sizeof ctr) < 0)
+			ctr[0] = '\0';
+		snprintf(k8s, sizeof k8s, "k8s:%s/%s%s%s", ns, pod, ctr[0] ? "/" : "", ctr);
+		copy_cut(row->identity, sizeof row->identity, k8s);
+	} else if (!have_id || member_str(&id, "label", row->identity, sizeof row->identity) < 0) {
+		copy_cut(row->identity, sizeof row->identity, row->cgroup);
+	}
+	bool allowed = false;
+	if (rw_json_member(t, "allowed", &v) == 0 && rw_json_bool(&v, &allowed) == 0 && allowed &&
+	    !strcmp(row->action, "none"))
+		strcpy(row->action, "allowed");
+
+	size_t o = 0, cur = 0;
+	row->sources[0] = '\0';
+	if (rw_json_member(t, "sources", &v) == 0 && v.type == RW_JSON_ARRAY) {
+		char one[32];
+		key.type = RW_JSON_NONE;
+		while (rw_json_next(&v, &cur, &key, &el) == 1) {
+			int n = rw_json_string(&el, one, sizeof one);
+			if (n >= 0 && o + (size_t)n + 2 < sizeof row->sources)
+				o += (size_t)snprintf(row->sources + o, sizeof row->sources - o, "%s%s", o ? "," : "", one);
+		}
+	}
+	if (!o)
+		strcpy(row->sources, "-");
+	return 0;
+}
+
 int rw_list_load(struct rw_list *l, const char *json, size_t len, char *err, size_t errlen)
 {
+	struct rw_json root, targets, key, t;
 	char perr[160];
+	double d;
 	int r;
 
 	memset(l, 0, sizeof *l);
-	if ((r = rw_json_parse(json, len, &l->doc, perr, sizeof perr)) < 0) {
+	if ((r = rw_json_parse(json, len, &root, perr, sizeof perr)) < 0) {
 		snprintf(err, errlen, "%s", perr);
 		return r;
 	}
-	const struct rw_json *root = l->doc.root, *targets = rw_json_get(root, "targets");
-	if (root->type != RW_JSON_OBJECT || !targets || targets->type != RW_JSON_ARRAY) {
+	if (root.type != RW_JSON_OBJECT || rw_json_member(&root, "targets", &targets) < 0 ||
+	    targets.type != RW_JSON_ARRAY) {
 		snprintf(err, errlen, "not a /verdicts document: no \"targets\" array");
-		rw_list_free(l);
 		return -EINVAL;
 	}
-	l->host = rw_json_get_str(root, "host", "");
-	l->time = rw_json_get_str(root, "time", "");
-	l->interval_s = rw_json_get_num(root, "interval_s", 0);
-	if (targets->n && (!(l->rows = calloc(targets->n, sizeof *l->rows)) ||
-			   !(l->names = calloc(targets->n, sizeof *l->names)))) {
-		rw_list_free(l);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+	if (member_str(&root, "host", l->host, sizeof l->host) < 0)
+		l->host[0] = '\0';
+	if (member_str(&root, "time", l->time, sizeof l->time) < 0)
+		l->time[0] = '\0';
+	l->interval_s = member_num(&root, "interval_s", &d) == 0 ? d : 0;
+
+	unsigned n = 0, cap = 0, i = 0;
+	size_t cur = 0;
+	key.type = RW_JSON_NONE;
+	while (rw_json_next(&targets, &cur, &key, &t) == 1) {
+		if (n == cap) {
+			unsigned ncap = cap ? cap * 2 : 64;
+			struct rw_list_row *nr = realloc(l->rows, ncap * sizeof *nr);
+			if (!nr) {
+				rw_list_free(l);
+				snprintf(err, errlen, "out of memory");
+				return -ENOMEM;
+			}
+			l->rows = nr;
+			cap = ncap;
+		}
+		memset(&l->rows[n], 0, sizeof l->rows[n]);
+		if ((r = load_row(&t, i++, &l->rows[n], err, errlen)) < 0) {
+			rw_list_free(l);
+			return r;
+		}
+		n++;
 	}
-	unsigned i = 0;
-	for (const struct rw_json *t = targets->child; t; t = t->next, i++) {
-		struct rw_list_row *row = &l->rows[i];
-		const struct rw_json *v;
-		if (t->type != RW_JSON_OBJECT) {
-			r = field_err(err, errlen, i, "", "expected an object");
-			goto bad;
-		}
-		if (!(row->cgroup = rw_json_get_str(t, "cgroup", NULL))) {
-			r = field_err(err, errlen, i, "cgroup", "expected a string");
-			goto bad;
-		}
-		v = rw_json_get(t, "cgroup_id");
-		if (!v || v->type != RW_JSON_NUMBER || v->num < 0) {
-			r = field_err(err, errlen, i, "cgroup_id", "expected a number");
-			goto bad;
-		}
-		row->cgroup_id = strtoull(v->str, NULL, 10);   /* exact: ids pass 2^53 */
-		if (!(row->verdict = rw_json_get_str(t, "verdict", NULL))) {
-			r = field_err(err, errlen, i, "verdict", "expected a string");
-			goto bad;
-		}
-		v = rw_json_get(t, "score");
-		if (!v || v->type != RW_JSON_NUMBER || !(v->num >= 0 && v->num <= 1)) {
-			r = field_err(err, errlen, i, "score", "expected a number from 0 to 1");
-			goto bad;
-		}
-		row->score = v->num;
-		row->cores = rw_json_get_num(t, "cpu_cores", -1);
-		row->action = rw_json_get_str(t, "action", "none");
-		row->detections = (uint64_t)rw_json_get_num(t, "detections", 0);
-		const struct rw_json *id = rw_json_get(t, "identity");
-		const char *ns = rw_json_get_str(id, "k8s_namespace", ""), *pod = rw_json_get_str(id, "k8s_pod", "");
-		if (ns[0] && pod[0]) {
-			/* the names people use for a Kubernetes workload rather than its container id */
-			const char *ctr = rw_json_get_str(id, "k8s_container", "");
-			snprintf(l->names[i], sizeof l->names[i], "k8s:%s/%s%s%s", ns, pod, ctr[0] ? "/" : "", ctr);
-			row->identity = l->names[i];
-		} else {
-			row->identity = rw_json_get_str(id, "label", row->cgroup);
-		}
-		v = rw_json_get(t, "allowed");
-		if (v && v->type == RW_JSON_TRUE && !strcmp(row->action, "none"))
-			row->action = "allowed";
-		size_t o = 0;
-		row->sources[0] = '\0';
-		v = rw_json_get(t, "sources");
-		for (const struct rw_json *s = v && v->type == RW_JSON_ARRAY ? v->child : NULL; s; s = s->next)
-			if (s->type == RW_JSON_STRING && o + s->len + 2 < sizeof row->sources)
-				o += (size_t)snprintf(row->sources + o, sizeof row->sources - o, "%s%s", o ? "," : "", s->str);
-		if (!o)
-			strcpy(row->sources, "-");
-	}
-	l->n = i;
+	l->n = n;
 	return 0;
-bad:
-	rw_list_free(l);
-	return r;
 }
 
 void rw_list_free(struct rw_list *l)
 {
-	rw_json_free(&l->doc);
 	free(l->rows);
-	free(l->names);
 	memset(l, 0, sizeof *l);
 }
 

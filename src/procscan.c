@@ -519,16 +519,6 @@ static unsigned match_tcp(const struct rw_procscan_rules *rs, const char *path, 
 
 /* ---- the scan ---------------------------------------------------------------------------------------------- */
 
-static uint64_t boot_time(const char *proc_root)
-{
-	char path[RW_CONFIG_PATH_LEN + 16], buf[8192];
-	snprintf(path, sizeof(path), "%s/stat", proc_root);
-	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
-		return 0;
-	char *b = strstr(buf, "\nbtime ");
-	return b ? strtoull(b + 7, NULL, 10) : 0;
-}
-
 static void fill_origin(struct rw_proc_origin *o, const struct proc *p, uint64_t btime, long hz)
 {
 	memset(o, 0, sizeof(*o));
@@ -623,7 +613,7 @@ static int scan(const struct rw_procscan_rules *rules, const char *proc_root, FI
 	if (!f && nprocs)
 		oldest = &procs[0];
 	if (oldest) {
-		uint64_t btime = boot_time(proc_root);
+		uint64_t btime = rw_boot_time_s(proc_root);
 		long hz = sysconf(_SC_CLK_TCK);
 		if (hz <= 0)
 			hz = 100;

@@ -27,6 +27,7 @@
 
 #include "rigwatch/buf.h"
 #include "rigwatch/clock.h"
+#include "rigwatch/dockerapi.h"
 #include "rigwatch/fpprobe.h"
 #include "rigwatch/log.h"
 #include "rigwatch/respond.h"
@@ -64,6 +65,8 @@ struct entry {
 	unsigned rechecks;      /* re-checks that did not qualify in `episode` */
 	uint32_t decisions[RW_RA_COUNT][RW_RR_COUNT]; /* every decision on this target, all episodes */
 	int fd;                 /* frozen/killed cgroup target: its directory, to see a thaw or its removal; -1 */
+	bool engine_paused;     /* frozen by the container engine (docker pause), not by cgroup.freeze */
+	bool engine_seen_paused;/* ... and its state has shown it paused since: an unpause is seen as a thaw */
 	int pidfd;              /* frozen/killed process target: the process; -1 */
 };
 
@@ -77,6 +80,7 @@ struct rw_respond {
 	struct rw_glob_list unprotect;
 	bool process_targets;
 	char kube_pods_dir[RW_CONFIG_PATH_LEN];
+	char docker_socket[RW_CONFIG_PATH_LEN]; /* "" = never through the engine API */
 	char proc_root[RW_CONFIG_PATH_LEN];
 	char root[RW_CONFIG_PATH_LEN];
 	char self_cg[RW_CGROUP_PATH_MAX];
@@ -1305,6 +1309,23 @@ static void refresh_entry(struct entry *e, const char *name)
 	}
 }
 
+/* A container the engine paused for us: once its state has shown it paused, a state showing it running again
+ * means someone ran `docker unpause`: left alone for the rest of the episode, as after a cgroup thaw. */
+static void engine_refresh(struct entry *e, const struct rw_report_target *t)
+{
+	if (!e->engine_paused || e->state != RW_ACTION_FROZEN || !t->container.have)
+		return;
+	if (t->container.paused) {
+		e->engine_seen_paused = true;
+	} else if (e->engine_seen_paused) {
+		rw_log_info("respond", "%s was unpaused by someone else; left alone until it enters mining anew",
+			    t->sample.cgroup);
+		e->state = RW_ACTION_NONE;
+		e->action_time_ns = 0;
+		e->engine_paused = e->engine_seen_paused = false;
+	}
+}
+
 bool rw_respond_holds(const struct rw_respond *r, uint64_t target_id)
 {
 	struct entry *e = r ? find_entry((struct rw_respond *)r, target_id, NULL) : NULL;
@@ -1494,6 +1515,41 @@ out:
 }
 
 /* The cgroup target, through its directory fd: re-check, then act. */
+/* A Docker container the engine API may act on: Docker then records what happened (Paused; exited 137). */
+static bool docker_target(const struct rw_respond *r, const struct rw_report_target *t)
+{
+	const struct rw_identity *id = &t->sample.identity;
+	if (!r->docker_socket[0] || id->kind != RW_KIND_CONTAINER || strcmp(id->runtime, "docker") != 0 ||
+	    strlen(id->id) != 64)
+		return false;
+	for (const char *p = id->id; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+/* Kill through the engine (SIGKILL to the container's init: Docker records exit 137), then wait for the cgroup
+ * to empty; cgroup writes when the engine cannot be reached, refuses, or the cgroup does not empty in time.
+ * The cgroup is frozen (cgroup2) already: a fatal signal still ends a frozen task, and nothing forks meanwhile. */
+static int docker_kill(const struct rw_respond *r, const struct rw_report_target *t, int fd, char *kd, size_t len)
+{
+	char ad[400], cd[400];
+	unsigned waited = 0;
+	int ret = rw_docker_kill(r->docker_socket, t->sample.identity.id, ad, sizeof ad);
+	if (ret == 0) {
+		ret = wait_events(fd, "populated", 0, ACT_WAIT_MS, &waited);
+		if (ret == 0 || ret == RW_RESPOND_VANISHED) {
+			snprintf(kd, len, "killed by the engine (%s; the container exits 137); cgroup empty after %u ms", ad,
+				 waited);
+			return ret;
+		}
+		snprintf(ad + strlen(ad), sizeof ad - strlen(ad), " but not empty after %u ms", waited);
+	}
+	ret = rw_respond_kill(fd, RW_KILL_AUTO, cd, sizeof cd);
+	snprintf(kd, len, "%s; killed by cgroup writes instead: %s", ad, cd);
+	return ret;
+}
+
 static void act_on_cgroup(struct rw_respond *r, struct entry *e, struct rw_report_target *t, uint64_t now_ns,
 			  enum rw_respond_action ra, const char *icheck)
 {
@@ -1567,11 +1623,30 @@ static void act_on_cgroup(struct rw_respond *r, struct entry *e, struct rw_repor
 	}
 	rw_log_warn("respond", "%s %s (%s, score %d/65536, %u intervals; %s)", ra_names[ra], cg,
 		    rw_verdict_name(t->verdict.verdict), t->verdict.score_q16, t->verdict.intervals_in_verdict, rcheck);
+	/* A Docker container is paused by the engine where it answers: `docker ps` shows it Paused and `docker
+	 * unpause` resumes it. Otherwise, or when it refuses, the cgroup is frozen as any other. */
+	char via[440] = "";
+	if (ra == RW_RA_FREEZE && docker_target(r, t)) {
+		char ad[400];
+		if (rw_docker_pause(r->docker_socket, t->sample.identity.id, ad, sizeof ad) == 0) {
+			snprintf(detail, sizeof detail, "paused by the engine (%s; docker ps shows it Paused, docker "
+				 "unpause resumes it)", ad);
+			e->done = true;
+			e->state = RW_ACTION_FROZEN;
+			e->engine_paused = true;
+			e->engine_seen_paused = false;
+			r->stats.freezes++;
+			decide(r, t, now_ns, ra, RW_RR_OK, detail, icheck, rcheck);
+			rw_log_warn("respond", "%s %s: %s", ra_names[ra], cg, detail);
+			goto out;
+		}
+		snprintf(via, sizeof via, "%s; frozen by cgroup writes instead: ", ad);
+	}
 	/* freeze first in both modes: nothing forks away between the scan of the processes and the kill */
 	int ret = rw_respond_freeze(fd, detail2, sizeof detail2);
 	enum rw_respond_result rr = RW_RR_OK;
 	enum rw_action_state state = RW_ACTION_FROZEN;
-	snprintf(detail, sizeof detail, "%s", detail2);
+	snprintf(detail, sizeof detail, "%.439s%.399s", via, detail2);
 	if (ret == 0 && ra == RW_RA_KILL) {
 		struct scan again = { .r = r, .self = getpid() };
 		scan_subtree(&again, fd, 0); /* frozen now: this is who the kill would hit */
@@ -1583,9 +1658,12 @@ static void act_on_cgroup(struct rw_respond *r, struct entry *e, struct rw_repor
 				 detail2, who);
 			rr = RW_RR_FROZEN_NOT_KILLED;
 		} else {
-			char kd[400];
-			ret = rw_respond_kill(fd, RW_KILL_AUTO, kd, sizeof kd);
-			snprintf(detail, sizeof detail, "%s; %s", detail2, kd);
+			char kd[900];
+			if (docker_target(r, t))
+				ret = docker_kill(r, t, fd, kd, sizeof kd);
+			else
+				ret = rw_respond_kill(fd, RW_KILL_AUTO, kd, sizeof kd);
+			snprintf(detail, sizeof detail, "%.399s; %.790s", detail2, kd);
 			state = RW_ACTION_KILLED;
 			if (ret == 0) /* leave the empty cgroup usable for whoever owns it */
 				rw_respond_thaw(fd, detail2, sizeof detail2);
@@ -1649,6 +1727,7 @@ static int consider(struct rw_respond *r, struct rw_report_target *t, uint64_t n
 	e = find_entry(r, t->sample.cgroup_id, NULL);
 	if (e) {
 		refresh_entry(e, t->sample.cgroup);
+		engine_refresh(e, t);
 		t->action = e->state;
 		t->action_time_ns = e->action_time_ns;
 	}
@@ -1873,6 +1952,8 @@ int rw_respond_open(struct rw_respond **out, const struct rw_config *cfg, const 
 	r->unprotect = cfg->unprotect;
 	r->process_targets = cfg->response_process_targets;
 	snprintf(r->kube_pods_dir, sizeof r->kube_pods_dir, "%s", cfg->kube_pods_dir);
+	if (cfg->docker_respond_via_api)
+		snprintf(r->docker_socket, sizeof r->docker_socket, "%s", cfg->docker_socket);
 	snprintf(r->proc_root, sizeof r->proc_root, "%s", cfg->proc_root[0] ? cfg->proc_root : "/proc");
 	snprintf(r->root, sizeof r->root, "%s", cgroup2_root);
 	for (size_t n = strlen(r->root); n > 1 && r->root[n - 1] == '/'; n--)

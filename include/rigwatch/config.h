@@ -81,6 +81,12 @@ struct rw_config {
 	uint32_t alerts_http_retries;             /* further tries after a failed POST */
 	uint32_t alerts_http_timeout_ms;          /* connect, send and answer, per try */
 	uint32_t alerts_http_queue;               /* alerts waiting for the sender; more are dropped and counted */
+
+	/* [docker] */
+	char docker_root[RW_CONFIG_PATH_LEN];   /* dockerd --data-root: names from containers/<id>/config.v2.json */
+	char docker_socket[RW_CONFIG_PATH_LEN]; /* the engine API socket: responses Docker records (pause, kill) */
+	struct rw_glob_list docker_labels;      /* label keys shown with a container's names (at most 4 per container) */
+	bool docker_respond_via_api;            /* freeze/kill Docker containers through the engine API when it answers */
 };
 
 /* Embedded defaults. */

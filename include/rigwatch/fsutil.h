@@ -3,6 +3,7 @@
 #define RIGWATCH_FSUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Read `path` (relative to the open directory dirfd, or AT_FDCWD) into buf until EOF or len - 1 bytes, and
@@ -19,5 +20,9 @@ ssize_t rw_read_kernfs(int dirfd, const char *path, char *buf, size_t len);
  * it while read) or one holding a NUL byte is refused, with err naming the file. On success *out is a
  * NUL-terminated copy the caller frees and *len its length. Returns 0 or a negative errno. */
 int rw_read_regular_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
+
+/* The boot time in seconds since the epoch (<proc_root>/stat "btime"), to turn a process's start time in clock
+ * ticks since boot into a wall-clock time; 0 when it cannot be read. */
+uint64_t rw_boot_time_s(const char *proc_root);
 
 #endif

@@ -8,15 +8,14 @@
 #include <stdint.h>
 
 #include "rigwatch/buf.h"
-#include "rigwatch/json.h"
 
 struct rw_list_row {
 	uint64_t cgroup_id;
-	const char *identity;      /* k8s:<namespace>/<pod>/<container> where the identity has those names, else
+	char identity[256];        /* k8s:<namespace>/<pod>/<container> where the identity has those names, else
 				    * identity.label, else the cgroup path */
-	const char *cgroup;
-	const char *verdict;
-	const char *action;
+	char cgroup[1024];         /* cut at a UTF-8 boundary when longer; control characters as '?' */
+	char verdict[16];
+	char action[16];
 	char sources[64];          /* "pmu,fpprobe" or "-" */
 	double score;              /* 0..1 */
 	double cores;              /* cores used in the last interval; < 0 when not given */
@@ -24,20 +23,18 @@ struct rw_list_row {
 };
 
 struct rw_list {
-	struct rw_json_doc doc;
-	const char *host;          /* into the document */
-	const char *time;          /* RFC 3339 or "" */
+	char host[64];
+	char time[40];             /* RFC 3339 or "" */
 	double interval_s;
 	unsigned n;
 	struct rw_list_row *rows;
-	char (*names)[256];        /* identities made from several fields, one slot per target: rows point here, so
-				    * sorting rows moves no text */
 };
 
 /* Read a /verdicts document (the keys the agent writes: host, interval_s, time, targets[] with cgroup, cgroup_id,
  * verdict, score, and optionally identity (label, k8s_namespace, k8s_pod, k8s_container), cpu_cores, sources,
- * action, allowed, detections). An allowed target with no action shows "allowed" as its action. Returns 0, -EINVAL with
- * err naming the place ("targets[3].score: expected a number"), or -ENOMEM. */
+ * action, allowed, detections), with the strict reader of jsonread.h; the rows own copies of what they show. An
+ * allowed target with no action shows "allowed" as its action. Returns 0, -EINVAL with err naming the place
+ * ("targets[3].score: expected a number from 0 to 1", "offset 12: ..."), or -ENOMEM. */
 int rw_list_load(struct rw_list *l, const char *json, size_t len, char *err, size_t errlen);
 void rw_list_free(struct rw_list *l);
 /* Highest score first; ties by identity, then cgroup id. */

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rigwatch/containers.h"
 #include "rigwatch/procself.h"
 #include "rigwatch/sample.h"
 #include "rigwatch/verdict.h"
@@ -33,6 +34,8 @@ struct rw_report_target {
 	uint32_t response_decisions[RW_REPORT_RESPONSE_ACTIONS][RW_REPORT_RESPONSE_RESULTS];
 	bool counters_wanted;   /* busy enough for hardware counters (attention) */
 	bool counters_denied;   /* wanted them but could not open them (fd budget, permission) */
+	struct rw_container_meta container;   /* the engine's names for a container target (have: known) */
+	struct rw_container_origin origin;    /* a convicted target: where its miner started (have: known) */
 };
 
 struct rw_report {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "rigwatch/cgstats.h"
+#include "rigwatch/containers.h"
 #include "rigwatch/events.h"
 #include "rigwatch/identity.h"
 #include "rigwatch/sample.h"
@@ -58,6 +59,13 @@ struct rw_target {
 	bool have_indicators;
 	uint8_t verdict;                      /* enum rw_verdict after the previous interval, for alerts */
 	uint8_t action;                       /* enum rw_action_state after the previous interval */
+
+	struct rw_container_meta container;   /* engine state, cached; re-read when its file changes */
+	uint64_t container_mtime_ns;          /* of the file container was read from; 0 none */
+	uint32_t container_checks;            /* looks at the engine's state so far */
+	bool container_bad_logged;            /* a malformed state file was logged (once per file version) */
+	struct rw_container_origin origin;    /* collected once, when the target is first convicted */
+	uint64_t hashing_since_ns;            /* first interval whose FP evidence showed hashing */
 
 };
 
