@@ -36,6 +36,9 @@ PROTOS   := $(wildcard proto/*.proto)
 GEN_C    := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
 GEN_H    := $(GEN_C:.c=.h)
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+# The git revision goes into rigwatch_build_info and `rigwatch version`; "unknown" outside a git checkout of this
+# tree (a tarball unpacked inside some other repository must not take that one's revision).
+REVISION := $(shell [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && git rev-parse HEAD 2>/dev/null || echo unknown)
 LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(GEN_C))
 LIB      := $(BUILD)/librigwatch.a
 BIN      := $(BUILD)/rigwatch
@@ -46,7 +49,7 @@ BENCH_SRC:= $(wildcard tools/bench/*.c)
 BENCH_BIN:= $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 
-.PHONY: all deps deps-run run check unit unit-san integration tools bench clean install
+.PHONY: all deps deps-run run check unit unit-san integration tools bench clean install FORCE
 .SECONDARY: $(GEN_C) $(GEN_H)
 
 all: $(BIN) $(UNIT_BIN) tools $(BENCH_BIN)
@@ -70,6 +73,13 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard include/rigwatch/*.h) $(GEN_H)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
 
 $(BUILD)/obj/fpbpf.o: $(BPF_SKEL)
+
+# Rewritten only when the revision changed, so a new commit relinks without rebuilding everything.
+$(BUILD)/gen/rw_revision.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define RW_REVISION "$(REVISION)"' > $@.tmp; cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/obj/buildinfo.o: $(BUILD)/gen/rw_revision.h
 
 $(BUILD)/gen/fpmode.bpf.o: src/bpf/fpmode.bpf.c src/bpf/fpmode.h
 	@mkdir -p $(dir $@)

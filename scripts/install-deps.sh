@@ -8,7 +8,7 @@ zlib1g-dev librandomx-dev curl clang libbpf-dev bpftool libcrypt-dev libgnutls28
 if [ "${1:-check}" != run ]; then
 PKGS="$PKGS libprotobuf-dev libcunit1-dev prometheus prometheus-alertmanager wrk prometheus-node-exporter
 stress-ng xz-utils openssl python3 python3-yaml python3-numpy sqlite3 valgrind strace g++ libboost-dev python3-matplotlib iproute2
-util-linux docker.io"
+util-linux docker.io tmux systemd"
 # make check-arm64: cross compiler, qemu-user, and the arm64 -dev packages via Debian multiarch (installing them
 # may upgrade amd64 packages of the same source to the identical version, as multiarch requires).
 PKGS="$PKGS gcc-aarch64-linux-gnu qemu-user-static libpfm4-dev:arm64 libcgroup-dev:arm64

@@ -1252,6 +1252,7 @@ int rw_agent_step(struct rw_agent *a, const struct rw_report **report)
 	}
 	if (a->fds_by_stat || a->seq % FD_COUNT_EVERY == 1)
 		rep->open_fds = count_open_fds(&a->fds_by_stat);
+	rw_procself_read(NULL, &rep->self);   /* on failure the last figures stay */
 	rep->loop_duration_us = (rw_mono_ns() - a->step_now_mono) / 1000;
 	if (a->fpbpf) {
 		struct rw_fpbpf_stats bs;

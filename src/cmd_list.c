@@ -1,81 +1,77 @@
-/* cmd_list: `rigwatch list`, one interval's report (agent.h) as a table for a person at a terminal. */
-#include <stdint.h>
+/* cmd_list: one /verdicts document, from the agent or scored here, as a table or JSON. */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "rigwatch/buf.h"
 #include "rigwatch/cmd_list.h"
-#include "rigwatch/containers.h"
-#include "rigwatch/features.h"
-#include "rigwatch/identity.h"
-#include "rigwatch/respond.h"
+#include "rigwatch/listview.h"
+#include "rigwatch/vsource.h"
 
-static void sources_text(uint32_t sources, char *buf, size_t len)
+/* A '#' line cut to the width like the table below it. */
+static void header_line(struct rw_buf *out, const char *text, unsigned width)
 {
-	size_t o = 0;
-	buf[0] = '\0';
-	for (int i = 0; i < RW_SRC_COUNT; i++)
-		if (sources & RW_SRC_BIT(i))
-			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "", rw_source_name((enum rw_source)i));
-	if (!o)
-		snprintf(buf, len, "-");
-}
-
-/* "1.23" from microseconds of CPU per interval: cores used. */
-static void cores_text(uint64_t usec, uint64_t interval_us, char *buf, size_t len)
-{
-	uint64_t c100 = usec * 100 / (interval_us ? interval_us : 1);
-	snprintf(buf, len, "%llu.%02llu", (unsigned long long)(c100 / 100), (unsigned long long)(c100 % 100));
-}
-
-static void rate_text(const struct rw_sample *s, enum rw_counter_role role, char *buf, size_t len)
-{
-	if (s->counters_present & (1u << role))
-		snprintf(buf, len, "%llu", (unsigned long long)(s->counters[role] * 1000000 / (s->interval_us ?: 1)));
-	else
-		snprintf(buf, len, "-");
-}
-
-void rw_list_print_table(const struct rw_report *r, FILE *out)
-{
-	fprintf(out, "%-10s %-26s %5s %7s %-26s %10s %8s %6s %4s %5s %-8s %-7s %s\n", "CGROUP_ID", "IDENTITY", "CORES",
-		"TASKCLK", "SOURCES", "INSTR/S", "CTXSW/S", "FPMODE", "IND", "SCORE", "VERDICT", "ACTION", "CGROUP");
-	for (unsigned i = 0; i < r->n_targets; i++) {
-		const struct rw_report_target *t = &r->targets[i];
-		const struct rw_sample *s = &t->sample;
-		char ident[64], src[64], cores[32], tclk[32], instr[32], ctx[32], fp[16] = "-", ind[16] = "-";
-		unsigned pct = (unsigned)((int64_t)t->verdict.score_q16 * 100 / 65536);
-
-		rw_identity_label(&s->identity, ident, sizeof ident);
-		sources_text(s->sources, src, sizeof src);
-		cores_text(s->cpu_usec, s->interval_us, cores, sizeof cores);
-		if (s->counters_present & (1u << RW_CTR_TASK_CLOCK))
-			cores_text(s->counters[RW_CTR_TASK_CLOCK] / 1000, s->interval_us, tclk, sizeof tclk);
-		else
-			snprintf(tclk, sizeof tclk, t->counters_denied ? "denied" : "-");
-		rate_text(s, RW_CTR_INSTRUCTIONS, instr, sizeof instr);
-		rate_text(s, RW_CTR_CONTEXT_SWITCHES, ctx, sizeof ctx);
-		/* FPMODE: most non-default rounding modes seen on one thread / register reads; IND: rules matched */
-		if (s->fp.probes)
-			snprintf(fp, sizeof fp, "%u/%u", s->fp.max_thread_nondefault, s->fp.probes);
-		if (s->sources & RW_SRC_BIT(RW_SRC_INDICATORS))
-			snprintf(ind, sizeof ind, "%u", s->ind.matches); /* pool connections are among them */
-		fprintf(out, "%-10llu %-26.26s %5s %7s %-26s %10s %8s %6s %4s %2u.%02u %-8s %-7s %s\n",
-			(unsigned long long)s->cgroup_id, ident, cores, tclk, src, instr, ctx, fp, ind, pct / 100, pct % 100,
-			rw_verdict_name(t->verdict.verdict), t->action == RW_ACTION_NONE ? "-" : rw_action_state_name(t->action),
-			s->cgroup);
-		if (s->ind.evidence[0])
-			fprintf(out, "%-10s   indicator: %s\n", "", s->ind.evidence);
-		if (t->container.have) {
-			const struct rw_container_meta *c = &t->container;
-			fprintf(out, "%-10s   container: %s name=%s image=%s id=%s", "", c->engine, c->name,
-				c->image[0] ? c->image : "-", c->short_id);
-			for (unsigned l = 0; l < c->n_labels && l < RW_CONTAINER_LABELS; l++)
-				fprintf(out, " %s=%s", c->labels[l].key, c->labels[l].value);
-			fputc('\n', out);
-		}
-		if (t->origin.have) {
-			char d[400];
-			rw_origin_describe(&t->origin, d, sizeof d);
-			fprintf(out, "%-10s   origin: %s: %s\n", "", rw_origin_start_name(t->origin.started), d);
-		}
+	size_t n = strlen(text);
+	if (n > width && width > 1) {
+		rw_buf_append(out, text, width - 1);
+		rw_buf_puts(out, "~\n");
+	} else {
+		rw_buf_puts(out, text);
+		rw_buf_puts(out, "\n");
 	}
+}
+
+int rw_cmd_list(const struct rw_config *cfg, bool local, bool json_out, volatile sig_atomic_t *stop, FILE *out,
+		char *err, size_t errlen)
+{
+	struct rw_vsource *src;
+	struct rw_buf json = RW_BUF_INIT, text = RW_BUF_INIT;
+	struct rw_list l;
+	char why[768];
+	int r;
+
+	/* Three readings when scoring here: rates need a delta, and counters open on the second look at a busy
+	 * target, so the third has a full interval of them. */
+	if ((r = rw_vsource_open(&src, cfg, local, 3, stop, err, errlen)) < 0)
+		return r;
+	if ((r = rw_vsource_fetch(src, stop, &json, why, sizeof why)) < 0 ||
+	    (r = rw_list_load(&l, json.data, json.len, why, sizeof why)) < 0) {
+		snprintf(err, errlen, "%s: %s", rw_vsource_describe(src), why);
+		rw_vsource_close(src);
+		rw_buf_free(&json);
+		return r == -EINVAL ? -EPROTO : r;   /* a bad document is not bad input of ours */
+	}
+	if (json_out) {
+		/* the document as it came, inside a note of where it came from */
+		rw_buf_puts(&text, "{\"source\":");
+		rw_buf_json_string(&text, rw_vsource_is_agent(src) ? "agent" : "local");
+		rw_buf_puts(&text, ",\"describe\":");
+		rw_buf_json_string(&text, rw_vsource_describe(src));
+		rw_buf_puts(&text, ",\"verdicts\":");
+		while (json.len && (json.data[json.len - 1] == '\n' || json.data[json.len - 1] == ' '))
+			json.len--;
+		rw_buf_append(&text, json.data, json.len);
+		rw_buf_puts(&text, "}\n");
+	} else {
+		unsigned width = rw_term_width(fileno(out));
+		char head[1024];
+		rw_list_sort(&l);
+		snprintf(head, sizeof head, "# %s", rw_vsource_describe(src));
+		header_line(&text, head, width);
+		snprintf(head, sizeof head, "# host %s, %s, %u targets", l.host[0] ? l.host : "?", l.time[0] ? l.time : "-",
+			 l.n);
+		header_line(&text, head, width);
+		rw_list_table(&l, width, 0, NULL, false, &text);
+	}
+	r = text.err;
+	if (!r && fwrite(text.data, 1, text.len, out) != text.len)
+		r = -EIO;
+	if (r)
+		snprintf(err, errlen, "writing the table: %s", strerror(-r));
+	rw_list_free(&l);
+	rw_buf_free(&json);
+	rw_buf_free(&text);
+	rw_vsource_close(src);
+	return r;
 }

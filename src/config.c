@@ -14,7 +14,7 @@
 #include "rigwatch/config.h"
 #include "rigwatch/fsutil.h"
 
-enum key_type { T_U32, T_Q16, T_BOOL, T_STR, T_GLOBS, T_RESPONSE, T_LOGLEVEL, T_FPPATH, T_UNPROTECT };
+enum key_type { T_U32, T_Q16, T_BOOL, T_STR, T_GLOBS, T_RESPONSE, T_LOGLEVEL, T_LOGFORMAT, T_FPPATH, T_UNPROTECT };
 
 struct key_def {
 	const char *section;
@@ -33,6 +33,7 @@ static const struct key_def keys[] = {
 	K("agent", "interval_ms", T_U32, interval_ms, 100, 3600000),
 	K("agent", "listen_address", T_STR, listen_address, 0, 0),
 	K("agent", "log_level", T_LOGLEVEL, log_level, 0, 0),
+	K("agent", "log_format", T_LOGFORMAT, log_format, 0, 0),
 	K("agent", "cgroup_root", T_STR, cgroup_root, 0, 0),
 	K("agent", "proc_root", T_STR, proc_root, 0, 0),
 	K("agent", "include", T_GLOBS, include, 0, 0),
@@ -99,6 +100,7 @@ void rw_config_defaults(struct rw_config *cfg)
 	cfg->interval_ms = 1000;
 	strcpy(cfg->listen_address, "127.0.0.1:10170");
 	strcpy(cfg->log_level, "info");
+	strcpy(cfg->log_format, "logfmt");
 	strcpy(cfg->proc_root, "/proc");
 	cfg->attention_cpu_q16 = 65536 / 20;      /* 0.05 cores */
 	cfg->max_open_files = 65536;
@@ -289,6 +291,13 @@ static int apply(struct rw_config *cfg, const struct key_def *k, const char *val
 		if (strcmp(value, "error") && strcmp(value, "warn") && strcmp(value, "info") && strcmp(value, "debug")) {
 			snprintf(err, errlen, "%s.%s: expected error, warn, info or debug, got \"%s\"", k->section,
 				 k->key, value);
+			return -EINVAL;
+		}
+		strcpy(field, value);
+		return 0;
+	case T_LOGFORMAT:
+		if (strcmp(value, "logfmt") && strcmp(value, "json")) {
+			snprintf(err, errlen, "%s.%s: expected logfmt or json, got \"%s\"", k->section, k->key, value);
 			return -EINVAL;
 		}
 		strcpy(field, value);
@@ -653,6 +662,7 @@ void rw_config_print(const struct rw_config *cfg, FILE *out)
 			break;
 		case T_STR:
 		case T_LOGLEVEL:
+		case T_LOGFORMAT:
 		case T_FPPATH:
 			fprintf(out, "\"%s\"\n", field);
 			break;

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "metrics.pb-c.h"
+#include "rigwatch/buildinfo.h"
 #include "rigwatch/events.h"
 #include "rigwatch/alerts.h"
 #include "rigwatch/exposition.h"
@@ -21,6 +22,7 @@
 #include "rigwatch/verdict.h"
 #include "rigwatch/respond.h"
 #include "rigwatch/features.h"
+#include "rigwatch/identity.h"
 #include "rigwatch/fpprobe.h"
 #include "rigwatch/targets.h"
 
@@ -316,12 +318,15 @@ static void fam_header(struct emitter *e)
 		e->fam.len += io__prometheus__client__metric_family__pack(&mf, (uint8_t *)e->fam.data + e->fam.len);
 }
 
-/* One sample: target index (-1 for a host-level series) and up to three extra labels (names ours; values ours or
- * checked to need no escaping, as the names module's Kubernetes names). */
-#define EXTRA_MAX 3
-static void samplen(struct emitter *e, int target, const char *const *ln, const char *const *lv, unsigned nx,
-		    struct val v)
+#define EXTRA_LABELS_MAX 10
+
+/* One sample: target index (-1 for a host-level series) and up to EXTRA_LABELS_MAX extra labels. Extra label
+ * names are ours; their values are escaped (build_info's carry compiler strings). */
+static void sample_n(struct emitter *e, int target, const char *const *lnames, const char *const *lvals, unsigned nx,
+		     struct val v)
 {
+	if (nx > EXTRA_LABELS_MAX)
+		nx = EXTRA_LABELS_MAX;
 	if (!e->started)
 		fam_header(e);
 	if (!e->proto) {
@@ -334,9 +339,9 @@ static void samplen(struct emitter *e, int target, const char *const *ln, const 
 		}
 		for (unsigned x = 0; x < nx; x++) {
 			buf_putc(b, open ? ',' : '{');
-			rw_buf_puts(b, ln[x]);
+			rw_buf_puts(b, lnames[x]);
 			rw_buf_append(b, "=\"", 2);
-			rw_buf_puts(b, lv[x]);
+			rw_buf_escaped(b, lvals[x], RW_ESC_LABEL);
 			buf_putc(b, '"');
 			open = true;
 		}
@@ -348,7 +353,7 @@ static void samplen(struct emitter *e, int target, const char *const *ln, const 
 		return;
 	}
 
-	Io__Prometheus__Client__LabelPair lp[L_COUNT + EXTRA_MAX], *lpp[L_COUNT + EXTRA_MAX];
+	Io__Prometheus__Client__LabelPair lp[L_COUNT + EXTRA_LABELS_MAX], *lpp[L_COUNT + EXTRA_LABELS_MAX];
 	size_t nl = 0;
 	if (target >= 0) {
 		for (unsigned l = 0; l < L_COUNT; l++) {
@@ -361,10 +366,10 @@ static void samplen(struct emitter *e, int target, const char *const *ln, const 
 			nl++;
 		}
 	}
-	for (unsigned x = 0; x < nx && x < EXTRA_MAX; x++) {
+	for (unsigned x = 0; x < nx; x++) {
 		io__prometheus__client__label_pair__init(&lp[nl]);
-		lp[nl].name = (char *)ln[x];
-		lp[nl].value = (char *)lv[x];
+		lp[nl].name = (char *)lnames[x];
+		lp[nl].value = (char *)lvals[x];   /* ours: valid UTF-8 */
 		lpp[nl] = &lp[nl];
 		nl++;
 	}
@@ -396,8 +401,8 @@ static void samplen(struct emitter *e, int target, const char *const *ln, const 
 static void sample2(struct emitter *e, int target, const char *lname, const char *lval, const char *lname2,
 		    const char *lval2, struct val v)
 {
-	const char *ln[2] = { lname, lname2 }, *lv[2] = { lval, lval2 };
-	samplen(e, target, ln, lv, lname2 ? 2 : lname ? 1 : 0, v);
+	const char *names[2] = { lname, lname2 }, *vals[2] = { lval, lval2 };
+	sample_n(e, target, names, vals, lname2 ? 2 : lname ? 1 : 0, v);
 }
 
 #define INFO_LABELS (2 + RW_CONTAINER_LABELS)
@@ -512,8 +517,35 @@ static void render_families(struct emitter *e)
 	const struct rw_report *r = e->r;
 	unsigned n = r->n_targets;
 
-	fam(e, "rigwatch_build_info", F_GAUGE, "A metric with a constant '1' value labeled by the rigwatch version.");
-	sample(e, -1, "version", RW_VERSION, V(1, 0));
+	const struct rw_build_label *bl;
+	unsigned nbl = rw_build_info(&bl);
+	const char *bnames[EXTRA_LABELS_MAX], *bvals[EXTRA_LABELS_MAX];
+	for (unsigned i = 0; i < nbl && i < EXTRA_LABELS_MAX; i++)
+		bnames[i] = bl[i].name, bvals[i] = bl[i].value;
+	fam(e, "rigwatch_build_info", F_GAUGE,
+	    "A metric with a constant '1' value labeled by version, revision, compiler, arch and library versions from "
+	    "which rigwatch was built.");
+	sample_n(e, -1, bnames, bvals, nbl, V(1, 0));
+
+	/* The agent's own process, under the names of the Prometheus client libraries (dashboards for any exporter
+	 * work unchanged). */
+	const struct rw_procself *ps = &r->self;
+	fam(e, "process_cpu_seconds_total", F_COUNTER, "Total user and system CPU time spent in seconds.");
+	sample(e, -1, NULL, NULL, V(ps->cpu_usec, 6));
+	fam(e, "process_open_fds", F_GAUGE, "Number of open file descriptors.");
+	sample(e, -1, NULL, NULL, V(r->open_fds, 0));
+	fam(e, "process_max_fds", F_GAUGE, "Maximum number of open file descriptors.");
+	if (ps->max_fds)
+		sample(e, -1, NULL, NULL, V(ps->max_fds, 0));
+	fam(e, "process_virtual_memory_bytes", F_GAUGE, "Virtual memory size in bytes.");
+	if (ps->vm_bytes)
+		sample(e, -1, NULL, NULL, V(ps->vm_bytes, 0));
+	fam(e, "process_resident_memory_bytes", F_GAUGE, "Resident memory size in bytes.");
+	if (ps->rss_bytes)
+		sample(e, -1, NULL, NULL, V(ps->rss_bytes, 0));
+	fam(e, "process_start_time_seconds", F_GAUGE, "Start time of the process since unix epoch in seconds.");
+	if (ps->start_time_ns)
+		sample(e, -1, NULL, NULL, V(ps->start_time_ns, 9));
 
 	fam(e, "rigwatch_source_available", F_GAUGE,
 	    "Whether this host can provide an evidence source (pmu, fpprobe, cgroup, indicators): 1 yes, 0 no.");
@@ -551,8 +583,6 @@ static void render_families(struct emitter *e)
 	sample(e, -1, NULL, NULL, V(r->loop_duration_us, 6));
 	fam(e, "rigwatch_last_report_timestamp_seconds", F_GAUGE, "When the last interval ended, in Unix time.");
 	sample(e, -1, NULL, NULL, V(r->time_ns, 9));
-	fam(e, "rigwatch_start_time_seconds", F_GAUGE, "When the agent started, in Unix time.");
-	sample(e, -1, NULL, NULL, V(r->start_time_ns, 9));
 	fam(e, "rigwatch_config_last_reload_successful", F_GAUGE,
 	    "Whether the last configuration reload (SIGHUP) succeeded: 1 yes (or none yet), 0 the old one still runs.");
 	sample(e, -1, NULL, NULL, V(r->config_reload_ok, 0));
@@ -573,8 +603,6 @@ static void render_families(struct emitter *e)
 	fam(e, "rigwatch_counters_denied_total", F_COUNTER,
 	    "Target-intervals that wanted hardware counters and could not open them (fd budget, permission).");
 	sample(e, -1, NULL, NULL, V(r->counters_denied_total, 0));
-	fam(e, "rigwatch_open_fds", F_GAUGE, "File descriptors the agent holds open.");
-	sample(e, -1, NULL, NULL, V(r->open_fds, 0));
 	fam(e, "rigwatch_perf_event_fds", F_GAUGE, "File descriptors spent on per-cgroup perf events.");
 	sample(e, -1, NULL, NULL, V(r->counter_fds, 0));
 	/* Every action x result pair from the start, at 0 until it happens: increase() sees the first one. */
@@ -664,16 +692,23 @@ static void render_families(struct emitter *e)
 		if (r->targets[i].sample.cg.have & RW_CGS_MEMORY)
 			sample(e, (int)i, NULL, NULL, V(r->targets[i].sample.cg.memory_current, 0));
 
-	fam(e, "rigwatch_target_perf_events_per_second", F_GAUGE,
-	    "Perf events per second over the last interval, scaled for multiplexing; task_clock counts nanoseconds.");
+	/* Cumulative, so PromQL takes rates over any window; task-clock counts nanoseconds, so it is a family of its
+	 * own in seconds rather than an "event" beside counts. */
+	fam(e, "rigwatch_target_perf_events_total", F_COUNTER,
+	    "Perf events counted for the target since its counters were opened (at attention), scaled for multiplexing.");
 	for (unsigned i = 0; i < n; i++) {
 		const struct rw_sample *s = &r->targets[i].sample;
-		if (!s->interval_us)
-			continue;
 		for (unsigned c = 0; c < RW_CTR_COUNT; c++)
-			if (s->counters_present & (1u << c))
+			if (c != RW_CTR_TASK_CLOCK && (s->counters_present & (1u << c)))
 				sample(e, (int)i, "event", rw_counter_role_name((enum rw_counter_role)c),
-				       V(muldiv(s->counters[c], 1000000000, s->interval_us), 3));
+				       V(s->counters_total[c], 0));
+	}
+	fam(e, "rigwatch_target_perf_task_clock_seconds_total", F_COUNTER,
+	    "CPU time the target's tasks ran, by the task-clock perf event, since its counters were opened.");
+	for (unsigned i = 0; i < n; i++) {
+		const struct rw_sample *s = &r->targets[i].sample;
+		if (s->counters_present & (1u << RW_CTR_TASK_CLOCK))
+			sample(e, (int)i, NULL, NULL, V(s->counters_total[RW_CTR_TASK_CLOCK], 9));
 	}
 	fam(e, "rigwatch_target_perf_scaling_ratio", F_GAUGE,
 	    "Least time_running/time_enabled of the target's counters over CPUs: 1 means no multiplexing.");
@@ -706,7 +741,7 @@ static void render_families(struct emitter *e)
 		/* values are the kubelet's names, checked by the names module to be [a-z0-9.-] only */
 		const char *ln[3] = { "namespace", "pod", "container" };
 		const char *lv[3] = { id->k8s_ns, id->k8s_pod, id->k8s_container };
-		samplen(e, (int)i, ln, lv, id->k8s_container[0] ? 3 : 2, V(1, 0));
+		sample_n(e, (int)i, ln, lv, id->k8s_container[0] ? 3 : 2, V(1, 0));
 	}
 	fam_end(e);
 }
@@ -914,6 +949,11 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 		json_key(b, idk[i], &f2);
 		rw_buf_json_string(b, idv[i]);
 	}
+	/* the short name tables show (rigwatch list, top): one rule for every reader */
+	char label[256];
+	rw_identity_label(id, label, sizeof label);
+	json_key(b, "label", &f2);
+	rw_buf_json_string(b, label);
 	buf_putc(b, '}');
 
 	if (t->container.have)
@@ -932,6 +972,15 @@ int rw_verdict_target_json(const struct rw_report_target *t, struct rw_buf *b)
 	}
 	json_key(b, "score", &first);
 	rw_buf_q16(b, v->score_q16 < 0 ? 0 : v->score_q16 > 65536 ? 65536 : v->score_q16);
+	if ((s->cg.have & RW_CGS_CPU) && s->interval_us) {
+		json_key(b, "cpu_cores", &first);
+		put_val(b, V(muldiv(s->cpu_usec, 1000000, s->interval_us), 6));
+	}
+	if ((s->counters_present & (1u << RW_CTR_TASK_CLOCK)) && s->interval_us) {
+		/* the same by the task-clock perf event (ns per interval): a second witness of the CPU use */
+		json_key(b, "task_clock_cores", &first);
+		put_val(b, V(muldiv(s->counters[RW_CTR_TASK_CLOCK], 1000, s->interval_us), 6));
+	}
 
 	json_key(b, "sources", &first);
 	buf_putc(b, '[');

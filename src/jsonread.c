@@ -2,6 +2,7 @@
  * depth bound; lookups reuse its skipping on text already known to be valid, so they cannot run off the end. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rigwatch/jsonread.h"
@@ -411,6 +412,18 @@ int rw_json_int(const struct rw_json *v, int64_t *out)
 	if (acc > (uint64_t)INT64_MAX + (neg ? 1u : 0u))
 		return -ERANGE;
 	*out = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+	return 0;
+}
+
+int rw_json_double(const struct rw_json *v, double *out)
+{
+	char tmp[64];
+	if (!v || v->type != RW_JSON_NUMBER || v->n >= sizeof tmp)
+		return -EINVAL;
+	/* the span is not NUL-terminated; its grammar was checked by rw_json_parse */
+	memcpy(tmp, v->p, v->n);
+	tmp[v->n] = '\0';
+	*out = strtod(tmp, NULL);
 	return 0;
 }
 

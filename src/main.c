@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <microhttpd.h>
-#include <perfmon/pfmlib.h>
 #include <protobuf-c/protobuf-c.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,9 +11,11 @@
 #include <unistd.h>
 
 #include "rigwatch/agent.h"
+#include "rigwatch/buildinfo.h"
 #include "rigwatch/cmd_list.h"
 #include "rigwatch/cmd_record.h"
 #include "rigwatch/cmd_replay.h"
+#include "rigwatch/cmd_top.h"
 #include "rigwatch/config.h"
 #include "rigwatch/fpbpf.h"
 #include "rigwatch/log.h"
@@ -46,7 +47,9 @@ static void usage(FILE *out)
 	      "\n"
 	      "commands:\n"
 	      "  run                     the agent: discover, sample, score, serve HTTP, respond\n"
-	      "  list                    one look at the host as a table\n"
+	      "  list [--output json]    the verdicts as a table: the running agent's (on --web.listen-address),\n"
+	      "         [--local]        else scored here; the first line says which\n"
+	      "  top [--local]           live view of the verdicts, highest score first; q quits\n"
 	      "  record --output FILE     write samples of every target (or --cgroup PATH) to a trace\n"
 	      "         [--cgroup PATH] [--duration S] [--label L]\n"
 	      "  replay FILE             score a trace; verdict changes as JSON lines\n"
@@ -64,8 +67,12 @@ static void usage(FILE *out)
 	      "  --model=FILE                model file\n"
 	      "  --cgroup-root=DIR           walk this cgroup2 tree instead of the mounted one\n"
 	      "  --log.level=LEVEL           error, warn, info (default), debug\n"
+	      "  --log.format=FORMAT         logfmt (default) or json\n"
 	      "  --fp.path=PATH              FP evidence path: auto (default: eBPF where it loads, else ptrace), bpf, ptrace\n"
-	      "  -h, --help                  this text\n",
+	      "  --output=json               list: the verdicts document as JSON instead of a table\n"
+	      "  --local                     list, top: score here even when an agent answers\n"
+	      "  -h, --help                  this text\n"
+	      "  --version                   the version (as `rigwatch version`)\n",
 	      out);
 }
 
@@ -83,6 +90,8 @@ struct cli {
 	uint32_t duration_s;
 	struct flag_set sets[16];
 	unsigned nsets;
+	bool local;
+	bool log_level_set;          /* --log.level given */
 	struct rw_config cfg;
 };
 
@@ -112,8 +121,8 @@ static int build_config(const struct cli *cli, struct rw_config *cfg, char *err,
 	return 0;
 }
 
-enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_INTERVAL, OPT_RESPONSE, OPT_MODEL, OPT_CGROUP_ROOT, OPT_LOGLEVEL, OPT_FPPATH,
-       OPT_OUTPUT, OPT_CGROUP, OPT_DURATION, OPT_LABEL, OPT_WEBCONFIG };
+enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_INTERVAL, OPT_RESPONSE, OPT_MODEL, OPT_CGROUP_ROOT, OPT_LOGLEVEL, OPT_LOGFORMAT, OPT_FPPATH,
+       OPT_OUTPUT, OPT_CGROUP, OPT_DURATION, OPT_LABEL, OPT_WEBCONFIG, OPT_VERSION, OPT_LOCAL };
 
 /* --interval takes seconds as a decimal; the config keeps milliseconds. */
 static int interval_to_ms(const char *text, char *ms, size_t len)
@@ -136,6 +145,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{ "model", required_argument, NULL, OPT_MODEL },
 		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
 		{ "log.level", required_argument, NULL, OPT_LOGLEVEL },
+		{ "log.format", required_argument, NULL, OPT_LOGFORMAT },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "local", no_argument, NULL, OPT_LOCAL },
 		{ "fp.path", required_argument, NULL, OPT_FPPATH },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "cgroup", required_argument, NULL, OPT_CGROUP },
@@ -160,6 +172,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		usage(stdout);
 		exit(0);
 	}
+	if (!strcmp(cli->command, "--version"))
+		cli->command = "version";
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		const char *section = NULL, *key = NULL;
@@ -192,8 +206,18 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			section = "agent", key = "cgroup_root";
 			break;
 		case OPT_LOGLEVEL:
+			cli->log_level_set = true;
 			section = "agent", key = "log_level";
 			break;
+		case OPT_LOGFORMAT:
+			section = "agent", key = "log_format";
+			break;
+		case OPT_VERSION:
+			cli->command = "version";
+			continue;
+		case OPT_LOCAL:
+			cli->local = true;
+			continue;
 		case OPT_FPPATH:
 			section = "fpprobe", key = "path";
 			break;
@@ -247,8 +271,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		return -EINVAL;
 	}
 	enum rw_log_level lvl;
+	enum rw_log_format fmt;
 	if (rw_log_parse_level(cli->cfg.log_level, &lvl) == 0)
 		rw_log_set_level(lvl);
+	if (rw_log_parse_format(cli->cfg.log_format, &fmt) == 0)
+		rw_log_set_format(fmt);
+	rw_log_set_output(NULL);   /* stderr; finds out whether it is the journal */
 	return 0;
 }
 
@@ -257,7 +285,8 @@ static int open_agent(struct cli *cli, unsigned flags, struct rw_agent **a)
 	char err[1024];
 	int r = rw_agent_open(a, &cli->cfg, flags, err, sizeof err);
 	if (r < 0) {
-		fprintf(stderr, "rigwatch: %s\n", err);
+		/* a log line, so that under journald `journalctl -p err` shows why the agent did not start */
+		rw_log_error("agent", "%s", err);
 		return r == -ENOENT || r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	return 0;
@@ -306,38 +335,60 @@ static int cmd_run(struct cli *cli)
 	sa.sa_handler = on_hangup;
 	sigaction(SIGHUP, &sa, NULL);
 	rw_agent_on_reload(a, &reload_requested, reload, cli);
-	rw_log_info("agent", "rigwatch %s running: interval %u ms, response %s", RW_VERSION, cli->cfg.interval_ms,
-		    rw_response_mode_name(cli->cfg.response));
+	char interval[16];
+	snprintf(interval, sizeof interval, "%u", cli->cfg.interval_ms);
+	rw_log_kv(RW_LOG_INFO, "agent", "rigwatch running", "version", RW_VERSION, "revision",
+		  rw_build_value("revision"), "interval_ms", interval, "response", rw_response_mode_name(cli->cfg.response),
+		  "listen_address", cli->cfg.listen_address, NULL);
 	r = rw_agent_run(a, &stop_requested, 0);
 	rw_agent_close(a);
 	if (r < 0) {
-		fprintf(stderr, "rigwatch: %s\n", strerror(-r));
+		rw_log_error("agent", "stopped: %s", strerror(-r));
 		return EXIT_RUNTIME;
 	}
 	rw_log_info("agent", "stopped");
 	return 0;
 }
 
+/* Commands that print for a person: the agent's info lines (what it found at start) are noise there, and under
+ * top they would scribble over the screen. An explicit --log.level or log_level is kept. */
+static void quiet_logs(const struct cli *cli, enum rw_log_level level)
+{
+	if (!strcmp(cli->cfg.log_level, "info") && !cli->log_level_set)
+		rw_log_set_level(level);
+}
+
 static int cmd_list(struct cli *cli)
 {
-	struct rw_agent *a;
-	const struct rw_report *rep;
-	int r = open_agent(cli, RW_AGENT_SCORE, &a);
-	if (r)
-		return r;
-	install_signals();
-	/* Three readings one interval apart: rates need a delta, and counters open on the second look at a busy
-	 * target, so the third has a full interval of them. */
-	r = rw_agent_run(a, &stop_requested, 3);
-	rep = rw_agent_report(a);
-	if (r < 0) {
-		rw_agent_close(a);
-		fprintf(stderr, "rigwatch: %s\n", strerror(-r));
-		return EXIT_RUNTIME;
+	char err[1024];
+	bool as_json = false;
+	if (cli->output) {
+		if (strcmp(cli->output, "json") && strcmp(cli->output, "table")) {
+			fprintf(stderr, "rigwatch: list --output: expected json or table, got \"%s\"\n", cli->output);
+			return EXIT_USAGE;
+		}
+		as_json = !strcmp(cli->output, "json");
 	}
-	rw_list_print_table(rep, stdout);
-	printf("cgroup layout %s\n", rw_agent_cgroup_layout(a));
-	rw_agent_close(a);
+	quiet_logs(cli, RW_LOG_WARN);
+	install_signals();
+	int r = rw_cmd_list(&cli->cfg, cli->local, as_json, &stop_requested, stdout, err, sizeof err);
+	if (r < 0) {
+		rw_log_error("list", "%s", err);
+		return r == -ENOENT || r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static int cmd_top(struct cli *cli)
+{
+	char err[1024];
+	quiet_logs(cli, RW_LOG_ERROR);
+	install_signals();
+	int r = rw_cmd_top(&cli->cfg, cli->local, &stop_requested, err, sizeof err);
+	if (r < 0) {
+		rw_log_error("top", "%s", err);
+		return r == -ENOENT || r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	}
 	return 0;
 }
 
@@ -430,27 +481,21 @@ static int cmd_events(const struct cli *cli)
 	return 0;
 }
 
+/* Prometheus' own tools print "<name>, version <v> (branch: ..., revision: ...)" then build details; the same
+ * shape here, then the labels of rigwatch_build_info and the runtime library versions. */
 static int cmd_version(void)
 {
-	printf("rigwatch %s\n", RW_VERSION);
-	printf("build: %s, %s%s\n", __VERSION__,
-#if defined(__x86_64__)
-	       "x86_64",
-#elif defined(__aarch64__)
-	       "aarch64",
-#else
-	       "other",
-#endif
+	const struct rw_build_label *bl;
+	unsigned n = rw_build_info(&bl);
+	printf("rigwatch, version %s (revision: %s)\n", RW_VERSION, rw_build_value("revision"));
+	for (unsigned i = 2; i < n; i++)
+		printf("  %s: %s\n", bl[i].name, bl[i].value);
 #if defined(__SANITIZE_ADDRESS__)
-	       ", AddressSanitizer"
-#else
-	       ""
+	printf("  sanitizers: AddressSanitizer\n");
 #endif
-	);
-	printf("libpfm4: %d.%d (headers)\n", LIBPFM_VERSION >> 16, LIBPFM_VERSION & 0xffff);
-	printf("libmicrohttpd: %s\n", MHD_get_version());
-	printf("protobuf-c: %s\n", protobuf_c_version());
-	printf("libcgroup: linked (2.x API)\n");
+	printf("  libmicrohttpd (runtime): %s\n", MHD_get_version());
+	printf("  protobuf-c (runtime): %s\n", protobuf_c_version());
+	printf("  libcgroup: linked (2.x API)\n");
 	return 0;
 }
 
@@ -465,6 +510,8 @@ int main(int argc, char **argv)
 		return cmd_run(&cli);
 	if (!strcmp(cli.command, "list"))
 		return cmd_list(&cli);
+	if (!strcmp(cli.command, "top"))
+		return cmd_top(&cli);
 	if (!strcmp(cli.command, "record"))
 		return cmd_record(&cli);
 	if (!strcmp(cli.command, "replay"))

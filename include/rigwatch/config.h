@@ -42,6 +42,7 @@ struct rw_config {
 	uint32_t interval_ms;
 	char listen_address[128];
 	char log_level[8];
+	char log_format[8];                   /* "logfmt" or "json" */
 	char cgroup_root[RW_CONFIG_PATH_LEN]; /* "" = found from /proc/self/mountinfo */
 	char proc_root[RW_CONFIG_PATH_LEN];   /* "/proc" */
 	struct rw_glob_list include;          /* targets: cgroup path globs; empty = every workload cgroup */

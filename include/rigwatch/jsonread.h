@@ -48,6 +48,8 @@ int rw_json_next(const struct rw_json *v, size_t *cursor, struct rw_json *key, s
 int rw_json_string(const struct rw_json *v, char *dst, size_t cap);
 /* An integer number value (no fraction or exponent) in int64 range. Returns 0 or -EINVAL / -ERANGE. */
 int rw_json_int(const struct rw_json *v, int64_t *out);
+/* Any number value as a double (fractions and exponents too: scores, cores). Returns 0 or -EINVAL. */
+int rw_json_double(const struct rw_json *v, double *out);
 /* true or false. Returns 0 or -EINVAL. */
 int rw_json_bool(const struct rw_json *v, bool *out);
 

@@ -8,6 +8,7 @@
 
 #include "rigwatch/config.h"
 #include "rigwatch/containers.h"
+#include "rigwatch/procself.h"
 #include "rigwatch/sample.h"
 #include "rigwatch/verdict.h"
 
@@ -76,6 +77,7 @@ struct rw_report {
 	/* configuration reloads (SIGHUP): whether the last one took, and when one last took (start counts) */
 	bool config_reload_ok;
 	uint64_t config_reload_success_ns;
+	struct rw_procself self;       /* process_* metrics: the agent's own CPU, memory, fd limit, start */
 };
 
 #endif

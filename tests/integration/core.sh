@@ -1,5 +1,6 @@
 # Agent core on the real cgroup2 mount: attribution of CPU (cpu.stat and task-clock) to the right cgroup,
-# identity in `rigwatch list`, and the failure modes (no cgroup mount: exit 2; no perf permission: degrade).
+# identity in `rigwatch list --local` (scored here, as JSON), and the failure modes (no cgroup mount: exit 2; no
+# perf permission: degrade).
 . tests/integration/lib.sh
 
 busy=$(rw_mkcg busy)
@@ -11,10 +12,21 @@ sleep 1
 
 conf=$(mktemp); out=$(mktemp); chmod 644 "$conf"
 printf '[agent]\nattention_cpu = 0\ninclude = /rwtest.%s/*\n' $$ > "$conf"
-"$RW" list --config.file="$conf" > "$out" 2>"$out.err" || { cat "$out.err"; fail "rigwatch list exited $?"; }
-cat "$out"
-row() { awk -v p="/rwtest.$$/$1" '$NF == p' "$out"; }
-col() { row "$1" | awk -v c="$2" '{ print $c }'; }
+# list --local: this process samples and scores (an agent on the default address is not asked); --log.level=info
+# keeps the start-up lines the failure modes below look for.
+LIST="list --local --output json --log.level=info"
+"$RW" $LIST --config.file="$conf" > "$out" 2>"$out.err" || { cat "$out.err"; fail "rigwatch list exited $?"; }
+# row NAME: "label cpu_cores task_clock_cores" of our cgroup NAME ("-" for a value not given); col NAME N: field N
+row() {
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["source"] == "local", d["source"]
+for t in d["verdicts"]["targets"]:
+    if t["cgroup"] == sys.argv[2]:
+        print(t["identity"].get("label", "-"), t.get("cpu_cores", "-"), t.get("task_clock_cores", "-"))' "$out" "/rwtest.$$/$1"
+}
+col() { row "$1" | awk -v c="$(($2 - 1))" '{ print $c }'; }
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["describe"]); [print(" ", t["cgroup"], t.get("cpu_cores"), t.get("task_clock_cores"), t["verdict"]) for t in d["verdicts"]["targets"]]' "$out"
 [ -n "$(row busy)" ] || fail "busy cgroup not listed"
 [ -n "$(row sleeper)" ] || fail "sleeper cgroup not listed"
 # The busy loop's CPU goes to its own cgroup, by cpu.stat (CORES) and by the task-clock event (TASKCLK), and the two
@@ -36,7 +48,7 @@ note "attribution ok: busy $(col busy 3) cores (cpu.stat), $(col busy 4) (task-c
 # and exit 2, in a private mount namespace without them.
 if command -v unshare >/dev/null; then
 	msg=$(unshare -m sh -c "for m in \$(awk '\$9 == \"cgroup\" || \$9 == \"cgroup2\" { print \$5 }' /proc/self/mountinfo); do
-		umount -l \"\$m\" || exit 9; done; '$RW' list" 2>&1); rc=$?
+		umount -l \"\$m\" || exit 9; done; '$RW' list --local" 2>&1); rc=$?
 	[ $rc -eq 2 ] || fail "without cgroup mounts: exit $rc, want 2 ($msg)"
 	echo "$msg" | grep -q "no cgroup mount found" || fail "without cgroup mounts: message was: $msg"
 	note "no cgroup mount: exit 2, \"$(echo "$msg" | tail -1)\""
@@ -44,7 +56,7 @@ fi
 
 # No permission for perf_event_open: the agent degrades to the other sources.
 if command -v setpriv >/dev/null && [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -ge 1 ]; then
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$RW" list --config.file="$conf" > "$out" 2>"$out.err"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$RW" $LIST --config.file="$conf" > "$out" 2>"$out.err"
 	rc=$?
 	[ $rc -eq 0 ] || { cat "$out.err"; fail "unprivileged list exited $rc"; }
 	grep -q "not permitted" "$out.err" || fail "no message about perf permission: $(cat "$out.err")"
@@ -58,7 +70,7 @@ fi
 # message that says why.
 lib=$(ldconfig -p 2>/dev/null | awk '/libpfm\.so\.4 / { print $NF; exit }')
 if command -v unshare >/dev/null && [ -n "$lib" ]; then
-	unshare -m sh -c "mount --bind /dev/null '$(readlink -f "$lib")' && exec '$RW' list --config.file='$conf'" \
+	unshare -m sh -c "mount --bind /dev/null '$(readlink -f "$lib")' && exec '$RW' $LIST --config.file='$conf'" \
 		> "$out" 2>"$out.err"
 	rc=$?
 	[ $rc -eq 0 ] || { cat "$out.err"; fail "list without libpfm4 exited $rc"; }

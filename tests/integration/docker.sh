@@ -183,10 +183,10 @@ note "edge paused by the engine: $(dk ps --format '{{.Names}}: {{.Status}}' | tr
 benign_clean web
 inspect_is web '{{.State.Status}}/{{.State.Paused}}' running/false || fail "web is not running unpaused"
 # rigwatch list: one look names both containers
-"$RW" list --config.file="$tmp/freeze/agent.conf" > "$tmp/list" 2> "$tmp/list.err" || { cat "$tmp/list.err"; fail "rigwatch list exited $?"; }
-grep -q '^ *container: docker name=web image=acme/web:2.1 id=[0-9a-f]\{12\} com.docker.compose.project=shop tier=front$' "$tmp/list" ||
-	{ cat "$tmp/list"; fail "rigwatch list: no container line for web"; }
-grep -q '^ *container: docker name=edge image=acme/nginx:1.25 ' "$tmp/list" || { cat "$tmp/list"; fail "rigwatch list: no container line for edge"; }
+COLUMNS=300 "$RW" list --config.file="$tmp/freeze/agent.conf" > "$tmp/list" 2> "$tmp/list.err" ||
+	{ cat "$tmp/list.err"; fail "rigwatch list exited $?"; }
+grep -q '^docker:web\[acme/web:2.1\] ' "$tmp/list" || { cat "$tmp/list"; fail "rigwatch list: no row naming web"; }
+grep -q '^docker:edge\[acme/nginx:1.25\] ' "$tmp/list" || { cat "$tmp/list"; fail "rigwatch list: no row naming edge"; }
 
 # A miner dropped into the running web container later (docker cp + docker exec): convicted, origin "exec".
 dk cp - web:/ < "$tmp/miner.tar" || fail "docker cp into web"

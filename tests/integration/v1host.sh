@@ -161,14 +161,27 @@ done
 [ "$(state step_0)" = THAWED ] || fail "off: the miner's freezer.state is $(state step_0)"
 stop_agent
 grep -q "cgroup layout v1" "$tmp/agent.off.log" || fail "no layout line"
-out=$(unshare -m sh -c 'umount -l "$0" || exit 9; exec "$@"' "$CG2" "$RW" list --config.file="$conf" --interval 1 2>/dev/null)
-echo "$out" | grep -q "^cgroup layout v1: walking the freezer hierarchy" || fail "rigwatch list: no layout line: $out"
-echo "$out" | grep "$JOBREL/step_0\$" | grep -q "slurm:$JOB/step_0" || fail "rigwatch list: no slurm row: $out"
+unshare -m sh -c 'umount -l "$0" || exit 9; exec "$@"' "$CG2" "$RW" list --local --output json --config.file="$conf" \
+	--interval 1 > "$tmp/list.json" 2>/dev/null || fail "rigwatch list --local exited $?"
+# "describe" (the list's first line), then "label cpu_cores" of the target whose cgroup ends in $1
+lj() {
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+if sys.argv[2] == "describe":
+    print(d["describe"])
+else:
+    for t in d["verdicts"]["targets"]:
+        if t["cgroup"].endswith(sys.argv[2]):
+            print(t["identity"]["label"], t.get(sys.argv[3] if len(sys.argv) > 3 else "cpu_cores", "-"))' "$@"
+}
+lj "$tmp/list.json" describe | grep -q "cgroup layout v1: walking the freezer hierarchy" ||
+	fail "rigwatch list: no layout line: $(lj "$tmp/list.json" describe)"
+lj "$tmp/list.json" "$JOBREL/step_0" | grep -q "^slurm:$JOB/step_0 " || fail "rigwatch list: no slurm row: $(cat "$tmp/list.json")"
 [ -d "$ACCT$JOBREL/step_1" ] && fail "step_1 has a cpuacct twin"
-c1=$(echo "$out" | grep " $JOBREL/step_1\$" | awk '{ print $3 }')
-awk -v c="$c1" 'BEGIN { exit !(c > 0) }' || fail "step_1 (no cpuacct twin): CPU from /proc missing, cores '$c1': $out"
+c1=$(lj "$tmp/list.json" "$JOBREL/step_1" | awk '{ print $2 }')
+awk -v c="$c1" 'BEGIN { exit !(c > 0) }' || fail "step_1 (no cpuacct twin): CPU from /proc missing, cores '$c1': $(cat "$tmp/list.json")"
 note "step_1 without cpuacct: $c1 cores from /proc"
-note "rigwatch list: $(echo "$out" | tail -1)"
+note "rigwatch list: $(lj "$tmp/list.json" describe)"
 
 # ---- counters: the v1 perf_event controller mounted in the namespace for a few seconds (host-wide while it lasts:
 # see the top). Everything happens in one namespace shell whose EXIT trap moves the processes back to the
@@ -205,7 +218,7 @@ else
 			mkdir -p "$P$JOBREL/$s" || exit 7
 			for p in $(cat "$FRZ$JOBREL/$s/cgroup.procs"); do echo "$p" > "$P$JOBREL/$s/cgroup.procs"; done
 		done
-		"$RW" list --config.file="$conf" --interval 1 > "$out" 2>"$out.err"
+		"$RW" list --local --output json --config.file="$conf" --interval 1 > "$out" 2>"$out.err"
 	' sh "$CG2" "$tmp/perf" "$JOBREL" "$FRZ" "$RW" "$conf" "$tmp/list.perf" &
 	wait $!; rc=$?
 	t1=$(date +%s)
@@ -215,13 +228,12 @@ else
 	fi
 	note "perf_event v1 bound for about $((t1 - t0)) s; /proc/cgroups: $(grep perf_event /proc/cgroups)"
 	[ $rc -eq 0 ] || fail "the perf_event namespace run exited $rc: $(cat "$tmp/list.perf.err" 2>/dev/null | tail -5)"
-	grep -q "^cgroup layout v1: .*counters through perf_event at $tmp/perf" "$tmp/list.perf" ||
-		fail "rigwatch list with perf_event: layout line: $(tail -1 "$tmp/list.perf")"
-	row=$(grep " $JOBREL/step_0\$" "$tmp/list.perf")
-	tclk=$(echo "$row" | awk '{ print $4 }'); ctx=$(echo "$row" | awk '{ print $7 }')
-	echo "$tclk" | grep -Eq '^[0-9]+\.[0-9]+$' && echo "$ctx" | grep -Eq '^[0-9]+$' ||
-		fail "no software counters for the miner on v1 perf_event (task-clock '$tclk', ctx switches '$ctx'): $(cat "$tmp/list.perf")"
-	note "counters on v1 perf_event: miner task-clock $tclk cores, $ctx context switches/s"
+	lj "$tmp/list.perf" describe | grep -q "cgroup layout v1: .*counters through perf_event at $tmp/perf" ||
+		fail "rigwatch list with perf_event: layout line: $(lj "$tmp/list.perf" describe)"
+	tclk=$(lj "$tmp/list.perf" "$JOBREL/step_0" task_clock_cores | awk '{ print $2 }')
+	echo "$tclk" | grep -Eq '^[0-9]+(\.[0-9]+)?$' ||
+		fail "no task-clock counter for the miner on v1 perf_event (task_clock_cores '$tclk'): $(cat "$tmp/list.perf")"
+	note "counters on v1 perf_event: miner task-clock $tclk cores"
 fi
 
 # ---- freeze through the v1 freezer

@@ -50,6 +50,11 @@ static inline void fixture_report(struct rw_report *r, struct rw_report_target t
 	r->start_time_ns = FIX_T0;
 	r->config_reload_ok = true;
 	r->config_reload_success_ns = FIX_T0;
+	r->self.cpu_usec = 12340000;            /* 12.34 s */
+	r->self.rss_bytes = 5931008;
+	r->self.vm_bytes = 104857600;
+	r->self.max_fds = 65536;
+	r->self.start_time_ns = FIX_T0 - 250000000ull; /* started 0.25 s before the agent's first interval */
 
 	/* 0: a Docker container mining, with hardware counters */
 	struct rw_sample *s = &t[0].sample;
@@ -71,6 +76,9 @@ static inline void fixture_report(struct rw_report *r, struct rw_report_target t
 	s->counters[RW_CTR_INSTRUCTIONS] = 5000000000ull;
 	s->counters[RW_CTR_CYCLES] = 4000000000ull;
 	s->counters[RW_CTR_TASK_CLOCK] = 1950000000ull;
+	s->counters_total[RW_CTR_INSTRUCTIONS] = 125000000000ull;
+	s->counters_total[RW_CTR_CYCLES] = 100000000000ull;
+	s->counters_total[RW_CTR_TASK_CLOCK] = 48750000000ull;   /* 48.75 s */
 	s->fp.probes = 40;
 	s->fp.max_thread_modes = 4;
 	t[0].verdict.verdict = RW_VERDICT_MINING;
@@ -123,6 +131,8 @@ static inline void fixture_report(struct rw_report *r, struct rw_report_target t
 	s->counter_ratio_q16 = 65536;
 	s->counters[RW_CTR_TASK_CLOCK] = 100000;
 	s->counters[RW_CTR_CONTEXT_SWITCHES] = 3;
+	s->counters_total[RW_CTR_TASK_CLOCK] = 2500000;          /* 2.5 ms */
+	s->counters_total[RW_CTR_CONTEXT_SWITCHES] = 61;
 	t[1].verdict.verdict = RW_VERDICT_CLEAN;
 	t[1].verdict.score_q16 = 655;
 	t[1].verdict.sources_used = RW_SRC_BIT(RW_SRC_CGROUP);

@@ -149,6 +149,7 @@ static void test_strict_values(void)
 	expect_parse_error("[agent]\nlisten_address = 1.2.3.4:5 ; x\n", "t.conf:2: agent.listen_address: ';' in an unquoted");
 	expect_parse_error("[agent]\nlog_level = debug info\n", "t.conf:2: agent.log_level: unexpected \"info\" after the value");
 	expect_parse_error("[agent]\nlog_level = de\"bug\n", "t.conf:2: agent.log_level: stray quote");
+	expect_parse_error("[agent]\nlog_format = text\n", "t.conf:2: agent.log_format: expected logfmt or json, got \"text\"");
 	expect_parse_error("[agent]\ninterval_ms = 500\n[http]\ntimeout_s = 5\n[agent]\ninterval_ms = 600\n",
 			   "t.conf:6: agent.interval_ms: already set on line 2");
 	expect_parse_error("[agent]\ninclude = /a/*\ninclude = \"\"\n",

@@ -9,6 +9,7 @@
 
 #include "metrics.pb-c.h"
 #include "report_fixture.h"
+#include "rigwatch/buildinfo.h"
 #include "rigwatch/exposition.h"
 #include "rigwatch/targets.h"
 #include "rw_test.h"
@@ -38,42 +39,53 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-/* The golden files say @VERSION@ where the build's version goes. */
+/* The build's labels as the text format writes them: version="0.1.0",revision="...",... */
+static void build_labels_text(struct rw_buf *out)
+{
+	const struct rw_build_label *bl;
+	unsigned n = rw_build_info(&bl);
+	for (unsigned i = 0; i < n; i++)
+		rw_buf_printf(out, "%s%s=\"%s\"", i ? "," : "", bl[i].name, bl[i].value);
+}
+
+/* Copy `in` to `out` with every `from` replaced by `to`. */
+static void replace_all(struct rw_buf *out, const char *in, size_t len, const char *from, const char *to)
+{
+	size_t fl = strlen(from);
+	const char *p = in, *end = in + len, *hit;
+	while (fl && (hit = memmem(p, (size_t)(end - p), from, fl)) != NULL) {
+		rw_buf_append(out, p, (size_t)(hit - p));
+		rw_buf_puts(out, to);
+		p = hit + fl;
+	}
+	rw_buf_append(out, p, (size_t)(end - p));
+}
+
+/* The golden files say @BUILD_LABELS@ where the build's labels go (revision and compiler differ per build). */
 static void check_golden(const char *name, const struct rw_buf *got)
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s/exposition/%s", rw_test_data_dir(), name);
-	struct rw_buf want = RW_BUF_INIT;
-	const char *tag = "@VERSION@";
+	struct rw_buf want = RW_BUF_INIT, labels = RW_BUF_INIT;
+	const char *tag = "@BUILD_LABELS@";
 	size_t glen = 0;
 	char *golden;
 
+	build_labels_text(&labels);
+	rw_buf_append(&labels, "", 1);
 	if (getenv("RW_UPDATE_GOLDEN")) {
-		/* write got with the version replaced back by the tag */
+		struct rw_buf tagged = RW_BUF_INIT;
+		replace_all(&tagged, got->data, got->len, labels.data, tag);
 		FILE *f = fopen(path, "wb");
 		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-		const char *v = "version=\"" RW_VERSION "\"";
-		const char *hit = memmem(got->data, got->len, v, strlen(v));
-		if (hit) {
-			fwrite(got->data, 1, (size_t)(hit - got->data) + 9, f);
-			fputs(tag, f);
-			fwrite(hit + strlen(v) - 1, 1, got->len - (size_t)(hit - got->data) - strlen(v) + 1, f);
-		} else {
-			fwrite(got->data, 1, got->len, f);
-		}
+		fwrite(tagged.data, 1, tagged.len, f);
 		fclose(f);
+		rw_buf_free(&tagged);
 		fprintf(stderr, "updated %s\n", path);
 	}
 	golden = read_file(path, &glen);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(golden);
-	const char *at = strstr(golden, tag);
-	if (at) {
-		rw_buf_append(&want, golden, (size_t)(at - golden));
-		rw_buf_puts(&want, RW_VERSION);
-		rw_buf_puts(&want, at + strlen(tag));
-	} else {
-		rw_buf_append(&want, golden, glen);
-	}
+	replace_all(&want, golden, glen, tag, labels.data);
 	CU_ASSERT_EQUAL(got->len, want.len);
 	if (got->len != want.len || memcmp(got->data, want.data, want.len)) {
 		size_t i = 0;
@@ -85,6 +97,7 @@ static void check_golden(const char *name, const struct rw_buf *got)
 	}
 	free(golden);
 	rw_buf_free(&want);
+	rw_buf_free(&labels);
 }
 
 static void test_text_golden(void)
@@ -309,10 +322,16 @@ static void test_protobuf_wire(void)
 	fixture_report(&r, t);
 	CU_ASSERT_EQUAL_FATAL(rw_expo_protobuf(&r, &b), 0);
 	const uint8_t *p = (const uint8_t *)b.data;
-	CU_ASSERT(p[0] < 0x80);                 /* the build_info family is short: 1-byte length */
-	CU_ASSERT_EQUAL(p[1], (1 << 3) | 2);    /* field 1, length-delimited */
-	CU_ASSERT_EQUAL(p[2], strlen("rigwatch_build_info"));
-	CU_ASSERT(!memcmp(p + 3, "rigwatch_build_info", 19));
+	size_t h = 0, len = 0;
+	for (unsigned shift = 0; h < 10 && h < b.len; shift += 7) {   /* the record's varint length */
+		len |= (size_t)(p[h] & 0x7f) << shift;
+		if (!(p[h++] & 0x80))
+			break;
+	}
+	CU_ASSERT(h + len <= b.len);
+	CU_ASSERT_EQUAL(p[h], (1 << 3) | 2);    /* field 1, length-delimited */
+	CU_ASSERT_EQUAL(p[h + 1], strlen("rigwatch_build_info"));
+	CU_ASSERT(!memcmp(p + h + 2, "rigwatch_build_info", 19));
 	rw_buf_free(&b);
 }
 
@@ -344,7 +363,7 @@ static void test_process_target_json(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"cgroup\":\"/\",\"cgroup_id\":"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"pid\":4211,\"process\":[{\"pid\":4211,\"ppid\":4200,\"uid\":1000,"
 					       "\"comm\":\"redis-server\",\"exe\":\"/usr/bin/redis-server\"},{\"pid\":4200,"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"identity\":{\"runtime\":\"process\",\"id\":\"4211\",\"name\":\"redis-server\"}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"identity\":{\"runtime\":\"process\",\"id\":\"4211\",\"name\":\"redis-server\",\"label\":\"process:4211/redis-server\"}"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"traced_threads\":1,\"tracer_pid\":4208,\"traced\":\"thread 4211 "
 					       "(redis-server) is traced by pid 4208 (redis-server) in the same cgroup; "
 					       "cannot read its FP state\""));

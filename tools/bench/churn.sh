@@ -149,6 +149,6 @@ rc=${rc_agent:-0}
 [ $((rss1 - rss0)) -le "$RSS_BOUND_KB" ] || { echo "churn: FAIL rss growth > $RSS_BOUND_KB kB"; rc=1; }
 [ "$stale" = 0 ] || { echo "churn: FAIL agent holds fds of removed cgroups"; rc=1; }
 [ "$dying1" -le "$dying2" ] || { echo "churn: FAIL $((dying1 - dying2)) cgroups kept dying by the agent"; rc=1; }
-grep -E "^(error|fatal)|AddressSanitizer|runtime error" "$log" | head -5
+grep -E "level=error|^(error|fatal)|AddressSanitizer|runtime error" "$log" | head -5
 [ "$rc" = 0 ] && echo "churn: ok"
 exit "$rc"
