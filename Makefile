@@ -251,13 +251,13 @@ check-install: $(BIN)
 	test -s $(BUILD)/installroot/usr/lib/systemd/system/rigwatch.service
 	test -s $(BUILD)/installroot/usr/share/man/man8/rigwatch.8
 	@echo "check-install: ok"
-	@[ -z "$(RW_TALLY)" ] || echo "install 1 0 0" >> $(RW_TALLY)
+	@[ -z "$(RW_TALLY)" ] || echo "install 1 0 0" >> "$(RW_TALLY)"
 
 # The churn soak (tools/bench/churn.sh): 2,000 cgroups under a running agent at 0.2 s.
 churn: $(BIN)
 	@rc=0; sh tools/bench/churn.sh $(BUILD) 2000 50 || rc=$$?; \
 	case $$rc in 0) r="1 0 0" ;; 77) r="0 0 1" ;; *) r="0 1 0" ;; esac; \
-	[ -z "$(RW_TALLY)" ] || echo "churn $$r" >> $(RW_TALLY); [ $$rc = 0 ] || [ $$rc = 77 ]
+	[ -z "$(RW_TALLY)" ] || echo "churn $$r" >> "$(RW_TALLY)"; [ $$rc = 0 ] || [ $$rc = 77 ]
 
 # The fleet (tests/integration/fleet.sh): eight agents in their own network and UTS namespaces, a real Prometheus
 # and Alertmanager with the shipped rules and routes, the miner, kill and agent-down scenarios asserted at a webhook
