@@ -761,7 +761,7 @@ static int score_and_respond(struct rw_agent *a, struct rw_target *t, struct rw_
 
 	if (a->scoring && a->respond)
 		rw_scorer_hold(&a->scorer, t->id, rw_respond_holds(a->respond, t->id));
-	if (a->scoring && rw_scorer_score(&a->scorer, s, &rt->verdict) < 0)
+	if (a->scoring && rw_scorer_score(&a->scorer, s, &rt->verdict, NULL) < 0)
 		return -ENOMEM;
 	/* names and origin before the response and the alert, which both carry them */
 	container_refresh(a, t);

@@ -51,7 +51,7 @@ static void set_v1(char *slot, const char *mnt)
 		snprintf(slot, RW_MOUNT_PATH_MAX, "%s", mnt);
 }
 
-int rw_cgroup_mounts_parse(const char *mountinfo, struct rw_cgroup_mounts *out, char *err, unsigned errlen)
+int rw_cgroup_mounts_parse(const char *mountinfo, struct rw_cgroup_mounts *out, char *err, size_t errlen)
 {
 	char line[4096];
 	unsigned lineno = 0;
@@ -189,7 +189,7 @@ int rw_cgroup_v1_pick(struct rw_cgroup_mounts *m)
 	return 0;
 }
 
-int rw_cgroup_mounts_detect(const char *mountinfo_path, struct rw_cgroup_mounts *out, char *err, unsigned errlen)
+int rw_cgroup_mounts_detect(const char *mountinfo_path, struct rw_cgroup_mounts *out, char *err, size_t errlen)
 {
 	FILE *f = fopen(mountinfo_path, "re");
 	char *text = NULL;

@@ -77,9 +77,10 @@ int rw_replay_file(const char *path, const struct rw_config *cfg, const struct r
 			break;
 		const struct rw_score_target *t = rw_scorer_find(&sc, s->cgroup_id);
 		enum rw_verdict prev = t ? t->tracker.st.verdict : RW_VERDICT_CLEAN;
-		int changed = rw_scorer_score(&sc, s, v);
-		if (changed < 0) {
-			rc = changed;
+		bool changed = false;
+		int sr = rw_scorer_score(&sc, s, v, &changed);
+		if (sr < 0) {
+			rc = sr;
 			snprintf(err, errlen, "%s: out of memory", path);
 			break;
 		}

@@ -76,7 +76,7 @@ const char *rw_fp_rmode_name(unsigned rmode)
 	return rmode < 4 ? names[rmode] : "?";
 }
 
-void rw_fp_traced_describe(const struct rw_fp_evidence *ev, int is_process, char *buf, unsigned len)
+void rw_fp_traced_describe(const struct rw_fp_evidence *ev, int is_process, char *buf, size_t len)
 {
 	char traced[17], tracer[17];
 	if (!buf || !len)

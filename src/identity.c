@@ -451,7 +451,7 @@ void rw_identity_from_path(const char *path, struct rw_identity *out)
 	}
 }
 
-void rw_identity_label(const struct rw_identity *id, char *buf, unsigned len)
+void rw_identity_label(const struct rw_identity *id, char *buf, size_t len)
 {
 	if (!buf || len == 0)
 		return;

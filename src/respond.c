@@ -1866,7 +1866,7 @@ static void act_on_cgroup(struct rw_respond *r, struct entry *e, struct rw_repor
 	} else if (ret == RW_RESPOND_VANISHED && ra == RW_RA_KILL) {
 		state = RW_ACTION_KILLED;
 	}
-	if (ret < 0) {
+	if (ret < 0 && ret != RW_RESPOND_VANISHED) {
 		decide(r, t, now_ns, ra, RW_RR_FAILED, detail, icheck, rcheck);
 		rw_log_error("respond", "%s %s failed: %s", ra_names[ra], cg, detail);
 		r->stats.failures++;

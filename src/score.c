@@ -77,7 +77,7 @@ void rw_scorer_hold(struct rw_scorer *sc, uint64_t cgroup_id, int held)
 		t->tracker.held = held;
 }
 
-int rw_scorer_score(struct rw_scorer *sc, const struct rw_sample *s, struct rw_verdict_state *out)
+int rw_scorer_score(struct rw_scorer *sc, const struct rw_sample *s, struct rw_verdict_state *out, bool *changed)
 {
 	uint64_t id = s->cgroup_id;
 	if (id == 0)
@@ -106,10 +106,12 @@ int rw_scorer_score(struct rw_scorer *sc, const struct rw_sample *s, struct rw_v
 		rw_model_explain(sc->model, &t->features, &t->out);
 	else
 		memset(t->out.contrib_q16, 0, sizeof(t->out.contrib_q16));
-	int changed = rw_verdict_update(&t->tracker, sc->cfg, &t->features, &t->out, s->time_ns);
+	bool ch = rw_verdict_update(&t->tracker, sc->cfg, &t->features, &t->out, s->time_ns);
 	if (out)
 		*out = t->tracker.st;
-	return changed;
+	if (changed)
+		*changed = ch;
+	return 0;
 }
 
 size_t rw_scorer_expire(struct rw_scorer *sc, uint64_t before_ns)

@@ -298,11 +298,11 @@ static void enter(struct rw_verdict_tracker *t, enum rw_verdict v, uint64_t time
 	t->below = 0;
 }
 
-int rw_verdict_update(struct rw_verdict_tracker *t, const struct rw_config *cfg, const struct rw_features *f,
+bool rw_verdict_update(struct rw_verdict_tracker *t, const struct rw_config *cfg, const struct rw_features *f,
 		      const struct rw_model_output *mo, uint64_t time_ns)
 {
 	unsigned n = cfg->verdict_enter_n, k = cfg->verdict_enter_k, m = cfg->verdict_leave_m;
-	int changed = 0;
+	bool changed = false;
 
 	if (n > RW_VERDICT_WINDOW_MAX)
 		n = RW_VERDICT_WINDOW_MAX;
@@ -316,11 +316,11 @@ int rw_verdict_update(struct rw_verdict_tracker *t, const struct rw_config *cfg,
 		t->started = 1;
 		t->st.verdict = RW_VERDICT_CLEAN;
 		t->st.first_seen_ns = t->st.since_ns = time_ns;
-		changed = 1;
+		changed = true;
 	}
 	if (t->held && !changed) {
 		t->st.intervals_in_verdict++;
-		return 0;
+		return false;
 	}
 
 	enum rw_verdict level = level_of(cfg, mo);
@@ -337,17 +337,17 @@ int rw_verdict_update(struct rw_verdict_tracker *t, const struct rw_config *cfg,
 	enum rw_verdict cur = t->st.verdict;
 	if (n_mining >= k && cur != RW_VERDICT_MINING) {
 		enter(t, RW_VERDICT_MINING, time_ns);
-		changed = 1;
+		changed = true;
 	} else if (cur == RW_VERDICT_CLEAN && n_suspect >= k) {
 		enter(t, RW_VERDICT_SUSPECT, time_ns);
-		changed = 1;
+		changed = true;
 	} else if (cur != RW_VERDICT_CLEAN) {
 		t->below = level < cur ? t->below + 1 : 0;
 		if (t->below >= m) {
 			enum rw_verdict to = cur == RW_VERDICT_MINING && level == RW_VERDICT_SUSPECT ?
 				RW_VERDICT_SUSPECT : RW_VERDICT_CLEAN;
 			enter(t, to, time_ns);
-			changed = 1;
+			changed = true;
 		}
 	}
 

@@ -5,6 +5,7 @@
 #define RIGWATCH_CGROUPS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rigwatch/identity.h"
@@ -39,10 +40,10 @@ struct rw_cgroup_mounts {
 
 /* Parse the text of /proc/self/mountinfo. Returns 0, or -ENOENT when there is no cgroup mount at all (neither
  * cgroup2 nor a v1 controller), or -EINVAL for a malformed line (err names the line). Sets layout. */
-int rw_cgroup_mounts_parse(const char *mountinfo, struct rw_cgroup_mounts *out, char *err, unsigned errlen);
+int rw_cgroup_mounts_parse(const char *mountinfo, struct rw_cgroup_mounts *out, char *err, size_t errlen);
 /* Read and parse a mountinfo file (normally /proc/self/mountinfo); on a v1-only host also pick the hierarchy to
  * walk (rw_cgroup_v1_pick). */
-int rw_cgroup_mounts_detect(const char *mountinfo_path, struct rw_cgroup_mounts *out, char *err, unsigned errlen);
+int rw_cgroup_mounts_detect(const char *mountinfo_path, struct rw_cgroup_mounts *out, char *err, size_t errlen);
 
 /* On a v1-only layout, choose the hierarchy that best marks workloads and set v1_walk/v1_walk_name: the freezer
  * when it holds a Slurm tree at its top ("slurm" or "slurm_<node>": Slurm's proctrack/cgroup puts every step

@@ -45,7 +45,7 @@ const char *rw_fp_rmode_name(unsigned rmode);
  * (redis-server) in the same cgroup; cannot read its FP state" ("(and 2 more busy threads)" when there are several;
  * a tracer in another cgroup is "outside this target", or "in another cgroup" for a process target). "" when
  * ev->threads_traced is 0. Pure; any length. */
-void rw_fp_traced_describe(const struct rw_fp_evidence *ev, int is_process, char *buf, unsigned len);
+void rw_fp_traced_describe(const struct rw_fp_evidence *ev, int is_process, char *buf, size_t len);
 
 /* Read one thread's FP control register synchronously (for tests, the bench and tools). Returns 0 with
  * *control set and *stop_ns the time the thread was held stopped: from the last moment it was seen not yet

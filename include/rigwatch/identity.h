@@ -4,6 +4,7 @@
 #define RIGWATCH_IDENTITY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Kinds of workload a target can be. RW_KIND_NONE: a cgroup that is only structure (slices, kubepods QoS
  * levels, a runtime's own helper such as Podman's conmon) and never a target by itself. */
@@ -47,7 +48,7 @@ void rw_identity_from_path(const char *path, struct rw_identity *out);
 
 /* A short stable label for tables and logs: "docker:0123456789ab" (12 hex), "lxc:web01", "slurm:1234/step_0",
  * "systemd:nginx.service", else "cgroup:<last component>" ("cgroup:/" for the root). Truncated to len. */
-void rw_identity_label(const struct rw_identity *id, char *buf, unsigned len);
+void rw_identity_label(const struct rw_identity *id, char *buf, size_t len);
 
 const char *rw_workload_kind_name(enum rw_workload_kind kind);
 

@@ -30,6 +30,7 @@
 #ifndef RIGWATCH_RESPOND_H
 #define RIGWATCH_RESPOND_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -148,9 +149,9 @@ int rw_respond_allowed(const struct rw_respond *r, const char *cgroup, uint64_t 
 int rw_respond_open_target(const struct rw_respond *r, const char *cgroup, uint64_t cgroup_id, char *detail,
 			   size_t len);
 /* The actions, on an fd from rw_respond_open_target, for the subtree. Return 0 done, RW_RESPOND_VANISHED
- * when the cgroup is gone (a success), or a negative errno (-ETIMEDOUT when the bounded wait ran out); detail
- * gets a line for the audit log. */
-#define RW_RESPOND_VANISHED 1
+ * when the cgroup is gone (a negative errno like the others, but an outcome the caller counts as done), or
+ * another negative errno (-ETIMEDOUT when the bounded wait ran out); detail gets a line for the audit log. */
+#define RW_RESPOND_VANISHED (-EIDRM)
 enum rw_kill_method {
 	RW_KILL_AUTO = 0,   /* cgroup.kill where the kernel has it (5.14+), signals otherwise */
 	RW_KILL_SIGNALS,    /* SIGKILL every process in cgroup.procs of the subtree until it is empty */

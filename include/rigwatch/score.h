@@ -32,10 +32,10 @@ struct rw_scorer {
 int rw_scorer_init(struct rw_scorer *sc, const struct rw_config *cfg, const struct rw_model *model);
 void rw_scorer_free(struct rw_scorer *sc);
 
-/* Score one sample of one target: features, model, tracker. Copies the target's verdict state to *out (may be
- * NULL). Returns 1 when the verdict changed (a new target's first interval counts), 0 if not, -ENOMEM, or -EINVAL
- * for cgroup id 0, which no target has. */
-int rw_scorer_score(struct rw_scorer *sc, const struct rw_sample *s, struct rw_verdict_state *out);
+/* Score one sample of one target: features, model, tracker. Copies the target's verdict state to *out and sets
+ * *changed when the verdict changed (a new target's first interval counts); either may be NULL. Returns 0,
+ * -ENOMEM, or -EINVAL for cgroup id 0, which no target has. */
+int rw_scorer_score(struct rw_scorer *sc, const struct rw_sample *s, struct rw_verdict_state *out, bool *changed);
 
 /* Hold a known target's verdict as it is (see rw_verdict_update), or release it. Unknown ids are ignored. */
 void rw_scorer_hold(struct rw_scorer *sc, uint64_t cgroup_id, int held);

@@ -59,11 +59,11 @@ struct rw_verdict_tracker {
 void rw_verdict_tracker_init(struct rw_verdict_tracker *t);
 
 /* Feed one interval: the target's features, the model's output for them, and the sample's time (CLOCK_REALTIME
- * ns). Updates t->st (verdict, score, sources, reasons, since, first_seen). Returns 1 when the verdict changed
- * (including the first interval of a target, which starts `clean` unless evidence says otherwise), else 0.
+ * ns). Updates t->st (verdict, score, sources, reasons, since, first_seen). Returns true when the verdict changed
+ * (including the first interval of a target, which starts `clean` unless evidence says otherwise), else false.
  * While t->held is set (the response froze or killed the target: a stopped workload shows no activity, and must
  * not decay to `clean`), verdict, score, reasons and since stay as they were; only intervals_in_verdict counts on. */
-int rw_verdict_update(struct rw_verdict_tracker *t, const struct rw_config *cfg, const struct rw_features *f,
+bool rw_verdict_update(struct rw_verdict_tracker *t, const struct rw_config *cfg, const struct rw_features *f,
 		      const struct rw_model_output *mo, uint64_t time_ns);
 
 /* The features that pushed the score up the most (positive contributions, largest first), in words; returns how

@@ -110,7 +110,7 @@ static int replay(const char *file, struct result *res)
 	while ((rc = rw_trace_next(&r, &s, err, sizeof(err))) == 1) {
 		if (!res->samples++)
 			first = s.time_ns;
-		if (rw_scorer_score(&sc, &s, &v) < 0) {
+		if (rw_scorer_score(&sc, &s, &v, NULL) < 0) {
 			rc = -1;
 			break;
 		}

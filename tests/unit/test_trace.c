@@ -179,7 +179,7 @@ static void test_cgroup_id_zero(void)
 	rw_config_defaults(&cfg);
 	CU_ASSERT_EQUAL_FATAL(rw_model_load(&model, "models/rigwatch.model", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL_FATAL(rw_scorer_init(&sc, &cfg, &model), 0);
-	CU_ASSERT_EQUAL(rw_scorer_score(&sc, &s, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(rw_scorer_score(&sc, &s, NULL, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(sc.n, 0);
 	rw_scorer_free(&sc);
 }

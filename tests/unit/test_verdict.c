@@ -24,7 +24,7 @@ static void setup(unsigned k, unsigned n, unsigned m)
 	feat.interval_ms = 1000;
 }
 
-static int feed(struct rw_verdict_tracker *t, int32_t p, uint64_t time_ns)
+static bool feed(struct rw_verdict_tracker *t, int32_t p, uint64_t time_ns)
 {
 	struct rw_model_output mo;
 	memset(&mo, 0, sizeof(mo));

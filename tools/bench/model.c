@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 			uint64_t a = now_ns();
 			make_sample(&s, i);
 			tw += now_ns() - a;
-			sink += rw_scorer_score(&sc, &s, NULL);
+			sink += rw_scorer_score(&sc, &s, NULL, NULL) == 0;
 		}
 		uint64_t t3 = now_ns();
 		rw_scorer_free(&sc);

@@ -513,7 +513,7 @@ static void replay(const char *path, const struct rw_config *cfg, const struct r
 	while ((rc = rw_trace_next(&r, smp, err, sizeof(err))) == 1) {
 		if (!res->samples++)
 			first = smp->time_ns;
-		if (rw_scorer_score(&sc, smp, v) < 0)
+		if (rw_scorer_score(&sc, smp, v, NULL) < 0)
 			die("%s", "out of memory");
 		double at = (double)(smp->time_ns - first) / 1e9, p = v->score_q16 / 65536.0;
 		const struct rw_score_target *t = rw_scorer_find(&sc, smp->cgroup_id);
@@ -569,7 +569,7 @@ static int scores(const char *model_path, const char *path)
 	while ((rc = rw_trace_next(&r, &smp, err, sizeof(err))) == 1) {
 		if (!n++)
 			first = smp.time_ns;
-		if (rw_scorer_score(&sc, &smp, &v) < 0)
+		if (rw_scorer_score(&sc, &smp, &v, NULL) < 0)
 			die("%s", "out of memory");
 		const struct rw_score_target *t = rw_scorer_find(&sc, smp.cgroup_id);
 		printf("%6.1f %6.3f", (double)(smp.time_ns - first) / 1e9, v.score_q16 / 65536.0);
