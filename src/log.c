@@ -14,8 +14,9 @@
 
 #include "rigwatch/log.h"
 
-/* The only process-wide mutable state besides the agent context: a logger must work before any context
- * exists (argument parsing) and from every thread. All of it is set before threads start. */
+/* Process-wide: a logger must work before any context exists (argument parsing) and from every thread. All of it
+ * is set before threads start, the level again on a reload (one int; a thread may log a last line at the old
+ * level). */
 static enum rw_log_level log_level = RW_LOG_INFO;
 static enum rw_log_format log_format = RW_LOG_LOGFMT;
 static FILE *log_out;          /* NULL: stderr */
@@ -27,7 +28,6 @@ static const char level_prio[] = { '3', '4', '6', '7' };
 
 void rw_log_set_level(enum rw_log_level level) { log_level = level; }
 
-enum rw_log_level rw_log_get_level(void) { return log_level; }
 
 int rw_log_parse_level(const char *name, enum rw_log_level *out)
 {

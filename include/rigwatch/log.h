@@ -16,7 +16,6 @@ enum rw_log_format { RW_LOG_LOGFMT = 0, RW_LOG_JSON = 1 };
 
 /* Set the most verbose level printed (default RW_LOG_INFO). Not thread-safe; call before starting threads. */
 void rw_log_set_level(enum rw_log_level level);
-enum rw_log_level rw_log_get_level(void);
 /* Parse "error", "warn", "info" or "debug"; returns 0 or -EINVAL. */
 int rw_log_parse_level(const char *name, enum rw_log_level *out);
 
