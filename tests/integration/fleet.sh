@@ -315,15 +315,21 @@ while [ $round -le $ROUNDS ]; do
 	grep -q "\"cgroup\":\"$base/h$KILL_HOST/docker-$id.scope\".*\"action\":\"kill\"" "$tmp/h$KILL_HOST/audit.jsonl" ||
 		fail "host $KILL_HOST: the miner's cgroup emptied, but the agent's audit log has no kill of it"
 	note "host $KILL_HOST: miner killed by its agent $(since "$t0" "$t_kill") s after launch"
-	r=$(wait_alert $ALERT_WAIT firing alertname~'RigwatchMinerDetected|RigwatchMinerDetectedBriefly' \
-		host=fleet-h$KILL_HOST cgroup="$base/h$KILL_HOST/docker-$id.scope" runtime=docker id="$id") || {
-		show_notifications
-		fail "host $KILL_HOST: no miner alert for the killed docker-$id.scope"
-	}
-	set -- $r
-	an=$($PY $N labels "$tmp/notifications.jsonl" firing alertname~'RigwatchMinerDetected|RigwatchMinerDetectedBriefly' \
-		host=fleet-h$KILL_HOST cgroup="$base/h$KILL_HOST/docker-$id.scope" | $PY -c 'import json,sys; print(json.load(sys.stdin)["alertname"])')
-	add_figure "host $KILL_HOST miner (round $round): launch to $an at the receiver $(since "$t0" "$1") s ($2)"
+	# The miner alert: Prometheus fires RigwatchMinerDetected for the killed target (its verdict is held at mining),
+	# and the shipped Alertmanager config inhibits that page for a target the agent acted on (the action page below
+	# says what happened), so it may never reach a receiver: fired in Prometheus, or a notification, is what counts.
+	kcg="$base/h$KILL_HOST/docker-$id.scope"
+	end=$(($(date +%s) + ALERT_WAIT)); an=""
+	while [ -z "$an" ]; do
+		an=$($PY $N labels "$tmp/notifications.jsonl" firing alertname~'RigwatchMinerDetected|RigwatchMinerDetectedBriefly' \
+			host=fleet-h$KILL_HOST cgroup="$kcg" 2>/dev/null | $PY -c 'import json,sys; print(json.load(sys.stdin)["alertname"] + " (notified)")' 2>/dev/null)
+		[ -n "$an" ] || an=$(q "ALERTS{alertname=~\"RigwatchMinerDetected|RigwatchMinerDetectedBriefly\",alertstate=\"firing\",host=\"fleet-h$KILL_HOST\",cgroup=\"$kcg\",runtime=\"docker\",id=\"$id\"}" alertname |
+			awk 'NR == 1 { print $1 " (fired in Prometheus)" }')
+		[ -n "$an" ] && break
+		[ "$(date +%s)" -le $end ] || { show_notifications; fail "host $KILL_HOST: no miner alert fired for the killed docker-$id.scope"; }
+		sleep 1
+	done
+	add_figure "host $KILL_HOST miner (round $round): launch to $an $(since "$t0" "$(now)") s"
 	# The action alert. Where Prometheus scraped the target's own counter (rigwatch_target_response_actions_total,
 	# with its identity), the alert names this very cgroup. Where only the host counter saw the kill, a later
 	# round's alert is the one still firing from round 1 (same labels, nothing new to send): there the counter must
