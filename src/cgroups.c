@@ -241,7 +241,7 @@ uint64_t rw_cgroup_id(const char *abs_path)
 	return stat(abs_path, &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
-struct walk {
+struct tree_walk {
 	const char *const *include, *const *exclude;
 	unsigned n_include, n_exclude;
 	rw_cgroup_visit_fn visit;
@@ -292,7 +292,7 @@ static bool is_workload_kind(enum rw_workload_kind k)
 
 /* Offer the cgroup at w->path to the callback. dfd: its open directory, or -1 (then ino is set); pfd and name:
  * its parent's fd and its name there. ino: the directory's inode if the caller has it, else 0. */
-static int offer(struct walk *w, int dfd, int pfd, const char *name, const struct rw_identity *id, uint64_t ino)
+static int offer(struct tree_walk *w, int dfd, int pfd, const char *name, const struct rw_identity *id, uint64_t ino)
 {
 	struct stat st;
 	if (!ino) {
@@ -311,7 +311,7 @@ static int offer(struct walk *w, int dfd, int pfd, const char *name, const struc
 }
 
 /* Tell the caller about a populated directory that is no target (its own processes sit outside every target). */
-static int offer_structure(struct walk *w, int dfd, int pfd, const char *name, const struct rw_identity *id)
+static int offer_structure(struct tree_walk *w, int dfd, int pfd, const char *name, const struct rw_identity *id)
 {
 	struct stat st;
 	if (!w->structure || fstat(dfd, &st) < 0)
@@ -327,7 +327,7 @@ static int offer_structure(struct walk *w, int dfd, int pfd, const char *name, c
 
 /* Visit the directory open at dfd whose relative path is in w->path (length len); pfd and name reach it from its
  * parent. */
-static int walk_dir(struct walk *w, int dfd, int pfd, const char *name, size_t len, int depth)
+static int walk_dir(struct tree_walk *w, int dfd, int pfd, const char *name, size_t len, int depth)
 {
 	struct rw_identity id;
 	int r = 0, populated;
@@ -426,7 +426,7 @@ int rw_cgroup_walk_all(const char *root, const char *const *include, unsigned n_
 		       rw_cgroup_visit_fn visit, rw_cgroup_visit_fn structure, void *arg, struct rw_walk_stats *stats)
 {
 	struct rw_walk_stats local;
-	struct walk *w = malloc(sizeof *w);
+	struct tree_walk *w = malloc(sizeof *w);
 	int r;
 
 	if (!w)
@@ -434,7 +434,7 @@ int rw_cgroup_walk_all(const char *root, const char *const *include, unsigned n_
 	if (!stats)
 		stats = &local;
 	memset(stats, 0, sizeof *stats);
-	*w = (struct walk){ .include = include, .exclude = exclude, .n_include = n_include, .n_exclude = n_exclude,
+	*w = (struct tree_walk){ .include = include, .exclude = exclude, .n_include = n_include, .n_exclude = n_exclude,
 			    .visit = visit, .structure = structure, .known = known, .arg = arg, .stats = stats };
 	strcpy(w->path, "/");
 	int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -69,7 +69,7 @@ struct span {
 };
 
 /* What the walk over components has learnt so far. */
-struct walk {
+struct path_parse {
 	struct rw_identity *out;
 	bool locked;          /* a container or Slurm step was found: kind/runtime/id are final */
 	bool in_kubepods;     /* below a kubelet cgroup root */
@@ -182,7 +182,7 @@ static void set_pod_uid(struct rw_identity *out, const char *p, size_t n)
 }
 
 /* Pod level: "kubepods[-<qos>]-pod<uid_>.slice" (systemd driver) or "pod<uid>" below kubepods (cgroupfs). */
-static bool match_pod(struct walk *w, struct span c)
+static bool match_pod(struct path_parse *w, struct span c)
 {
 	if (span_starts(c, "kubepods-") && span_ends(c, ".slice")) {
 		size_t stem = c.n - strlen(".slice");
@@ -204,7 +204,7 @@ static bool match_pod(struct walk *w, struct span c)
 	return false;
 }
 
-static void lock_container(struct walk *w, const char *runtime, struct span id)
+static void lock_container(struct path_parse *w, const char *runtime, struct span id)
 {
 	struct rw_identity *out = w->out;
 
@@ -215,7 +215,7 @@ static void lock_container(struct walk *w, const char *runtime, struct span id)
 	w->locked = true;
 }
 
-static void lock_lxc(struct walk *w, struct span name)
+static void lock_lxc(struct path_parse *w, struct span name)
 {
 	struct rw_identity *out = w->out;
 
@@ -227,7 +227,7 @@ static void lock_lxc(struct walk *w, struct span name)
 }
 
 /* Container ids: the prefix/suffix table, the colon infix, then a bare id whose runtime comes from an ancestor. */
-static bool match_container(struct walk *w, struct span c)
+static bool match_container(struct path_parse *w, struct span c)
 {
 	struct span id;
 
@@ -261,7 +261,7 @@ static bool match_container(struct walk *w, struct span c)
 
 /* Returns true when c is the Slurm step: the workload. Two layouts: cgroup/v2's slurmstepd.scope/job_<j>/step_<s>
  * and cgroup/v1's slurm/uid_<u>/job_<j>/step_<s> ("slurm_<node>" with --enable-multiple-slurmd), outermost only. */
-static bool match_slurm(struct walk *w, struct span c, bool outermost, const char **structure)
+static bool match_slurm(struct path_parse *w, struct span c, bool outermost, const char **structure)
 {
 	int prev = w->slurm;
 
@@ -316,7 +316,7 @@ static bool match_slurm(struct walk *w, struct span c, bool outermost, const cha
 }
 
 /* LXC: "lxc.payload.<name>" (LXC >= 4) or "lxc.payload/<name>", "lxc/<name>" (older); monitors are helpers. */
-static bool match_lxc(struct walk *w, struct span c, const char **structure)
+static bool match_lxc(struct path_parse *w, struct span c, const char **structure)
 {
 	int prev = w->lxc;
 
@@ -352,7 +352,7 @@ static bool match_lxc(struct walk *w, struct span c, const char **structure)
 }
 
 /* Classify a systemd unit component; false if c is not a unit name. Always records it as the innermost unit. */
-static bool match_unit(struct walk *w, struct span c, enum rw_workload_kind *kind)
+static bool match_unit(struct path_parse *w, struct span c, enum rw_workload_kind *kind)
 {
 	for (size_t i = 0; i < NELEM(unit_types); i++) {
 		size_t sn = strlen(unit_types[i].suffix);
@@ -369,7 +369,7 @@ static bool match_unit(struct walk *w, struct span c, enum rw_workload_kind *kin
 	return false;
 }
 
-static void classify(struct walk *w, struct span c)
+static void classify(struct path_parse *w, struct span c)
 {
 	struct rw_identity *out = w->out;
 	enum rw_workload_kind kind = RW_KIND_OTHER;
@@ -428,7 +428,7 @@ static void classify(struct walk *w, struct span c)
 
 void rw_identity_from_path(const char *path, struct rw_identity *out)
 {
-	struct walk w;
+	struct path_parse w;
 	const char *p = path ? path : "";
 
 	memset(out, 0, sizeof *out);
