@@ -6,7 +6,7 @@ BUILD    ?= build
 SANITIZE ?=
 PREFIX   ?= /usr/local
 DESTDIR  ?=
-VERSION  := 0.1.0
+VERSION  := 0.2.0
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS   ?= -O2 -g
