@@ -180,7 +180,7 @@ ARM64_CC     ?= aarch64-linux-gnu-gcc
 ARM64_BUILD  ?= $(BUILD)/arm64
 QEMU_ARM64   ?= qemu-aarch64-static
 # suite/test names run-unit.sh's harness leaves out (RW_TEST_SKIP in tests/unit/rw_test.h)
-ARM64_SKIP_LIST := fpprobe/test_read_modes fpprobe/test_stopped_thread fpprobe/test_uninterruptible_thread \
+ARM64_SKIP_LIST := procself/test_read_self fpprobe/test_read_modes fpprobe/test_stopped_thread fpprobe/test_uninterruptible_thread \
 	fpprobe/test_refusals fpprobe/test_exit_mid_probe fpprobe/test_probe_thread \
 	pmu/test_init_without_hardware_never_fails pmu/test_report pmu/test_cgroup_busy_and_sleeper \
 	pmu/test_cgroup_vanished pmu/test_cgroup_emfile http/test_slow_clients http/test_connection_flood \
