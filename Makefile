@@ -169,7 +169,8 @@ clean:
 # --- hardening (issue 7) ---
 # check-arm64    cross-build with Debian's gcc-aarch64-linux-gnu against the arm64 multiarch -dev packages and run
 #                the unit suites under qemu-aarch64-static (the ARM event tables encoded by the arm64 libpfm4,
-#                the FPCR decoder). qemu-user has neither ptrace nor perf_event_open (ENOSYS) and runs several
+#                the FPCR decoder). qemu-user fakes /proc/self/stat (no RSS, no CPU times), has neither ptrace nor
+#                perf_event_open (ENOSYS) and runs several
 #                times slower, so the tests that need those syscalls (the probe, the response's re-check, perf
 #                groups) or floods of thousands of connections are skipped (ARM64_SKIP), and counted as skipped.
 # fuzz           libFuzzer targets tests/fuzz/fuzz_*.c (clang, ASan+UBSan), each run FUZZ_SECONDS from its seed
