@@ -200,7 +200,9 @@ static void test_observe_modes(void)
 	for (int m = 0; m < 4; m++)
 		CU_ASSERT_TRUE(e.mode_obs[m] > 0);
 	CU_ASSERT_EQUAL(e.mode_obs[0] + e.mode_obs[1] + e.mode_obs[2] + e.mode_obs[3], e.probes);
-	CU_ASSERT_EQUAL(e.ftz_daz_obs, e.probes); /* every value the child set has both */
+	/* every value the child set has both; a switch before its first ldmxcsr (it was just placed in the cgroup)
+	 * shows the default control word: seen once in 255 on a loaded machine */
+	CU_ASSERT(e.ftz_daz_obs <= e.probes && e.probes - e.ftz_daz_obs <= 2);
 	if (e.ftz_daz_obs != e.probes)
 		printf("\n  ftz_daz_obs %u of %u, modes %u %u %u %u, last 0x%x\n", e.ftz_daz_obs, e.probes, e.mode_obs[0],
 		       e.mode_obs[1], e.mode_obs[2], e.mode_obs[3], e.last_control);
