@@ -100,7 +100,7 @@ static bool span_ends(struct span s, const char *lit)
 }
 
 /* Exactly 64 lowercase hex digits: uppercase or 63/65 digits are some other name, not a runtime id. */
-static bool is_id64(const char *p, size_t n)
+bool rw_identity_is_container_id(const char *p, size_t n)
 {
 	if (n != ID_HEX_LEN)
 		return false;
@@ -154,7 +154,7 @@ static bool layout_match(struct span c, const struct id_layout *l, struct span *
 
 	if (c.n < pn + sn || !span_starts(c, l->prefix) || !span_ends(c, l->suffix))
 		return false;
-	if (!is_id64(c.p + pn, c.n - pn - sn))
+	if (!rw_identity_is_container_id(c.p + pn, c.n - pn - sn))
 		return false;
 	id->p = c.p + pn;
 	id->n = c.n - pn - sn;
@@ -242,7 +242,7 @@ static bool match_container(struct path_parse *w, struct span c)
 		if (c.n < in + ID_HEX_LEN)
 			continue;
 		struct span head = { c.p, c.n - ID_HEX_LEN - in };
-		if (memcmp(c.p + head.n, id_infixes[i].prefix, in) != 0 || !is_id64(c.p + head.n + in, ID_HEX_LEN))
+		if (memcmp(c.p + head.n, id_infixes[i].prefix, in) != 0 || !rw_identity_is_container_id(c.p + head.n + in, ID_HEX_LEN))
 			continue;
 		match_pod(w, head);
 		id.p = c.p + head.n + in;
@@ -250,7 +250,7 @@ static bool match_container(struct path_parse *w, struct span c)
 		lock_container(w, id_infixes[i].runtime, id);
 		return true;
 	}
-	if (is_id64(c.p, c.n)) {
+	if (rw_identity_is_container_id(c.p, c.n)) {
 		/* cgroupfs drivers and docker --cgroup-parent name the leaf by the bare id */
 		const char *rt = w->in_kubepods ? "containerd" : w->in_podman ? "podman" : "docker";
 		lock_container(w, rt, c);

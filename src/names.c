@@ -65,16 +65,6 @@ bool rw_names_k8s_valid(const char *p, unsigned len, unsigned max)
 	return true;
 }
 
-static bool is_hex64(const char *p, size_t n)
-{
-	if (n != ID_HEX_LEN)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
-			return false;
-	return true;
-}
-
 /* A pod UID as the kubelet names its directory: a UUID (36) or a static pod's hash (32 hex). */
 static bool is_uid(const char *p, size_t n)
 {
@@ -131,7 +121,7 @@ static bool parse_ctr_link(const char *name, struct ctr *out)
 		return false;
 	n -= 4;
 	const char *id = name + n - ID_HEX_LEN;
-	if (!is_hex64(id, ID_HEX_LEN) || id[-1] != '-')
+	if (!rw_identity_is_container_id(id, ID_HEX_LEN) || id[-1] != '-')
 		return false;
 	const char *p[3];
 	size_t l[3];

@@ -50,6 +50,9 @@ void rw_identity_from_path(const char *path, struct rw_identity *out);
  * "systemd:nginx.service", else "cgroup:<last component>" ("cgroup:/" for the root). Truncated to len. */
 void rw_identity_label(const struct rw_identity *id, char *buf, size_t len);
 
+/* A container id as runtimes write it: exactly 64 lowercase hex digits (p need not be terminated). */
+bool rw_identity_is_container_id(const char *p, size_t n);
+
 const char *rw_workload_kind_name(enum rw_workload_kind kind);
 
 #endif
