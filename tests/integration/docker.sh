@@ -1,4 +1,5 @@
 #!/bin/sh
+# rw-integration: long
 # The Docker story on a real engine: a private dockerd (its own data root, exec root, socket and cgroup parent under
 # this run's names), two locally built images imported with `docker import` (a RandomX miner, tools/rxload renamed
 # nginx, with its shared libraries and loader; a shell running a busy loop), containers with names and labels,
@@ -17,60 +18,27 @@
 LIMIT=${LIMIT:-180}
 RX=$RW_BUILD/rxload
 [ -x "$RX" ] || fail "missing $RX (make tools)"
-command -v dockerd >/dev/null || skip "dockerd not installed (docker.io)"
 command -v curl >/dev/null || skip "curl not installed"
 command -v python3 >/dev/null || skip "python3 not installed"
 case $(uname -m) in x86_64|aarch64) ;; *) skip "no FP control-register evidence on $(uname -m)" ;; esac
-# the CLI that comes with the engine (docker.io) first: another docker on PATH may speak a newer API
-DOCKER_CLI=$(command -v /usr/bin/docker || command -v docker) || skip "no docker CLI"
 
 tmp=$(mktemp -d /tmp/rwdocker.XXXXXX)
 cgp="rwtest.$$.docker"
 sock="$tmp/docker.sock"
-dk() { timeout 60 "$DOCKER_CLI" -H "unix://$sock" "$@"; }
-dockerd_pid=""
+dk() { rw_dk "$@"; }
 
 docker_cleanup() {
 	# a container the agent froze by cgroup writes (engine unreachable) is thawed, so the engine can remove it
 	[ -d "$CG2/$cgp" ] && find "$CG2/$cgp" -mindepth 1 -name cgroup.freeze | while read -r f; do echo 0 > "$f"; done 2>/dev/null
-	if [ -n "$dockerd_pid" ]; then
-		ids=$(dk ps -aq 2>/dev/null)
-		[ -n "$ids" ] && dk rm -f $ids >/dev/null 2>&1
-		kill "$dockerd_pid" 2>/dev/null
-		i=0
-		while kill -0 "$dockerd_pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-		kill -9 "$dockerd_pid" 2>/dev/null
-		# the containerd that this dockerd started for itself, should it outlive it
-		cpid=$(cat "$tmp/exec/containerd/containerd.pid" 2>/dev/null)
-		[ -n "$cpid" ] && kill -0 "$cpid" 2>/dev/null && kill -9 "$cpid" 2>/dev/null
-	fi
+	rw_dockerd_stop
 	rw_cleanup
-	# mounts under the data and exec roots (overlay, netns, shm), innermost first
-	awk -v t="$tmp" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
-		umount -l "$m" 2>/dev/null
-	done
-	for h in /sys/fs/cgroup/*; do
-		[ -d "$h/$cgp" ] && find "$h/$cgp" -depth -type d -exec rmdir {} \; 2>/dev/null
-	done
 	rm -rf "$tmp"
 }
 trap docker_cleanup EXIT INT TERM
 
 # ---- the engine
-dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2 --exec-opt native.cgroupdriver=cgroupfs \
-	--data-root "$tmp/data" --exec-root "$tmp/exec" --pidfile "$tmp/docker.pid" -H "unix://$sock" \
-	--cgroup-parent "/$cgp" > "$tmp/dockerd.log" 2>&1 &
-dockerd_pid=$!
-i=0
-until dk version >/dev/null 2>&1; do
-	if ! kill -0 "$dockerd_pid" 2>/dev/null || [ $i -ge 600 ]; then
-		tail -5 "$tmp/dockerd.log" >&2
-		skip "dockerd cannot start here"
-	fi
-	sleep 0.1
-	i=$((i + 1))
-done
-note "dockerd $(dk version -f '{{.Server.Version}}') up after $((i / 10)) s, data root $tmp/data"
+rw_dockerd_start "$tmp" "$cgp"
+note "dockerd $(dk version -f '{{.Server.Version}}') up after $rw_dockerd_up s, data root $tmp/data"
 
 # ---- images: a rootfs with the program, the libraries ldd lists and the loader
 mkroot() { # dir prog:dest...

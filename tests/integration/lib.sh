@@ -94,3 +94,58 @@ rw_start_agent() {
 	rw_pids="$rw_pids $agent_pid"
 	rw_wait_http "$url/healthz" 60 || { cat "$1/agent.log"; fail "rigwatch run: no /healthz on $port within 60 s"; }
 }
+
+# A private Docker engine (docker.io's dockerd) for one script: its data root, exec root, pid file, socket and log
+# under $1, its containers' cgroups under /$2 (cgroupfs driver), no iptables and no bridge (this machine has no
+# network to give them). Waits at most 60 s for the engine to answer and skips the script where it cannot start.
+# rw_dk runs the engine's own CLI against it (RW_DK_TIMEOUT seconds per call, default 60). rw_dockerd_stop removes
+# its containers, stops it and the containerd it started, unmounts what it left under $1 and removes its cgroups;
+# call it from the script's EXIT trap.
+rw_dockerd_dir=""
+rw_dockerd_cg=""
+rw_dockerd_pid=""
+rw_dk() { timeout "${RW_DK_TIMEOUT:-60}" "$RW_DOCKER_CLI" -H "unix://$rw_dockerd_dir/docker.sock" "$@"; }
+rw_dockerd_start() {
+	command -v dockerd >/dev/null || skip "dockerd not installed (docker.io)"
+	# the CLI that comes with the engine first: another docker on PATH may speak a newer API
+	RW_DOCKER_CLI=$(command -v /usr/bin/docker || command -v docker) || skip "no docker CLI"
+	rw_dockerd_dir=$1
+	rw_dockerd_cg=$2
+	dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2 \
+		--exec-opt native.cgroupdriver=cgroupfs --data-root "$1/data" --exec-root "$1/exec" \
+		--pidfile "$1/docker.pid" -H "unix://$1/docker.sock" --cgroup-parent "/$2" > "$1/dockerd.log" 2>&1 &
+	rw_dockerd_pid=$!
+	_i=0
+	until rw_dk version >/dev/null 2>&1; do
+		if ! kill -0 "$rw_dockerd_pid" 2>/dev/null || [ $_i -ge 600 ]; then
+			tail -5 "$1/dockerd.log" >&2
+			skip "dockerd cannot start here"
+		fi
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	rw_dockerd_up=$((_i / 10))
+}
+rw_dockerd_stop() {
+	if [ -n "$rw_dockerd_pid" ]; then
+		_ids=$(rw_dk ps -aq 2>/dev/null)
+		[ -n "$_ids" ] && rw_dk rm -f $_ids >/dev/null 2>&1
+		kill "$rw_dockerd_pid" 2>/dev/null
+		_i=0
+		while kill -0 "$rw_dockerd_pid" 2>/dev/null && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
+		kill -9 "$rw_dockerd_pid" 2>/dev/null
+		# the containerd that this dockerd started for itself, should it outlive it
+		_cpid=$(cat "$rw_dockerd_dir/exec/containerd/containerd.pid" 2>/dev/null)
+		[ -n "$_cpid" ] && kill -0 "$_cpid" 2>/dev/null && kill -9 "$_cpid" 2>/dev/null
+		rw_dockerd_pid=""
+	fi
+	[ -n "$rw_dockerd_dir" ] || return 0
+	# mounts under the data and exec roots (overlay, netns, shm), innermost first
+	awk -v t="$rw_dockerd_dir" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r _m; do
+		umount -l "$_m" 2>/dev/null
+	done
+	for _h in /sys/fs/cgroup/*; do
+		[ -d "$_h/$rw_dockerd_cg" ] && find "$_h/$rw_dockerd_cg" -depth -type d -exec rmdir {} \; 2>/dev/null
+	done
+	return 0
+}
