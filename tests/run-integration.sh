@@ -2,11 +2,15 @@
 # Run every integration script (tests/integration/*.sh). Exit 77 from a script means "skipped here" (the
 # script prints why). Each script is stopped after RW_INTEGRATION_TIMEOUT seconds (default 600; its EXIT/TERM
 # trap cleans up). RW_INTEGRATION (space-separated names) runs only those. RW_TALLY: see tests/run-unit.sh.
-# RW_JOBS scripts run at once (default 2): every script works in cgroups, ports and directories of its own and
+# RW_JOBS scripts run at once (default 3: most of a script's time is spent waiting for an agent interval, a
+# verdict or a scrape, not on a CPU): every script works in cgroups, ports and directories of its own and
 # waits for behaviour with bounds meant for a busy machine. A script whose header has the line
 #   # rw-integration: exclusive
 # changes something host-wide (binds a cgroup controller, floods the machine on purpose) and runs alone, after
-# the others. Each script's output is printed whole when it ends, with how long it took.
+# the others. A script whose header has the line
+#   # rw-integration: long
+# takes minutes and starts first, so the short ones fill the gaps around it rather than leaving it alone at the
+# end. Each script's output is printed whole when it ends, with how long it took.
 if [ "${1:-}" = --one ]; then
 	# one script: $2 path, $3 directory for its log
 	name=$(basename "$2" .sh)
@@ -21,7 +25,7 @@ fi
 build=${1:-build}
 case $build in /*) ;; *) build="$PWD/$build" ;; esac
 export RW_BUILD="$build" RW_TOP="$PWD"
-jobs=${RW_JOBS:-2}
+jobs=${RW_JOBS:-3}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/rw-integration.XXXXXX") || exit 1
 trap 'rm -rf "$dir"' EXIT
 selected() {
@@ -36,7 +40,11 @@ selected() {
 	done
 }
 exclusive() { grep -q '^# rw-integration: exclusive' "$1"; }
-selected | while read -r t; do exclusive "$t" || echo "$t"; done | xargs -r -P "$jobs" -I{} sh "$0" --one {} "$dir"
+long() { grep -q '^# rw-integration: long' "$1"; }
+{
+	selected | while read -r t; do exclusive "$t" || ! long "$t" || echo "$t"; done
+	selected | while read -r t; do exclusive "$t" || long "$t" || echo "$t"; done
+} | xargs -r -P "$jobs" -I{} sh "$0" --one {} "$dir"
 selected | while read -r t; do exclusive "$t" && echo "$t"; done | xargs -r -P 1 -I{} sh "$0" --one {} "$dir"
 pass=0; fail=0; skip=0; bad=""
 for t in $(selected); do

@@ -1,3 +1,4 @@
+# rw-integration: long
 # deploy/grafana/rigwatch.json on real data: a real agent (dry-run response, HTTP and file alert sinks) watching a
 # real RandomX workload (tools/rxload renamed nginx) and a busy benign loop in cgroups of its own, a real Prometheus
 # (Debian's) scraping it every second with the shipped rules (deploy/prometheus/rigwatch.rules.yml). Asserted:

@@ -1,3 +1,4 @@
+# rw-integration: long
 # eBPF FP path coverage: six renamed RandomX workloads (rxload, light mode), all at once on this contended machine
 # next to 8 busy benign neighbours, each one hiding differently:
 #   contended  alone in its cgroup, sharing the 2 cores with everything else here

@@ -1,3 +1,4 @@
+# rw-integration: long
 # Auto-kill as an attacker sees it (issue 12): the real agent in kill mode against real cgroups and processes.
 # Every scenario ends with nothing killed or frozen that should not be (victims alive, cgroups not frozen), and a real
 # RandomX workload in a container-shaped cgroup is still killed. Whatever the verdict of the forged targets (the

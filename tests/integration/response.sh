@@ -1,3 +1,4 @@
+# rw-integration: long
 # Auto-kill end to end (issue 6, item 5): the real agent, the real RandomX workload renamed "nginx", real cgroups.
 #   off      nothing touched (while the miner is seen `mining`), no audit log written
 #   dry-run  nothing touched, a dry-run line in the audit log
