@@ -176,6 +176,24 @@ static void test_scan_clean(void)
 	rw_procscan_rules_free(r);
 }
 
+/* Whether /proc/PID/cmdline holds `what` in one of its arguments. */
+static bool cmdline_has(pid_t pid, const char *what)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
+		if (strstr(buf + i, what))
+			return true;
+	}
+	return false;
+}
+
 static void test_scan_live(void)
 {
 	/* A live child whose command line carries a stratum URL, scanned through the real /proc. */
@@ -188,7 +206,10 @@ static void test_scan_live(void)
 		execl("/bin/sh", "sh", "-c", "sleep 30; exit 0", "stratum+tcp://127.0.0.1:3333", (char *)NULL);
 		_exit(127);
 	}
-	usleep(100000);
+	/* until the child has exec'd (its command line is the shell's): a bound for a busy machine, not a wait */
+	for (int i = 0; i < 12000 && !cmdline_has(pid, "stratum+tcp"); i++)
+		usleep(5000);
+	CU_ASSERT_FATAL(cmdline_has(pid, "stratum+tcp"));
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	FILE *f = fopen(path, "w");
 	CU_ASSERT_FATAL(f != NULL);

@@ -1305,6 +1305,22 @@ static void test_process_targets(void)
 	unlink(audit_path);
 }
 
+/* A process's real uid from /proc, or -1. */
+static long uid_of(pid_t pid)
+{
+	char path[64], line[256];
+	long uid = -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "Uid: %ld", &uid) == 1)
+			break;
+	fclose(f);
+	return uid;
+}
+
 static bool has_cap(int cap)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -1323,7 +1339,10 @@ static void test_drop_privileges(void)
 		return;
 	}
 	pid_t other = spawn_as(NULL, IDLE, 65534);
-	usleep(50000);
+	/* until the child has dropped to uid 65534: before that it is root's, and any root may signal it */
+	for (int i = 0; i < SETTLE_MS / 5 && uid_of(other) != 65534; i++)
+		usleep(5000);
+	CU_ASSERT_EQUAL_FATAL(uid_of(other), 65534);
 	for (int round = 0; round < 2; round++) {
 		bool keep = round == 0; /* freeze/kill mode with ptrace, then off without */
 		pid_t pid = fork();
