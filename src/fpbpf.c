@@ -413,6 +413,9 @@ int rw_fpbpf_refresh(struct rw_fpbpf *b)
 		n += count;
 		if (err == -ENOENT)
 			break; /* the whole map was read */
+		if (err == -ENOSPC)
+			break; /* the next hash bucket holds more than the room left (the program refilled the map while
+				* it was read): what is left is read at the next refresh */
 		if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -ENOTTY) {
 			if (first && n == 0) {
 				b->batch_unsupported = true;

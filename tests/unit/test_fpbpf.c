@@ -418,6 +418,8 @@ static void test_map_full(void)
 	for (uint64_t end = now_ms() + WAIT_MS; now_ms() < end && !dropped;) {
 		usleep(100000);
 		int n = rw_fpbpf_refresh(b);
+		if (n < 0 || n > 2)
+			printf("  refresh: %d\n", n);
 		CU_ASSERT_TRUE(n >= 0 && n <= 2);
 		rw_fpbpf_stats(b, &st);
 		dropped = st.dropped > 0;
