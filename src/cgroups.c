@@ -435,7 +435,7 @@ int rw_cgroup_walk_all(const char *root, const char *const *include, unsigned n_
 		stats = &local;
 	memset(stats, 0, sizeof *stats);
 	*w = (struct tree_walk){ .include = include, .exclude = exclude, .n_include = n_include, .n_exclude = n_exclude,
-			    .visit = visit, .structure = structure, .known = known, .arg = arg, .stats = stats };
+				 .visit = visit, .structure = structure, .known = known, .arg = arg, .stats = stats };
 	strcpy(w->path, "/");
 	int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {

@@ -242,7 +242,8 @@ static bool match_container(struct path_parse *w, struct span c)
 		if (c.n < in + ID_HEX_LEN)
 			continue;
 		struct span head = { c.p, c.n - ID_HEX_LEN - in };
-		if (memcmp(c.p + head.n, id_infixes[i].prefix, in) != 0 || !rw_identity_is_container_id(c.p + head.n + in, ID_HEX_LEN))
+		if (memcmp(c.p + head.n, id_infixes[i].prefix, in) != 0 ||
+		    !rw_identity_is_container_id(c.p + head.n + in, ID_HEX_LEN))
 			continue;
 		match_pod(w, head);
 		id.p = c.p + head.n + in;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # churn: cgroup churn soak for the agent. Runs `rigwatch run` at a 0.2 s interval while N cgroups (default 2000)
 # are created, given a process (every 25th a busy one, so it gets counters and FP probes), and removed, with a
-# window of W live at a time. Prints the agent's open fds and RSS at start and end, and checks:
+# window of W to W + W/2 live at a time. Prints the agent's open fds and RSS at start and end, and checks:
 #   - the agent is alive and /healthz answers 200 at the end;
 #   - fds grew by at most FD_BOUND (8) and RSS by at most RSS_BOUND_KB (8192);
 #   - no agent fd points into the churn parent at the end (cgroup directories it forgot to close);
@@ -91,7 +91,7 @@ until [ "$(healthz)" = 200 ]; do
 	sleep 0.5
 done
 fd0=$(fds); rss0=$(rss); dying0=$(dying)
-echo "churn: agent pid $agent, interval 0.2 s, $n cgroups, $win live at a time, under $parent"
+echo "churn: agent pid $agent, interval 0.2 s, $n cgroups, $win to $((win + win / 2)) live at a time, under $parent"
 echo "churn: start: fds $fd0, rss ${rss0} kB"
 
 # retire K: kill the K oldest live cgroups at once, then wait for each child and remove each cgroup (one wait for
