@@ -21,8 +21,8 @@ command -v python3 >/dev/null || skip "needs python3"
 command -v curl >/dev/null || skip "needs curl"
 command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
 command -v unshare >/dev/null || skip "needs unshare (util-linux)"
-# Phases to run (response-attacks-self.sh runs C D E, so that each script stays within run-integration's 600 s on a
-# loaded host).
+# Phases to run (response-attacks-self.sh runs C D E: two scripts that run side by side finish sooner on a loaded host
+# than one that runs all five).
 : "${RW_ATTACK_PHASES:=A B}"
 phase() { case " $RW_ATTACK_PHASES " in *" $1 "*) return 0 ;; esac; return 1; }
 
