@@ -4,7 +4,8 @@
 # trap cleans up). RW_INTEGRATION (space-separated names) runs only those. RW_TALLY: see tests/run-unit.sh.
 # RW_JOBS scripts run at once (default 3: on a quiet machine a script mostly waits for an agent interval, a verdict
 # or a scrape; beside CPU loads the CPUs are the limit and 3 at a time took about as long as 2): every script works
-# in cgroups, ports and directories of its own and waits for behaviour with bounds meant for a busy machine. A script whose header has the line
+# in cgroups, ports and directories of its own and waits for behaviour with bounds meant for a busy machine. A
+# script whose header has the line
 #   # rw-integration: exclusive
 # changes something host-wide (binds a cgroup controller, floods the machine on purpose) and runs alone, after
 # the others. A script whose header has the line
