@@ -24,8 +24,7 @@ RX=$RW_BUILD/rxload
 PROM=$(command -v prometheus) || skip "prometheus not installed (Debian package prometheus)"
 AM=$(command -v prometheus-alertmanager || command -v alertmanager) ||
 	skip "alertmanager not installed (Debian package prometheus-alertmanager)"
-# /usr/bin/python3 where there is one: a version manager's shim costs a shell per call, and this test polls
-PY=$(command -v /usr/bin/python3 || command -v python3) || skip "needs python3"
+command -v python3 >/dev/null || skip "needs python3"
 for c in promtool amtool curl stress-ng nsenter unshare ip; do
 	command -v $c >/dev/null || skip "needs $c"
 done
@@ -115,7 +114,7 @@ else
 	note "network: no network namespaces here ($(cat "$tmp/netns.err")); hosts on 127.0.0.11-18"
 fi
 hport() { # a free port in the hub (fixed ports are free in a fresh namespace; on loopback they need choosing)
-	hub $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+	hub python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 AGENT_PORT=10170
 [ $netmode = loopback ] && AGENT_PORT=$(rw_free_port)
@@ -166,14 +165,14 @@ done
 for i in $(seq 1 $NHOSTS); do
 	hub sh -c '. "$0"; rw_wait_http "$1" 30' "$tmp/waithttp.sh" "http://$(addr_of $i):$AGENT_PORT/healthz" ||
 		{ tail -5 "$tmp/h$i/agent.log"; fail "host $i: agent not reachable from the hub"; }
-	h=$(hub curl -sf "http://$(addr_of $i):$AGENT_PORT/verdicts" | $PY -c 'import json,sys; print(json.load(sys.stdin)["host"])')
+	h=$(hub curl -sf "http://$(addr_of $i):$AGENT_PORT/verdicts" | python3 -c 'import json,sys; print(json.load(sys.stdin)["host"])')
 	[ "$h" = "fleet-h$i" ] || fail "host $i: the agent calls its host '$h', want fleet-h$i"
 done
 note "agents: $NHOSTS running, each fleet-hN in its own UTS namespace, reachable from the hub"
 
 # ---- receiver, Alertmanager, Prometheus, all in the hub ------------------------------------------------------------
 rport=$(hport); amport=$(hport); pport=$(hport)
-spawn hub $PY tests/integration/fleet/receiver.py 127.0.0.1 "$rport" "$tmp/notifications.jsonl" \
+spawn hub python3 tests/integration/fleet/receiver.py 127.0.0.1 "$rport" "$tmp/notifications.jsonl" \
 	> "$tmp/receiver.log" 2>&1 &
 infra="$infra $!"
 
@@ -187,7 +186,7 @@ spawn hub "$AM" --config.file="$tmp/alertmanager.yml" --storage.path="$tmp/am-da
 infra="$infra $!"
 
 mkdir -p "$tmp/sd"
-$PY - "$tmp/sd/fleet.json" $NHOSTS $AGENT_PORT $netmode <<'EOP'
+python3 - "$tmp/sd/fleet.json" $NHOSTS $AGENT_PORT $netmode <<'EOP'
 import json, sys
 out, n, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 net = "10.77.0" if mode == "netns" else "127.0.0"
@@ -229,7 +228,7 @@ done
 
 q() { # promql -> "labelvalue value" lines, by the label named in $2 (or just values)
 	hub curl -sf --get "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1" |
-		$PY -c 'import json,sys
+		python3 -c 'import json,sys
 d=json.load(sys.stdin)
 for r in d["data"]["result"]:
     print((r["metric"].get(sys.argv[1], "-") + " " if sys.argv[1] else "") + r["value"][1])' "${2:-}"
@@ -245,13 +244,13 @@ N="tests/integration/fleet/alerts.py"
 wait_alert() { # seconds status match... -> prints "time path" of the first matching notification, or fails
 	end=$(($(date +%s) + $1)); shift
 	while [ "$(date +%s)" -le $end ]; do
-		r=$($PY $N first "$tmp/notifications.jsonl" "$@")
+		r=$(python3 $N first "$tmp/notifications.jsonl" "$@")
 		[ -n "$r" ] && { echo "$r"; return 0; }
 		sleep 1
 	done
 	return 1
 }
-show_notifications() { $PY $N list "$tmp/notifications.jsonl" | sed 's/^/    /' >&2; }
+show_notifications() { python3 $N list "$tmp/notifications.jsonl" | sed 's/^/    /' >&2; }
 
 # ---- host 7's agent stops (its down alert needs `for: 1m`: it runs beside the miner scenarios) ---------------------
 kill "$apid_7"; wait "$apid_7" 2>/dev/null; apid_7=""
@@ -321,8 +320,8 @@ while [ $round -le $ROUNDS ]; do
 	kcg="$base/h$KILL_HOST/docker-$id.scope"
 	end=$(($(date +%s) + ALERT_WAIT)); an=""
 	while [ -z "$an" ]; do
-		an=$($PY $N labels "$tmp/notifications.jsonl" firing alertname~'RigwatchMinerDetected|RigwatchMinerDetectedBriefly' \
-			host=fleet-h$KILL_HOST cgroup="$kcg" 2>/dev/null | $PY -c 'import json,sys; print(json.load(sys.stdin)["alertname"] + " (notified)")' 2>/dev/null)
+		an=$(python3 $N labels "$tmp/notifications.jsonl" firing alertname~'RigwatchMinerDetected|RigwatchMinerDetectedBriefly' \
+			host=fleet-h$KILL_HOST cgroup="$kcg" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["alertname"] + " (notified)")' 2>/dev/null)
 		[ -n "$an" ] || an=$(q "ALERTS{alertname=~\"RigwatchMinerDetected|RigwatchMinerDetectedBriefly\",alertstate=\"firing\",host=\"fleet-h$KILL_HOST\",cgroup=\"$kcg\",runtime=\"docker\",id=\"$id\"}" alertname |
 			awk 'NR == 1 { print $1 " (fired in Prometheus)" }')
 		[ -n "$an" ] && break
@@ -357,7 +356,7 @@ while [ $round -le $ROUNDS ]; do
 	if [ $round = 1 ] || [ -n "$m_cg" ]; then
 		add_figure "host $KILL_HOST miner (round $round): launch to RigwatchResponseAction at the receiver $(since "$t0" "$1") s"
 	fi
-	labels=$($PY $N labels "$tmp/notifications.jsonl" firing alertname=RigwatchResponseAction host=fleet-h$KILL_HOST $m_cg)
+	labels=$(python3 $N labels "$tmp/notifications.jsonl" firing alertname=RigwatchResponseAction host=fleet-h$KILL_HOST $m_cg)
 	note "host $KILL_HOST: RigwatchResponseAction $labels at /security-page"
 	round=$((round + 1))
 done
@@ -365,7 +364,7 @@ done
 # Inhibition: where the action alert names its target (the counter carries the identity), a RigwatchMinerDetected
 # for that target that is still active at Alertmanager is suppressed, not sent.
 hub curl -sf "http://127.0.0.1:$amport/api/v2/alerts" > "$tmp/am-alerts.json" || fail "alertmanager /api/v2/alerts"
-$PY - "$tmp/am-alerts.json" "fleet-h$KILL_HOST" <<'EOP' || fail "alertmanager: inhibition of the miner page by the action alert"
+python3 - "$tmp/am-alerts.json" "fleet-h$KILL_HOST" <<'EOP' || fail "alertmanager: inhibition of the miner page by the action alert"
 import json, sys
 alerts, host = json.load(open(sys.argv[1])), sys.argv[2]
 acts = [a for a in alerts if a["labels"].get("alertname") == "RigwatchResponseAction" and a["labels"].get("host") == host]
@@ -401,16 +400,16 @@ add_figure "host $DOWN_HOST: agent restarted to RigwatchDown resolved at the rec
 note "host $DOWN_HOST: agent restarted, RigwatchDown resolved"
 
 # ---- nothing names a benign host -------------------------------------------------------------------------------------
-bad=$($PY $N first "$tmp/notifications.jsonl" firing host!="fleet-h$MINER_HOST|fleet-h$KILL_HOST|fleet-h$DOWN_HOST")
-bad2=$($PY $N first "$tmp/notifications.jsonl" firing host="fleet-h$DOWN_HOST" alertname!=RigwatchDown)
+bad=$(python3 $N first "$tmp/notifications.jsonl" firing host!="fleet-h$MINER_HOST|fleet-h$KILL_HOST|fleet-h$DOWN_HOST")
+bad2=$(python3 $N first "$tmp/notifications.jsonl" firing host="fleet-h$DOWN_HOST" alertname!=RigwatchDown)
 if [ -n "$bad$bad2" ]; then
 	show_notifications
 	fail "an alert names a host that ran only benign programs"
 fi
 # and no miner alert on host 3 or 5 names a benign neighbour there
-bad=$($PY $N first "$tmp/notifications.jsonl" firing alertname~'RigwatchMiner.*' cgroup~'.*\.service')
+bad=$(python3 $N first "$tmp/notifications.jsonl" firing alertname~'RigwatchMiner.*' cgroup~'.*\.service')
 [ -z "$bad" ] || { show_notifications; fail "a miner alert names a benign service cgroup"; }
-note "no alert names a benign host or a benign service ($($PY $N list "$tmp/notifications.jsonl" | wc -l) alert notifications in all)"
+note "no alert names a benign host or a benign service ($(python3 $N list "$tmp/notifications.jsonl" | wc -l) alert notifications in all)"
 
 # ---- figures ---------------------------------------------------------------------------------------------------------
 echo "  fleet figures ($NHOSTS hosts, scrape and evaluation every 2 s, agents at 1 s):"
@@ -420,7 +419,7 @@ q 'max_over_time(scrape_duration_seconds{job="rigwatch"}[5m])' host | sort |
 	awk '{ printf "    scrape duration %s, most in 5 min: %.1f ms\n", $1, $2 * 1000 }'
 q 'prometheus_rule_group_last_duration_seconds' rule_group |
 	awk '{ printf "    rule group evaluation (%d rules), last: %.2f ms\n", '"$(q 'sum(prometheus_rule_group_rules)')"', $2 * 1000 }'
-hub curl -sf "http://127.0.0.1:$pport/api/v1/rules" | $PY -c 'import json,sys
+hub curl -sf "http://127.0.0.1:$pport/api/v1/rules" | python3 -c 'import json,sys
 for g in json.load(sys.stdin)["data"]["groups"]:
     for r in sorted(g["rules"], key=lambda r: -r["evaluationTime"]):
         print("    rule %s, last evaluation: %.2f ms" % (r["name"], r["evaluationTime"] * 1000))'

@@ -17,10 +17,6 @@ for b in "$RX" "$ST" "$RW"; do
 done
 case $(uname -m) in x86_64|aarch64) ;; *) skip "no FP control-register probe on $(uname -m)" ;; esac
 tmp=$(mktemp -d)
-# The system python: a version manager's shim costs a shell per call, which on a crowded host is seconds.
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-
 # Start a command in a cgroup (absolute path) with its output kept; prints the pid.
 run_logged() { # cgroup logfile command...
 	cg=$1; log=$2; shift 2
@@ -36,7 +32,7 @@ wait_line() { # logfile pattern what
 # Evaluate a Python expression over the target dict t of /verdicts whose selector (also over t) is true; prints
 # the value for the first such target, nothing when there is none.
 vq() { # selector expression
-	curl -sf "$url/verdicts" 2>/dev/null | "$PY" -c '
+	curl -sf "$url/verdicts" 2>/dev/null | python3 -c '
 import json, sys
 try:
     d = json.load(sys.stdin)

@@ -125,10 +125,7 @@ c_ossl=$(rw_mkcg openssl); c_xz=$(rw_mkcg xz); c_py=$(rw_mkcg python3)
 c_fm=$(rw_mkcg fastmath); c_up=$(rw_mkcg roundup)
 p1=$(rw_run_in "$c_ossl" openssl speed -seconds 30 -evp aes-128-gcm)
 p2=$(rw_run_in "$c_xz" sh -c 'exec xz -9 -T1 -c < /dev/urandom > /dev/null')
-# the system python: a version manager's shim is a shell that spends its first seconds in system calls
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-p3=$(rw_run_in "$c_py" "$PY" -c 'x = 0.5
+p3=$(rw_run_in "$c_py" python3 -c 'x = 0.5
 while True:
     x = (x * 1.0000001 + 0.1) % 1000.0')
 p4=$(rw_run_in "$c_fm" "$PROGS/fp_fastmath")
