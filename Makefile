@@ -148,7 +148,7 @@ check: deps
 	@$(STAGE) integration $(MAKE) integration RW_TALLY=$(TALLY)
 	@$(STAGE) valgrind $(MAKE) check-valgrind RW_TALLY=$(TALLY)
 	@$(STAGE) arm64 $(MAKE) -j$(NPROC) check-arm64 RW_TALLY=$(TALLY)
-	@$(STAGE) fuzz $(MAKE) -j$(NPROC) fuzz FUZZ_SECONDS=15 RW_TALLY=$(TALLY)
+	@$(STAGE) fuzz $(MAKE) -j$(NPROC) fuzz FUZZ_SECONDS=10 RW_TALLY=$(TALLY)
 	@$(STAGE) install $(MAKE) check-install RW_TALLY=$(TALLY)
 	@$(STAGE) churn $(MAKE) churn RW_TALLY=$(TALLY)
 	@rc=0; $(STAGE) eval $(MAKE) eval-check || rc=$$?; \

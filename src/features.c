@@ -129,14 +129,18 @@ static void pmu_features(const struct rw_sample *s, struct rw_features *out)
  * many observations there are; legitimate users of the modes differ in the mix (interval arithmetic: nearest and
  * upward; stochastic rounding: upward and downward; -ffast-math: FTZ/DAZ with nearest only). The shares are taken
  * over the last RW_FP_WINDOW intervals, so a thread that hashes a little each second still adds up to enough
- * observations. The counts of an interval without FP evidence enter the window as zeros. */
+ * observations. Where those intervals hold too few reads for a share, or some but too few in a non-default mode to
+ * judge their spread (a thread stopped most of each second, or held to a few percent of a core on a crowded host: a
+ * read or two per interval), the window reaches back, up to RW_FP_HISTORY intervals, until they are enough: a
+ * sparse thread is judged on the mix a busy one shows in eight intervals, and a busy one never reaches back. The
+ * counts of an interval without FP evidence enter the window as zeros. */
 static void fpprobe_features(struct rw_features_state *st, const struct rw_sample *s, struct rw_features *out)
 {
 	const struct rw_fp_evidence *fp = &s->fp;
 	/* Traced threads are evidence without a single read: the probe was there and was refused. */
 	int measured = ((s->sources & RW_SRC_BIT(RW_SRC_FPPROBE)) && fp->probes > 0) || fp->threads_traced > 0;
 	unsigned slot = st->fp_pos;
-	st->fp_pos = (st->fp_pos + 1) % RW_FP_WINDOW;
+	st->fp_pos = (st->fp_pos + 1) % RW_FP_HISTORY;
 	memset(&st->fp[slot], 0, sizeof(st->fp[slot]));
 	if (measured) {
 		for (unsigned m = 0; m < 4; m++)
@@ -147,15 +151,19 @@ static void fpprobe_features(struct rw_features_state *st, const struct rw_sampl
 	}
 	/* The shares speak for the whole window: an interval without reads (the thread got too little CPU to be
 	 * probed this time) keeps what the previous ones showed. */
-	uint64_t mode[4] = { 0, 0, 0, 0 }, ftz = 0, pairs = 0, changes = 0;
-	for (unsigned w = 0; w < RW_FP_WINDOW; w++) {
+	uint64_t mode[4] = { 0, 0, 0, 0 }, ftz = 0, pairs = 0, changes = 0, n = 0;
+	for (unsigned k = 0; k < RW_FP_HISTORY; k++) {
+		uint64_t nd = n - mode[0];
+		if (k >= RW_FP_WINDOW && n >= RW_FP_MIN_OBS && (nd == 0 || nd >= RW_FP_MIN_NONDEFAULT))
+			break;
+		unsigned w = (slot + RW_FP_HISTORY - k) % RW_FP_HISTORY; /* newest first */
 		for (unsigned m = 0; m < 4; m++)
 			mode[m] += st->fp[w].mode_obs[m];
 		ftz += st->fp[w].ftz_daz_obs;
 		pairs += st->fp[w].pairs;
 		changes += st->fp[w].changes;
+		n = mode[0] + mode[1] + mode[2] + mode[3];
 	}
-	uint64_t n = mode[0] + mode[1] + mode[2] + mode[3];
 	if (measured)
 		set(out, RW_F_FP_TRACED_THREADS,
 		    (int32_t)(fp->threads_traced > 32767 ? 32767 : fp->threads_traced) << 16);

@@ -51,9 +51,11 @@ enum rw_feature {
 #define RW_STEADY_MIN    3
 /* Below this many cores used on average a target is idle: steadiness 0 (not "steadily busy"). */
 #define RW_STEADY_IDLE_Q16 (65536 / 64)
-/* FP shares are taken over this many intervals, and only once they rest on enough observations (pairs for the
- * change rate): a share of three reads says little, whichever path produced them. */
+/* FP shares are taken over the last RW_FP_WINDOW intervals, reaching back up to RW_FP_HISTORY while those hold fewer
+ * than RW_FP_MIN_OBS reads, or some but fewer than RW_FP_MIN_NONDEFAULT in a non-default mode, and only once they rest on enough
+ * observations (pairs for the change rate): a share of three reads says little, whichever path produced them. */
 #define RW_FP_WINDOW    8
+#define RW_FP_HISTORY   32
 #define RW_FP_MIN_OBS   12
 #define RW_FP_MIN_PAIRS 8
 #define RW_FP_MIN_NONDEFAULT 8
@@ -72,7 +74,7 @@ struct rw_features_state {
 	unsigned pos, filled;
 	struct {
 		uint32_t mode_obs[4], ftz_daz_obs, pairs, changes;
-	} fp[RW_FP_WINDOW];        /* the FP evidence of the latest intervals (zero where none) */
+	} fp[RW_FP_HISTORY];       /* the FP evidence of the latest intervals (zero where none) */
 	unsigned fp_pos;
 };
 

@@ -143,14 +143,67 @@ static void test_fpprobe_min_observations(void)
 	CU_ASSERT(f.present & RW_F_BIT(RW_F_FP_MODE_EVENNESS));
 	CU_ASSERT(f.present & RW_F_BIT(RW_F_FP_CHANGE_RATE));
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_MODE_EVENNESS], 65536);
-	/* the window forgets: after RW_FP_WINDOW intervals without reads, nothing is left */
+	/* the window forgets: after RW_FP_HISTORY intervals without reads, nothing is left */
 	memset(&s.fp, 0, sizeof(s.fp));
 	s.sources &= ~RW_SRC_BIT(RW_SRC_FPPROBE);
-	for (unsigned i = 0; i < RW_FP_WINDOW; i++)
+	for (unsigned i = 0; i < RW_FP_HISTORY; i++)
 		rw_features_compute(&st, &s, &f);
 	fp_randomx(&s, 1);
 	rw_features_compute(&st, &s, &f);
 	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_FP_MODE_EVENNESS));
+}
+
+/* A thread read once an interval (stopped most of each second): the window reaches back until its reads are enough
+ * for a share, and the share is what eight busy intervals show. A busy thread's window stays eight intervals. */
+static void test_fpprobe_sparse_reaches_back(void)
+{
+	struct rw_features_state st;
+	struct rw_features f;
+	struct rw_sample s;
+	rw_features_state_init(&st);
+	base_sample(&s);
+	unsigned first = 0;
+	for (unsigned i = 0; i < RW_FP_HISTORY && !first; i++) {
+		memset(&s.fp, 0, sizeof(s.fp));
+		s.sources |= RW_SRC_BIT(RW_SRC_FPPROBE);
+		s.fp.probes = 1;
+		s.fp.mode_obs[i % 4] = 1;      /* RandomX's CFROUND: the modes in turn, one read each interval */
+		s.fp.pairs = s.fp.changes = 1;
+		rw_features_compute(&st, &s, &f);
+		if (f.present & RW_F_BIT(RW_F_FP_NONDEFAULT_EVENNESS))
+			first = i + 1;
+	}
+	/* 12 reads (9 of them non-default) after 12 intervals, where eight intervals would never hold enough */
+	CU_ASSERT_EQUAL(first, RW_FP_MIN_OBS);
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_MODE_EVENNESS], 65536);
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_EVENNESS], 65536);
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_SHARE], 49152);
+
+	/* busy again (default mode only, 16 reads an interval): eight intervals suffice, the sparse past is not read */
+	for (unsigned i = 0; i < RW_FP_WINDOW; i++) {
+		memset(&s.fp, 0, sizeof(s.fp));
+		s.fp.probes = s.fp.mode_obs[0] = 16;
+		s.fp.pairs = 15;
+		rw_features_compute(&st, &s, &f);
+	}
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_SHARE], 0);
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_MODE_EVENNESS], 0);
+
+	/* some non-default reads, too few to judge their spread: reached back for more. Two reads an interval, one in
+	 * a non-default mode every other interval (the three in turn): eight intervals hold 4 of them. */
+	rw_features_state_init(&st);
+	for (unsigned i = 0; i < 2 * RW_FP_WINDOW; i++) {
+		memset(&s.fp, 0, sizeof(s.fp));
+		s.fp.probes = 2;
+		s.fp.mode_obs[0] = i % 2 ? 1 : 2;
+		if (i % 2)
+			s.fp.mode_obs[1 + (i / 2) % 3] = 1;
+		s.fp.pairs = s.fp.changes = 2;
+		rw_features_compute(&st, &s, &f);
+	}
+	/* back to the eighth non-default read (interval 1): 8 of 30 reads */
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_SHARE], rw_ratio_q16(8, 30, 1));
+	CU_ASSERT(f.v[RW_F_FP_NONDEFAULT_EVENNESS] > 60000);            /* 3, 3 and 2 of them */
 }
 
 /* Busy threads another process traces: FP evidence without a single read. */
@@ -299,6 +352,7 @@ static const rw_test tests[] = {
 	RW_TEST(test_missing_sources_are_missing),
 	RW_TEST(test_fpprobe_features),
 	RW_TEST(test_fpprobe_min_observations),
+	RW_TEST(test_fpprobe_sparse_reaches_back),
 	RW_TEST(test_fpprobe_traced_threads),
 	RW_TEST(test_anon_memory),
 	RW_TEST(test_pmu_ratios),
