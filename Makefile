@@ -49,14 +49,7 @@ BENCH_SRC:= $(wildcard tools/bench/*.c)
 BENCH_BIN:= $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 
-# The suites and soaks call python3 hundreds of times (polls of /verdicts, HTTP receivers, JSON checks); they get
-# Debian's, the one `make deps` installs packages for, ahead of whatever else is first on PATH. A version manager's
-# shim (pyenv on this project's machines) is a shell and a second program per call: 0.4 s of CPU against 0.03 s, and
-# 15-20 s of wall time per call in a busy integration stage.
-PYBIN    := $(abspath $(BUILD))/pybin
-export PATH := $(PYBIN):$(PATH)
-
-.PHONY: all deps deps-run run check unit unit-san integration tools bench clean install pybin FORCE
+.PHONY: all deps deps-run run check unit unit-san integration tools bench clean install FORCE
 .SECONDARY: $(GEN_C) $(GEN_H)
 
 all: $(BIN) $(UNIT_BIN) tools $(BENCH_BIN)
@@ -116,20 +109,17 @@ $(BUILD)/bench/%: tools/bench/%.c $(LIB)
 # Each tools/<name>/ directory holds a small Makefile fragment (tool.mk) naming its own target.
 -include $(wildcard tools/*/tool.mk)
 
-pybin:
-	@[ ! -x /usr/bin/python3 ] || { mkdir -p $(PYBIN) && ln -sfn /usr/bin/python3 $(PYBIN)/python3; }
-
 run: deps-run
 	$(MAKE) $(BIN)
 	./$(BIN) run
 
-unit: $(UNIT_BIN) pybin
+unit: $(UNIT_BIN)
 	@RW_TALLY=$(RW_TALLY) sh tests/run-unit.sh $(BUILD)
 
 unit-san:
 	$(MAKE) BUILD=build-san SANITIZE=1 CFLAGS="-O1 -g" unit
 
-integration: $(BIN) tools pybin
+integration: $(BIN) tools
 	@RW_TALLY=$(RW_TALLY) sh tests/run-integration.sh $(BUILD)
 
 # Every stage appends "stage passed failed skipped" to $(TALLY); the last line of `make check` sums them up:
@@ -245,7 +235,7 @@ VALGRIND_SKIP_LIST := fpprobe/test_read_modes fpprobe/test_stopped_thread fpprob
 	respond/test_consider_freeze_kill respond/test_shared_cgroup_frozen_not_killed respond/test_process_targets
 VALGRIND_SKIP := $(subst $(hw_space),$(hw_comma),$(strip $(VALGRIND_SKIP_LIST)))
 
-check-valgrind: $(UNIT_BIN) pybin
+check-valgrind: $(UNIT_BIN)
 	RW_TALLY=$(RW_TALLY) RW_TEST_WRAP="$(VALGRIND)" RW_TEST_SKIP=$(VALGRIND_SKIP) sh tests/run-unit.sh $(BUILD)
 
 # Install into a scratch DESTDIR and check the installed example config and its model and rules paths.
@@ -265,7 +255,7 @@ check-install: $(BIN)
 	@[ -z "$(RW_TALLY)" ] || echo "install 1 0 0" >> "$(RW_TALLY)"
 
 # The churn soak (tools/bench/churn.sh): 2,000 cgroups under a running agent at 0.2 s.
-churn: $(BIN) pybin
+churn: $(BIN)
 	@rc=0; sh tools/bench/churn.sh $(BUILD) 2000 50 || rc=$$?; \
 	case $$rc in 0) r="1 0 0" ;; 77) r="0 0 1" ;; *) r="0 1 0" ;; esac; \
 	[ -z "$(RW_TALLY)" ] || echo "churn $$r" >> "$(RW_TALLY)"; [ $$rc = 0 ] || [ $$rc = 77 ]
@@ -273,5 +263,5 @@ churn: $(BIN) pybin
 # The fleet (tests/integration/fleet.sh): eight agents in their own network and UTS namespaces, a real Prometheus
 # and Alertmanager with the shipped rules and routes, the miner, kill and agent-down scenarios asserted at a webhook
 # receiver, fleet figures printed. `make check` runs the short variant through the integration runner.
-fleet: $(BIN) tools pybin
+fleet: $(BIN) tools
 	RW_FLEET_FULL=1 RW_BUILD=$(abspath $(BUILD)) RW_TOP=$(CURDIR) sh tests/integration/fleet.sh

@@ -1,6 +1,7 @@
 /* features: from one sample to the model's inputs, in Q16.16 fixed point. No floating point here: this runs for
  * every target every interval, and the same code must give the same bits live and in replay. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "rigwatch/features.h"
@@ -129,11 +130,23 @@ static void pmu_features(const struct rw_sample *s, struct rw_features *out)
  * many observations there are; legitimate users of the modes differ in the mix (interval arithmetic: nearest and
  * upward; stochastic rounding: upward and downward; -ffast-math: FTZ/DAZ with nearest only). The shares are taken
  * over the last RW_FP_WINDOW intervals, so a thread that hashes a little each second still adds up to enough
- * observations. Where those intervals hold too few reads for a share, or some but too few in a non-default mode to
- * judge their spread (a thread stopped most of each second, or held to a few percent of a core on a crowded host: a
- * read or two per interval), the window reaches back, up to RW_FP_HISTORY intervals, until they are enough: a
- * sparse thread is judged on the mix a busy one shows in eight intervals, and a busy one never reaches back. The
- * counts of an interval without FP evidence enter the window as zeros. */
+ * observations. A thread stopped most of each second, or held to a few percent of a core on a crowded host, is read
+ * once or twice an interval, so eight intervals hold too few reads for a share and its FP features came and went;
+ * where they are too few (fp_sparse), the window reaches back, up to RW_FP_HISTORY intervals, until they are enough:
+ * a sparse thread is judged on the mix a busy one shows in eight intervals. The counts of an interval without FP
+ * evidence enter the window as zeros. */
+/* Whether the reads of the window so far are too few to judge, so that it should reach back. Nothing read at all in
+ * eight intervals (idle, frozen) is not sparse: the past does not speak for a target that shows nothing now. Too few
+ * non-default reads for their spread count only where they are a miner-like share of a sparse window (at least a
+ * quarter of the reads, so fewer than 4 * RW_FP_MIN_NONDEFAULT reads): a busy thread with a stray non-default read
+ * never reaches back to gather old ones. */
+static bool fp_sparse(uint64_t n, uint64_t nd)
+{
+	if (n == 0)
+		return false;
+	return n < RW_FP_MIN_OBS || (nd < RW_FP_MIN_NONDEFAULT && nd * 4 >= n);
+}
+
 static void fpprobe_features(struct rw_features_state *st, const struct rw_sample *s, struct rw_features *out)
 {
 	const struct rw_fp_evidence *fp = &s->fp;
@@ -153,8 +166,7 @@ static void fpprobe_features(struct rw_features_state *st, const struct rw_sampl
 	 * probed this time) keeps what the previous ones showed. */
 	uint64_t mode[4] = { 0, 0, 0, 0 }, ftz = 0, pairs = 0, changes = 0, n = 0;
 	for (unsigned k = 0; k < RW_FP_HISTORY; k++) {
-		uint64_t nd = n - mode[0];
-		if (k >= RW_FP_WINDOW && n >= RW_FP_MIN_OBS && (nd == 0 || nd >= RW_FP_MIN_NONDEFAULT))
+		if (k >= RW_FP_WINDOW && !fp_sparse(n, n - mode[0]))
 			break;
 		unsigned w = (slot + RW_FP_HISTORY - k) % RW_FP_HISTORY; /* newest first */
 		for (unsigned m = 0; m < 4; m++)
@@ -168,8 +180,8 @@ static void fpprobe_features(struct rw_features_state *st, const struct rw_sampl
 		set(out, RW_F_FP_TRACED_THREADS,
 		    (int32_t)(fp->threads_traced > 32767 ? 32767 : fp->threads_traced) << 16);
 	if (n >= RW_FP_MIN_OBS) {
-		/* Gini-Simpson index over its maximum: (n^2 - sum n_m^2) / n^2 * 4/3. n is at most 4 * 2^32, so the
-		 * squares need 128 bits only in theory; cap n's scale to keep them in 64. */
+		/* Gini-Simpson index over its maximum: (n^2 - sum n_m^2) / n^2 * 4/3. n can reach 2^39 (32 intervals
+		 * of four 32-bit counts), so the squares could overflow 64 bits; scale n down to keep them in. */
 		while (n > (1u << 30)) {
 			for (unsigned m = 0; m < 4; m++)
 				mode[m] >>= 1;

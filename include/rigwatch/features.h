@@ -51,9 +51,9 @@ enum rw_feature {
 #define RW_STEADY_MIN    3
 /* Below this many cores used on average a target is idle: steadiness 0 (not "steadily busy"). */
 #define RW_STEADY_IDLE_Q16 (65536 / 64)
-/* FP shares are taken over the last RW_FP_WINDOW intervals, reaching back up to RW_FP_HISTORY while those hold fewer
- * than RW_FP_MIN_OBS reads, or some but fewer than RW_FP_MIN_NONDEFAULT in a non-default mode, and only once they rest on enough
- * observations (pairs for the change rate): a share of three reads says little, whichever path produced them. */
+/* FP shares are taken over the last RW_FP_WINDOW intervals (up to RW_FP_HISTORY for a sparse thread: see
+ * features.c), and only once they rest on enough observations (pairs for the change rate): a share of three reads
+ * says little, whichever path produced them. */
 #define RW_FP_WINDOW    8
 #define RW_FP_HISTORY   32
 #define RW_FP_MIN_OBS   12

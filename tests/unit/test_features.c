@@ -143,10 +143,14 @@ static void test_fpprobe_min_observations(void)
 	CU_ASSERT(f.present & RW_F_BIT(RW_F_FP_MODE_EVENNESS));
 	CU_ASSERT(f.present & RW_F_BIT(RW_F_FP_CHANGE_RATE));
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_MODE_EVENNESS], 65536);
-	/* the window forgets: after RW_FP_HISTORY intervals without reads, nothing is left */
+	/* the window forgets: after RW_FP_WINDOW intervals without reads nothing is left (an idle or frozen target is
+	 * not judged on what it did before), and once RW_FP_HISTORY have passed a new read finds nothing to add to */
 	memset(&s.fp, 0, sizeof(s.fp));
 	s.sources &= ~RW_SRC_BIT(RW_SRC_FPPROBE);
-	for (unsigned i = 0; i < RW_FP_HISTORY; i++)
+	for (unsigned i = 0; i < RW_FP_WINDOW; i++)
+		rw_features_compute(&st, &s, &f);
+	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_FP_MODE_EVENNESS));
+	for (unsigned i = RW_FP_WINDOW; i < RW_FP_HISTORY; i++)
 		rw_features_compute(&st, &s, &f);
 	fp_randomx(&s, 1);
 	rw_features_compute(&st, &s, &f);
@@ -178,6 +182,20 @@ static void test_fpprobe_sparse_reaches_back(void)
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_MODE_EVENNESS], 65536);
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_EVENNESS], 65536);
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_SHARE], 49152);
+
+	/* a busy thread with a stray non-default read (16 reads an interval, one of them upward every 8 intervals):
+	 * eight intervals suffice, the sparse past with its many non-default reads is not gathered */
+	for (unsigned i = 0; i < RW_FP_WINDOW; i++) {
+		memset(&s.fp, 0, sizeof(s.fp));
+		s.fp.probes = 16;
+		s.fp.mode_obs[0] = i ? 16 : 15;
+		s.fp.mode_obs[2] = i ? 0 : 1;
+		s.fp.pairs = 15;
+		rw_features_compute(&st, &s, &f);
+	}
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_SHARE], rw_ratio_q16(1, 128, 1));
+	CU_ASSERT(f.present & RW_F_BIT(RW_F_FP_NONDEFAULT_EVENNESS));
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_EVENNESS], 0);
 
 	/* busy again (default mode only, 16 reads an interval): eight intervals suffice, the sparse past is not read */
 	for (unsigned i = 0; i < RW_FP_WINDOW; i++) {
