@@ -135,15 +135,12 @@ static void pmu_features(const struct rw_sample *s, struct rw_features *out)
  * where they are too few (fp_sparse), the window reaches back, up to RW_FP_HISTORY intervals, until they are enough:
  * a sparse thread is judged on the mix a busy one shows in eight intervals. The counts of an interval without FP
  * evidence enter the window as zeros. */
-/* Whether the reads of the window so far are too few to judge, so that it should reach back. Nothing read at all in
- * eight intervals (idle, frozen) is not sparse: the past does not speak for a target that shows nothing now. Too few
- * non-default reads for their spread count only where they are a miner-like share of a sparse window (at least a
- * quarter of the reads, so fewer than 4 * RW_FP_MIN_NONDEFAULT reads): a busy thread with a stray non-default read
- * never reaches back to gather old ones. */
+/* Whether the reads of the window so far are too few to judge, so that it should reach back. Too few non-default
+ * reads for their spread count only where they are a miner-like share of a sparse window (at least a quarter of the
+ * reads, so fewer than 4 * RW_FP_MIN_NONDEFAULT reads): a busy thread with a stray non-default read never reaches
+ * back to gather old ones. */
 static bool fp_sparse(uint64_t n, uint64_t nd)
 {
-	if (n == 0)
-		return false;
 	return n < RW_FP_MIN_OBS || (nd < RW_FP_MIN_NONDEFAULT && nd * 4 >= n);
 }
 
@@ -164,11 +161,16 @@ static void fpprobe_features(struct rw_features_state *st, const struct rw_sampl
 	}
 	/* The shares speak for the whole window: an interval without reads (the thread got too little CPU to be
 	 * probed this time) keeps what the previous ones showed. */
+	/* Never across RW_FP_WINDOW intervals in a row without a read: the reads before such a gap (idle, frozen, killed
+	 * and restarted) belong to what ran then, not to what runs now; a sparse miner is read every interval or two. */
 	uint64_t mode[4] = { 0, 0, 0, 0 }, ftz = 0, pairs = 0, changes = 0, n = 0;
+	unsigned empty_run = 0;
 	for (unsigned k = 0; k < RW_FP_HISTORY; k++) {
-		if (k >= RW_FP_WINDOW && !fp_sparse(n, n - mode[0]))
+		if (empty_run >= RW_FP_WINDOW || (k >= RW_FP_WINDOW && !fp_sparse(n, n - mode[0])))
 			break;
 		unsigned w = (slot + RW_FP_HISTORY - k) % RW_FP_HISTORY; /* newest first */
+		const uint32_t *o = st->fp[w].mode_obs;
+		empty_run = o[0] || o[1] || o[2] || o[3] ? 0 : empty_run + 1;
 		for (unsigned m = 0; m < 4; m++)
 			mode[m] += st->fp[w].mode_obs[m];
 		ftz += st->fp[w].ftz_daz_obs;

@@ -48,7 +48,6 @@ for t in json.load(sys.stdin)["targets"]:
 else:
     print("absent")' "$1"
 }
-alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat")" != Z ]; }
 wait_for() { # seconds command...
 	lim=$1; shift; i=0
 	while [ $i -lt $((lim * 5)) ]; do
@@ -57,7 +56,7 @@ wait_for() { # seconds command...
 	done
 	return 1
 }
-control_killed() { ! alive "$pm"; }
+control_killed() { ! rw_alive "$pm"; }
 lab_mining() { target "$base/lab" | grep -q '^mining True'; }
 lab_audited() { grep "\"cgroup\":\"$base/lab\"" "$tmp/audit.jsonl" 2>/dev/null | grep -q '"result":"allowed"'; }
 
@@ -67,7 +66,7 @@ note "control: killed and alerted on"
 wait_for $LIMIT lab_mining || { target "$base/lab"; tail -20 "$tmp/agent.log"; fail "the allowed miner never showed mining with allowed true"; }
 wait_for $LIMIT lab_audited || { tail -20 "$tmp/agent.log"; fail "no audit line with result allowed for the lab"; }
 sleep 3
-alive "$pl" || fail "the allowed miner was killed"
+rw_alive "$pl" || fail "the allowed miner was killed"
 grep -q '^frozen 1' "$lab/cgroup.events" && fail "the allowed miner's cgroup is frozen"
 grep -q "\"rigwatch.cgroup\":\"$base/lab\"" "$tmp/alerts.jsonl" && fail "an alert line names the allowed miner: $(grep "$base/lab" "$tmp/alerts.jsonl")"
 grep "\"cgroup\":\"$base/lab\"" "$tmp/audit.jsonl" | grep -q '"result":"\(ok\|pending\|vanished\|frozen_not_killed\|failed\)"' &&

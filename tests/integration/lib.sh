@@ -12,17 +12,23 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 curl() { command curl --max-time 30 "$@"; }
 skip() { echo "SKIP: $*" >&2; exit 77; }
 note() { echo "  $*"; }
+# Whether process $1 is alive: there and not a zombie. One read of its stat (the state follows the command name,
+# which may hold spaces): a process reaped between a check and a read is gone, not alive.
+rw_alive() {
+	_st=$(sed -n 's/.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null)
+	[ -n "$_st" ] && [ "$_st" != Z ]
+}
+
+[ "$(id -u)" = 0 ] || skip "needs root for cgroups"
 
 # Debian's python3, the one `make deps` installs packages for, ahead of whatever python3 is first on PATH: the
 # scripts call it hundreds of times (polls of /verdicts, receivers, JSON checks), and a version manager's shim (pyenv
 # on this project's machines) is a shell and a second program per call: 0.4 s of CPU against 0.03 s, and 15-20 s of
 # wall time per call in a busy integration stage.
-if [ -x /usr/bin/python3 ]; then
+if [ -x /usr/bin/python3 ] && [ -d "$RW_BUILD" ]; then
 	mkdir -p "$RW_BUILD/pybin" && { ln -s /usr/bin/python3 "$RW_BUILD/pybin/python3" 2>/dev/null || :; }
 	if [ -x "$RW_BUILD/pybin/python3" ]; then PATH=$RW_BUILD/pybin:$PATH; fi
 fi
-
-[ "$(id -u)" = 0 ] || skip "needs root for cgroups"
 CG2=$(rw_cg2_root)
 [ -n "$CG2" ] || skip "no cgroup2 mount"
 

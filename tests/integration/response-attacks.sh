@@ -50,12 +50,11 @@ chmod 755 "$tmp/xmrig" "$tmp/victim-db"
 procs() { cat "$1/cgroup.procs" 2>/dev/null | tr '\n' ' '; }
 is_frozen() { grep -q '^frozen 1' "$1/cgroup.events"; }
 is_empty() { grep -q '^populated 0' "$1/cgroup.events"; }
-alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat")" != Z ]; }
 untouched() { # label cgroup pid...
 	l=$1; c=$2; shift 2
 	is_frozen "$c" && fail "$l: cgroup frozen"
 	for p in "$@"; do
-		alive "$p" || fail "$l: pid $p is gone"
+		rw_alive "$p" || fail "$l: pid $p is gone"
 		procs "$c" | grep -qw "$p" || fail "$l: pid $p not in its cgroup"
 	done
 	grep "\"cgroup\":\"$base/$l\"" "$audit" 2>/dev/null | grep -q '"result":"\(ok\|pending\)"' &&
@@ -122,7 +121,7 @@ start_agent kill "$tmp/a.conf" "$tmp/agent.a.log"
 t0=$(date +%s)
 wait_for $LIMIT is_empty "$docker" || { tail -30 "$tmp/agent.a.log"; fail "A: rxload in docker-<id>.scope not killed"; }
 note "A: rxload in a container-shaped cgroup killed after $(( $(date +%s) - t0 )) s"
-alive "$p_docker" && fail "A: rxload pid $p_docker still running"
+rw_alive "$p_docker" && fail "A: rxload pid $p_docker still running"
 audit_has "docker-$HEX.scope" ok || fail "A: no audit line for the kill"
 grep "docker-$HEX.scope" "$audit" | grep '"result":"ok"' | grep -q '"recheck":".*non-default rounding modes' ||
 	fail "A: the kill's audit line does not carry the re-check"
@@ -159,8 +158,8 @@ note "B: shared cgroup frozen after $(( $(date +%s) - t0 )) s"
 wait_for 10 audit_has shared frozen_not_killed || fail "B: no frozen_not_killed audit line"
 grep '"result":"frozen_not_killed"' "$audit" | grep -q 'uids 0,65534\|uids 65534,0' || fail "B: the reason does not name the uids"
 sleep 3
-alive "$p_sharedv" || fail "B: root's victim killed"
-alive "$p_sharedx" || fail "B: the miner was killed on a shared cgroup"
+rw_alive "$p_sharedv" || fail "B: root's victim killed"
+rw_alive "$p_sharedx" || fail "B: the miner was killed on a shared cgroup"
 is_frozen "$shared" || fail "B: shared cgroup thawed"
 vq "$base/shared" | grep -q ' frozen$' || fail "B: /verdicts: $(vq "$base/shared")"
 note "B: kubelet.service: $(vq "$base/kubelet.service")"
@@ -241,7 +240,7 @@ stop_agent
 sleep 1
 kill "$wpid" 2>/dev/null
 for p in "$p_dry" "$p_dryv"; do
-	alive "$p" || fail "D: dry-run: pid $p is gone"
+	rw_alive "$p" || fail "D: dry-run: pid $p is gone"
 	[ "$(awk '{ print $3 }' "/proc/$p/stat")" = T ] && fail "D: dry-run: pid $p is stopped"
 done
 [ "$(cat "$dry/cgroup.events")" = "$ev_before" ] || fail "D: dry-run: cgroup.events changed: $(cat "$dry/cgroup.events")"

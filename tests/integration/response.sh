@@ -62,11 +62,8 @@ done
 procs() { cat "$1/cgroup.procs" 2>/dev/null | tr '\n' ' '; }
 is_frozen() { grep -q '^frozen 1' "$1/cgroup.events"; }
 is_empty() { grep -q '^populated 0' "$1/cgroup.events"; }
-alive() { # pid: running (not a zombie)
-	[ -r "/proc/$1/stat" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat")" != Z ]
-}
 untouched() { # label cgroup pid
-	alive "$3" || fail "$1: pid $3 is gone (mode $mode)"
+	rw_alive "$3" || fail "$1: pid $3 is gone (mode $mode)"
 	is_frozen "$2" && fail "$1: cgroup frozen (mode $mode)"
 	procs "$2" | grep -qw "$3" || fail "$1: pid $3 not in its cgroup (mode $mode)"
 	# a refusal (allow-list) is audited with the action it refused: only a taken action counts
@@ -142,7 +139,7 @@ audit_has miner freeze pending || fail "freeze: no pending line before the actio
 wait_for 30 audit_has miner freeze ok || fail "freeze: no result line"
 sleep 3
 is_frozen "$miner" || fail "freeze: miner thawed again"
-alive "$pm" || fail "freeze: miner died"
+rw_alive "$pm" || fail "freeze: miner died"
 vq "$base/miner" | grep -q ' frozen$' || fail "freeze: /verdicts says $(vq "$base/miner")"
 curl -sf "http://127.0.0.1:$port/metrics" | grep -q '^rigwatch_response_actions_total{action="freeze",result="ok"} 1$' ||
 	fail "freeze: /metrics: $(curl -sf "http://127.0.0.1:$port/metrics" | grep '^rigwatch_response_actions_total.*freeze')"
@@ -164,7 +161,7 @@ start_agent
 wait_for $LIMIT is_empty "$miner" || { tail -20 "$tmp/agent.$mode.log"; fail "kill: miner alive after $LIMIT s"; }
 took=$(( $(date +%s) - t_start ))
 note "kill: cgroup empty after $took s (waited at most $LIMIT s)"
-alive "$pm" && fail "kill: pid $pm still running"
+rw_alive "$pm" && fail "kill: pid $pm still running"
 audit_has miner kill pending || fail "kill: no pending line"
 wait_for 30 audit_has miner kill ok || fail "kill: no result line"
 python3 - "$audit" "$base/miner" "$MIN_INTERVALS" <<'EOF' || fail "kill: audit evidence"

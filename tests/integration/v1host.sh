@@ -80,7 +80,6 @@ run_step() {
 }
 procs() { cat "$FRZ$JOBREL/$1/cgroup.procs" 2>/dev/null | tr '\n' ' '; }
 state() { cat "$FRZ$JOBREL/$1/freezer.state" 2>/dev/null; }
-alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat")" != Z ]; }
 wait_for() { # seconds command...: poll every 0.2 s
 	_lim=$1; shift; _i=0
 	while [ $_i -lt $((_lim * 5)) ]; do
@@ -256,7 +255,7 @@ wait_for $LIMIT sh -c "[ \"\$(cat '$FRZ$JOBREL/step_0/freezer.state')\" = FROZEN
 	{ tail -20 "$tmp/agent.freeze.log"; fail "freeze: step_0 never FROZEN"; }
 note "freeze: FROZEN after $(( $(date +%s) - t_start )) s"
 wait_for 30 grep -q '"action":"freeze".*"result":"ok"' "$tmp/audit.jsonl" || fail "freeze: no ok line in the audit log"
-alive "$pm" || fail "freeze: the miner died"
+rw_alive "$pm" || fail "freeze: the miner died"
 [ "$(state step_1)" = THAWED ] && [ "$(state step_batch)" = THAWED ] || fail "freeze: a bystander is frozen"
 stop_agent
 [ "$(state step_0)" = FROZEN ] || fail "freeze: thawed when the agent exited"
@@ -276,7 +275,7 @@ wait_for 10 sh -c "[ \"\$(cat '$FRZ$JOBREL/step_0/freezer.state')\" = THAWED ]" 
 fp=ptrace; grep -q "FP path: eBPF" "$tmp/agent.kill.log" && fp=eBPF
 grep '"action":"kill".*"result":"ok"' "$tmp/audit.jsonl" | grep -q "non-default rounding modes.*$fp path" ||
 	fail "kill: the re-check does not show $fp FP evidence: $(grep '"action":"kill"' "$tmp/audit.jsonl" | tail -1)"
-alive "$pb" && alive "$pi" || fail "kill: a bystander died"
+rw_alive "$pb" && rw_alive "$pi" || fail "kill: a bystander died"
 stop_agent
 note "audit: $(grep -c . "$tmp/audit.jsonl") lines; FP path $fp; kill detail: $(grep '"action":"kill".*"result":"ok"' "$tmp/audit.jsonl" | sed 's/.*"detail":"\([^"]*\)".*/\1/' | head -1)"
 exit 0

@@ -183,6 +183,19 @@ static void test_fpprobe_sparse_reaches_back(void)
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_EVENNESS], 65536);
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_SHARE], 49152);
 
+	/* a gap of RW_FP_WINDOW intervals without a read (the miner killed, the cgroup idle), then a few default reads
+	 * (a service started again): not enough for a share, and the miner's reads before the gap are not gathered */
+	for (unsigned i = 0; i < RW_FP_WINDOW; i++) {
+		memset(&s.fp, 0, sizeof(s.fp));
+		rw_features_compute(&st, &s, &f);
+	}
+	memset(&s.fp, 0, sizeof(s.fp));
+	s.fp.probes = s.fp.mode_obs[0] = 4;
+	s.fp.pairs = 3;
+	rw_features_compute(&st, &s, &f);
+	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_FP_MODE_EVENNESS));
+	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_FP_NONDEFAULT_EVENNESS));
+
 	/* a busy thread with a stray non-default read (16 reads an interval, one of them upward every 8 intervals):
 	 * eight intervals suffice, the sparse past with its many non-default reads is not gathered */
 	for (unsigned i = 0; i < RW_FP_WINDOW; i++) {
