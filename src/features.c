@@ -125,6 +125,15 @@ static void pmu_features(const struct rw_sample *s, struct rw_features *out)
 		set(out, RW_F_CRYPTO_PKI, rw_ratio_q16(s->counters[RW_CTR_CRYPTO], insn, 1000));
 }
 
+/* Whether the reads of the window so far are too few to judge, so that it should reach back. Too few non-default
+ * reads for their spread count only where they are a miner-like share of a sparse window (at least a quarter of the
+ * reads, so fewer than 4 * RW_FP_MIN_NONDEFAULT reads): a busy thread with a stray non-default read never reaches
+ * back to gather old ones. */
+static bool fp_sparse(uint64_t n, uint64_t nd)
+{
+	return n < RW_FP_MIN_OBS || (nd < RW_FP_MIN_NONDEFAULT && nd * 4 >= n);
+}
+
 /* The FP evidence is judged on shares, not counts: RandomX's CFROUND draws the rounding mode from random data, so
  * a hashing thread spends near-equal shares in all four modes and changes mode between most observations, however
  * many observations there are; legitimate users of the modes differ in the mix (interval arithmetic: nearest and
@@ -135,15 +144,6 @@ static void pmu_features(const struct rw_sample *s, struct rw_features *out)
  * where they are too few (fp_sparse), the window reaches back, up to RW_FP_HISTORY intervals, until they are enough:
  * a sparse thread is judged on the mix a busy one shows in eight intervals. The counts of an interval without FP
  * evidence enter the window as zeros. */
-/* Whether the reads of the window so far are too few to judge, so that it should reach back. Too few non-default
- * reads for their spread count only where they are a miner-like share of a sparse window (at least a quarter of the
- * reads, so fewer than 4 * RW_FP_MIN_NONDEFAULT reads): a busy thread with a stray non-default read never reaches
- * back to gather old ones. */
-static bool fp_sparse(uint64_t n, uint64_t nd)
-{
-	return n < RW_FP_MIN_OBS || (nd < RW_FP_MIN_NONDEFAULT && nd * 4 >= n);
-}
-
 static void fpprobe_features(struct rw_features_state *st, const struct rw_sample *s, struct rw_features *out)
 {
 	const struct rw_fp_evidence *fp = &s->fp;
@@ -160,9 +160,9 @@ static void fpprobe_features(struct rw_features_state *st, const struct rw_sampl
 		st->fp[slot].changes = fp->changes;
 	}
 	/* The shares speak for the whole window: an interval without reads (the thread got too little CPU to be
-	 * probed this time) keeps what the previous ones showed. */
-	/* Never across RW_FP_WINDOW intervals in a row without a read: the reads before such a gap (idle, frozen, killed
-	 * and restarted) belong to what ran then, not to what runs now; a sparse miner is read every interval or two. */
+	 * probed this time) keeps what the previous ones showed. But never across RW_FP_WINDOW intervals in a row
+	 * without a read: the reads before such a gap (idle, frozen, killed and restarted) belong to what ran then, not
+	 * to what runs now; a sparse miner is read every interval or two. */
 	uint64_t mode[4] = { 0, 0, 0, 0 }, ftz = 0, pairs = 0, changes = 0, n = 0;
 	unsigned empty_run = 0;
 	for (unsigned k = 0; k < RW_FP_HISTORY; k++) {

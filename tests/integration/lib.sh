@@ -29,6 +29,7 @@ if [ -x /usr/bin/python3 ] && [ -d "$RW_BUILD" ]; then
 	mkdir -p "$RW_BUILD/pybin" && { ln -s /usr/bin/python3 "$RW_BUILD/pybin/python3" 2>/dev/null || :; }
 	if [ -x "$RW_BUILD/pybin/python3" ]; then PATH=$RW_BUILD/pybin:$PATH; fi
 fi
+
 CG2=$(rw_cg2_root)
 [ -n "$CG2" ] || skip "no cgroup2 mount"
 
