@@ -16,7 +16,7 @@ lab=$(rw_mkcg lab)
 miner=$(rw_mkcg miner)
 pl=$(rw_run_in "$lab" $RXN --mode light --threads 1 --name hasher)
 pm=$(rw_run_in "$miner" $RXN --mode light --threads 1 --name nginx)
-rw_pids="$pl $pm"
+rw_pids="$rw_pids $pl $pm"
 port=$(rw_free_port)
 url="http://127.0.0.1:$port"
 cat > "$tmp/agent.conf" <<EOF

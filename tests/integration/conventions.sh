@@ -7,7 +7,7 @@ tmp=$(mktemp -d)
 trap 'rw_cleanup; rm -rf "$tmp"' EXIT INT TERM
 
 busy=$(rw_mkcg busy)
-rw_pids="$(rw_run_in "$busy" sh -c 'while :; do :; done')"
+rw_pids="$rw_pids $(rw_run_in "$busy" sh -c 'while :; do :; done')"
 printf '[agent]\ninclude = /rwtest.%s/*\n' "$$" > "$tmp/agent.conf"
 
 start_agent() { # name extra-flags... : an agent with stderr in $tmp/name.err; sets url, agent_pid

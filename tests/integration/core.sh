@@ -7,7 +7,7 @@ busy=$(rw_mkcg busy)
 sleeper=$(rw_mkcg sleeper)
 p1=$(rw_run_in "$busy" sh -c 'while :; do :; done')
 p2=$(rw_run_in "$sleeper" sleep 60)
-rw_pids="$p1 $p2"
+rw_pids="$rw_pids $p1 $p2"
 sleep 1
 
 conf=$(mktemp); out=$(mktemp); chmod 644 "$conf"

@@ -56,7 +56,7 @@ shared=$(rw_mkcg shared)
 m1=$(run_logged "$miner" "$tmp/m1.out" "$RX" --mode light --threads 1 --name nginx)
 m2=$(run_logged "$shared" "$tmp/m2.out" "$RX" --mode light --threads 1)
 b1=$(rw_run_in "$shared" sh -c 'while :; do :; done')
-rw_pids="$m1 $m2 $b1"
+rw_pids="$rw_pids $m1 $m2 $b1"
 wait_ready "$tmp/m1.out"
 wait_ready "$tmp/m2.out"
 [ "$(cat /proc/$m1/comm)" = nginx ] || fail "rxload --name: comm is $(cat /proc/$m1/comm)"
@@ -130,7 +130,7 @@ while True:
     x = (x * 1.0000001 + 0.1) % 1000.0')
 p4=$(rw_run_in "$c_fm" "$PROGS/fp_fastmath")
 p5=$(rw_run_in "$c_up" "$PROGS/fp_roundup")
-rw_pids="$p1 $p2 $p3 $p4 $p5"
+rw_pids="$rw_pids $p1 $p2 $p3 $p4 $p5"
 benign_seen() {
 	for cg in "$c_ossl" "$c_xz" "$c_py" "$c_fm" "$c_up"; do
 		[ "$(evsum "$tmp/ev2" "$cg" probes)" -ge 4 ] || return 1

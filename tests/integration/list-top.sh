@@ -18,7 +18,7 @@ busy=$(rw_mkcg busy)
 idle=$(rw_mkcg idle)
 esc=$(printf '\033')
 evil=$(rw_mkcg "evil${esc}[2Jname")
-rw_pids="$(rw_run_in "$busy" sh -c 'while :; do :; done') $(rw_run_in "$idle" sleep 600) $(rw_run_in "$evil" sleep 600)"
+rw_pids="$rw_pids $(rw_run_in "$busy" sh -c 'while :; do :; done') $(rw_run_in "$idle" sleep 600) $(rw_run_in "$evil" sleep 600)"
 rw_start_agent "$tmp"
 rel="/rwtest.$$"
 

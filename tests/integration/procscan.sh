@@ -38,7 +38,7 @@ m=$(rw_run_in "$miner" "$RX" --mode light --threads 1 --duty 5 --period-ms 200 -
 w=$(rw_run_in "$injected" sleep 60)
 s=$(rw_run_in "$injected" "$RX" --mode light --threads 1 --duty 5 --period-ms 200 --name nginx \
 	--url "stratum+tcp://127.0.0.1:$port")
-rw_pids="$lp $m $w $s"
+rw_pids="$rw_pids $lp $m $w $s"
 # both logins reach the pool (the probe-connection above adds an empty read)
 i=0; while [ "$(grep -o '"method":"login"' "$tmp/pool.log" 2>/dev/null | wc -l)" -lt 2 ]; do
 	i=$((i + 1)); [ $i -lt 100 ] || fail "miners did not log in to the pool"; sleep 0.1

@@ -12,7 +12,7 @@ command -v curl >/dev/null || skip "curl not installed"
 tmp=$(mktemp -d)
 busy=$(rw_mkcg busy)
 p1=$(rw_run_in "$busy" sh -c 'while :; do :; done')
-rw_pids="$p1"
+rw_pids="$rw_pids $p1"
 rel="/rwtest.$$/busy"
 
 rw_start_agent "$tmp"

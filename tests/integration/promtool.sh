@@ -59,7 +59,7 @@ fi
 
 busy=$(rw_mkcg busy)
 p1=$(rw_run_in "$busy" sh -c 'while :; do :; done')
-rw_pids="$p1"
+rw_pids="$rw_pids $p1"
 rel="/rwtest.$$/busy"
 rw_start_agent "$tmp"
 note "agent: rigwatch run"
