@@ -227,7 +227,6 @@ static struct rw_respond *open_ok(const struct rw_config *c, const char *root)
 	return r;
 }
 
-/* Lines of the audit log containing every one of the given strings (NULL-terminated). */
 /* Audit lines holding s1 and s2 (either NULL: any), leaving out those holding `except` (NULL: none). */
 static int audit_count_except(const char *s1, const char *s2, const char *except)
 {
