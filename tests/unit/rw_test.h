@@ -10,6 +10,7 @@
 
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
+
+#include "rigwatch/fsutil.h"
+#include "rigwatch/procwatch.h"
 
 typedef struct {
 	const char *name;
@@ -44,6 +48,23 @@ static inline void rw_test_child_detach(void)
 		if (fd > 2)
 			close(fd);
 	}
+}
+
+/* /proc/PID/stat of a test's child, through the agent's own parser: 0, or -ESRCH once it is gone. */
+static inline int rw_test_proc_stat(pid_t pid, struct rw_proc_info *pi)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) <= 0 || rw_proc_parse_stat(buf, pi) < 0)
+		return -ESRCH;
+	return 0;
+}
+
+/* Its scheduler state ('R', 'S', 'T', 'D', 'Z'), 0 once it is gone. */
+static inline char rw_test_proc_state(pid_t pid)
+{
+	struct rw_proc_info pi;
+	return rw_test_proc_stat(pid, &pi) == 0 ? pi.state : 0;
 }
 
 /* Directory of test fixtures (tests/data), overridable for out-of-tree runs. */

@@ -286,19 +286,8 @@ static void test_image_ref_and_time(void)
 
 static uint64_t cpu_ticks(pid_t pid)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
-	unsigned long long ut = 0, st = 0;
-	if (p)
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st);
-	return ut + st;
+	struct rw_proc_info pi = { 0 };
+	return rw_test_proc_stat(pid, &pi) == 0 ? pi.utime + pi.stime : 0;
 }
 
 /* Real processes: this suite (as the "first process") and a busy child. The child's place relative to the first

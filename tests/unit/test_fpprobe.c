@@ -31,20 +31,6 @@ static void msleep(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *rp = strrchr(buf, ')');
-	return rp ? rp[2] : 0;
-}
-
 static void reap(pid_t pid)
 {
 	kill(pid, SIGKILL);
@@ -167,7 +153,7 @@ static void test_read_modes(void)
 #endif
 		CU_ASSERT(ns > 0 && ns < 50000000ull);
 		msleep(5);
-		char st = proc_state(pid);
+		char st = rw_test_proc_state(pid);
 		CU_ASSERT(st == 'R' || st == 'S'); /* running again, not left in a trace stop */
 		reap(pid);
 	}
@@ -180,17 +166,17 @@ static void test_stopped_thread(void)
 	CU_ASSERT_FATAL(pid > 0);
 	msleep(20);
 	kill(pid, SIGSTOP);
-	for (int i = 0; i < 100 && proc_state(pid) != 'T'; i++)
+	for (int i = 0; i < 100 && rw_test_proc_state(pid) != 'T'; i++)
 		msleep(2);
-	CU_ASSERT_EQUAL(proc_state(pid), 'T');
+	CU_ASSERT_EQUAL(rw_test_proc_state(pid), 'T');
 	uint32_t c = 0;
 	/* not in state R: not interrupted at all, nothing left pending */
 	CU_ASSERT_EQUAL(rw_fpprobe_read_thread(pid, &c, NULL), -EAGAIN);
 	CU_ASSERT_EQUAL(rw_fpprobe_release_pending(0), 0);
-	CU_ASSERT_EQUAL(proc_state(pid), 'T');
+	CU_ASSERT_EQUAL(rw_test_proc_state(pid), 'T');
 	kill(pid, SIGCONT);
 	char st = 0;
-	for (int i = 0; i < 500 && (st = proc_state(pid)) != 'R'; i++)
+	for (int i = 0; i < 500 && (st = rw_test_proc_state(pid)) != 'R'; i++)
 		msleep(2);
 	CU_ASSERT(st == 'R' || st == 'S');
 	reap(pid);
@@ -219,9 +205,9 @@ static void test_uninterruptible_thread(void)
 	}
 	close(pfd[1]);
 	CU_ASSERT_FATAL(pid > 0);
-	for (int i = 0; i < 100 && proc_state(pid) != 'D'; i++)
+	for (int i = 0; i < 100 && rw_test_proc_state(pid) != 'D'; i++)
 		msleep(2);
-	CU_ASSERT_EQUAL(proc_state(pid), 'D');
+	CU_ASSERT_EQUAL(rw_test_proc_state(pid), 'D');
 	/* never interrupted: a vfork parent would be held in a trace stop until its child exits */
 	uint32_t c;
 	CU_ASSERT_EQUAL(rw_fpprobe_read_thread(pid, &c, NULL), -EAGAIN);
@@ -229,7 +215,7 @@ static void test_uninterruptible_thread(void)
 	char x = 0;
 	CU_ASSERT_EQUAL(read(pfd[0], &x, 1), 1); /* it ran on and wrote once the child exited */
 	CU_ASSERT_EQUAL(x, 'x');
-	char st = proc_state(pid);
+	char st = rw_test_proc_state(pid);
 	CU_ASSERT(st == 'S' || st == 'R');
 	close(pfd[0]);
 	reap(pid);
@@ -250,7 +236,7 @@ static void test_refusals(void)
 	CU_ASSERT_EQUAL(rw_fpprobe_read_thread(getpid(), &c, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(rw_fpprobe_read_thread((pid_t)syscall(SYS_gettid), &c, NULL), -EINVAL);
 	/* a kernel thread: ptrace refuses, or it is asleep and not tried */
-	if (proc_state(2)) {
+	if (rw_test_proc_state(2)) {
 		int rk = rw_fpprobe_read_thread(2, &c, NULL);
 		CU_ASSERT(rk == -EPERM || rk == -EAGAIN);
 	}
@@ -428,7 +414,7 @@ static void test_probe_thread(void)
 	/* none left stopped */
 	pid_t all[4] = { sw, plain, idle, up };
 	for (int i = 0; i < 4; i++) {
-		char st = proc_state(all[i]);
+		char st = rw_test_proc_state(all[i]);
 		CU_ASSERT(st == 'R' || st == 'S');
 		reap(all[i]);
 	}
@@ -439,23 +425,6 @@ static void test_probe_thread(void)
 	unlink(path);
 	rmdir(dir_a);
 	rmdir(dir_b);
-}
-/* Start time of a process in clock ticks (/proc/PID/stat field 22), as a process target carries it. */
-static uint64_t start_ticks(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *rp = strrchr(buf, ')');
-	unsigned long long st = 0;
-	if (rp)
-		sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &st);
-	return st;
 }
 
 static pid_t spawn_spinner(void)
@@ -596,7 +565,9 @@ static void test_no_eintr(void)
 	cfg.interval_ms = 250;
 	struct rw_fpprobe *p = NULL;
 	CU_ASSERT_FATAL(rw_fpprobe_start(&p, &cfg) == 0 && p != NULL);
-	struct rw_fpprobe_target t = { .cgroup_id = 44, .pid = pid, .start_ticks = start_ticks(pid) };
+	struct rw_proc_info pi = { 0 };
+	CU_ASSERT_FATAL(rw_test_proc_stat(pid, &pi) == 0);
+	struct rw_fpprobe_target t = { .cgroup_id = 44, .pid = pid, .start_ticks = pi.start_ticks };
 	struct rw_fp_evidence e, sum = { 0 };
 	unsigned long calls0 = c->calls;
 	for (int k = 0; k < 60 && (k < 8 || sum.probes < 16); k++) {
@@ -724,7 +695,7 @@ static void test_spread(void)
 	/* the budget holds: 16 reads a round (a round may end after its collect: one round of slack) */
 	CU_ASSERT(total <= (unsigned)(k + 1) * 16);
 	for (int i = 0; i <= NBUSY; i++) {
-		char st = proc_state(pids[i]);
+		char st = rw_test_proc_state(pids[i]);
 		CU_ASSERT(st == 'R' || st == 'S');
 		reap(pids[i]);
 		char path[256];

@@ -285,17 +285,9 @@ static bool run_for_cpu(const struct cg *c, uint64_t min_ns)
  * the counters and cpu.stat cannot move between two reads however long the test is descheduled in between. */
 static void hold(const struct cg *c)
 {
-	char p[64], buf[512];
 	kill(c->child, SIGSTOP);
-	snprintf(p, sizeof p, "/proc/%d/stat", (int)c->child);
 	for (unsigned i = 0; i < 3000; i++) {
-		FILE *f = fopen(p, "r");
-		size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-		if (f)
-			fclose(f);
-		buf[n] = '\0';
-		char *rp = strrchr(buf, ')');
-		if (rp && rp[1] == ' ' && rp[2] == 'T')
+		if (rw_test_proc_state(c->child) == 'T')
 			return;
 		usleep(2000);
 	}

@@ -96,12 +96,25 @@ static void test_table(void)
 		for (;;)
 			x = x * 1.0000001 + 1e-9;
 	}
+	/* The idle child must be asleep for good before the first scan: starting up (slow under valgrind) it uses CPU,
+	 * and at a threshold of almost nothing one tick of that between two scans makes it a target. Once it sleeps
+	 * in pause(), nothing wakes it and its CPU time cannot move. */
+	int pfd[2];
+	CU_ASSERT_FATAL(pipe(pfd) == 0);
 	pid_t idle = fork();
 	if (idle == 0) {
 		rw_test_child_detach();
+		(void)!write(pfd[1], "x", 1);
 		for (;;)
 			pause();
 	}
+	char x;
+	CU_ASSERT_FATAL(read(pfd[0], &x, 1) == 1);
+	close(pfd[0]);
+	close(pfd[1]);
+	for (int i = 0; i < 3000 && rw_test_proc_state(idle) != 'S'; i++)
+		msleep(10);
+	CU_ASSERT_FATAL(rw_test_proc_state(idle) == 'S');
 	char path[128];
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	FILE *f = fopen(path, "w");

@@ -1260,23 +1260,6 @@ static void test_self_in_cgroup_namespace(void)
 	rmcg(other);
 }
 
-static uint64_t start_ticks(pid_t pid)
-{
-	char p[64], buf[1024];
-	snprintf(p, sizeof p, "/proc/%d/stat", pid);
-	if (read_file(p, buf, sizeof buf) < 0)
-		return 0;
-	char *c = strrchr(buf, ')');
-	unsigned long long v = 0;
-	int field = 2;
-	for (char *tok = strtok(c + 1, " "); tok; tok = strtok(NULL, " "))
-		if (++field == 22) {
-			v = strtoull(tok, NULL, 10);
-			break;
-		}
-	return v;
-}
-
 /* Per-process targets: refused unless opted in; then by pid, and only the process with that start time. */
 static void test_process_targets(void)
 {
@@ -1287,7 +1270,9 @@ static void test_process_targets(void)
 	const uint64_t t0 = 1700000000ull * S;
 	pid_t m = spawn_as(NULL, FPSWITCH, 0);
 	usleep(100000);
-	uint64_t id = rw_proc_target_id((uint32_t)m, start_ticks(m));
+	struct rw_proc_info mi = { 0 };
+	CU_ASSERT_FATAL(rw_test_proc_stat(m, &mi) == 0);
+	uint64_t id = rw_proc_target_id((uint32_t)m, mi.start_ticks);
 
 	config_for(&c, RW_RESPONSE_KILL);
 	struct rw_respond *r = open_ok(&c, cg2);
@@ -1302,7 +1287,7 @@ static void test_process_targets(void)
 	c.response_process_targets = true;
 	r = open_ok(&c, cg2);
 	/* the same pid with another start time is another process: gone, nothing sent */
-	target_init(&t, rw_proc_target_id((uint32_t)m, start_ticks(m) + 1), "/", RW_VERDICT_MINING, 65536, 9, t0);
+	target_init(&t, rw_proc_target_id((uint32_t)m, mi.start_ticks + 1), "/", RW_VERDICT_MINING, 65536, 9, t0);
 	rw_respond_consider(r, &t, t0);
 	CU_ASSERT_EQUAL(audit_count("\"result\":\"vanished\"", "pid reused"), 1);
 	CU_ASSERT_EQUAL(kill(m, 0), 0);
