@@ -126,12 +126,14 @@ static void pmu_features(const struct rw_sample *s, struct rw_features *out)
 }
 
 /* Whether the reads of the window so far are too few to judge, so that it should reach back. Too few non-default
- * reads for their spread count only where they are a miner-like share of a sparse window (at least a quarter of the
- * reads, so fewer than 4 * RW_FP_MIN_NONDEFAULT reads): a busy thread with a stray non-default read never reaches
- * back to gather old ones. */
+ * reads for their spread count only where they are at least an eighth of the reads (so fewer than
+ * 8 * RW_FP_MIN_NONDEFAULT reads in all): a busy thread with a stray non-default read never reaches back to gather
+ * old ones, while a miner hashing once every few seconds beside its own idle thread at round-to-nearest (a pool
+ * connection's event loop, woken a few times a second) does: the idle thread's default reads outnumber the
+ * hashing thread's non-default ones between hashes. */
 static bool fp_sparse(uint64_t n, uint64_t nd)
 {
-	return n < RW_FP_MIN_OBS || (nd < RW_FP_MIN_NONDEFAULT && nd * 4 >= n);
+	return n < RW_FP_MIN_OBS || (nd < RW_FP_MIN_NONDEFAULT && nd * 8 >= n);
 }
 
 /* The FP evidence is judged on shares, not counts: RandomX's CFROUND draws the rounding mode from random data, so
@@ -211,7 +213,10 @@ static void fpprobe_features(struct rw_features_state *st, const struct rw_sampl
 }
 
 /* Steadiness of CPU use over the window: 1 - MAD/mean, in 0..1. A miner holds its cores flat; interactive and batch
- * work comes and goes. An idle target is not "steady", it gets 0. */
+ * work comes and goes. Below RW_STEADY_FLOOR_Q16 on average it is not measured (-1): a target that barely runs
+ * comes and goes at one-second resolution whatever it is, and calling it "unsteady" counted against a miner held
+ * to a few percent of a core (stopped most of each second, hashing once every few seconds, starved on a crowded
+ * host) as if it were evidence of benign work: such miners sat at `suspect`. */
 static int32_t steadiness(const struct rw_features_state *st)
 {
 	int64_t sum = 0, dev = 0;
@@ -219,8 +224,8 @@ static int32_t steadiness(const struct rw_features_state *st)
 	for (unsigned i = 0; i < n; i++)
 		sum += st->cores[i];
 	int64_t mean = sum / n;
-	if (mean < RW_STEADY_IDLE_Q16)
-		return 0;
+	if (mean < RW_STEADY_FLOOR_Q16)
+		return -1;
 	for (unsigned i = 0; i < n; i++) {
 		int64_t d = st->cores[i] - mean;
 		dev += d < 0 ? -d : d;
@@ -242,8 +247,9 @@ static void cgroup_features(struct rw_features_state *st, const struct rw_sample
 		st->pos = (st->pos + 1) % RW_STEADY_WINDOW;
 		if (st->filled < RW_STEADY_WINDOW)
 			st->filled++;
-		if (st->filled >= RW_STEADY_MIN)
-			set(out, RW_F_CPU_STEADINESS, steadiness(st));
+		int32_t steady = st->filled >= RW_STEADY_MIN ? steadiness(st) : -1;
+		if (steady >= 0)
+			set(out, RW_F_CPU_STEADINESS, steady);
 	}
 	if ((cg->have & RW_CGS_THROTTLE) && s->interval_us > 0)
 		set(out, RW_F_THROTTLE, rw_ratio_q16(s->throttled_usec, s->interval_us, 1));

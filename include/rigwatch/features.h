@@ -49,8 +49,8 @@ enum rw_feature {
 /* Samples the steadiness window spans, and how many it needs before steadiness is reported. */
 #define RW_STEADY_WINDOW 8
 #define RW_STEADY_MIN    3
-/* Below this many cores used on average a target is idle: steadiness 0 (not "steadily busy"). */
-#define RW_STEADY_IDLE_Q16 (65536 / 64)
+/* Below this many cores on average over the window (5 % of a core) steadiness is not measured (see features.c). */
+#define RW_STEADY_FLOOR_Q16 (65536 / 20)
 /* FP shares are taken over the last RW_FP_WINDOW intervals (up to RW_FP_HISTORY for a sparse thread: see
  * features.c), and only once they rest on enough observations (pairs for the change rate): a share of three reads
  * says little, whichever path produced them. */

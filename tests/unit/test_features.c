@@ -235,6 +235,28 @@ static void test_fpprobe_sparse_reaches_back(void)
 	/* back to the eighth non-default read (interval 1): 8 of 30 reads */
 	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_SHARE], rw_ratio_q16(8, 30, 1));
 	CU_ASSERT(f.v[RW_F_FP_NONDEFAULT_EVENNESS] > 60000);            /* 3, 3 and 2 of them */
+
+	/* a miner hashing once every 5 intervals beside its own idle thread at round-to-nearest (2 reads an interval,
+	 * as rx-light-1t-sparse-bpf.trace shows): eight intervals hold 20-24 default reads and 3-6 non-default ones,
+	 * more than an eighth of them, so the window reaches back and the spread stays measured from one burst to the
+	 * next instead of dropping to 0 between them */
+	rw_features_state_init(&st);
+	unsigned spread_low = 0;
+	for (unsigned i = 0; i < 6 * RW_FP_WINDOW; i++) {
+		memset(&s.fp, 0, sizeof(s.fp));
+		s.fp.mode_obs[0] = 2;
+		if (i % 5 == 0) {
+			s.fp.mode_obs[0] += 2;
+			for (unsigned m = 1; m < 4; m++)
+				s.fp.mode_obs[m] = 1;
+		}
+		s.fp.probes = s.fp.mode_obs[0] + s.fp.mode_obs[1] + s.fp.mode_obs[2] + s.fp.mode_obs[3];
+		rw_features_compute(&st, &s, &f);
+		if (i >= 2 * RW_FP_WINDOW && (!(f.present & RW_F_BIT(RW_F_FP_NONDEFAULT_EVENNESS)) ||
+					      f.v[RW_F_FP_NONDEFAULT_EVENNESS] < 60000))
+			spread_low++;
+	}
+	CU_ASSERT_EQUAL(spread_low, 0);
 }
 
 /* Busy threads another process traces: FP evidence without a single read. */
@@ -338,9 +360,21 @@ static void test_steadiness_window(void)
 		rw_features_compute(&st, &s, &f);
 	}
 	CU_ASSERT_EQUAL(f.v[RW_F_CPU_STEADINESS], 0);
-	/* idle is not steady */
+	/* an idle target's steadiness is not measured: neither steady nor unsteady */
 	for (int i = 0; i < RW_STEADY_WINDOW; i++) {
 		s.cpu_usec = 1000;
+		rw_features_compute(&st, &s, &f);
+	}
+	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_CPU_STEADINESS));
+	/* nor is one at 4 % of a core that runs some intervals and not others, as a miner hashing every other second
+	 * does; at 6 % on average (over RW_STEADY_FLOOR_Q16, 5 %) it is measured again */
+	for (int i = 0; i < RW_STEADY_WINDOW; i++) {
+		s.cpu_usec = i % 2 ? 80000 : 0;
+		rw_features_compute(&st, &s, &f);
+	}
+	CU_ASSERT_FALSE(f.present & RW_F_BIT(RW_F_CPU_STEADINESS));
+	for (int i = 0; i < RW_STEADY_WINDOW; i++) {
+		s.cpu_usec = i % 2 ? 120000 : 0;
 		rw_features_compute(&st, &s, &f);
 	}
 	CU_ASSERT(f.present & RW_F_BIT(RW_F_CPU_STEADINESS));

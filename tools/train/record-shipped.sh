@@ -65,6 +65,11 @@ low=--config.file=$top/tools/train/lowcpu.conf
 RECORD_FLAGS=$low READY=$R rec rx-light-2t-d25 mining rx-duty-25 30 $rx --mode light --threads 2 --duty 25 --name node
 RECORD_FLAGS=$low READY=$R rec rx-light-1t-d10 mining rx-duty-10 40 $rx --mode light --threads 1 --duty 10 --name sshd
 RECORD_FLAGS=$low READY=$R rec rx-light-1t-d5 mining rx-duty-5 40 $rx --mode light --threads 1 --duty 5 --name cron
+# About 1 % of a core, on the eBPF FP path (the ptrace path does not read threads that idle): below the 1/64 of a
+# core at which cpu_steadiness is measured, as a miner stopped most of each second or starved on a crowded host is.
+# One light-mode hash takes about 60 ms here, so --duty 1 of a second still hashes 6 % of it: one hash per 5 s.
+RECORD_FLAGS=--fp.path=bpf READY=$R rec rx-light-1t-sparse-bpf mining rx-sparse 40 $rx --mode light --threads 1 \
+	--duty 1 --period-ms 5000 --name rsyslogd
 # Contended: two busy neighbours outside the cgroup compete for the 2 cores.
 if wanted rx-light-2t-contended; then
 	neighbours_start 2
@@ -96,6 +101,11 @@ rec libm-suite-2 benign libm-suite 25 sh -c "$RW_BUILD/progs/fp_libm_suite & exe
 rec interval-boost benign interval 25 $RW_BUILD/progs/interval_boost
 rec fp-roundup benign interval 25 $RW_BUILD/progs/fp_roundup
 rec fastmath benign fast-math 25 $RW_BUILD/progs/fp_fastmath
+# The same run 10 ms of each second (stopped and continued by a shell in their cgroup, not throttled), on the eBPF
+# path: rounding-mode users as sparse as the sparse miner.
+d1='p=$!; while :; do kill -STOP $p; sleep 0.99; kill -CONT $p; sleep 0.01; done'
+RECORD_FLAGS=--fp.path=bpf rec stochastic-4mode-d1-bpf benign stochastic 40 sh -c "$RW_BUILD/progs/fp_stochastic -4 & $d1"
+RECORD_FLAGS=--fp.path=bpf rec libm-suite-d1-bpf benign libm-suite 40 sh -c "$RW_BUILD/progs/fp_libm_suite & $d1"
 # Ordinary benign work: crypto, compression, compilers, BLAS, matrix kernels, a database, an idle service.
 # (numpy: Debian's python3-numpy, so /usr/bin/python3 rather than whatever python3 is first on PATH)
 rec openssl-aes-gcm benign ordinary 25 openssl speed -seconds 5 -evp aes-128-gcm
