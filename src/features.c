@@ -126,14 +126,14 @@ static void pmu_features(const struct rw_sample *s, struct rw_features *out)
 }
 
 /* Whether the reads of the window so far are too few to judge, so that it should reach back. Too few non-default
- * reads for their spread count only where they are at least an eighth of the reads (so fewer than
- * 8 * RW_FP_MIN_NONDEFAULT reads in all): a busy thread with a stray non-default read never reaches back to gather
- * old ones, while a miner hashing once every few seconds beside its own idle thread at round-to-nearest (a pool
- * connection's event loop, woken a few times a second) does: the idle thread's default reads outnumber the
- * hashing thread's non-default ones between hashes. */
-static bool fp_sparse(uint64_t n, uint64_t nd)
+ * reads for their spread count where one thread of the window was seen in two non-default modes within an
+ * interval (`mixer`: it changes among them, as a hashing thread does, and as no stray read does), or where they are
+ * at least an eighth of the reads. So a busy thread with a stray non-default read never reaches back to gather old
+ * ones, while a miner hashing once every few seconds does, however many default reads its other threads add: its
+ * own idle event loop, or a decoy thread woken often on purpose to outnumber the hashing thread's reads. */
+static bool fp_sparse(uint64_t n, uint64_t nd, bool mixer)
 {
-	return n < RW_FP_MIN_OBS || (nd < RW_FP_MIN_NONDEFAULT && nd * 8 >= n);
+	return n < RW_FP_MIN_OBS || (nd < RW_FP_MIN_NONDEFAULT && (mixer || nd * 8 >= n));
 }
 
 /* The FP evidence is judged on shares, not counts: RandomX's CFROUND draws the rounding mode from random data, so
@@ -160,6 +160,7 @@ static void fpprobe_features(struct rw_features_state *st, const struct rw_sampl
 		st->fp[slot].ftz_daz_obs = fp->ftz_daz_obs;
 		st->fp[slot].pairs = fp->pairs;
 		st->fp[slot].changes = fp->changes;
+		st->fp[slot].thread_nondefault = fp->max_thread_nondefault;
 	}
 	/* The shares speak for the whole window: an interval without reads (the thread got too little CPU to be
 	 * probed this time) keeps what the previous ones showed. But never across RW_FP_WINDOW intervals in a row
@@ -167,14 +168,16 @@ static void fpprobe_features(struct rw_features_state *st, const struct rw_sampl
 	 * to what runs now; a sparse miner is read every interval or two. */
 	uint64_t mode[4] = { 0, 0, 0, 0 }, ftz = 0, pairs = 0, changes = 0, n = 0;
 	unsigned empty_run = 0;
+	bool mixer = false;
 	for (unsigned k = 0; k < RW_FP_HISTORY; k++) {
-		if (empty_run >= RW_FP_WINDOW || (k >= RW_FP_WINDOW && !fp_sparse(n, n - mode[0])))
+		if (empty_run >= RW_FP_WINDOW || (k >= RW_FP_WINDOW && !fp_sparse(n, n - mode[0], mixer)))
 			break;
 		unsigned w = (slot + RW_FP_HISTORY - k) % RW_FP_HISTORY; /* newest first */
 		const uint32_t *o = st->fp[w].mode_obs;
 		empty_run = o[0] || o[1] || o[2] || o[3] ? 0 : empty_run + 1;
+		mixer = mixer || st->fp[w].thread_nondefault >= 2;
 		for (unsigned m = 0; m < 4; m++)
-			mode[m] += st->fp[w].mode_obs[m];
+			mode[m] += o[m];
 		ftz += st->fp[w].ftz_daz_obs;
 		pairs += st->fp[w].pairs;
 		changes += st->fp[w].changes;
@@ -214,9 +217,9 @@ static void fpprobe_features(struct rw_features_state *st, const struct rw_sampl
 
 /* Steadiness of CPU use over the window: 1 - MAD/mean, in 0..1. A miner holds its cores flat; interactive and batch
  * work comes and goes. Below RW_STEADY_FLOOR_Q16 on average it is not measured (-1): a target that barely runs
- * comes and goes at one-second resolution whatever it is, and calling it "unsteady" counted against a miner held
- * to a few percent of a core (stopped most of each second, hashing once every few seconds, starved on a crowded
- * host) as if it were evidence of benign work: such miners sat at `suspect`. */
+ * comes and goes at one-second resolution whatever it is, so a 0 there would weigh as evidence of benign work
+ * against a miner held to a few percent of a core (stopped most of each second, hashing once every few seconds,
+ * starved on a crowded host). */
 static int32_t steadiness(const struct rw_features_state *st)
 {
 	int64_t sum = 0, dev = 0;

@@ -74,6 +74,7 @@ struct rw_features_state {
 	unsigned pos, filled;
 	struct {
 		uint32_t mode_obs[4], ftz_daz_obs, pairs, changes;
+		uint8_t thread_nondefault; /* most distinct non-default modes on one thread */
 	} fp[RW_FP_HISTORY];       /* the FP evidence of the latest intervals (zero where none) */
 	unsigned fp_pos;
 };

@@ -50,7 +50,8 @@ static inline void rw_test_child_detach(void)
 	}
 }
 
-/* /proc/PID/stat of a test's child, through the agent's own parser: 0, or -ESRCH once it is gone. */
+/* /proc/PID/stat of a test's child, through the agent's own parser: 0, or -ESRCH when it cannot be read or parsed
+ * (gone, reaped). A child that exited but is not reaped yet still reads, in state 'Z'. */
 static inline int rw_test_proc_stat(pid_t pid, struct rw_proc_info *pi)
 {
 	char path[64], buf[1024];
@@ -60,7 +61,17 @@ static inline int rw_test_proc_stat(pid_t pid, struct rw_proc_info *pi)
 	return 0;
 }
 
-/* Its scheduler state ('R', 'S', 'T', 'D', 'Z'), 0 once it is gone. */
+/* /proc/PID/status the same way: its uid, resident and anonymous memory. */
+static inline int rw_test_proc_status(pid_t pid, struct rw_proc_info *pi)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) <= 0 || rw_proc_parse_status(buf, pi) < 0)
+		return -ESRCH;
+	return 0;
+}
+
+/* Its scheduler state ('R', 'S', 'T', 'D', 'Z'), 0 once it cannot be read. */
 static inline char rw_test_proc_state(pid_t pid)
 {
 	struct rw_proc_info pi;

@@ -303,7 +303,7 @@ static void test_origin_real_processes(void)
 	}
 	/* busy until it has used over twice the CPU of this suite (under valgrind too), so that the suite is not
 	 * among the busy candidates: bounded, never a duration */
-	for (int i = 0; i < 1200 && cpu_ticks(child) <= 2 * cpu_ticks(getpid()) + 10; i++)
+	for (int i = 0; i < 4800 && cpu_ticks(child) <= 2 * cpu_ticks(getpid()) + 10; i++)
 		usleep(50000);
 	CU_ASSERT_FATAL(cpu_ticks(child) > 2 * cpu_ticks(getpid()));
 

@@ -108,7 +108,7 @@ static void test_not_http_and_silent(void)
 	int status;
 	char body[64];
 	pid_t p = peer("SSH-2.0-OpenSSH_9.2\r\n");
-	CU_ASSERT_EQUAL(rw_docker_request(sock_path, "POST", "/x", 5000, &status, body, sizeof body), -EPROTO);
+	CU_ASSERT_EQUAL(rw_docker_request(sock_path, "POST", "/x", 60000, &status, body, sizeof body), -EPROTO);
 	reap(p);
 	/* accepts and never answers: the bounded wait ends it */
 	p = peer(NULL);

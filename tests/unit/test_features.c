@@ -237,26 +237,50 @@ static void test_fpprobe_sparse_reaches_back(void)
 	CU_ASSERT(f.v[RW_F_FP_NONDEFAULT_EVENNESS] > 60000);            /* 3, 3 and 2 of them */
 
 	/* a miner hashing once every 5 intervals beside its own idle thread at round-to-nearest (2 reads an interval,
-	 * as rx-light-1t-sparse-bpf.trace shows): eight intervals hold 20-24 default reads and 3-6 non-default ones,
+	 * as rx-light-1t-sparse-bpf.trace shows): eight intervals hold 18-20 default reads and 3 or 6 non-default ones,
 	 * more than an eighth of them, so the window reaches back and the spread stays measured from one burst to the
-	 * next instead of dropping to 0 between them */
-	rw_features_state_init(&st);
-	unsigned spread_low = 0;
-	for (unsigned i = 0; i < 6 * RW_FP_WINDOW; i++) {
-		memset(&s.fp, 0, sizeof(s.fp));
-		s.fp.mode_obs[0] = 2;
-		if (i % 5 == 0) {
-			s.fp.mode_obs[0] += 2;
-			for (unsigned m = 1; m < 4; m++)
-				s.fp.mode_obs[m] = 1;
+	 * next instead of dropping to 0 between them. With a decoy thread woken 20 times an interval at
+	 * round-to-nearest they are far less than an eighth, but the hashing thread is seen in several non-default
+	 * modes within its burst: the window reaches back all the same. */
+	for (unsigned decoy = 0; decoy <= 20; decoy += 20) {
+		rw_features_state_init(&st);
+		unsigned spread_low = 0;
+		for (unsigned i = 0; i < 6 * RW_FP_WINDOW; i++) {
+			memset(&s.fp, 0, sizeof(s.fp));
+			s.fp.mode_obs[0] = 2 + decoy;
+			if (i % 5 == 0) {
+				s.fp.mode_obs[0] += 2;
+				for (unsigned m = 1; m < 4; m++)
+					s.fp.mode_obs[m] = 1;
+				s.fp.max_thread_nondefault = 3;
+			}
+			s.fp.probes = s.fp.mode_obs[0] + s.fp.mode_obs[1] + s.fp.mode_obs[2] + s.fp.mode_obs[3];
+			rw_features_compute(&st, &s, &f);
+			if (i >= 2 * RW_FP_WINDOW && (!(f.present & RW_F_BIT(RW_F_FP_NONDEFAULT_EVENNESS)) ||
+						      f.v[RW_F_FP_NONDEFAULT_EVENNESS] < 60000))
+				spread_low++;
 		}
-		s.fp.probes = s.fp.mode_obs[0] + s.fp.mode_obs[1] + s.fp.mode_obs[2] + s.fp.mode_obs[3];
-		rw_features_compute(&st, &s, &f);
-		if (i >= 2 * RW_FP_WINDOW && (!(f.present & RW_F_BIT(RW_F_FP_NONDEFAULT_EVENNESS)) ||
-					      f.v[RW_F_FP_NONDEFAULT_EVENNESS] < 60000))
-			spread_low++;
+		CU_ASSERT_EQUAL(spread_low, 0);
 	}
-	CU_ASSERT_EQUAL(spread_low, 0);
+
+	/* stray non-default reads, one thread in one mode each (2 in 24 reads over eight intervals: under an eighth, no
+	 * thread in two non-default modes): the window stays 8 intervals and the spread is 0, though reaching back
+	 * would gather eight of them, evenly spread */
+	rw_features_state_init(&st);
+	for (unsigned i = 0; i < 4 * RW_FP_WINDOW; i++) {
+		memset(&s.fp, 0, sizeof(s.fp));
+		s.fp.mode_obs[0] = 3;
+		if (i % 4 == 0) {
+			s.fp.mode_obs[0] = 2;
+			s.fp.mode_obs[1 + (i / 4) % 3] = 1;
+			s.fp.max_thread_nondefault = 1;
+		}
+		s.fp.probes = 3;
+		rw_features_compute(&st, &s, &f);
+	}
+	CU_ASSERT(f.present & RW_F_BIT(RW_F_FP_NONDEFAULT_EVENNESS));
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_EVENNESS], 0);
+	CU_ASSERT_EQUAL(f.v[RW_F_FP_NONDEFAULT_SHARE], rw_ratio_q16(2, 24, 1));
 }
 
 /* Busy threads another process traces: FP evidence without a single read. */

@@ -151,7 +151,7 @@ static void test_read_modes(void)
 		CU_ASSERT_EQUAL(d.ftz, m == 3);
 		CU_ASSERT_EQUAL(d.daz, m == 3);
 #endif
-		CU_ASSERT(ns > 0 && ns < 50000000ull);
+		CU_ASSERT(ns > 0); /* how long a stop takes is the bench's (tools/bench/fpprobe) */
 		msleep(5);
 		char st = rw_test_proc_state(pid);
 		CU_ASSERT(st == 'R' || st == 'S'); /* running again, not left in a trace stop */
@@ -166,7 +166,8 @@ static void test_stopped_thread(void)
 	CU_ASSERT_FATAL(pid > 0);
 	msleep(20);
 	kill(pid, SIGSTOP);
-	for (int i = 0; i < 100 && rw_test_proc_state(pid) != 'T'; i++)
+	/* a spinner waiting for a CPU on a busy machine stops only once it gets one: up to 30 s */
+	for (int i = 0; i < 15000 && rw_test_proc_state(pid) != 'T'; i++)
 		msleep(2);
 	CU_ASSERT_EQUAL(rw_test_proc_state(pid), 'T');
 	uint32_t c = 0;
@@ -185,17 +186,20 @@ static void test_stopped_thread(void)
 static void test_uninterruptible_thread(void)
 {
 	/* A vfork parent waits in uninterruptible sleep (D) until its child exits: the probe leaves it alone, and the
-	 * parent runs on once the child exits, never held in a trace stop. */
-	int pfd[2];
+	 * parent runs on once the child exits, never held in a trace stop. The child exits when the test closes
+	 * `gate`, after the probe: the parent stays in D however late the test gets to look. */
+	int pfd[2], gate[2];
 	CU_ASSERT_FATAL(pipe(pfd) == 0);
+	CU_ASSERT_FATAL(pipe(gate) == 0);
 	pid_t pid = fork();
 	if (pid == 0) {
 		rw_test_child_detach();
 		close(pfd[0]);
+		close(gate[1]);
 		pid_t c = vfork();
 		if (c == 0) {
-			struct timespec ts = { 0, 600000000 };
-			syscall(SYS_nanosleep, &ts, NULL);
+			char b;
+			(void)!syscall(SYS_read, gate[0], &b, 1);
 			_exit(0);
 		}
 		waitpid(c, NULL, 0);
@@ -204,14 +208,16 @@ static void test_uninterruptible_thread(void)
 		_exit(0);
 	}
 	close(pfd[1]);
+	close(gate[0]);
 	CU_ASSERT_FATAL(pid > 0);
-	for (int i = 0; i < 100 && rw_test_proc_state(pid) != 'D'; i++)
+	for (int i = 0; i < 15000 && rw_test_proc_state(pid) != 'D'; i++)
 		msleep(2);
 	CU_ASSERT_EQUAL(rw_test_proc_state(pid), 'D');
 	/* never interrupted: a vfork parent would be held in a trace stop until its child exits */
 	uint32_t c;
 	CU_ASSERT_EQUAL(rw_fpprobe_read_thread(pid, &c, NULL), -EAGAIN);
 	CU_ASSERT_EQUAL(rw_fpprobe_release_pending(0), 0);
+	close(gate[1]);
 	char x = 0;
 	CU_ASSERT_EQUAL(read(pfd[0], &x, 1), 1); /* it ran on and wrote once the child exited */
 	CU_ASSERT_EQUAL(x, 'x');
@@ -566,7 +572,7 @@ static void test_no_eintr(void)
 	struct rw_fpprobe *p = NULL;
 	CU_ASSERT_FATAL(rw_fpprobe_start(&p, &cfg) == 0 && p != NULL);
 	struct rw_proc_info pi = { 0 };
-	CU_ASSERT_FATAL(rw_test_proc_stat(pid, &pi) == 0);
+	CU_ASSERT(rw_test_proc_stat(pid, &pi) == 0); /* not fatal: the spinner must be reaped below */
 	struct rw_fpprobe_target t = { .cgroup_id = 44, .pid = pid, .start_ticks = pi.start_ticks };
 	struct rw_fp_evidence e, sum = { 0 };
 	unsigned long calls0 = c->calls;

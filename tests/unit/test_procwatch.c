@@ -108,10 +108,10 @@ static void test_table(void)
 		for (;;)
 			pause();
 	}
+	close(pfd[1]); /* so that the read ends if the child died before writing */
 	char x;
 	CU_ASSERT_FATAL(read(pfd[0], &x, 1) == 1);
 	close(pfd[0]);
-	close(pfd[1]);
 	for (int i = 0; i < 3000 && rw_test_proc_state(idle) != 'S'; i++)
 		msleep(10);
 	CU_ASSERT_FATAL(rw_test_proc_state(idle) == 'S');

@@ -142,8 +142,15 @@ static void fp_switcher(void)
 	}
 }
 
+/* A process's real uid from /proc, or -1. */
+static long uid_of(pid_t pid)
+{
+	struct rw_proc_info pi = { 0 };
+	return rw_test_proc_status(pid, &pi) == 0 ? (long)pi.uid : -1;
+}
+
 /* Start a child in cgroup rel (NULL: stays where we are), as uid (0: root): idle (pause), busy (spins) or
- * FPSWITCH; returns once it is listed in cgroup.procs. */
+ * FPSWITCH; returns once it runs as that uid and is listed in cgroup.procs. */
 static pid_t spawn_as(const char *rel, enum kind kind, uid_t uid)
 {
 	char p[1024], buf[4096], me[32];
@@ -164,6 +171,8 @@ static pid_t spawn_as(const char *rel, enum kind kind, uid_t uid)
 		for (;;)
 			pause();
 	}
+	for (int i = 0; uid && i < SETTLE_MS / 5 && uid_of(pid) != (long)uid; i++)
+		usleep(5000);
 	if (!rel)
 		return pid;
 	snprintf(me, sizeof me, "%d\n", pid);
@@ -1271,7 +1280,7 @@ static void test_process_targets(void)
 	pid_t m = spawn_as(NULL, FPSWITCH, 0);
 	usleep(100000);
 	struct rw_proc_info mi = { 0 };
-	CU_ASSERT_FATAL(rw_test_proc_stat(m, &mi) == 0);
+	CU_ASSERT(rw_test_proc_stat(m, &mi) == 0); /* not fatal: the workload and its cgroup are cleaned up below */
 	uint64_t id = rw_proc_target_id((uint32_t)m, mi.start_ticks);
 
 	config_for(&c, RW_RESPONSE_KILL);
@@ -1298,22 +1307,6 @@ static void test_process_targets(void)
 	CU_ASSERT_EQUAL(audit_count("\"result\":\"ok\"", "start time checked"), 1);
 	rw_respond_close(r);
 	unlink(audit_path);
-}
-
-/* A process's real uid from /proc, or -1. */
-static long uid_of(pid_t pid)
-{
-	char path[64], line[256];
-	long uid = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "Uid: %ld", &uid) == 1)
-			break;
-	fclose(f);
-	return uid;
 }
 
 static bool has_cap(int cap)
@@ -1414,13 +1407,17 @@ static void test_actions_v1_freezer(void)
 	}
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(fd >= 0);
-	for (int i = 0; i < SETTLE_MS / 5; i++) { /* both listed */
-		char procs[256] = "";
-		int f = openat(fd, "sub/cgroup.procs", O_RDONLY);
-		ssize_t n = f >= 0 ? read(f, procs, sizeof procs - 1) : -1;
-		if (f >= 0)
-			close(f);
-		if (n > 0)
+	for (int i = 0; i < SETTLE_MS / 5; i++) { /* both listed, each in its own cgroup */
+		int listed = 0;
+		for (int k = 0; k < 2; k++) {
+			char procs[256] = "";
+			int f = openat(fd, k ? "sub/cgroup.procs" : "cgroup.procs", O_RDONLY);
+			ssize_t n = f >= 0 ? read(f, procs, sizeof procs - 1) : -1;
+			if (f >= 0)
+				close(f);
+			listed += n > 0;
+		}
+		if (listed == 2)
 			break;
 		usleep(5000);
 	}
