@@ -54,12 +54,6 @@ wait_for() { # selector expression seconds
 	done
 	return 0
 }
-not_stopped() { # pid: no thread of it in a trace stop
-	for t in /proc/"$1"/task/*; do
-		s=$(awk '{ sub(/.*\) /, ""); print $1 }' "$t/stat" 2>/dev/null)
-		[ "$s" != t ] || fail "thread $(basename "$t") of $1 left in a trace stop"
-	done
-}
 
 RW_INCLUDE="/rwtest.$$/*,/"
 # The ptrace fallback is what this script is about: forced, so that the eBPF path (auto, where it loads) does not
@@ -88,7 +82,7 @@ curl -sf "$url/metrics" | grep -q "^rigwatch_target_score{cgroup=\"/\",runtime=\
 	fail "root miner: no rigwatch_target_score series labelled runtime=process id=$m"
 wait_for "$sel" "t['verdict'] == 'mining'" 60 || fail "root miner: not mining in 60 s ($(vq "$sel" "t['verdict'], t['score']"))"
 note "root miner: mining; $(vq "$sel" "t['reasons'][0]['detail']")"
-not_stopped "$m"
+rw_not_trace_stopped "$m"
 kill "$m"
 end=$(($(date +%s) + 30))
 while [ -n "$(vq "$sel" True)" ]; do
@@ -110,7 +104,7 @@ if wait_for "$sel" "t['verdict'] == 'mining'" 30; then
 else
 	note "miner at 8 %: $(vq "$sel" "t['verdict']") after 30 s (FP evidence present; the model's call)"
 fi
-not_stopped "$m"
+rw_not_trace_stopped "$m"
 kill "$m"
 
 # --- 3. a miner traced by a helper -------------------------------------------------------------------------
@@ -152,7 +146,7 @@ wait_for "$sel" "t['verdict'] == 'mining'" 90 ||
 note "contended miner: mining"
 busy_sel="t['cgroup'] == '/rwtest.$$/busy1'"
 [ "$(vq "$busy_sel" "t['verdict']")" != mining ] || fail "a busy shell loop is mining"
-not_stopped "$m"
+rw_not_trace_stopped "$m"
 grep -i "error\|sanitizer" "$tmp/agent.log" && fail "agent logged errors"
 rm -rf "$tmp"
 exit 0

@@ -43,12 +43,6 @@ seen_mode() { # file cgroup mode -> 1 if rounding mode (0..3) was seen in any li
 			sub(/^modes=/, "", $i); if (int($i / 2 ^ b) % 2) s = 1 } }
 		END { print s + 0 }' "$1"
 }
-not_stopped() { # pid: no thread of it in a trace stop
-	for t in /proc/"$1"/task/*; do
-		s=$(awk '{ sub(/.*\) /, ""); print $1 }' "$t/stat" 2>/dev/null)
-		[ "$s" != t ] || fail "thread $(basename "$t") of $1 left in a trace stop"
-	done
-}
 
 # --- Phase 1: miners -----------------------------------------------------------------------------------------
 miner=$(rw_mkcg miner)
@@ -93,7 +87,7 @@ cat "$tmp/ev1"
 # In a cgroup shared with a busy loop the miner's thread is probed too, not only the busiest one.
 [ "$(ev "$tmp/ev1" "$shared" threads)" -ge 2 ] || fail "shared cgroup: not every busy thread probed"
 [ "$(ev "$tmp/ev1" "$shared" max_thread_nondefault)" -ge 2 ] || fail "shared cgroup: miner not found"
-not_stopped "$m1"; not_stopped "$m2"; not_stopped "$b1"
+rw_not_trace_stopped "$m1"; rw_not_trace_stopped "$m2"; rw_not_trace_stopped "$b1"
 
 # From inside another PID namespace the miner's threads cannot be named (cgroup.threads lists 0): counted as
 # failed probes, no error exit.
@@ -107,12 +101,18 @@ fi
 
 # Stop time per probe, on the miner's hashing thread.
 tid=$(ls /proc/$m1/task | sort -n | tail -1)
-"$FPB" bench --pid "$m1" --tid "$tid" --reads 400 --gap-us 2000 > "$tmp/bench" 2>&1 || { cat "$tmp/bench"; fail "bench failed"; }
+# Each read waits 30 ms at most for the thread to stop; beside the heavier scripts (fpbpf.sh's 14 busy processes on
+# 2 cores) a runnable thread can wait longer than that for a CPU on every one of 400 reads: a few runs, bounded.
+for _try in 1 2 3 4 5; do
+	"$FPB" bench --pid "$m1" --tid "$tid" --reads 400 --gap-us 2000 > "$tmp/bench" 2>&1 && break
+	[ $_try -lt 5 ] || { cat "$tmp/bench"; fail "bench: no read of the hashing thread in 5 runs"; }
+	sleep 2
+done
 cat "$tmp/bench"
 # How long a stop takes is the bench's figure, printed above; what the test asserts is that reads happened.
 med=$(sed -n 's/.*stop_us median=\([0-9.]*\).*/\1/p' "$tmp/bench")
 awk -v m="$med" 'BEGIN { exit !(m > 0) }' || fail "probe bench: no stop measured (median '$med')"
-not_stopped "$m1"
+rw_not_trace_stopped "$m1"
 # The miner kept hashing through all of it.
 tail -1 "$tmp/m1.out" | grep -q 'H/s' || fail "rxload stopped reporting"
 note "miner ok; last rate: $(tail -1 "$tmp/m1.out"); hashing thread $tid"
@@ -153,7 +153,7 @@ done
 [ "$(ev "$tmp/ev2" "$c_up" max_thread_nondefault)" -le 1 ] || fail "roundup: more than one non-default mode"
 # the probe does see the round-upward mode (so the test above can fail)
 [ "$(seen_mode "$tmp/ev2" "$c_up" 2)" -eq 1 ] || fail "roundup: round-upward never seen"
-for p in $p1 $p2 $p3 $p4 $p5; do not_stopped "$p"; done
+for p in $p1 $p2 $p3 $p4 $p5; do rw_not_trace_stopped "$p"; done
 note "benign ok: openssl, xz, python3, -ffast-math: round-to-nearest only; roundup: one non-default mode (up)"
 rm -rf "$tmp"
 exit 0

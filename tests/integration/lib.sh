@@ -18,6 +18,19 @@ rw_alive() {
 	_st=$(sed -n 's/.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null)
 	[ -n "$_st" ] && [ "$_st" != Z ]
 }
+# Fail if a thread of process $1 is left in a trace stop ('t'). The agent's ptrace reads stop a busy thread for a
+# moment many times a second, so one look can catch a read in flight: a 't' counts once it lasts 20 looks, 0.1 s
+# apart.
+rw_not_trace_stopped() {
+	for _t in /proc/"$1"/task/*; do
+		_n=0
+		while [ "$(sed -n 's/.*) \([A-Za-z]\).*/\1/p' "$_t/stat" 2>/dev/null)" = t ]; do
+			_n=$((_n + 1))
+			[ $_n -lt 20 ] || fail "thread ${_t##*/} of $1 left in a trace stop"
+			sleep 0.1
+		done
+	done
+}
 
 [ "$(id -u)" = 0 ] || skip "needs root for cgroups"
 
