@@ -15,16 +15,18 @@ note() { echo "  $*"; }
 # Whether process $1 is alive: there and not a zombie. One read of its stat (the state follows the command name,
 # which may hold spaces): a process reaped between a check and a read is gone, not alive.
 rw_alive() {
-	_st=$(sed -n 's/.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null)
+	_st=$(rw_stat_state "/proc/$1/stat")
 	[ -n "$_st" ] && [ "$_st" != Z ]
 }
+# The state letter of a /proc stat file ($1: /proc/PID/stat or /proc/PID/task/TID/stat), empty if it is gone.
+rw_stat_state() { sed -n 's/.*) \([A-Za-z]\).*/\1/p' "$1" 2>/dev/null; }
 # Fail if a thread of process $1 is left in a trace stop ('t'). The agent's ptrace reads stop a busy thread for a
 # moment many times a second, so one look can catch a read in flight: a 't' counts once it lasts 20 looks, 0.1 s
 # apart.
 rw_not_trace_stopped() {
 	for _t in /proc/"$1"/task/*; do
 		_n=0
-		while [ "$(sed -n 's/.*) \([A-Za-z]\).*/\1/p' "$_t/stat" 2>/dev/null)" = t ]; do
+		while [ "$(rw_stat_state "$_t/stat")" = t ]; do
 			_n=$((_n + 1))
 			[ $_n -lt 20 ] || fail "thread ${_t##*/} of $1 left in a trace stop"
 			sleep 0.1

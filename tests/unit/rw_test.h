@@ -50,25 +50,27 @@ static inline void rw_test_child_detach(void)
 	}
 }
 
-/* /proc/PID/stat of a test's child, through the agent's own parser: 0, or -ESRCH when it cannot be read or parsed
- * (gone, reaped). A child that exited but is not reaped yet still reads, in state 'Z'. */
-static inline int rw_test_proc_stat(pid_t pid, struct rw_proc_info *pi)
+/* /proc/PID/NAME of a test's child through the agent's own parser PARSE: 0, or -ESRCH when it cannot be read or
+ * parsed (gone, reaped). A child that exited but is not reaped yet still reads, in state 'Z'. */
+static inline int rw_test_proc_read(pid_t pid, const char *name, int (*parse)(const char *, struct rw_proc_info *),
+				    struct rw_proc_info *pi)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) <= 0 || rw_proc_parse_stat(buf, pi) < 0)
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) <= 0 || parse(buf, pi) < 0)
 		return -ESRCH;
 	return 0;
 }
 
-/* /proc/PID/status the same way: its uid, resident and anonymous memory. */
+/* Its stat (state, CPU times, start time) and its status (uid, resident and anonymous memory). */
+static inline int rw_test_proc_stat(pid_t pid, struct rw_proc_info *pi)
+{
+	return rw_test_proc_read(pid, "stat", rw_proc_parse_stat, pi);
+}
+
 static inline int rw_test_proc_status(pid_t pid, struct rw_proc_info *pi)
 {
-	char path[64], buf[4096];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (rw_read_small(AT_FDCWD, path, buf, sizeof(buf)) <= 0 || rw_proc_parse_status(buf, pi) < 0)
-		return -ESRCH;
-	return 0;
+	return rw_test_proc_read(pid, "status", rw_proc_parse_status, pi);
 }
 
 /* Its scheduler state ('R', 'S', 'T', 'D', 'Z'), 0 once it cannot be read. */
