@@ -56,6 +56,14 @@
 #define CONTAINER_RECHECK_EVERY 5
 /* Retry cgroup files found missing every so many intervals. */
 #define CGFILES_RECHECK_EVERY 64
+/* A cgroup target that used next to no CPU (under STILL_CPU_Q16 of a core: a sleeping process, an idle daemon) in
+ * STILL_SETTLE readings in a row has its files read every STILL_READ_EVERY intervals (spread by id), its last
+ * reading carried with no CPU in between, unless the eBPF path saw its tasks run in the interval: on a host with
+ * hundreds of idle containers the reads were most of the agent's own CPU. A target that wakes is read again within
+ * STILL_READ_EVERY intervals at most (at once on the eBPF path), and a miner held to a low duty is never this still. */
+#define STILL_CPU_Q16 66 /* 0.1 % of a core */
+#define STILL_SETTLE 3
+#define STILL_READ_EVERY 4
 
 struct rw_agent {
 	struct rw_config cfg;
@@ -842,6 +850,17 @@ static bool remember_stats(struct rw_agent *a, struct rw_target *t, const struct
 	return had_prev;
 }
 
+/* Whether a still target's files can wait this interval (see STILL_READ_EVERY). */
+static bool stats_can_wait(const struct rw_agent *a, const struct rw_target *t)
+{
+	if (!t->have_prev || t->still_intervals < STILL_SETTLE || (a->seq + t->id) % STILL_READ_EVERY == 0)
+		return false;
+	struct rw_fp_evidence e;
+	if (a->fpbpf && !a->v1 && rw_fpbpf_collect_cgroup(a->fpbpf, t->id, &e) == 0 && e.probes > 0)
+		return false; /* its tasks ran */
+	return true;
+}
+
 /* A busy process outside every target cgroup: its sample from /proc (CPU, memory, threads), then as any target. */
 static int visit_process(struct rw_agent *a, const struct rw_procwatch_entry *pe)
 {
@@ -1159,6 +1178,16 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	join_path(v2, sizeof v2, a->root, e->path);
 	if (a->fpbpf && a->v1 && fp_watch_v1(a, v2) < 0)
 		return -ENOMEM;
+	if (stats_can_wait(a, t)) {
+		uint64_t since_us = (a->step_now_mono - t->sample_time_ns) / 1000;
+		t->sample_time_ns = a->step_now_mono;
+		struct rw_report_target *rt = build_sample(a, t, v2, &t->prev_cg, &t->prev_cg, since_us ? since_us : 1, 0,
+							  false);
+		if (!rt)
+			return -ENOMEM;
+		sample_counters(a, t, e, rt, false);
+		return conclude(a, t, rt, false, v2, 0, 0);
+	}
 	struct rw_cgstats cg;
 	if (read_stats(a, t, e, v2, &cg) < 0) {
 		t->seen_seq = 0; /* vanished mid-read: sweep it */
@@ -1182,6 +1211,8 @@ static int visit(const struct rw_cgroup_entry *e, void *arg)
 	uint64_t cpu_usec = cg.usage_usec >= prev.usage_usec ? cg.usage_usec - prev.usage_usec : 0;
 	int64_t cores_q16 = (int64_t)((cpu_usec << 16) / interval_us);
 	bool busy = cores_q16 >= a->cfg.attention_cpu_q16;
+	t->still_intervals = cores_q16 < STILL_CPU_Q16 ? t->still_intervals + 1 : 0;
+	t->sample_time_ns = a->step_now_mono;
 
 	struct rw_report_target *rt = build_sample(a, t, v2, &cg, &prev, interval_us, cpu_usec, busy);
 	if (!rt)

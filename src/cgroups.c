@@ -368,14 +368,20 @@ static int walk_dir(struct tree_walk *w, int dfd, int pfd, const char *name, siz
 		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
 			continue;
 		size_t nl = strlen(de->d_name);
-		struct stat cst;
-		if (fstatat(dfd, de->d_name, &cst, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				w->stats->vanished++;
-			continue; /* gone: normal */
+		/* cgroupfs (kernfs) and disk file systems give the type and the inode in the entry: the cgroup id
+		 * without a stat per child per interval, most of a walk's system calls once the targets are known. */
+		uint64_t ino = (uint64_t)de->d_ino;
+		if (de->d_type == DT_UNKNOWN) {
+			struct stat cst;
+			if (fstatat(dfd, de->d_name, &cst, AT_SYMLINK_NOFOLLOW) < 0) {
+				if (errno == ENOENT)
+					w->stats->vanished++;
+				continue; /* gone: normal */
+			}
+			if (!S_ISDIR(cst.st_mode))
+				continue; /* a file */
+			ino = (uint64_t)cst.st_ino;
 		}
-		if (!S_ISDIR(cst.st_mode))
-			continue; /* a file (DT_UNKNOWN) */
 		has_children = true;
 		if (depth + 1 >= WALK_MAX_DEPTH || len + 1 + nl >= sizeof w->path) {
 			rw_log_warn("cgroups", "skipping %s/%s: nested too deep or path too long", w->path, de->d_name);
@@ -385,10 +391,10 @@ static int walk_dir(struct tree_walk *w, int dfd, int pfd, const char *name, siz
 		if (!(len == 1 && w->path[0] == '/'))
 			w->path[base++] = '/';
 		memcpy(w->path + base, de->d_name, nl + 1);
-		if (w->known && w->known((uint64_t)cst.st_ino, w->arg)) {
+		if (w->known && w->known(ino, w->arg)) {
 			/* the caller has its identity, and opens it only if it must */
 			w->stats->dirs++;
-			r = offer(w, -1, dfd, de->d_name, NULL, (uint64_t)cst.st_ino);
+			r = offer(w, -1, dfd, de->d_name, NULL, ino);
 		} else {
 			int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 			if (cfd >= 0) {

@@ -43,6 +43,8 @@ struct rw_target {
 	struct rw_cgstats prev_cg;            /* readings at the end of the previous interval */
 	uint64_t prev_time_ns;                /* CLOCK_MONOTONIC of prev_cg */
 	bool have_prev;
+	uint64_t sample_time_ns;              /* CLOCK_MONOTONIC of the last sample, read or carried */
+	unsigned still_intervals;             /* consecutive readings with next to no CPU (see the agent) */
 	uint32_t cg_missing;                  /* cgroup files found missing (see rw_cgstats_paths.missing) */
 
 	struct rw_pmu_group *perf_group;      /* open counters; NULL unless busy (attention) */
