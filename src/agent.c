@@ -40,6 +40,10 @@
  * result is carried in between. */
 #define PROCSCAN_IDLE_EVERY 30
 #define PROCSCAN_BUSY_EVERY 10
+/* An idle target whose tasks have not run since its last scan skips the scans in between, down to one every so many
+ * intervals: a process that does not run cannot rename, exec or open anything, and at 500 sleeping containers these
+ * scans (a dozen system calls per process) were a third of the agent's own system calls. */
+#define PROCSCAN_STILL_EVERY 300
 /* cpu.pressure's avg10 moves slowly: busy targets read it every so many intervals, carried in between. */
 #define PSI_EVERY 5
 /* Processes whose /proc status one target's memory fallback reads at most. */
@@ -683,12 +687,23 @@ static void fp_evidence(struct rw_agent *a, const struct rw_target *t, struct rw
 static void indicators(struct rw_agent *a, struct rw_target *t, struct rw_sample *s, bool busy, const char *v2_dir,
 		       int32_t pid)
 {
-	if (a->rules && (!t->have_indicators || (a->seq + t->id) % (busy ? PROCSCAN_BUSY_EVERY : PROCSCAN_IDLE_EVERY) == 0 ||
-			 (busy && !t->was_busy))) {
+	uint64_t slot = a->seq + t->id;
+	bool due = slot % (busy ? PROCSCAN_BUSY_EVERY : PROCSCAN_IDLE_EVERY) == 0;
+	t->ran_since_scan |= s->cpu_usec > 0;
+	if (due && !busy && !t->ran_since_scan && slot % PROCSCAN_STILL_EVERY != 0)
+		due = false;
+	/* a target that just became busy is scanned at once, unless a scan is fresh enough for a busy one: a crowd
+	 * of targets near attention_cpu comes and goes every interval */
+	if (busy && !t->was_busy && a->seq - t->scan_seq >= PROCSCAN_BUSY_EVERY)
+		due = true;
+	if (a->rules && (!t->have_indicators || due)) {
 		int r = pid > 0 ? rw_procscan_process(a->rules, a->cfg.proc_root, pid, &t->indicators)
 				: rw_procscan_target(a->rules, a->cfg.proc_root, v2_dir, &t->indicators);
-		if (r == 0)
+		if (r == 0) {
 			t->have_indicators = true;
+			t->ran_since_scan = false;
+			t->scan_seq = a->seq;
+		}
 	}
 	t->was_busy = busy; /* here, after the "just became busy" test above, for cgroup and process targets alike */
 	if (t->have_indicators) {

@@ -153,6 +153,38 @@ static void test_vanish_and_appear(void)
 	rw_agent_close(a);
 }
 
+/* A target that sat still is read now and then, its reading carried in between: CPU it uses later shows within
+ * a few intervals, all of it, in one sample. */
+static void test_still_target(void)
+{
+	struct rw_agent *a = open_agent();
+	const struct rw_report *rep;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	set_usage(NGINX, 1000000);
+	for (int i = 0; i < 8; i++) /* past STILL_SETTLE readings with no CPU */
+		CU_ASSERT_EQUAL_FATAL(rw_agent_step(a, &rep), 0);
+	CU_ASSERT_EQUAL(find(rep, NGINX)->sample.cpu_usec, 0);
+
+	set_usage(NGINX, 1000000 + 2000000);
+	unsigned shown = 0, steps = 0;
+	uint64_t total = 0, span = 0;
+	while (!shown && steps < 16) {
+		CU_ASSERT_EQUAL_FATAL(rw_agent_step(a, &rep), 0);
+		steps++;
+		const struct rw_report_target *t = find(rep, NGINX);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+		total += t->sample.cpu_usec;
+		if (t->sample.cpu_usec) {
+			shown = steps;
+			span = t->sample.interval_us;
+		}
+	}
+	CU_ASSERT(shown >= 1 && shown <= 4); /* STILL_READ_EVERY */
+	CU_ASSERT_EQUAL(total, 2000000);
+	CU_ASSERT(span > 0);
+	rw_agent_close(a);
+}
+
 /* record --cgroup: only the named target is sampled. */
 static void test_only_cgroup(void)
 {
@@ -184,6 +216,7 @@ static void test_missing_root(void)
 static const rw_test tests[] = {
 	RW_TEST(test_intervals),
 	RW_TEST(test_vanish_and_appear),
+	RW_TEST(test_still_target),
 	RW_TEST(test_only_cgroup),
 	RW_TEST(test_missing_root),
 	{ NULL, NULL },
