@@ -60,11 +60,11 @@
 #define CONTAINER_RECHECK_EVERY 5
 /* Retry cgroup files found missing every so many intervals. */
 #define CGFILES_RECHECK_EVERY 64
-/* A cgroup target that used next to no CPU (under STILL_CPU_Q16 of a core: a sleeping process, an idle daemon) in
- * STILL_SETTLE readings in a row has its files read every STILL_READ_EVERY intervals (spread by id), its last
- * reading carried with no CPU in between, unless the eBPF path saw its tasks run in the interval: on a host with
- * hundreds of idle containers the reads were most of the agent's own CPU. A target that wakes is read again within
- * STILL_READ_EVERY intervals at most (at once on the eBPF path), and a miner held to a low duty is never this still. */
+/* On the eBPF path (cgroup2), a cgroup target that used next to no CPU (under STILL_CPU_Q16 of a core: a sleeping
+ * process, an idle daemon) in STILL_SETTLE readings in a row has its files read every STILL_READ_EVERY intervals
+ * (spread by id), its last reading carried with no CPU in between, unless the eBPF program saw its tasks switch in
+ * the interval, which a task that ran does: on a host with hundreds of idle containers the reads were most of the
+ * agent's own CPU. A carried zero is then a true zero, and a target that wakes is read in the same interval. */
 #define STILL_CPU_Q16 66 /* 0.1 % of a core */
 #define STILL_SETTLE 3
 #define STILL_READ_EVERY 4
@@ -692,9 +692,10 @@ static void indicators(struct rw_agent *a, struct rw_target *t, struct rw_sample
 	t->ran_since_scan |= s->cpu_usec > 0;
 	if (due && !busy && !t->ran_since_scan && slot % PROCSCAN_STILL_EVERY != 0)
 		due = false;
-	/* a target that just became busy is scanned at once, unless a scan is fresh enough for a busy one: a crowd
-	 * of targets near attention_cpu comes and goes every interval */
-	if (busy && !t->was_busy && a->seq - t->scan_seq >= PROCSCAN_BUSY_EVERY)
+	/* a target that just became busy is scanned at once, unless a scan taken while it was busy is fresh enough
+	 * for a busy one: a crowd of targets near attention_cpu comes and goes every interval, while a container whose
+	 * entrypoint was scanned at first sight then execs its miner */
+	if (busy && !t->was_busy && (!t->scan_was_busy || a->seq - t->scan_seq >= PROCSCAN_BUSY_EVERY))
 		due = true;
 	if (a->rules && (!t->have_indicators || due)) {
 		int r = pid > 0 ? rw_procscan_process(a->rules, a->cfg.proc_root, pid, &t->indicators)
@@ -703,6 +704,7 @@ static void indicators(struct rw_agent *a, struct rw_target *t, struct rw_sample
 			t->have_indicators = true;
 			t->ran_since_scan = false;
 			t->scan_seq = a->seq;
+			t->scan_was_busy = busy;
 		}
 	}
 	t->was_busy = busy; /* here, after the "just became busy" test above, for cgroup and process targets alike */
@@ -868,10 +870,16 @@ static bool remember_stats(struct rw_agent *a, struct rw_target *t, const struct
 /* Whether a still target's files can wait this interval (see STILL_READ_EVERY). */
 static bool stats_can_wait(const struct rw_agent *a, const struct rw_target *t)
 {
+	/* only where the eBPF path tells at once that its tasks ran: elsewhere a burst would show up to
+	 * STILL_READ_EVERY - 1 intervals late and be probed after it ended; a recording reads every interval */
+	if (!a->fpbpf || a->v1 || a->only_cgroup[0])
+		return false;
 	if (!t->have_prev || t->still_intervals < STILL_SETTLE || (a->seq + t->id) % STILL_READ_EVERY == 0)
 		return false;
+	if (t->cg_missing && a->seq % CGFILES_RECHECK_EVERY == 0)
+		return false; /* the retry of missing files */
 	struct rw_fp_evidence e;
-	if (a->fpbpf && !a->v1 && rw_fpbpf_collect_cgroup(a->fpbpf, t->id, &e) == 0 && e.probes > 0)
+	if (rw_fpbpf_collect_cgroup(a->fpbpf, t->id, &e) == 0 && e.probes > 0)
 		return false; /* its tasks ran */
 	return true;
 }

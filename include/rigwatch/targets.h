@@ -61,6 +61,7 @@ struct rw_target {
 	bool have_indicators;
 	bool ran_since_scan;                  /* its tasks used CPU since that scan (idle scans wait for it) */
 	uint64_t scan_seq;                    /* the agent's interval of that scan */
+	bool scan_was_busy;                   /* the target was busy at that scan */
 	uint8_t verdict;                      /* enum rw_verdict after the previous interval, for alerts */
 	uint8_t action;                       /* enum rw_action_state after the previous interval */
 	bool names_done;                      /* the names module has nothing more to add to identity */

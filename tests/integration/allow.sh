@@ -56,11 +56,10 @@ wait_for() { # seconds command...
 	done
 	return 1
 }
-control_killed() { ! rw_alive "$pm"; }
 lab_mining() { target "$base/lab" | grep -q '^mining True'; }
 lab_audited() { grep "\"cgroup\":\"$base/lab\"" "$tmp/audit.jsonl" 2>/dev/null | grep -q '"result":"allowed"'; }
 
-wait_for $LIMIT control_killed || { tail -20 "$tmp/agent.log"; fail "the control miner was not killed within $LIMIT s"; }
+wait_for $LIMIT rw_gone "$pm" || { tail -20 "$tmp/agent.log"; fail "the control miner was not killed within $LIMIT s"; }
 grep -q "\"rigwatch.cgroup\":\"$base/miner\"" "$tmp/alerts.jsonl" || fail "no alert line for the control miner"
 note "control: killed and alerted on"
 wait_for $LIMIT lab_mining || { target "$base/lab"; tail -20 "$tmp/agent.log"; fail "the allowed miner never showed mining with allowed true"; }

@@ -18,6 +18,8 @@ rw_alive() {
 	_st=$(rw_stat_state "/proc/$1/stat")
 	[ -n "$_st" ] && [ "$_st" != Z ]
 }
+# The opposite, for wait loops (wait_for 10 rw_gone "$pid").
+rw_gone() { ! rw_alive "$1"; }
 # The state letter of a /proc stat file ($1: /proc/PID/stat or /proc/PID/task/TID/stat), empty if it is gone.
 rw_stat_state() { sed -n 's/.*) \([A-Za-z]\).*/\1/p' "$1" 2>/dev/null; }
 # Fail if a thread of process $1 is left in a trace stop ('t'). The agent's ptrace reads stop a busy thread for a

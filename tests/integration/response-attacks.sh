@@ -241,7 +241,7 @@ sleep 1
 kill "$wpid" 2>/dev/null
 for p in "$p_dry" "$p_dryv"; do
 	rw_alive "$p" || fail "D: dry-run: pid $p is gone"
-	[ "$(awk '{ print $3 }' "/proc/$p/stat")" = T ] && fail "D: dry-run: pid $p is stopped"
+	[ "$(rw_stat_state "/proc/$p/stat")" = T ] && fail "D: dry-run: pid $p is stopped"
 done
 [ "$(cat "$dry/cgroup.events")" = "$ev_before" ] || fail "D: dry-run: cgroup.events changed: $(cat "$dry/cgroup.events")"
 [ "$(cat "$dry/cgroup.freeze")" = 0 ] || fail "D: dry-run: cgroup.freeze is not 0"

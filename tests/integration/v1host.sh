@@ -266,7 +266,7 @@ start_agent kill
 wait_for $LIMIT sh -c "[ -z \"\$(cat '$FRZ$JOBREL/step_0/cgroup.procs')\" ]" ||
 	{ tail -20 "$tmp/agent.kill.log"; fail "kill: step_0 still has processes: $(procs step_0)"; }
 note "kill: empty after $(( $(date +%s) - t_start )) s"
-wait_for 10 sh -c "! kill -0 $pm 2>/dev/null || grep -q '^State:.*Z' /proc/$pm/status" || fail "kill: pid $pm alive"
+wait_for 10 rw_gone "$pm" || fail "kill: pid $pm alive"
 wait_for 30 grep -q '"action":"kill".*"result":"ok"' "$tmp/audit.jsonl" || fail "kill: no ok line in the audit log"
 grep '"action":"kill".*"result":"ok"' "$tmp/audit.jsonl" | grep -q 'freezer.state=FROZEN' ||
 	fail "kill: the audit detail does not show the v1 freeze: $(grep '"action":"kill"' "$tmp/audit.jsonl" | tail -1)"

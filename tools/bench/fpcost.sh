@@ -11,16 +11,20 @@
 # The load average is printed with each part: the machine may be shared.
 # Usage: tools/bench/fpcost.sh [BUILD_DIR] [ROUNDS] [SECONDS]    (root; cgroup2; x86_64 with BTF for the eBPF path)
 # FPCOST_PARTS=cpu,watched (default both) picks the parts; FPCOST_BUSY="10 50" the busy counts of part 1.
+# FPCOST_BASE=DIR adds to part 1 a row "base": the eBPF path of DIR/rigwatch (another build, say the last release),
+# in the same alternating rounds, and the ratio of this build's eBPF row to it.
 set -u
 parts=",${FPCOST_PARTS:-cpu,watched},"
 build=${1:-build}
 rounds=${2:-3}
 secs=${3:-20}
 rw=$build/rigwatch
+base=${FPCOST_BASE:-}
 gap=$build/bench/stallgap
 cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 [ -x "$rw" ] && [ -x "$gap" ] || { echo "build $rw and $gap first (make all)" >&2; exit 1; }
 [ -n "$cg2" ] || { echo "no cgroup2 mount" >&2; exit 1; }
+[ -z "$base" ] || [ -x "$base/rigwatch" ] || { echo "FPCOST_BASE: $base/rigwatch is not an executable" >&2; exit 2; }
 command -v stress-ng > /dev/null || { echo "stress-ng missing (scripts/install-deps.sh)" >&2; exit 77; }
 "$rw" events --fp.path=bpf 2>/dev/null | grep -q '^FP path: bpf' || { echo "eBPF FP path not loadable here" >&2; exit 77; }
 hz=$(getconf CLK_TCK)
@@ -46,7 +50,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (
 	else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 conf() { # mode -> config file
 	case $1 in
-	bpf|unw) fp='path = bpf' ;;
+	bpf|unw|base) fp='path = bpf' ;;
 	ptrace) fp='path = ptrace' ;;
 	off) fp='enabled = false' ;;
 	esac
@@ -55,7 +59,9 @@ conf() { # mode -> config file
 }
 start_agent() { # mode
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	"$rw" run --config.file="$(conf "$1")" --web.listen-address=127.0.0.1:"$port" > "$tmp/agent.log" 2>&1 &
+	bin=$rw
+	[ "$1" = base ] && bin=$base/rigwatch
+	"$bin" run --config.file="$(conf "$1")" --web.listen-address=127.0.0.1:"$port" > "$tmp/agent.log" 2>&1 &
 	agent=$!
 	i=0
 	until curl -sf "http://127.0.0.1:$port/healthz" > /dev/null 2>&1; do
@@ -90,10 +96,11 @@ for busy in ${FPCOST_BUSY:-10 50}; do
 	done
 	pids="$pids $busy_pids"
 	sleep 1
-	for m in bpf ptrace off; do : > "$tmp/a.$m"; : > "$tmp/p.$m"; : > "$tmp/ns.$m"; : > "$tmp/r.$m"; done
+	cpu_modes="bpf ptrace off${base:+ base}"
+	for m in $cpu_modes; do : > "$tmp/a.$m"; : > "$tmp/p.$m"; : > "$tmp/ns.$m"; : > "$tmp/r.$m"; done
 	r=0
 	while [ $r -lt "$rounds" ]; do
-		for m in bpf ptrace off; do
+		for m in $cpu_modes; do
 			start_agent $m
 			sleep 3 # start-up and the first intervals
 			id=$(sed -n 's/.*FP path: eBPF.*program id \([0-9]*\).*/\1/p' "$tmp/agent.log")
@@ -114,10 +121,12 @@ for busy in ${FPCOST_BUSY:-10 50}; do
 		done
 		r=$((r + 1))
 	done
-	for m in bpf ptrace off; do
+	for m in $cpu_modes; do
 		printf '%-6s %-7s %10s %12s %12s %14s\n' "$busy" "$m" "$(median < "$tmp/a.$m")" "$(median < "$tmp/p.$m")" \
 			"$(median < "$tmp/ns.$m")" "$(median < "$tmp/r.$m")"
 	done
+	[ -z "$base" ] || awk -v a="$(median < "$tmp/a.bpf")" -v b="$(median < "$tmp/a.base")" -v n="$busy" \
+		'BEGIN { printf "  agent CPU, eBPF path, this build / base at %s busy: %s\n", n, b > 0 ? sprintf("%.2f", a / b) : "-" }'
 	kill -9 $busy_pids 2>/dev/null
 	echo "  (load average after $busy busy: $(cut -d' ' -f1-3 /proc/loadavg))"
 	sleep 0.5
