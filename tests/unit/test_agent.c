@@ -166,22 +166,11 @@ static void test_still_target(void)
 	CU_ASSERT_EQUAL(find(rep, NGINX)->sample.cpu_usec, 0);
 
 	set_usage(NGINX, 1000000 + 2000000);
-	unsigned shown = 0, steps = 0;
-	uint64_t total = 0, span = 0;
-	while (!shown && steps < 16) {
-		CU_ASSERT_EQUAL_FATAL(rw_agent_step(a, &rep), 0);
-		steps++;
-		const struct rw_report_target *t = find(rep, NGINX);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-		total += t->sample.cpu_usec;
-		if (t->sample.cpu_usec) {
-			shown = steps;
-			span = t->sample.interval_us;
-		}
-	}
-	CU_ASSERT_EQUAL(shown, 1);
-	CU_ASSERT_EQUAL(total, 2000000);
-	CU_ASSERT(span > 0);
+	CU_ASSERT_EQUAL_FATAL(rw_agent_step(a, &rep), 0);
+	const struct rw_report_target *t = find(rep, NGINX);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL(t->sample.cpu_usec, 2000000);
+	CU_ASSERT(t->sample.interval_us > 0);
 	rw_agent_close(a);
 }
 
